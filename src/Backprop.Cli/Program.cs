@@ -1,0 +1,1 @@
+Console.WriteLine("backprop: commands arrive soon");

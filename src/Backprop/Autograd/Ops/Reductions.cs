@@ -1,0 +1,127 @@
+using System.Numerics.Tensors;
+
+namespace Backprop;
+
+// Reductions over all elements or along one axis. A tensor reduced along `axis` is viewed as [outer, n, inner]:
+// outer = product of the dimensions before the axis, n = its length, inner = product of those after it.
+public sealed partial class Tensor
+{
+    /// <summary>Sum of all elements, as a scalar: ∂/∂x = g everywhere.</summary>
+    public Tensor Sum()
+    {
+        var r = Scalar(TensorPrimitives.Sum(data));
+        return r.Record("sum", [this], g => AccumulateOwnedGrad(Full(g.data[0], (int[])dims.Clone())));
+    }
+
+    /// <summary>Mean of all elements, as a scalar: ∂/∂x = g / size.</summary>
+    public Tensor Mean()
+    {
+        if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor is undefined.");
+        var r = Scalar(TensorPrimitives.Sum(data) / Size);
+        return r.Record("mean", [this], g => AccumulateOwnedGrad(Full(g.data[0] / Size, (int[])dims.Clone())));
+    }
+
+    /// <summary>Sum along <paramref name="axis"/>; the axis is removed unless <paramref name="keepDim"/>.</summary>
+    public Tensor Sum(int axis, bool keepDim = false)
+    {
+        var (outer, n, inner, ax) = AxisView(axis, "Sum");
+        var r = Empty(ReducedDims(ax, keepDim));
+        for (int o = 0; o < outer; o++)
+        {
+            var dst = r.data.AsSpan(o * inner, inner);
+            for (int j = 0; j < n; j++) TensorPrimitives.Add(dst, data.AsSpan((o * n + j) * inner, inner), dst);
+        }
+        return r.Record("sum", [this], g => AccumulateOwnedGrad(ExpandAlong(g, outer, n, inner, 1f)));
+    }
+
+    /// <summary>Mean along <paramref name="axis"/>; the axis is removed unless <paramref name="keepDim"/>.</summary>
+    public Tensor Mean(int axis, bool keepDim = false)
+    {
+        var (outer, n, inner, ax) = AxisView(axis, "Mean");
+        Tensor r;
+        using (GradMode.NoGrad()) r = Sum(axis, keepDim);
+        TensorPrimitives.Divide(r.data, n, r.data);
+        return r.Record("mean", [this], g => AccumulateOwnedGrad(ExpandAlong(g, outer, n, inner, 1f / n)));
+    }
+
+    /// <summary>
+    /// Maximum along <paramref name="axis"/>. The gradient is routed to the first position holding the maximum
+    /// (like torch.max(dim)); every other position gets 0.
+    /// </summary>
+    public Tensor Max(int axis, bool keepDim = false)
+    {
+        var (outer, n, inner, ax) = AxisView(axis, "Max");
+        if (n == 0) throw new InvalidOperationException($"Max: axis {axis} of shape {Shapes.Format(dims)} is empty.");
+        var r = Empty(ReducedDims(ax, keepDim));
+        var where = ArgMaxIndices(outer, n, inner);
+        for (int i = 0; i < where.Length; i++) r.data[i] = data[where[i]];
+        return r.Record("max", [this], g =>
+        {
+            var dx = Empty(dims);
+            for (int i = 0; i < where.Length; i++) dx.data[where[i]] = g.data[i];
+            AccumulateOwnedGrad(dx);
+        });
+    }
+
+    /// <summary>Maximum of all elements, as a scalar; the gradient goes to the first maximal element.</summary>
+    public Tensor Max() => Reshape(Size).Max(0);
+
+    /// <summary>
+    /// Index of the maximum along <paramref name="axis"/> (first on ties), as float values in a tensor without that
+    /// axis. Not differentiable.
+    /// </summary>
+    public Tensor ArgMax(int axis = -1)
+    {
+        var (outer, n, inner, ax) = AxisView(axis, "ArgMax");
+        if (n == 0) throw new InvalidOperationException($"ArgMax: axis {axis} of shape {Shapes.Format(dims)} is empty.");
+        var r = Empty(ReducedDims(ax, keepDim: false));
+        var where = ArgMaxIndices(outer, n, inner);
+        for (int i = 0; i < where.Length; i++) r.data[i] = (where[i] / inner) % n;
+        return r;
+    }
+
+    /// <summary>Flat offsets of the (first) maximum of every [o, :, i] line.</summary>
+    private int[] ArgMaxIndices(int outer, int n, int inner)
+    {
+        var where = new int[outer * inner];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = o * n * inner + i;
+                for (int j = 1; j < n; j++)
+                {
+                    int at = (o * n + j) * inner + i;
+                    if (data[at] > data[best] || (float.IsNaN(data[at]) && !float.IsNaN(data[best]))) best = at;
+                }
+                where[o * inner + i] = best;
+            }
+        return where;
+    }
+
+    internal (int Outer, int N, int Inner, int Axis) AxisView(int axis, string op)
+    {
+        int ax = Shapes.NormalizeAxis(axis, dims.Length, op);
+        int outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= dims[i];
+        for (int i = ax + 1; i < dims.Length; i++) inner *= dims[i];
+        return (outer, dims[ax], inner, ax);
+    }
+
+    private int[] ReducedDims(int ax, bool keepDim)
+    {
+        if (keepDim) { var k = (int[])dims.Clone(); k[ax] = 1; return k; }
+        return [.. dims[..ax], .. dims[(ax + 1)..]];
+    }
+
+    /// <summary>Repeats g ([outer, inner]) n times along the reduced axis, scaled: the backward of sum and mean.</summary>
+    private Tensor ExpandAlong(Tensor g, int outer, int n, int inner, float scale)
+    {
+        var dx = Empty(dims);
+        for (int o = 0; o < outer; o++)
+        {
+            var src = g.data.AsSpan(o * inner, inner);
+            for (int j = 0; j < n; j++) TensorPrimitives.Multiply(src, scale, dx.data.AsSpan((o * n + j) * inner, inner));
+        }
+        return dx;
+    }
+}

@@ -1,0 +1,142 @@
+namespace Backprop;
+
+// Ops that move or select elements without arithmetic. Their backward moves the gradient back the same way.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// The same elements in a new shape (one dimension may be −1 and is inferred). Shares storage with this tensor.
+    /// </summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        var newDims = (int[])shape.Clone();
+        int infer = Array.IndexOf(newDims, -1);
+        if (infer >= 0)
+        {
+            if (Array.IndexOf(newDims, -1, infer + 1) >= 0)
+                throw new ShapeMismatchException($"reshape: {Shapes.Format(shape)} has more than one -1.");
+            int known = 1;
+            for (int i = 0; i < newDims.Length; i++) if (i != infer) known *= newDims[i];
+            if (known == 0 || Size % known != 0)
+                throw new ShapeMismatchException($"reshape: cannot reshape {Shapes.Format(dims)} ({Size} elements) to {Shapes.Format(shape)}.");
+            newDims[infer] = Size / known;
+        }
+        Shapes.Validate(newDims);
+        if (Shapes.Size(newDims) != Size)
+            throw new ShapeMismatchException($"reshape: cannot reshape {Shapes.Format(dims)} ({Size} elements) to {Shapes.Format(shape)}.");
+        var r = new Tensor(newDims, data);
+        return r.Record("reshape", [this], g => AccumulateGrad(new Tensor(dims, g.data)));
+    }
+
+    /// <summary>Flattens every dimension after the first: [n, a, b, ...] → [n, a·b·...].</summary>
+    public Tensor Flatten() => Rank <= 1 ? Reshape(Size) : Reshape(dims[0], -1);
+
+    /// <summary>Transpose of a rank-2 tensor: [m, n] → [n, m].</summary>
+    public Tensor T()
+    {
+        if (Rank != 2) throw new ShapeMismatchException($"T(): needs a rank-2 tensor but got {Shapes.Format(dims)}; use Transpose(a, b).");
+        return Transpose(0, 1);
+    }
+
+    /// <summary>Swaps two dimensions (a copy).</summary>
+    public Tensor Transpose(int axis0, int axis1)
+    {
+        var perm = new int[Rank];
+        for (int i = 0; i < perm.Length; i++) perm[i] = i;
+        int a = Shapes.NormalizeAxis(axis0, Rank, "Transpose"), b = Shapes.NormalizeAxis(axis1, Rank, "Transpose");
+        (perm[a], perm[b]) = (perm[b], perm[a]);
+        return Permute(perm);
+    }
+
+    /// <summary>Reorders dimensions: result dimension i is this tensor's dimension perm[i] (a copy).</summary>
+    public Tensor Permute(params int[] perm)
+    {
+        ArgumentNullException.ThrowIfNull(perm);
+        if (perm.Length != Rank || perm.Distinct().Count() != Rank || perm.Any(p => p < 0 || p >= Rank))
+            throw new ShapeMismatchException($"permute: {Shapes.Format(perm)} is not a permutation of the {Rank} dimensions of {Shapes.Format(dims)}.");
+        var newDims = new int[Rank];
+        for (int i = 0; i < Rank; i++) newDims[i] = dims[perm[i]];
+        var r = Empty(newDims);
+        CopyPermuted(data, dims, perm, r.data);
+        var inverse = new int[Rank];
+        for (int i = 0; i < Rank; i++) inverse[perm[i]] = i;
+        return r.Record("permute", [this], g =>
+        {
+            var dx = Empty(dims);
+            CopyPermuted(g.data, newDims, inverse, dx.data);
+            AccumulateOwnedGrad(dx);
+        });
+    }
+
+    private static void CopyPermuted(float[] src, int[] srcDims, int[] perm, float[] dst)
+    {
+        int rank = srcDims.Length;
+        var srcStrides = Shapes.Strides(srcDims);
+        var dstDims = new int[rank];
+        var readStrides = new int[rank];   // stride in src for each dst dimension
+        for (int i = 0; i < rank; i++) { dstDims[i] = srcDims[perm[i]]; readStrides[i] = srcStrides[perm[i]]; }
+        var idx = new int[rank];
+        int at = 0;
+        for (int o = 0; o < dst.Length; o++)
+        {
+            dst[o] = src[at];
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                idx[d]++;
+                at += readStrides[d];
+                if (idx[d] < dstDims[d]) break;
+                at -= readStrides[d] * dstDims[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rows (entries along the first dimension) at <paramref name="indices"/>, in that order: how a batch is
+    /// gathered from a dataset. Backward scatters (adds) the gradient back to those rows.
+    /// </summary>
+    public Tensor Rows(ReadOnlySpan<int> indices)
+    {
+        if (Rank == 0) throw new ShapeMismatchException("rows: a scalar has no rows.");
+        int rowSize = Size / Math.Max(1, dims[0]);
+        var idx = indices.ToArray();
+        var newDims = (int[])dims.Clone();
+        newDims[0] = idx.Length;
+        var r = Empty(newDims);
+        for (int i = 0; i < idx.Length; i++)
+        {
+            if ((uint)idx[i] >= (uint)dims[0])
+                throw new IndexOutOfRangeException($"rows: index {idx[i]} is out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
+            Array.Copy(data, idx[i] * rowSize, r.data, i * rowSize, rowSize);
+        }
+        return r.Record("rows", [this], g =>
+        {
+            var dx = Empty(dims);
+            for (int i = 0; i < idx.Length; i++)
+            {
+                var dst = dx.data.AsSpan(idx[i] * rowSize, rowSize);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, g.data.AsSpan(i * rowSize, rowSize), dst);
+            }
+            AccumulateOwnedGrad(dx);
+        });
+    }
+
+    /// <summary>Rows <paramref name="start"/> .. start+count−1 along the first dimension (a copy).</summary>
+    public Tensor Slice(int start, int count)
+    {
+        if (Rank == 0) throw new ShapeMismatchException("slice: a scalar has no rows.");
+        if (start < 0 || count < 0 || start + count > dims[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"slice: rows {start}..{start + count - 1} are out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
+        int rowSize = dims[0] == 0 ? 0 : Size / dims[0];
+        var newDims = (int[])dims.Clone();
+        newDims[0] = count;
+        var r = Empty(newDims);
+        Array.Copy(data, start * rowSize, r.data, 0, count * rowSize);
+        return r.Record("slice", [this], g =>
+        {
+            var dx = Empty(dims);
+            Array.Copy(g.data, 0, dx.data, start * rowSize, count * rowSize);
+            AccumulateOwnedGrad(dx);
+        });
+    }
+}

@@ -1,0 +1,81 @@
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Drives elementwise binary kernels over broadcast shapes, and sums a broadcast gradient back to its source shape.
+/// </summary>
+internal static class Broadcast
+{
+    /// <summary>
+    /// d = x ∘ y where x has shape <paramref name="xs"/>, y has <paramref name="ys"/>, and d has the broadcast shape
+    /// <paramref name="ds"/>. Same shapes and scalars take whole-span SIMD paths; otherwise the last dimension is
+    /// processed as a row (SIMD within the row) and the outer dimensions by strides.
+    /// </summary>
+    public static void Binary<TOp>(ReadOnlySpan<float> x, int[] xs, ReadOnlySpan<float> y, int[] ys, Span<float> d, int[] ds)
+        where TOp : IBinaryKernel
+    {
+        if (d.Length == 0) return;
+        if (x.Length == d.Length && y.Length == d.Length) { TOp.Apply(x, y, d); return; }
+        if (y.Length == 1 && x.Length == d.Length) { TOp.Apply(x, y[0], d); return; }
+        if (x.Length == 1 && y.Length == d.Length) { TOp.Apply(x[0], y, d); return; }
+
+        int rank = ds.Length;
+        int[] xStr = Shapes.BroadcastStrides(xs, ds), yStr = Shapes.BroadcastStrides(ys, ds);
+        int row = ds[rank - 1];
+        int rows = d.Length / row;
+        int xInner = xStr[rank - 1], yInner = yStr[rank - 1];
+        Span<int> idx = stackalloc int[rank];
+        for (int r = 0; r < rows; r++)
+        {
+            // Offsets of this row in x and y from the outer index (all dimensions but the last).
+            int xo = 0, yo = 0, rem = r;
+            for (int a = rank - 2; a >= 0; a--)
+            {
+                int i = rem % ds[a];
+                rem /= ds[a];
+                xo += i * xStr[a];
+                yo += i * yStr[a];
+            }
+            var dr = d.Slice(r * row, row);
+            if (xInner != 0 && yInner != 0) TOp.Apply(x.Slice(xo, row), y.Slice(yo, row), dr);
+            else if (xInner != 0) TOp.Apply(x.Slice(xo, row), y[yo], dr);
+            else if (yInner != 0) TOp.Apply(x[xo], y.Slice(yo, row), dr);
+            else dr.Fill(TOp.Apply(x[xo], y[yo]));
+        }
+    }
+
+    /// <summary>
+    /// The gradient of a broadcast: sums <paramref name="g"/> (shape <paramref name="gs"/>) over the dimensions that
+    /// broadcasting expanded, giving a tensor of shape <paramref name="target"/>.
+    /// </summary>
+    public static float[] SumTo(float[] g, int[] gs, int[] target)
+    {
+        int size = Shapes.Size(target);
+        var result = new float[size];
+        if (size == g.Length) { Array.Copy(g, result, size); return result; }
+        if (size == 1) { result[0] = System.Numerics.Tensors.TensorPrimitives.Sum(g); return result; }
+
+        int rank = gs.Length;
+        int[] tStr = Shapes.BroadcastStrides(target, gs);
+        int row = gs[rank - 1];
+        int rows = g.Length / row;
+        bool rowKept = tStr[rank - 1] != 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int to = 0, rem = r;
+            for (int a = rank - 2; a >= 0; a--)
+            {
+                int i = rem % gs[a];
+                rem /= gs[a];
+                to += i * tStr[a];
+            }
+            var gr = g.AsSpan(r * row, row);
+            if (rowKept)
+            {
+                var tr = result.AsSpan(to, row);
+                System.Numerics.Tensors.TensorPrimitives.Add(tr, gr, tr);
+            }
+            else result[to] += System.Numerics.Tensors.TensorPrimitives.Sum(gr);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,89 @@
+namespace Backprop;
+
+/// <summary>Helpers for shapes: validation, formatting, broadcasting and strides.</summary>
+internal static class Shapes
+{
+    public static int[] Validate(int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        foreach (var d in shape)
+            if (d < 0) throw new ShapeMismatchException($"shape {Format(shape)} has a negative dimension.");
+        return shape;
+    }
+
+    public static int Size(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (var d in shape) n *= d;
+        if (n > Array.MaxLength) throw new ShapeMismatchException($"shape {Format(shape)} has {n} elements, more than an array can hold.");
+        return (int)n;
+    }
+
+    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(",", shape.ToArray()) + "]";
+
+    public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
+
+    public static int NormalizeAxis(int axis, int rank, string op)
+    {
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank)
+            throw new ArgumentOutOfRangeException(nameof(axis), $"{op}: axis {axis} is out of range for a tensor of rank {rank}.");
+        return a;
+    }
+
+    /// <summary>Row-major strides of a contiguous tensor.</summary>
+    public static int[] Strides(ReadOnlySpan<int> shape)
+    {
+        var s = new int[shape.Length];
+        int acc = 1;
+        for (int i = shape.Length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+        return s;
+    }
+
+    public static int Offset(int[] shape, int[] index)
+    {
+        if (index.Length != shape.Length)
+            throw new ArgumentException($"index has {index.Length} components but the tensor has rank {shape.Length} (shape {Format(shape)}).");
+        int off = 0;
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if ((uint)index[i] >= (uint)shape[i])
+                throw new IndexOutOfRangeException($"index {Format(index)} is out of range for shape {Format(shape)}.");
+            off = off * shape[i] + index[i];
+        }
+        return off;
+    }
+
+    /// <summary>
+    /// NumPy broadcasting: shapes are aligned at the right; each pair of dimensions must be equal or one of them 1.
+    /// </summary>
+    public static int[] Broadcast(int[] a, int[] b, string op)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var r = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1)
+                throw new ShapeMismatchException(
+                    $"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db}).");
+            r[i] = da == 1 ? db : da;
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// Strides for reading a tensor of shape <paramref name="shape"/> as if it had shape <paramref name="target"/>:
+    /// broadcast dimensions get stride 0.
+    /// </summary>
+    public static int[] BroadcastStrides(int[] shape, int[] target)
+    {
+        var own = Strides(shape);
+        var s = new int[target.Length];
+        int lead = target.Length - shape.Length;
+        for (int i = 0; i < target.Length; i++)
+            s[i] = i < lead || shape[i - lead] == 1 ? 0 : own[i - lead];
+        return s;
+    }
+}

@@ -1,0 +1,79 @@
+namespace Backprop;
+
+/// <summary>
+/// An n-dimensional array of float32 values, stored contiguously in row-major order, that can record the
+/// operations applied to it so that <see cref="Backward()"/> can compute gradients (reverse-mode autodiff).
+/// </summary>
+/// <remarks>
+/// A scalar is a tensor of rank 0 (shape <c>[]</c>, one element): the same engine serves the seeds' circuits of
+/// gates and their matrices. Tensors never need disposing; storage is ordinary managed memory.
+/// Forward and backward of every op live side by side in the <c>Autograd/Ops</c> folder.
+/// </remarks>
+public sealed partial class Tensor
+{
+    // Storage is always contiguous and row-major; views (Reshape) may share it with another tensor.
+    internal readonly float[] data;
+    internal readonly int[] dims;
+
+    internal Tensor(int[] dims, float[] data)
+    {
+        this.dims = dims;
+        this.data = data;
+    }
+
+    /// <summary>The size of each dimension, outermost first. A scalar has an empty shape.</summary>
+    public IReadOnlyList<int> Shape => dims;
+
+    /// <summary>Number of dimensions (0 for a scalar).</summary>
+    public int Rank => dims.Length;
+
+    /// <summary>Total number of elements.</summary>
+    public int Size => data.Length;
+
+    /// <summary>An optional name, shown by graph exports and step traces.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The elements in row-major order. Writing through this span changes the tensor.</summary>
+    public Span<float> AsSpan() => data.AsSpan();
+
+    /// <summary>A copy of the elements in row-major order.</summary>
+    public float[] ToArray() => (float[])data.Clone();
+
+    /// <summary>The value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (data.Length != 1)
+            throw new InvalidOperationException($"Item() needs a tensor with exactly one element but got shape {Shapes.Format(dims)}.");
+        return data[0];
+    }
+
+    /// <summary>Reads or writes one element by its full index (one integer per dimension).</summary>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
+    public float this[params int[] index]
+    {
+        get => data[Shapes.Offset(dims, index)];
+        set => data[Shapes.Offset(dims, index)] = value;
+    }
+
+    /// <summary>The size of dimension <paramref name="axis"/>; negative axes count from the end.</summary>
+    public int Dim(int axis) => dims[Shapes.NormalizeAxis(axis, dims.Length, "Dim")];
+
+    /// <summary>Rows × columns view of a rank-2 tensor as a copy: <c>float[rows, cols]</c>.</summary>
+    public float[,] ToMatrix()
+    {
+        if (dims.Length != 2)
+            throw new InvalidOperationException($"ToMatrix() needs a rank-2 tensor but got shape {Shapes.Format(dims)}.");
+        var m = new float[dims[0], dims[1]];
+        Buffer.BlockCopy(data, 0, m, 0, data.Length * sizeof(float));
+        return m;
+    }
+
+    /// <summary>A new tensor with the same shape and values that does not share storage or graph history.</summary>
+    public Tensor Clone() => new((int[])dims.Clone(), (float[])data.Clone()) { Name = Name };
+
+    /// <inheritdoc/>
+    public override string ToString() => TensorFormatter.Format(this, decimals: 4);
+
+    /// <summary>Formats the values with the given number of decimals, numpy style (<c>[[0.81 0.81] ...]</c>).</summary>
+    public string ToString(int decimals) => TensorFormatter.Format(this, decimals);
+}
