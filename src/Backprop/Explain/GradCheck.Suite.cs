@@ -1,0 +1,153 @@
+namespace Backprop.Explain;
+
+// The standard suite: every differentiable op, its broadcasting variants, and a small model, each with inputs
+// placed at least 0.15 from the op's kinks (relu/abs at 0, clamp bounds, max ties) — further than the step h.
+public static partial class GradCheck
+{
+    /// <summary>
+    /// Tolerance of ops that are linear or nearly so (add, mul, shape ops, reductions, relu, sigmoid, ...): measured
+    /// worst errors with h = 1e-2 are at most 2e-4 (float32 rounding of L divided by 2h), so 1e-3 keeps a 5× margin
+    /// and still catches a gradient off by 0.1%.
+    /// </summary>
+    private const double Tight = 1e-3;
+
+    /// <summary>
+    /// Tolerance where f‴ is large (div, pow, exp, log, sqrt, softmax) or a perturbed element feeds many float32
+    /// outputs (matmul, the model): measured worst errors reach 1.2e-3 (log_softmax along axis 2, matmul 3-D·2-D on
+    /// a gradient of 0.04), so 1e-2; a gradient off by a factor still fails by far.
+    /// </summary>
+    private const double Loose = 1e-2;
+
+    /// <summary>Runs <see cref="StandardSuite"/> with the given options (default: <see cref="GradCheckOptions.Default"/>).</summary>
+    public static IReadOnlyList<GradCheckOutcome> RunSuite(GradCheckOptions? options = null) =>
+        StandardSuite().Select(c => c.Run(options)).ToList();
+
+    /// <summary>
+    /// Named checks covering every differentiable op (with broadcasting, reductions along each axis, softmax along
+    /// each axis of a 3-D tensor, the three matmul forms, shape ops) and a two-layer network in the seeds' form
+    /// (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE). Each case has fresh, seeded inputs.
+    /// </summary>
+    public static IReadOnlyList<GradCheckCase> StandardSuite()
+    {
+        var s = new List<GradCheckCase>();
+        void Add(string name, double tol, Func<Tensor[], Tensor> f, params Tensor[] inputs) => s.Add(new(name, tol, f, inputs));
+        int seed = 100;
+        Tensor N(params int[] shape) => Tensor.RandomNormal(shape, seed++);
+        Tensor P(params int[] shape) => Tensor.RandomUniform(shape, seed++, 0.5f, 2f);
+        Tensor A(params int[] shape) => AwayFromZero(shape, seed++);
+        Tensor D(params int[] shape) => Distinct(shape, seed++);
+
+        Add("add", Tight, x => x[0] + x[1], N(3, 4), N(3, 4));
+        Add("add [3,4]+[4]", Tight, x => x[0] + x[1], N(3, 4), N(4));
+        Add("add [3,1]+[1,4]", Tight, x => x[0] + x[1], N(3, 1), N(1, 4));
+        Add("add scalar+[2,3]", Tight, x => x[0] + x[1], N(), N(2, 3));
+        Add("add [2,1,4]+[3,1]", Tight, x => x[0] + x[1], N(2, 1, 4), N(3, 1));
+        Add("add float", Tight, x => x[0] + 2.5f, N(2, 3));
+        Add("sub", Tight, x => x[0] - x[1], N(3, 4), N(3, 4));
+        Add("sub [3,4]-[4]", Tight, x => x[0] - x[1], N(3, 4), N(4));
+        Add("sub float-[2,3]", Tight, x => 1.5f - x[0], N(2, 3));
+        Add("mul", Tight, x => x[0] * x[1], N(3, 4), N(3, 4));
+        Add("mul [3,1]*[1,4]", Tight, x => x[0] * x[1], N(3, 1), N(1, 4));
+        Add("mul [2,3]*scalar", Tight, x => x[0] * x[1], N(2, 3), N());
+        Add("div", Loose, x => x[0] / x[1], N(3, 4), Signed(P(3, 4), seed++));
+        Add("div [3,4]/[4]", Loose, x => x[0] / x[1], N(3, 4), Signed(P(4), seed++));
+        Add("div float/[2,3]", Loose, x => 2f / x[0], Signed(P(2, 3), seed++));
+        Add("neg", Tight, x => -x[0], N(3, 4));
+        Add("maximum", Tight, x => Tensor.Maximum(x[0], x[1]), Split(D(2, 6), out var other), other);
+        Add("maximum [3,4],[4]", Tight, x => Tensor.Maximum(x[0], x[1]), D(3, 4), D(4) * 1.3f);
+        Add("pow tensor", Loose, x => x[0].Pow(x[1]), P(3, 4), N(3, 4));
+        Add("pow tensor [3,4]^[4]", Loose, x => x[0].Pow(x[1]), P(3, 4), N(4));
+        Add("pow 3", Loose, x => x[0].Pow(3f), N(3, 4));
+        Add("pow -1.5", Loose, x => x[0].Pow(-1.5f), P(3, 4));
+        Add("square", Tight, x => x[0].Square(), N(3, 4));
+        Add("exp", Loose, x => x[0].Exp(), N(2, 3, 4));
+        Add("log", Loose, x => x[0].Log(), P(3, 4));
+        Add("sqrt", Loose, x => x[0].Sqrt(), P(3, 4));
+        Add("abs", Tight, x => x[0].Abs(), A(3, 4));
+        Add("clamp", Tight, x => x[0].Clamp(-0.5f, 0.7f), Clampable(A(3, 4), -0.5f, 0.7f));
+        Add("sigmoid", Tight, x => x[0].Sigmoid(), N(3, 4));
+        Add("tanh", Tight, x => x[0].Tanh(), N(3, 4));
+        Add("relu", Tight, x => x[0].Relu(), A(3, 4));
+        Add("leaky_relu 0.2", Tight, x => x[0].LeakyRelu(0.2f), A(3, 4));
+        Add("sum", Tight, x => x[0].Sum(), N(2, 3, 4));
+        Add("mean", Tight, x => x[0].Mean(), N(2, 3, 4));
+        Add("max", Tight, x => x[0].Max(), D(2, 3, 4));
+        for (int axis = 0; axis < 3; axis++)
+        {
+            int ax = axis;
+            Add($"sum axis {ax}", Tight, x => x[0].Sum(ax), N(2, 3, 4));
+            Add($"mean axis {ax} keepdim", Tight, x => x[0].Mean(ax, keepDim: true), N(2, 3, 4));
+            Add($"max axis {ax}", Tight, x => x[0].Max(ax), D(2, 3, 4));
+            Add($"softmax axis {ax}", Loose, x => x[0].Softmax(ax), N(2, 3, 4));
+            Add($"log_softmax axis {ax}", Loose, x => x[0].LogSoftmax(ax), N(2, 3, 4));
+        }
+        Add("matmul [3,4]·[4,5]", Loose, x => x[0].MatMul(x[1]), N(3, 4), N(4, 5));
+        Add("matmul [2,3,4]·[2,4,5]", Loose, x => x[0].MatMul(x[1]), N(2, 3, 4), N(2, 4, 5));
+        Add("matmul [2,3,4]·[4,5]", Loose, x => x[0].MatMul(x[1]), N(2, 3, 4), N(4, 5));
+        Add("reshape", Tight, x => x[0].Reshape(4, -1) * x[1], N(2, 3, 4), N(4, 6));
+        Add("flatten", Tight, x => x[0].Flatten(), N(2, 3, 4));
+        Add("T", Tight, x => x[0].T(), N(3, 5));
+        Add("transpose 0,2", Tight, x => x[0].Transpose(0, 2), N(2, 3, 4));
+        Add("permute 2,0,1", Tight, x => x[0].Permute(2, 0, 1), N(2, 3, 4));
+        Add("rows", Tight, x => x[0].Rows([3, 0, 3, 4]), N(5, 3));
+        Add("slice", Tight, x => x[0].Slice(1, 3), N(5, 3));
+        Add("x*x+x (used twice)", Tight, x => x[0] * x[0] + x[0], N(3, 4));
+        AddTwoLayerNetwork(Add, seed++);
+        return s;
+    }
+
+    /// <summary>The seeds' network: O = σ(σ(X·W1)·W2), L = Σ(O − Y)² / (2·size), X [3,4], W1 [4,2], W2 [2,3].</summary>
+    private static void AddTwoLayerNetwork(Action<string, double, Func<Tensor[], Tensor>, Tensor[]> add, int seed)
+    {
+        var x = Tensor.RandomUniform([3, 4], seed, 0f, 6f);
+        var y = Tensor.Eye(3);
+        var w1 = Tensor.RandomNormal([4, 2], seed + 1, std: 0.5f);
+        var w2 = Tensor.RandomNormal([2, 3], seed + 2, std: 0.5f);
+        add("2-layer sigmoid network, half-MSE", Loose, p =>
+        {
+            var o = x.MatMul(p[0]).Sigmoid().MatMul(p[1]).Sigmoid();
+            return (o - y).Square().Sum() / (2f * o.Size);
+        }, [w1, w2]);
+    }
+
+    /// <summary>|x| in [0.2, 1.5) with a random sign: at least 0.2 from the kink at 0.</summary>
+    private static Tensor AwayFromZero(int[] shape, int seed) => Signed(Tensor.RandomUniform(shape, seed, 0.2f, 1.5f), seed + 7919);
+
+    /// <summary>Flips the sign of about half the elements, in place.</summary>
+    private static Tensor Signed(Tensor t, int seed)
+    {
+        var rng = new Rng(seed);
+        var d = t.AsSpan();
+        for (int i = 0; i < d.Length; i++) if (rng.NextFloat() < 0.5f) d[i] = -d[i];
+        return t;
+    }
+
+    /// <summary>Values 0.25 apart (±0.05) in random order: any two differ by at least 0.15, so max has no ties.</summary>
+    private static Tensor Distinct(int[] shape, int seed)
+    {
+        var rng = new Rng(seed);
+        var t = Tensor.Zeros(shape);
+        var d = t.AsSpan();
+        var perm = rng.Permutation(d.Length);
+        for (int i = 0; i < d.Length; i++) d[i] = (perm[i] - d.Length / 2f) * 0.25f + (rng.NextFloat() - 0.5f) * 0.1f;
+        return t;
+    }
+
+    /// <summary>Splits a [2, n] tensor of distinct values into two [n]-element halves reshaped to [3, n/3].</summary>
+    private static Tensor Split(Tensor pair, out Tensor second)
+    {
+        int n = pair.Size / 2;
+        second = Tensor.FromArray(pair.AsSpan()[n..].ToArray(), 3, n / 3);
+        return Tensor.FromArray(pair.AsSpan()[..n].ToArray(), 3, n / 3);
+    }
+
+    /// <summary>Moves elements within 0.15 of a clamp bound 0.3 away from it.</summary>
+    private static Tensor Clampable(Tensor t, float min, float max)
+    {
+        var d = t.AsSpan();
+        foreach (var b in (ReadOnlySpan<float>)[min, max])
+            for (int i = 0; i < d.Length; i++)
+                if (MathF.Abs(d[i] - b) < 0.15f) d[i] += d[i] >= b ? 0.3f : -0.3f;
+        return t;
+    }
+}
