@@ -1,3 +1,5 @@
+using Backprop.Nn;
+
 namespace Backprop.Explain;
 
 // The standard suite: every differentiable op, its broadcasting variants, and a small model, each with inputs
@@ -25,7 +27,8 @@ public static partial class GradCheck
     /// <summary>
     /// Named checks covering every differentiable op (with broadcasting, reductions along each axis, softmax along
     /// each axis of a 3-D tensor, the three matmul forms, shape ops) and a two-layer network in the seeds' form
-    /// (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE). Each case has fresh, seeded inputs.
+    /// (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE), every loss of <see cref="Losses"/> (the fused ones have hand-written
+    /// backward passes), and Sequential(Dense, Tanh, Dense) with cross-entropy. Each case has fresh, seeded inputs.
     /// </summary>
     public static IReadOnlyList<GradCheckCase> StandardSuite()
     {
@@ -93,6 +96,8 @@ public static partial class GradCheck
         Add("slice", Tight, x => x[0].Slice(1, 3), N(5, 3));
         Add("x*x+x (used twice)", Tight, x => x[0] * x[0] + x[0], N(3, 4));
         AddTwoLayerNetwork(Add, seed++);
+        AddLosses(Add, ref seed);
+        AddDenseTanhDenseWithCrossEntropy(Add, seed++);
         return s;
     }
 
@@ -108,6 +113,47 @@ public static partial class GradCheck
             var o = x.MatMul(p[0]).Sigmoid().MatMul(p[1]).Sigmoid();
             return (o - y).Square().Sum() / (2f * o.Size);
         }, [w1, w2]);
+    }
+
+    /// <summary>
+    /// Each loss with respect to its prediction (targets fixed), and the fused losses also with respect to soft
+    /// targets, which they differentiate by hand too. All Loose: a loss is a float32 mean, so L carries rounding of
+    /// ~5e-7 (≈ 2e-5 after dividing by 2h) while its gradients are only ~1/N (measured worst 2.4e-3, MSE).
+    /// </summary>
+    private static void AddLosses(Action<string, double, Func<Tensor[], Tensor>, Tensor[]> add, ref int seed)
+    {
+        var y = Tensor.RandomNormal([3, 4], seed++);
+        var labels = Tensor.RandomUniform([3, 4], seed++).AsSpan().ToArray().Select(v => v < 0.5f ? 0f : 1f).ToArray();
+        var binary = Tensor.FromArray(labels, 3, 4);
+        var soft = Tensor.RandomUniform([3, 4], seed++, 0.1f, 0.9f);
+        var classes = Tensor.FromArray([2f, 0f, 3f], 3);
+        var rows = Tensor.RandomUniform([3, 4], seed++, 0.1f, 1f);
+        rows = rows / rows.Sum(1, keepDim: true);   // probability rows
+
+        add("loss mse", Loose, p => Losses.MSE.Compute(p[0], y), [Tensor.RandomNormal([3, 4], seed++)]);
+        add("loss half_mse", Loose, p => Losses.HalfMSE.Compute(p[0], y), [Tensor.RandomNormal([3, 4], seed++)]);
+        add("loss bce", Loose, p => Losses.BinaryCrossEntropy.Compute(p[0], binary),
+            [Tensor.RandomUniform([3, 4], seed++, 0.1f, 0.9f)]);
+        add("loss bce_logits", Loose, p => Losses.BinaryCrossEntropyWithLogits.Compute(p[0], binary),
+            [Tensor.RandomNormal([3, 4], seed++, std: 2f)]);
+        add("loss bce_logits ∂/∂target", Loose, p => Losses.BinaryCrossEntropyWithLogits.Compute(p[0], p[1]),
+            [Tensor.RandomNormal([3, 4], seed++, std: 2f), soft]);
+        add("loss cross_entropy (class indices)", Loose, p => Losses.CrossEntropy.Compute(p[0], classes),
+            [Tensor.RandomNormal([3, 4], seed++, std: 2f)]);
+        add("loss cross_entropy ∂/∂probability rows", Loose, p => Losses.CrossEntropy.Compute(p[0], p[1]),
+            [Tensor.RandomNormal([3, 4], seed++, std: 2f), rows]);
+    }
+
+    /// <summary>Sequential(Dense(4→5), Tanh, Dense(5→3)) on a batch of 6, cross-entropy on class indices.</summary>
+    private static void AddDenseTanhDenseWithCrossEntropy(Action<string, double, Func<Tensor[], Tensor>, Tensor[]> add, int seed)
+    {
+        var rng = new Rng(seed);
+        var model = new Sequential(new Dense(4, 5, rng: rng), new Tanh(), new Dense(5, 3, rng: rng));
+        var x = Tensor.RandomNormal([6, 4], rng);
+        var labels = Tensor.FromArray([0f, 2f, 1f, 1f, 0f, 2f], 6);
+        // The parameters are the checked inputs; the model reads them itself, so f ignores its argument.
+        add("Sequential(Dense, Tanh, Dense), cross-entropy", Loose, _ => Losses.CrossEntropy.Compute(model.Forward(x), labels),
+            [.. model.Parameters()]);
     }
 
     /// <summary>|x| in [0.2, 1.5) with a random sign: at least 0.2 from the kink at 0.</summary>
