@@ -226,6 +226,14 @@ def op_cases(g):
         return ((o - y) ** 2).sum() / (2 * o.numel())
     c.append(case(g, "mlp2_sigmoid_half_mse", "mlp2", mlp,
                   [(U((3, 4), 0, 6), False), (N((4, 2)) * 0.5, True), (N((2, 3)) * 0.5, True), (g.f32(np.eye(3)), False)]))
+
+    # Large magnitudes: exp(x) overflows float32 beyond 88, so these need the max-subtracted forms.
+    for op, fn in (("softmax", torch.softmax), ("log_softmax", torch.log_softmax)):
+        c.append(case(g, f"{op}_large_3x4_axis1", op, lambda t, fn=fn: fn(t[0], 1), [(N((3, 4)) * 60, True)], {"axis": 1},
+                      note="logits up to ~150: a naive exp would overflow to inf"))
+    c.append(case(g, "sigmoid_large_3x4", "sigmoid", lambda t: torch.sigmoid(t[0]), [(N((3, 4)) * 30, True)],
+                  note="|x| up to ~60: saturated outputs and gradients near 0 exercise the atol floor"))
+    c.append(case(g, "tanh_large_3x4", "tanh", lambda t: torch.tanh(t[0]), [(N((3, 4)) * 10, True)]))
     return c
 
 
