@@ -9,7 +9,7 @@ internal static class DataOptions
         "  --dataset NAME       built-in data: " + "iris (default), xor, and, or, spirals, circles, moons\n" +
         "  --data FILE.csv      a CSV file with a header row (instead of --dataset)\n" +
         "  --target COLUMN      the CSV column to predict (required with --data)\n" +
-        "  --task classify|regress  how to read a numeric target column (default: classify if any label is not a number)\n";
+        "  --task classify|regress  how to read the target column (default: classes if any label is not a number\n                       or all are whole numbers with at most 20 distinct values)\n";
 
     public static readonly string[] ValueOptions = ["dataset", "data", "target", "task"];
 

@@ -24,7 +24,7 @@ internal sealed class EvaluateCommand : ICommand
             throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
         var evaluation = saved.Model.Evaluate(data.WithFeatures(saved.Prepare(data.Features)), saved.Loss);
         if (cl.Has("json"))
-            stdout.WriteLine(new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy }.ToJsonString());
+            stdout.WriteLine(Json.Write(new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy }));
         else
             stdout.WriteLine($"{data.Name}: {evaluation.Count} rows  loss {TrainCommand.F(evaluation.Loss)}" +
                 (evaluation.Accuracy is { } a ? $"  accuracy {TrainCommand.F(a)}" : ""));

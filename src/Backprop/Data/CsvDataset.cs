@@ -17,7 +17,8 @@ public static class CsvDataset
     /// <param name="targetColumn">The header name of the column holding the targets.</param>
     /// <param name="classification">
     /// True: the target column holds class labels. False: it holds numbers (regression, targets <c>[N, 1]</c>).
-    /// Null: classification exactly when some target value is not a number.
+    /// Null: classification when some target value is not a number, or when every value is a whole number and
+    /// there are at most <see cref="MaxAutoClasses"/> distinct values (labels such as 0/1 or 1..5); else regression.
     /// </param>
     /// <remarks>
     /// Class labels are numbered in sorted order, so the numbering does not depend on row order: numerically when
@@ -47,8 +48,7 @@ public static class CsvDataset
         for (int i = 0; i < n; i++)
             if (table.Rows[i].Fields[target].Length == 0)
                 throw table.ValueError(i, target, "the target is empty.");
-        bool isClassification = classification ??
-            !table.Rows.TrueForAll(r => CsvTable.TryParseNumber(r.Fields[target], out _));
+        bool isClassification = classification ?? LooksLikeClassLabels(table.Rows.Select(r => r.Fields[target]));
 
         if (!isClassification)
         {
@@ -63,6 +63,20 @@ public static class CsvDataset
         var labels = new float[n];
         for (int i = 0; i < n; i++) labels[i] = index[table.Rows[i].Fields[target]];
         return new Dataset(features, Tensor.FromArray(labels, n), featureNames, classNames, name);
+    }
+
+    /// <summary>With no explicit choice, whole-number targets with at most this many distinct values are class labels.</summary>
+    public const int MaxAutoClasses = 20;
+
+    private static bool LooksLikeClassLabels(IEnumerable<string> targets)
+    {
+        var distinct = new HashSet<float>();
+        foreach (var t in targets)
+        {
+            if (!CsvTable.TryParseNumber(t, out var v)) return true;
+            if (v != MathF.Round(v) || (distinct.Add(v) && distinct.Count > MaxAutoClasses)) return false;
+        }
+        return true;
     }
 
     // Numeric labels by value (then text, so "1" and "1.0" stay distinct and ordered), anything else ordinally.
