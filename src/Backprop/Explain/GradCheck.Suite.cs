@@ -2,8 +2,8 @@ using Backprop.Nn;
 
 namespace Backprop.Explain;
 
-// The standard suite: every differentiable op, its broadcasting variants, and a small model, each with inputs
-// placed at least 0.15 from the op's kinks (relu/abs at 0, clamp bounds, max ties) — further than the step h.
+// The standard suite: every differentiable op, its broadcasting variants, every loss and two small models, each with
+// inputs placed at least 0.15 from the op's kinks (relu/abs at 0, clamp bounds, max ties) — further than the step h.
 public static partial class GradCheck
 {
     /// <summary>
@@ -179,7 +179,7 @@ public static partial class GradCheck
         return t;
     }
 
-    /// <summary>Splits a [2, n] tensor of distinct values into two [n]-element halves reshaped to [3, n/3].</summary>
+    /// <summary>Splits 2n distinct values into two [3, n/3] tensors: maximum then never meets a tie.</summary>
     private static Tensor Split(Tensor pair, out Tensor second)
     {
         int n = pair.Size / 2;
