@@ -8,7 +8,7 @@ internal static class Cli
 {
     private static readonly ICommand[] Commands =
     [
-        new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
+        new TrainCommand(), new EvaluateCommand(), new PredictCommand(), new GradCheckCommand(),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
