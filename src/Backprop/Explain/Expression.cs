@@ -45,7 +45,7 @@ public sealed class Expression
 
     /// <summary>
     /// Builds the expression's graph from rank-0 tensors, one leaf per variable (named by it, requiring a gradient)
-    /// and one node per operation (named by its sub-expression, e.g. <c>x + y</c>), then backpropagates from the
+    /// and one node per operation (named by its sub-expression, e.g. <c>x + y</c>), numbers as unnamed constants, then backpropagates from the
     /// result. A variable used twice is one leaf whose gradient accumulates both uses.
     /// </summary>
     /// <param name="values">A value for every variable of <see cref="Variables"/>, and no others.</param>
@@ -142,9 +142,9 @@ public sealed class Expression
     private static Tensor Build(ExpressionNode node, Dictionary<string, Tensor> leaves)
     {
         if (node is VariableNode v) return leaves[v.Name];
+        if (node is NumberNode number) return Tensor.Scalar((float)number.Value);   // a constant: its value is its label
         var t = node switch
         {
-            NumberNode n => Tensor.Scalar((float)n.Value),
             NegateNode n => -Build(n.Operand, leaves),
             BinaryNode b => Binary(b.Operator, Build(b.Left, leaves), Build(b.Right, leaves)),
             CallNode c => Call(c.Function, c.Arguments.Select(a => Build(a, leaves)).ToArray()),

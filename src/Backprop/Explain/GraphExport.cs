@@ -60,7 +60,7 @@ public static class GraphExport
             "neg" => "neg",
             "pow" => "^",
             "maximum" => "max",
-            "matmul" => "·",
+            "matmul" => "•",   // the seeds write H_outᵀ • O_delta
             "sigmoid" => "σ",
             "sqrt" => "√",
             "abs" => "|x|",
@@ -78,7 +78,12 @@ public static class GraphExport
         var fields = new List<string>();
         if (!string.IsNullOrEmpty(t.Name)) fields.Add(EscapeRecord(t.Name));
         fields.Add(Values(t, decimals));
-        if (t.Grad is { } g) fields.Add("grad " + Values(g, decimals));
+        if (t.Grad is { } g)
+        {
+            // A matrix's rows stay aligned when "grad" has a line of its own.
+            string values = Values(g, decimals);
+            fields.Add((values.Contains("\\n", StringComparison.Ordinal) ? "grad\\n" : "grad ") + values);
+        }
         return "{ " + string.Join(" | ", fields) + " }";
     }
 
@@ -86,7 +91,7 @@ public static class GraphExport
     private static string Values(Tensor t, int decimals) =>
         t.Size > MaxShownElements
             ? "shape " + EscapeRecord(Shapes.Format(t.dims))
-            : EscapeRecord(t.ToString(decimals));
+            : EscapeRecord(MatrixText.Format(t, decimals));
 
     /// <summary>
     /// Escapes text for a record label inside a quoted DOT string: the record syntax characters <c>{ } | &lt; &gt;</c>,

@@ -53,7 +53,8 @@ public sealed partial class StepTrace
     public TraceEntry? Find(string name) => byName.GetValueOrDefault(name);
 
     /// <summary>
-    /// Every matrix as <c>NAME = [[...]]</c>, rows aligned under the first, separated by blank lines, then the loss.
+    /// Every matrix as <c>NAME = [[...]]</c>, one row per line with rows and columns aligned (NumPy style), separated by
+    /// blank lines, then the loss.
     /// With <paramref name="formulas"/>, each computed matrix first shows its seed formula and where the engine's
     /// value came from: <c>O_delta = O_error ⊙ O_out ⊙ (1 − O_out)   (autograd: N·∂E/∂O_in)</c>.
     /// </summary>
@@ -70,7 +71,7 @@ public sealed partial class StepTrace
                 lead = new string(' ', e.Name.Length) + " = ";
             }
             // The formatter breaks rows with "\n "; indenting every break by the lead aligns the rows under "[[".
-            sb.Append(lead).Append(e.Value.ToString(decimals).Replace("\n", "\n" + new string(' ', lead.Length))).Append("\n\n");
+            sb.Append(lead).Append(MatrixText.Format(e.Value, decimals).Replace("\n", "\n" + new string(' ', lead.Length))).Append("\n\n");
         }
         sb.Append("E = ");
         if (formulas) sb.Append("1/(2N)·Σ(O_out − Y)² = ");

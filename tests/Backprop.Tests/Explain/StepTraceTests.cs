@@ -111,7 +111,8 @@ public sealed class StepTraceTests
         var text = SeedExample.Trace().ToText(decimals: 2);
         Assert.Contains("H_in = [[1.47 1.42]\n        [3.42 0.91]\n        [3.62 0.47]]\n", text);
         Assert.Contains("H_out = [[0.81 0.81]\n         [0.97 0.71]\n         [0.97 0.62]]\n", text);
-        Assert.Contains("O_error = [[-0.38 0.38 0.64]\n", text);
+        Assert.Contains("O_error = [[-0.38  0.38  0.64]\n           [ 0.61 -0.61  0.63]\n", text);
+        Assert.Contains("W1 = [[ 0.70  0.40]\n      [-0.80  0.00]\n", text);   // NumPy-style: columns stay aligned
         Assert.Contains("E = 0.14   (N = 9)", text);
         Assert.True(text.IndexOf("W2_update =", StringComparison.Ordinal) < text.IndexOf("H_error =", StringComparison.Ordinal));
     }
@@ -120,7 +121,7 @@ public sealed class StepTraceTests
     public void TextWithFormulasShowsTheSeedsFormulaAndTheAutogradQuantity()
     {
         var text = SeedExample.Trace().ToText(decimals: 3, formulas: true);
-        Assert.Contains("O_delta = O_error ⊙ O_out ⊙ (1 − O_out)   (autograd: N·∂E/∂O_in)\n        = [[-0.090 0.090 0.147]\n", text);
+        Assert.Contains("O_delta = O_error ⊙ O_out ⊙ (1 − O_out)   (autograd: N·∂E/∂O_in)\n        = [[-0.090  0.090  0.147]\n", text);
         Assert.Contains("W1_update = (1/N)·Xᵀ·H_delta   (autograd: ∂E/∂W1)\n", text);
         Assert.Contains("H_error = O_delta·W2ᵀ   (autograd: N·∂E/∂H_out)\n", text);
         Assert.Contains("H_in = X·W1   (autograd: forward)\n", text);
