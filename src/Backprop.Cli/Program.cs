@@ -1,1 +1,3 @@
-Console.WriteLine("backprop: commands arrive soon");
+using Backprop.Cli;
+
+return Cli.Run(args, Console.Out, Console.Error);

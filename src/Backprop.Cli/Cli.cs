@@ -1,0 +1,69 @@
+using Backprop.Data;
+using Backprop.IO;
+
+namespace Backprop.Cli;
+
+/// <summary>The <c>backprop</c> command: dispatches to a subcommand and turns user mistakes into one-line errors.</summary>
+internal static class Cli
+{
+    private static readonly ICommand[] Commands =
+    [
+        new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
+    ];
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.Write(MainUsage());
+            return args.Length == 0 ? 2 : 0;
+        }
+        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command is null)
+        {
+            stderr.WriteLine($"backprop: unknown command '{args[0]}'.");
+            stderr.Write(MainUsage());
+            return 2;
+        }
+        if (args.Skip(1).Any(a => a is "-h" or "--help"))
+        {
+            stdout.Write(command.Usage);
+            return 0;
+        }
+        try
+        {
+            return command.Run(args[1..], stdout, stderr);
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"backprop {command.Name}: {e.Message}");
+            stderr.Write(command.Usage);
+            return 2;
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            stderr.WriteLine($"backprop {command.Name}: error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Errors caused by the input (files, data, arguments, shapes), reported without a stack trace.</summary>
+    private static bool IsUserError(Exception e) => e is ArgumentException or FormatException or IOException
+        or ModelFormatException or DataFormatException or UnauthorizedAccessException or ArithmeticException
+        or InvalidOperationException;
+
+    private static string MainUsage() =>
+        "usage: backprop <command> [options]\n\n" +
+        "commands:\n" +
+        string.Concat(Commands.Select(c => $"  {c.Name,-10} {c.Summary}\n")) +
+        "\nRun 'backprop <command> --help' for a command's options.\n";
+}
+
+/// <summary>One subcommand of <c>backprop</c>.</summary>
+internal interface ICommand
+{
+    string Name { get; }
+    string Summary { get; }
+    string Usage { get; }
+    int Run(string[] args, TextWriter stdout, TextWriter stderr);
+}

@@ -1,0 +1,33 @@
+using System.Text.Json.Nodes;
+using Backprop.Training;
+
+namespace Backprop.Cli;
+
+/// <summary><c>backprop evaluate</c>: loss and accuracy of a saved model on a dataset.</summary>
+internal sealed class EvaluateCommand : ICommand
+{
+    public string Name => "evaluate";
+    public string Summary => "measure a saved model's loss and accuracy on a dataset";
+    public string Usage =>
+        "usage: backprop evaluate --model FILE [--dataset NAME | --data FILE.csv --target COLUMN] [--json]\n\n" +
+        "  --model FILE         a model saved by 'backprop train'\n" + DataOptions.Help +
+        "                       (default: the built-in dataset the model was trained on)\n" +
+        "  --json               print one JSON object\n";
+
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "seed"], ["json"]);
+        if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+        var saved = SavedModel.Load(cl);
+        var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.Info.Dataset is { } d && Backprop.Data.Datasets.Names.Contains(d) ? d : null);
+        if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))
+            throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
+        var evaluation = saved.Model.Evaluate(data.WithFeatures(saved.Prepare(data.Features)), saved.Loss);
+        if (cl.Has("json"))
+            stdout.WriteLine(Json.Write(new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy }));
+        else
+            stdout.WriteLine($"{data.Name}: {evaluation.Count} rows  loss {TrainCommand.F(evaluation.Loss)}" +
+                (evaluation.Accuracy is { } a ? $"  accuracy {TrainCommand.F(a)}" : ""));
+        return 0;
+    }
+}

@@ -1,0 +1,26 @@
+using Backprop.Data;
+using Backprop.IO;
+using Backprop.Nn;
+
+namespace Backprop.Cli;
+
+/// <summary>A model loaded for <c>evaluate</c> and <c>predict</c>, with the input standardization it was trained with.</summary>
+internal sealed record SavedModel(Module Model, ModelInfo Info, string Path)
+{
+    public static SavedModel Load(CommandLine cl)
+    {
+        var path = cl.String("model") ?? throw new UsageException("--model FILE is required (a .safetensors file written by 'backprop train').");
+        var (model, info) = ModelFile.Load(path);
+        return new SavedModel(model, info, path);
+    }
+
+    public ILoss Loss => Losses.ByName(Info.Loss ?? (Info.ClassNames is null ? "mse" : "cross_entropy"));
+
+    /// <summary>Features as the model saw them in training (standardized when it was).</summary>
+    public Tensor Prepare(Tensor features)
+    {
+        if (Info.FeatureNames.Count > 0 && features.Shape[1] != Info.FeatureNames.Count)
+            throw new ShapeMismatchException($"{Path} expects {Info.FeatureNames.Count} features ({string.Join(", ", Info.FeatureNames)}) but the data has {features.Shape[1]}.");
+        return Info.InputMean is { } mean && Info.InputStd is { } std ? new Standardizer(mean, std).Transform(features) : features;
+    }
+}

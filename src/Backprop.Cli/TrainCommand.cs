@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Backprop.Data;
+using Backprop.IO;
+using Backprop.Nn;
+using Backprop.Optim;
+using Backprop.Training;
+
+namespace Backprop.Cli;
+
+/// <summary><c>backprop train</c>: builds an MLP, trains it with a held-out test split, reports, saves.</summary>
+internal sealed class TrainCommand : ICommand
+{
+    public string Name => "train";
+    public string Summary => "train a network (default: an MLP on the embedded Iris data) and save it";
+    public string Usage =>
+        "usage: backprop train [options]\n\n" + DataOptions.Help +
+        "  --model mlp:H1,H2    hidden layer sizes (default mlp:16; 'mlp' alone is a linear model)\n" +
+        "  --activation NAME    hidden activation: sigmoid, tanh (default), relu, leaky_relu\n" +
+        "  --loss NAME          cross_entropy (default for classes), mse (default for regression), half_mse, bce, bce_logits\n" +
+        "  --optimizer NAME     adam (default) or sgd\n" +
+        "  --lr RATE            learning rate (default 0.01)\n" +
+        "  --momentum M         SGD momentum (default 0)\n" +
+        "  --weight-decay L     L2 penalty (default 0)\n" +
+        "  --epochs N           passes over the training data (default 100)\n" +
+        "  --batch N            mini-batch size (default 16)\n" +
+        "  --seed N             seed for the split, initial weights and shuffling (default 1)\n" +
+        "  --test-split F       fraction held out for testing (default 0.2)\n" +
+        "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
+        "  --no-standardize     feed raw features (default: standardize with train-set statistics)\n" +
+        "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
+        "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" +
+        "  --json               print one JSON object with the results (progress goes to stderr)\n";
+
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var cl = new CommandLine(args,
+            [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
+             "seed", "test-split", "patience", "log-every", "save"],
+            ["json", "no-standardize"]);
+        if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+
+        int seed = cl.Int("seed", 1);
+        int epochs = cl.Int("epochs", 100, min: 1);
+        int batch = cl.Int("batch", 16, min: 1);
+        float lr = cl.Float("lr", 0.01f, min: float.Epsilon);
+        float testSplit = cl.Float("test-split", 0.2f, min: 0f, maxExclusive: 1f);
+        bool json = cl.Has("json");
+        var log = json ? stderr : stdout;
+
+        var data = DataOptions.Load(cl, seed);
+        var hidden = Mlp.ParseHidden(cl.String("model", "mlp:16"));
+        string activation = cl.String("activation", "tanh");
+        var loss = Losses.ByName(cl.String("loss", data.IsClassification ? "cross_entropy" : "mse"));
+        CheckLossFitsData(loss, data);
+
+        var (train, test) = testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
+        Standardizer? scaler = cl.Has("no-standardize") ? null : Standardizer.Fit(train.Features);
+        if (scaler is not null)
+        {
+            train = scaler.Transform(train);
+            if (test is not null) test = scaler.Transform(test);
+        }
+
+        int outputs = OutputCount(loss, data);
+        var model = Mlp.Create(data.NumFeatures, hidden, outputs, activation, loss.Name == "bce" ? "sigmoid" : null, new Rng(seed));
+        Optimizer optimizer = cl.String("optimizer", "adam") switch
+        {
+            "adam" => new Adam(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
+            "sgd" => new Sgd(model.Parameters(), lr, momentum: cl.Float("momentum", 0f, min: 0f), weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
+            var o => throw new UsageException($"--optimizer must be adam or sgd but got '{o}'."),
+        };
+
+        log.WriteLine($"data    {data}; train {train.Count} / test {test?.Count ?? 0} rows{(scaler is null ? "" : ", standardized with train statistics")}");
+        log.WriteLine($"model   {model}, {model.ParameterCount()} parameters");
+        log.WriteLine($"train   {optimizer.Name} lr {F(lr)}, {loss.Name}, batch {batch}, {epochs} epochs, seed {seed}");
+
+        int logEvery = cl.Int("log-every", Math.Max(1, (int)Math.Ceiling(epochs / 20.0)), min: 1);
+        EarlyStopping? early = cl.Has("patience") ? new EarlyStopping(cl.Int("patience", 10, min: 1)) : null;
+        var history = model.Fit(train, loss, optimizer, epochs, batch, test, seed, early, m =>
+        {
+            if (m.Epoch % logEvery == 0 || m.Epoch == 1 || m.Epoch == epochs) log.WriteLine(FormatEpoch(m, epochs));
+        });
+        if (history.StoppedEarly)
+            log.WriteLine($"stopped early after epoch {history.Last.Epoch}; restored the weights of epoch {history.BestEpoch}");
+
+        var evaluation = test is null ? null : model.Evaluate(test, loss);
+        if (evaluation is not null)
+            log.WriteLine($"test    loss {F(evaluation.Loss)}" + (evaluation.Accuracy is { } acc
+                ? $"  accuracy {F(acc)} ({(int)Math.Round(acc * evaluation.Count)}/{evaluation.Count})" : ""));
+
+        var savePath = cl.String("save", $"{SafeFileName(data.Name)}.safetensors");
+        model.Save(savePath, new ModelInfo
+        {
+            FeatureNames = data.FeatureNames,
+            ClassNames = data.ClassNames,
+            InputMean = scaler?.Mean,
+            InputStd = scaler?.Std,
+            Loss = loss.Name,
+            Dataset = data.Name,
+            TargetName = cl.String("target"),
+        });
+        log.WriteLine($"saved   {savePath}");
+
+        if (json)
+        {
+            var result = new JsonObject
+            {
+                ["dataset"] = data.Name,
+                ["model"] = model.ToString(),
+                ["parameters"] = model.ParameterCount(),
+                ["epochs"] = history.Epochs.Count,
+                ["train_seconds"] = Math.Round(history.TotalSeconds, 4),
+                ["train_loss"] = history.Last.Loss,
+                ["train_accuracy"] = history.Last.Accuracy,
+                ["test_loss"] = evaluation?.Loss,
+                ["test_accuracy"] = evaluation?.Accuracy,
+                ["test_rows"] = evaluation?.Count ?? 0,
+                ["stopped_early"] = history.StoppedEarly,
+                ["saved"] = savePath,
+            };
+            stdout.WriteLine(Json.Write(result));
+        }
+        return 0;
+    }
+
+    private static void CheckLossFitsData(ILoss loss, Dataset data)
+    {
+        if (!data.IsClassification && loss.Name is "cross_entropy" or "bce" or "bce_logits")
+            throw new UsageException($"--loss {loss.Name} needs class labels, but the target of '{data.Name}' is numeric; use mse, or --task classify.");
+        if (loss.Name is "bce" or "bce_logits" && data.NumClasses > 2)
+            throw new UsageException($"--loss {loss.Name} is for two classes, but '{data.Name}' has {data.NumClasses}; use cross_entropy.");
+    }
+
+    private static int OutputCount(ILoss loss, Dataset data) =>
+        loss.Name is "bce" or "bce_logits" ? 1 : data.IsClassification ? data.NumClasses : data.Targets.Shape[1];
+
+    internal static string FormatEpoch(EpochMetrics m, int epochs)
+    {
+        var line = $"epoch {m.Epoch.ToString(CultureInfo.InvariantCulture).PadLeft(epochs.ToString(CultureInfo.InvariantCulture).Length)}/{epochs}  loss {F(m.Loss)}";
+        if (m.Accuracy is { } a) line += $"  acc {F(a)}";
+        if (m.ValidationLoss is { } vl) line += $"  val_loss {F(vl)}";
+        if (m.ValidationAccuracy is { } va) line += $"  val_acc {F(va)}";
+        return line;
+    }
+
+    internal static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    private static string SafeFileName(string name)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        var clean = new string([.. Path.GetFileNameWithoutExtension(name).Select(c => invalid.Contains(c) || c == ' ' ? '_' : c)]);
+        return clean.Length == 0 ? "model" : clean;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Collections;
+
+namespace Backprop.Data;
+
+/// <summary>
+/// Cuts a dataset into mini-batches <c>(X [B, F], Y [B] or [B, K])</c>. Each enumeration is one epoch; with
+/// shuffling, each epoch visits the rows in the next permutation drawn from the loader's own <see cref="Rng"/>, so
+/// epochs differ from one another while a whole run repeats exactly for the same seed.
+/// </summary>
+/// <remarks>
+/// The permutation is drawn when enumeration starts (<see cref="GetEnumerator"/>), so saving <see cref="Rng"/>'s
+/// state between epochs and restoring it later reproduces the following epochs.
+/// </remarks>
+public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
+{
+    /// <summary>Creates a loader over <paramref name="data"/>.</summary>
+    /// <param name="data">The examples.</param>
+    /// <param name="batchSize">Rows per batch B (the last batch may be smaller unless <paramref name="dropLast"/>).</param>
+    /// <param name="shuffle">Visit rows in a fresh random order each epoch; otherwise in dataset order.</param>
+    /// <param name="seed">Seed of the loader's generator.</param>
+    /// <param name="dropLast">Skip the final batch when it has fewer than <paramref name="batchSize"/> rows.</param>
+    public DataLoader(Dataset data, int batchSize, bool shuffle = true, int seed = 0, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
+                $"DataLoader: the batch size must be at least 1 but is {batchSize}.");
+        Data = data;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        DropLast = dropLast;
+        Rng = new Rng(seed);
+    }
+
+    /// <summary>The dataset batches are drawn from.</summary>
+    public Dataset Data { get; }
+
+    /// <summary>Rows per batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Whether each epoch visits the rows in a new random order.</summary>
+    public bool Shuffle { get; }
+
+    /// <summary>Whether a final, smaller batch is skipped.</summary>
+    public bool DropLast { get; }
+
+    /// <summary>The generator that draws each epoch's permutation; save and restore its state to checkpoint.</summary>
+    public Rng Rng { get; }
+
+    /// <summary>Batches per epoch: ⌊N / B⌋ with <see cref="DropLast"/>, ⌈N / B⌉ without.</summary>
+    public int BatchCount => DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>Starts an epoch: draws its row order now, then yields the batches lazily.</summary>
+    public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator()
+    {
+        int[] order;
+        if (Shuffle) order = Rng.Permutation(Data.Count);
+        else
+        {
+            order = new int[Data.Count];
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+        }
+        return Batches(order).GetEnumerator();
+    }
+
+    private IEnumerable<(Tensor X, Tensor Y)> Batches(int[] order)
+    {
+        int count = BatchCount;
+        for (int b = 0; b < count; b++)
+        {
+            int start = b * BatchSize;
+            var rows = order.AsSpan(start, Math.Min(BatchSize, order.Length - start));
+            (Tensor X, Tensor Y) batch;
+            // The no-grad scope must close before the yield: it is a thread-wide switch, and holding it open while
+            // the caller runs its training step would silently stop gradients from being recorded.
+            using (GradMode.NoGrad())
+                batch = (Data.Features.Rows(rows), Data.Targets.Rows(rows));
+            yield return batch;
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

@@ -1,0 +1,192 @@
+namespace Backprop.Data;
+
+/// <summary>
+/// A table of examples: features <c>[N, F]</c> and targets that are either class indices <c>[N]</c>
+/// (classification) or real values <c>[N, K]</c> (regression).
+/// </summary>
+/// <remarks>
+/// The tensors are held, not copied; methods that select rows (<see cref="Subset"/>, <see cref="Split"/>,
+/// <see cref="Take"/>) return new datasets with their own storage. Class indices are stored as floats
+/// (0, 1, 2, ...) because every tensor is float32; cross-entropy reads them back as integers.
+/// </remarks>
+public sealed class Dataset
+{
+    private readonly string[] featureNames;
+    private readonly string[]? classNames;
+
+    /// <summary>
+    /// Creates a dataset. Rank-1 <paramref name="targets"/> make it a classification set; rank-2 targets make it a
+    /// regression set (a single real target is <c>[N, 1]</c>).
+    /// </summary>
+    /// <param name="features">Shape <c>[N, F]</c>.</param>
+    /// <param name="targets">Shape <c>[N]</c> holding class indices 0..C−1, or <c>[N, K]</c> holding real values.</param>
+    /// <param name="featureNames">F names; null gives <c>x0</c>, <c>x1</c>, ...</param>
+    /// <param name="classNames">
+    /// For classification, the C class names, index i naming class i; null gives <c>"0"</c>..<c>"C−1"</c> with
+    /// C = largest index + 1. Must be null for regression.
+    /// </param>
+    /// <param name="name">A name for messages and reports.</param>
+    public Dataset(Tensor features, Tensor targets, IReadOnlyList<string>? featureNames = null,
+        IReadOnlyList<string>? classNames = null, string name = "dataset")
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(name);
+        if (features.Rank != 2)
+            throw new ShapeMismatchException(
+                $"Dataset '{name}': features must have shape [N, F] (rank 2) but got {Shapes.Format(features.dims)}.");
+        int n = features.dims[0];
+        if (targets.Rank is not (1 or 2))
+            throw new ShapeMismatchException(
+                $"Dataset '{name}': targets must have shape [N] (class indices) or [N, K] (regression) but got {Shapes.Format(targets.dims)}.");
+        if (targets.dims[0] != n)
+            throw new ShapeMismatchException(
+                $"Dataset '{name}': features {Shapes.Format(features.dims)} have {n} rows but targets {Shapes.Format(targets.dims)} have {targets.dims[0]}.");
+
+        int f = features.dims[1];
+        if (featureNames is null)
+        {
+            this.featureNames = new string[f];
+            for (int i = 0; i < f; i++) this.featureNames[i] = "x" + i;
+        }
+        else
+        {
+            if (featureNames.Count != f)
+                throw new ArgumentException(
+                    $"Dataset '{name}': features {Shapes.Format(features.dims)} have {f} columns but {featureNames.Count} feature names were given.",
+                    nameof(featureNames));
+            this.featureNames = [.. featureNames];
+        }
+
+        if (targets.Rank == 1)
+            this.classNames = ValidateClasses(targets, classNames, name);
+        else if (classNames is not null)
+            throw new ArgumentException(
+                $"Dataset '{name}': targets {Shapes.Format(targets.dims)} are regression values, so class names must be null " +
+                "(class indices have shape [N]).", nameof(classNames));
+
+        Features = features;
+        Targets = targets;
+        Name = name;
+    }
+
+    // Every target must be an integer in 0..C−1; C comes from the names or, without names, from the largest index.
+    private static string[] ValidateClasses(Tensor targets, IReadOnlyList<string>? classNames, string name)
+    {
+        var t = targets.data;
+        int max = -1;
+        for (int i = 0; i < t.Length; i++)
+        {
+            float v = t[i];
+            if (!(v >= 0f) || v != MathF.Floor(v) || (classNames is not null && v >= classNames.Count))
+            {
+                string range = classNames is null ? "a non-negative integer" : $"an integer in 0..{classNames.Count - 1}";
+                throw new ArgumentException(
+                    $"Dataset '{name}': target {i} must be a class index ({range}) but is {v}.", nameof(targets));
+            }
+            max = Math.Max(max, (int)v);
+        }
+        if (classNames is not null) return [.. classNames];
+        var names = new string[max + 1];
+        for (int c = 0; c < names.Length; c++) names[c] = c.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return names;
+    }
+
+    /// <summary>Features, shape <c>[N, F]</c>.</summary>
+    public Tensor Features { get; }
+
+    /// <summary>Targets: class indices <c>[N]</c> for classification, real values <c>[N, K]</c> for regression.</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>The dataset's name (for example <c>iris</c> or a CSV file's name without extension).</summary>
+    public string Name { get; }
+
+    /// <summary>Number of examples N.</summary>
+    public int Count => Features.dims[0];
+
+    /// <summary>Number of features F.</summary>
+    public int NumFeatures => Features.dims[1];
+
+    /// <summary>The F feature (column) names.</summary>
+    public IReadOnlyList<string> FeatureNames => featureNames;
+
+    /// <summary>Class names, index i naming class i; null for regression.</summary>
+    public IReadOnlyList<string>? ClassNames => classNames;
+
+    /// <summary>True when targets are class indices <c>[N]</c>.</summary>
+    public bool IsClassification => classNames is not null;
+
+    /// <summary>Number of classes C; 0 for regression.</summary>
+    public int NumClasses => classNames?.Length ?? 0;
+
+    /// <summary>
+    /// The width of a model's output for this data: C for classification (one logit per class), K for regression.
+    /// </summary>
+    public int NumOutputs => IsClassification ? NumClasses : Targets.dims[1];
+
+    /// <summary>The examples at <paramref name="indices"/>, in that order (a copy).</summary>
+    public Dataset Subset(ReadOnlySpan<int> indices)
+    {
+        using (GradMode.NoGrad())
+            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name);
+    }
+
+    /// <summary>The first <paramref name="n"/> examples, or all of them when there are fewer (a copy).</summary>
+    public Dataset Take(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        int count = Math.Min(n, Count);
+        using (GradMode.NoGrad())
+            return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name);
+    }
+
+    /// <summary>
+    /// The same targets with new features, for example standardized ones. <paramref name="features"/> must have N
+    /// rows; the feature names are kept when the column count is unchanged and no new names are given.
+    /// </summary>
+    public Dataset WithFeatures(Tensor features, IReadOnlyList<string>? featureNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.Rank != 2 || features.dims[0] != Count)
+            throw new ShapeMismatchException(
+                $"Dataset '{Name}'.WithFeatures: expected features [{Count}, *] but got {Shapes.Format(features.dims)}.");
+        var names = featureNames ?? (features.dims[1] == NumFeatures ? this.featureNames : null);
+        return new Dataset(features, Targets, names, classNames, Name);
+    }
+
+    /// <summary>
+    /// Splits into a training and a test set, deterministically for a given <paramref name="seed"/>.
+    /// </summary>
+    /// <remarks>
+    /// The training set gets round(<paramref name="trainFraction"/> · N) examples. For classification the split is
+    /// stratified: each class contributes ⌊fraction · n_c⌋ examples, and the rows still missing from the total go to
+    /// the classes with the largest remainders, so class proportions match the whole set (Iris at 0.8 gives 40 of
+    /// each class for training, 10 of each for testing). Both sets are shuffled.
+    /// </remarks>
+    public (Dataset Train, Dataset Test) Split(double trainFraction, int seed)
+    {
+        if (!(trainFraction > 0 && trainFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(trainFraction), trainFraction,
+                "Split: the training fraction must be strictly between 0 and 1.");
+        if (Count < 2)
+            throw new InvalidOperationException($"Split: dataset '{Name}' has {Count} examples; at least 2 are needed.");
+        int nTrain = Math.Clamp((int)Math.Round(trainFraction * Count, MidpointRounding.AwayFromZero), 1, Count - 1);
+        var rng = new Rng(seed);
+        int[] train, test;
+        if (IsClassification) (train, test) = StratifiedSplit.Indices(Targets.data, NumClasses, nTrain, rng);
+        else
+        {
+            var order = rng.Permutation(Count);
+            train = order[..nTrain];
+            test = order[nTrain..];
+        }
+        rng.Shuffle(train.AsSpan());
+        rng.Shuffle(test.AsSpan());
+        return (Subset(train), Subset(test));
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => IsClassification
+        ? $"{Name}: {Count} examples, {NumFeatures} features, {NumClasses} classes"
+        : $"{Name}: {Count} examples, {NumFeatures} features, {NumOutputs} regression targets";
+}

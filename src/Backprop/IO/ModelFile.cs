@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Backprop.Nn;
+
+namespace Backprop.IO;
+
+/// <summary>
+/// Saves a model as one <c>.safetensors</c> file: its parameters as tensors named by path (<c>0.weight</c>, ...), and
+/// in the header's metadata its architecture as JSON plus a <see cref="ModelInfo"/>. Loading rebuilds the modules
+/// from a fixed list of known layer types (never by reflecting on a type name from the file).
+/// </summary>
+public static class ModelFile
+{
+    private const string FormatKey = "backprop.format";
+    private const string ArchitectureKey = "backprop.architecture";
+    private const string InfoKey = "backprop.info";
+    private const string FormatVersion = "1";
+
+    /// <summary>Writes <paramref name="model"/> (and optional <paramref name="info"/>) to <paramref name="path"/>.</summary>
+    public static void Save(this Module model, string path, ModelInfo? info = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var metadata = new Dictionary<string, string>
+        {
+            [FormatKey] = FormatVersion,
+            [ArchitectureKey] = model.ToSpec().ToJsonString(),
+        };
+        if (info is not null) metadata[InfoKey] = JsonSerializer.Serialize(info, JsonOptions);
+        SafeTensors.Write(path, [.. model.NamedParameters()], metadata);
+    }
+
+    /// <summary>Reads a model written by <see cref="Save"/>.</summary>
+    /// <exception cref="ModelFormatException">The file is truncated, corrupt, foreign, or inconsistent.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    public static (Module Model, ModelInfo Info) Load(string path)
+    {
+        var (tensors, metadata) = SafeTensors.Read(path);
+        if (!metadata.TryGetValue(ArchitectureKey, out var architecture))
+            throw new ModelFormatException(path, $"it is a safetensors file with {tensors.Count} tensor(s) but no Backprop architecture in its metadata; it was probably written by another tool.");
+        if (metadata.TryGetValue(FormatKey, out var version) && version != FormatVersion)
+            throw new ModelFormatException(path, $"it uses Backprop model format {version}, but this version reads format {FormatVersion}.");
+
+        Module model;
+        try
+        {
+            model = ModuleSpec.Create(JsonNode.Parse(architecture));
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new ModelFormatException(path, $"its architecture metadata is invalid: {e.Message}", e);
+        }
+
+        var expected = model.NamedParameters().ToList();
+        foreach (var (name, p) in expected)
+        {
+            if (!tensors.TryGetValue(name, out var stored))
+                throw new ModelFormatException(path, $"the architecture needs parameter '{name}' of shape {Shapes.Format(p.dims)} but the file has no such tensor.");
+            if (!Shapes.Equal(stored.dims, p.dims))
+                throw new ModelFormatException(path, $"parameter '{name}' should have shape {Shapes.Format(p.dims)} but the file stores {Shapes.Format(stored.dims)}.");
+            stored.AsSpan().CopyTo(p.AsSpan());
+        }
+        var extra = tensors.Keys.Except(expected.Select(e => e.Name)).ToList();
+        if (extra.Count > 0)
+            throw new ModelFormatException(path, $"the file holds tensors the architecture does not use: {string.Join(", ", extra)}.");
+
+        ModelInfo info = new();
+        if (metadata.TryGetValue(InfoKey, out var infoJson))
+        {
+            try { info = JsonSerializer.Deserialize<ModelInfo>(infoJson, JsonOptions) ?? new ModelInfo(); }
+            catch (JsonException e) { throw new ModelFormatException(path, $"its model info metadata is invalid: {e.Message}", e); }
+        }
+        model.Eval();
+        return (model, info);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+}

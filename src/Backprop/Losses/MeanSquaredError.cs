@@ -1,0 +1,14 @@
+namespace Backprop.Nn;
+
+/// <summary>Σ(p − y)² divided by the element count (MSE) or twice the element count (the seeds' half form).</summary>
+internal sealed class MeanSquaredError(bool half) : ILoss
+{
+    public string Name => half ? "half_mse" : "mse";
+
+    public Tensor Compute(Tensor prediction, Tensor target)
+    {
+        Losses.RequireSameShape(Name, prediction, target);
+        var diff = prediction - target;
+        return (diff * diff).Sum() / (float)((half ? 2 : 1) * Math.Max(1, diff.Size));
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+
+namespace Backprop.Nn;
+
+/// <summary>
+/// A building block of a network: it maps an input tensor to an output tensor and owns parameters (weights and
+/// biases), never activations: whatever the backward pass needs is kept by the graph, so one module can be called
+/// many times, from several threads, or shared between models.
+/// </summary>
+public abstract class Module
+{
+    /// <summary>Computes the output for <paramref name="input"/>, recording the graph when gradients are on.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Shorthand for <see cref="Forward"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>True in training mode (the default); layers such as dropout behave differently in evaluation mode.</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Puts this module and its children in training mode.</summary>
+    public void Train()
+    {
+        IsTraining = true;
+        foreach (var (_, child) in Children()) child.Train();
+    }
+
+    /// <summary>Puts this module and its children in evaluation (inference) mode.</summary>
+    public void Eval()
+    {
+        IsTraining = false;
+        foreach (var (_, child) in Children()) child.Eval();
+    }
+
+    /// <summary>The modules directly inside this one, with their names (e.g. <c>"0"</c>, <c>"1"</c> in a Sequential).</summary>
+    public virtual IEnumerable<(string Name, Module Module)> Children() => [];
+
+    /// <summary>This module's own parameters (not its children's), with their names.</summary>
+    protected virtual IEnumerable<(string Name, Tensor Parameter)> OwnParameters() => [];
+
+    /// <summary>
+    /// Every trainable tensor in this module and its children, named by path as PyTorch does:
+    /// <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, ...
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
+    {
+        foreach (var p in OwnParameters()) yield return p;
+        foreach (var (childName, child) in Children())
+            foreach (var (name, p) in child.NamedParameters())
+                yield return ($"{childName}.{name}", p);
+    }
+
+    /// <summary>Every trainable tensor, in a stable order (what an optimizer takes).</summary>
+    public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
+
+    /// <summary>The total number of trainable values.</summary>
+    public int ParameterCount() => NamedParameters().Sum(p => p.Parameter.Size);
+
+    /// <summary>Clears the gradients of every parameter.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in NamedParameters()) p.ZeroGrad();
+    }
+
+    /// <summary>
+    /// The architecture as JSON (type name and constructor arguments, no weights): saved in model files and read
+    /// back by <see cref="ModuleSpec.Create"/>.
+    /// </summary>
+    public abstract JsonObject ToSpec();
+
+    /// <summary>A one-line description, e.g. <c>Dense(4→8)</c>.</summary>
+    public abstract override string ToString();
+}

@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Backprop.Nn;
+
+/// <summary>Layers applied one after another: the output of each is the input of the next.</summary>
+public sealed class Sequential : Module
+{
+    private readonly List<Module> layers;
+
+    /// <summary>Creates a model from its layers, first to last.</summary>
+    public Sequential(params Module[] layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Any(l => l is null)) throw new ArgumentNullException(nameof(layers), "a layer of the Sequential is null.");
+        this.layers = [.. layers];
+    }
+
+    /// <summary>The layers, first to last.</summary>
+    public IReadOnlyList<Module> Layers => layers;
+
+    /// <summary>Appends a layer.</summary>
+    public Sequential Add(Module layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        layers.Add(layer);
+        return this;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = input;
+        foreach (var layer in layers) x = layer.Forward(x);
+        return x;
+    }
+
+    /// <inheritdoc/>
+    public override IEnumerable<(string Name, Module Module)> Children() =>
+        layers.Select((l, i) => (i.ToString(CultureInfo.InvariantCulture), l));
+
+    /// <inheritdoc/>
+    public override JsonObject ToSpec() => new() { ["type"] = "Sequential", ["layers"] = new JsonArray([.. layers.Select(l => (JsonNode)l.ToSpec())]) };
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Sequential({string.Join(" → ", layers)})";
+}

@@ -1,0 +1,63 @@
+using System.Numerics.Tensors;
+
+namespace Backprop.Optim;
+
+/// <summary>
+/// Stochastic gradient descent, PyTorch's formulation:
+/// g ← ∇W + λ·W (weight decay); v ← μ·v + g (momentum, v₀ = g); step = g + μ·v (Nesterov) or v; W ← W − α·step.
+/// With μ = 0 and λ = 0 this is the seeds' <c>W := W − α·∂E/∂W</c>.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly float[]?[] velocity;
+
+    /// <summary>Creates SGD with learning rate α, momentum μ, optional Nesterov momentum and L2 weight decay λ.</summary>
+    public Sgd(IEnumerable<Tensor> parameters, float lr = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
+        : base(parameters, lr)
+    {
+        if (momentum < 0f) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be ≥ 0.");
+        if (weightDecay < 0f) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
+        if (nesterov && momentum == 0f) throw new ArgumentException("Nesterov momentum needs momentum > 0.", nameof(nesterov));
+        Momentum = momentum;
+        Nesterov = nesterov;
+        WeightDecay = weightDecay;
+        velocity = new float[]?[Parameters.Count];
+    }
+
+    /// <summary>μ.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Whether the step looks ahead along the velocity.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>λ, the L2 penalty added to the gradient.</summary>
+    public float WeightDecay { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "sgd";
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    {
+        if (Momentum == 0f && WeightDecay == 0f)
+        {
+            TensorPrimitives.MultiplyAdd(grad, -LearningRate, w, w);   // W ← W − α·g
+            return;
+        }
+        Span<float> g = grad.Length <= 1024 ? stackalloc float[grad.Length] : new float[grad.Length];
+        if (WeightDecay != 0f) TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, g);
+        else grad.CopyTo(g);
+        if (Momentum != 0f)
+        {
+            var v = velocity[index];
+            if (v is null) velocity[index] = v = g.ToArray();
+            else TensorPrimitives.MultiplyAdd(v, Momentum, g, v);   // v ← μ·v + g
+            if (Nesterov) TensorPrimitives.MultiplyAdd(v, Momentum, g, g);   // g ← g + μ·v
+            else v.CopyTo(g);
+        }
+        TensorPrimitives.MultiplyAdd(g, -LearningRate, w, w);
+    }
+
+    /// <summary>The momentum buffer of each parameter (null before its first update), for checkpoints.</summary>
+    internal float[]?[] Velocity => velocity;
+}

@@ -1,0 +1,20 @@
+namespace Backprop.Training;
+
+/// <summary>What one epoch of training measured.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Loss">Mean training loss over the epoch's samples.</param>
+/// <param name="Accuracy">Training accuracy (classification only).</param>
+/// <param name="ValidationLoss">Loss on the validation set, if one was given.</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation set (classification only).</param>
+/// <param name="Seconds">Wall-clock time of the epoch (training and validation).</param>
+/// <param name="LearningRate">The learning rate used.</param>
+/// <param name="SamplesPerSecond">Training samples processed per second.</param>
+public sealed record EpochMetrics(
+    int Epoch, double Loss, double? Accuracy, double? ValidationLoss, double? ValidationAccuracy,
+    double Seconds, float LearningRate, double SamplesPerSecond);
+
+/// <summary>The result of evaluating a model on a dataset.</summary>
+/// <param name="Loss">Mean loss per sample.</param>
+/// <param name="Accuracy">Fraction of correctly classified samples (null for regression).</param>
+/// <param name="Count">Number of samples evaluated.</param>
+public sealed record Evaluation(double Loss, double? Accuracy, int Count);

@@ -1,0 +1,24 @@
+namespace Backprop.Training;
+
+/// <summary>Per-epoch metrics of a <c>Fit</c> run, in order, and how the run ended.</summary>
+public sealed class History
+{
+    private readonly List<EpochMetrics> epochs = [];
+
+    /// <summary>One entry per completed epoch.</summary>
+    public IReadOnlyList<EpochMetrics> Epochs => epochs;
+
+    /// <summary>The last epoch's metrics.</summary>
+    public EpochMetrics Last => epochs.Count > 0 ? epochs[^1] : throw new InvalidOperationException("no epoch has completed.");
+
+    /// <summary>True when early stopping ended the run before the requested number of epochs.</summary>
+    public bool StoppedEarly { get; internal set; }
+
+    /// <summary>The epoch whose weights the model holds when early stopping restored the best ones; else the last.</summary>
+    public int BestEpoch { get; internal set; }
+
+    /// <summary>Total training time in seconds.</summary>
+    public double TotalSeconds => epochs.Sum(e => e.Seconds);
+
+    internal void Add(EpochMetrics m) => epochs.Add(m);
+}

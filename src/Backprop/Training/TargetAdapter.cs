@@ -1,0 +1,73 @@
+using Backprop.Data;
+using Backprop.Nn;
+
+namespace Backprop.Training;
+
+/// <summary>
+/// Bridges a dataset's targets and a model's outputs: class indices become one-hot rows for losses that compare
+/// rows (MSE, as in the seeds), and a column [N,1] for single-output binary models; accuracy reads classes back.
+/// </summary>
+internal static class TargetAdapter
+{
+    /// <summary>The target tensor the loss should see for this batch.</summary>
+    public static Tensor ForLoss(Tensor y, Tensor output, ILoss loss, bool classification)
+    {
+        if (!classification || output.Rank != 2) return y;
+        int n = output.Shape[0], cols = output.Shape[1];
+        if (cols == 1) return y.Rank == 1 ? y.Reshape(n, 1) : y;
+        if (loss is CrossEntropyLoss || y.Rank != 1) return y;
+        var oneHot = Tensor.Zeros(n, cols);
+        for (int i = 0; i < n; i++)
+        {
+            int k = (int)y.data[i];
+            if (k < 0 || k >= cols)
+                throw new ShapeMismatchException($"class index {k} does not fit a model with {cols} outputs.");
+            oneHot.data[i * cols + k] = 1f;
+        }
+        return oneHot;
+    }
+
+    /// <summary>Predicted class per row: argmax for several outputs; a threshold for one output.</summary>
+    public static int[] Classes(Tensor output, ILoss? loss)
+    {
+        int n = output.Shape[0];
+        var classes = new int[n];
+        if (output.Rank == 2 && output.Shape[1] == 1)
+        {
+            float threshold = loss is BinaryCrossEntropyWithLogitsLoss ? 0f : 0.5f;
+            for (int i = 0; i < n; i++) classes[i] = output.data[i] > threshold ? 1 : 0;
+            return classes;
+        }
+        var arg = output.ArgMax(-1);
+        for (int i = 0; i < n; i++) classes[i] = (int)arg.data[i];
+        return classes;
+    }
+
+    /// <summary>Number of rows whose predicted class equals the target index.</summary>
+    public static int CountCorrect(Tensor output, Tensor y, ILoss? loss)
+    {
+        var predicted = Classes(output, loss);
+        int correct = 0;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == (int)y.data[i]) correct++;
+        return correct;
+    }
+
+    /// <summary>Throws a clear error when the model's output cannot be compared with the dataset's targets.</summary>
+    public static void Validate(Dataset data, Tensor output, ILoss loss)
+    {
+        if (output.Rank != 2)
+            throw new ShapeMismatchException($"the model's output must be [batch, outputs] but is {Shapes.Format(output.dims)}.");
+        int cols = output.Shape[1];
+        if (data.IsClassification)
+        {
+            if (cols == 1 && data.NumClasses > 2)
+                throw new ShapeMismatchException($"the model has 1 output but the dataset '{data.Name}' has {data.NumClasses} classes; use {data.NumClasses} outputs.");
+            if (cols > 1 && cols != data.NumClasses)
+                throw new ShapeMismatchException($"the model has {cols} outputs but the dataset '{data.Name}' has {data.NumClasses} classes.");
+            if (cols == 1 && loss is CrossEntropyLoss)
+                throw new ArgumentException("cross_entropy needs one output per class; with a single output use bce_logits (or bce after a sigmoid).");
+        }
+        else if (data.Targets.Rank == 2 && data.Targets.Shape[1] != cols)
+            throw new ShapeMismatchException($"the model has {cols} outputs but the dataset '{data.Name}' has {data.Targets.Shape[1]} target columns.");
+    }
+}
