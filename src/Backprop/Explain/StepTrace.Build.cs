@@ -41,11 +41,11 @@ public sealed partial class StepTrace
 
         int count = layers.Count;
         var prefix = new string[count];
-        var activation = new string[count];
+        var activation = new ActivationByName[count];
         for (int i = 0; i < count; i++)
         {
             prefix[i] = i == count - 1 ? "O" : count == 2 ? "H" : $"L{i + 1}";
-            activation[i] = ActivationByName.Normalize(layers[i].Activation, $"StepTrace layer {i + 1}");
+            activation[i] = ActivationByName.Parse(layers[i].Activation, $"StepTrace layer {i + 1}");
         }
 
         var entries = new List<TraceEntry>();
@@ -77,10 +77,10 @@ public sealed partial class StepTrace
             Z[i] = prev.MatMul(W[i]);
             if (b[i] is { } bi) Z[i] = Z[i] + bi;
             Z[i].Name = inName;
-            A[i] = ActivationByName.Apply(activation[i], Z[i]);
+            A[i] = activation[i].Apply(Z[i]);
             A[i].Name ??= outName;   // identity returns Z itself, which keeps its _in name in the graph
             entries.Add(new(inName, Z[i], $"{prevOut}·W{i + 1}" + (b[i] is null ? "" : $" + b{i + 1}"), "forward"));
-            entries.Add(new(outName, A[i], ActivationByName.Formula(activation[i], inName), "forward"));
+            entries.Add(new(outName, A[i], activation[i].Formula(inName), "forward"));
             prev = A[i];
             prevOut = outName;
         }
@@ -109,7 +109,7 @@ public sealed partial class StepTrace
                     $"{prefix[i + 1]}_delta·W{i + 2}ᵀ", $"N·∂E/∂{outName}"));
             }
             entries.Add(new(p + "_delta", Scaled(Z[i], n, p + "_delta"),
-                $"{errName} ⊙ {ActivationByName.Derivative(activation[i], inName, outName)}", $"N·∂E/∂{inName}"));
+                activation[i].Delta(errName, inName, outName), $"N·∂E/∂{inName}"));
             entries.Add(new($"W{i + 1}_update", Scaled(W[i], 1, $"W{i + 1}_update"),
                 $"(1/N)·{prevName}ᵀ·{p}_delta", $"∂E/∂W{i + 1}"));
             if (b[i] is { } bi)
