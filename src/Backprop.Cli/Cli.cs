@@ -8,7 +8,8 @@ internal static class Cli
 {
     private static readonly ICommand[] Commands =
     [
-        new TrainCommand(), new EvaluateCommand(), new PredictCommand(), new GradCheckCommand(),
+        new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
+        new ExplainCommand(), new GradCommand(), new GradCheckCommand(),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -50,7 +51,7 @@ internal static class Cli
     /// <summary>Errors caused by the input (files, data, arguments, shapes), reported without a stack trace.</summary>
     private static bool IsUserError(Exception e) => e is ArgumentException or FormatException or IOException
         or ModelFormatException or DataFormatException or UnauthorizedAccessException or ArithmeticException
-        or InvalidOperationException;
+        or InvalidOperationException or Backprop.Explain.ExpressionException;
 
     private static string MainUsage() =>
         "usage: backprop <command> [options]\n\n" +

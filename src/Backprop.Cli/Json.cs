@@ -10,4 +10,7 @@ internal static class Json
     private static readonly JsonSerializerOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string Write(JsonNode node) => node.ToJsonString(Options);
+
+    /// <summary>Writes <paramref name="text"/> followed by exactly one line break.</summary>
+    public static void WriteLine(TextWriter writer, string text) => writer.Write(text.EndsWith('\n') ? text : text + "\n");
 }

@@ -109,3 +109,112 @@ public sealed class CliTests : IDisposable
         Assert.Contains("line 3, column 'b': 'oops' is not a number", stderr);
     }
 }
+
+/// <summary>The glass-box commands: explain, grad, gradcheck.</summary>
+public sealed class ExplainCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Backprop.Cli.Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void ExplainJsonHoldsEverySeedMatrixWithinAHundredth()
+    {
+        var (code, stdout, _) = Run("explain", "--json");
+        Assert.Equal(0, code);
+        var json = JsonDocument.Parse(stdout).RootElement;
+        var seed = new Dictionary<string, double[][]>
+        {
+            ["H_in"] = [[1.47, 1.42], [3.42, 0.91], [3.62, 0.47]],
+            ["H_out"] = [[0.81, 0.81], [0.97, 0.71], [0.97, 0.62]],
+            ["O_in"] = [[0.49, -0.49, 0.57], [0.43, -0.45, 0.55], [0.37, -0.41, 0.50]],
+            ["O_out"] = [[0.62, 0.38, 0.64], [0.61, 0.39, 0.63], [0.59, 0.40, 0.62]],
+            ["O_error"] = [[-0.38, 0.38, 0.64], [0.61, -0.61, 0.63], [0.59, 0.40, -0.38]],
+            ["O_delta"] = [[-0.09, 0.09, 0.15], [0.15, -0.15, 0.15], [0.14, 0.10, -0.09]],
+            ["W2_update"] = [[0.023, 0.003, 0.020], [0.013, 0.003, 0.019]],
+            ["H_error"] = [[0.021, -0.024], [0.045, 0.240], [-0.028, -0.011]],
+            ["H_delta"] = [[0.003, -0.004], [0.001, 0.049], [-0.001, -0.003]],
+            ["W1_update"] = [[0.002, 0.031], [0.001, 0.015], [0.000, 0.022], [0.000, 0.007]],
+        };
+        foreach (var (name, expected) in seed)
+        {
+            var rows = json.GetProperty(name).EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+            Assert.Equal(expected.Length, rows.Length);
+            for (int i = 0; i < rows.Length; i++)
+                for (int j = 0; j < rows[i].Length; j++)
+                    Assert.True(Math.Abs(rows[i][j] - expected[i][j]) <= 0.01, $"{name}[{i},{j}] = {rows[i][j]}, seed {expected[i][j]}");
+        }
+    }
+
+    [Fact]
+    public void ExplainTextUsesTheSeedsNames()
+    {
+        var (code, stdout, _) = Run("explain");
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "H_in", "H_out", "O_in", "O_out", "O_error", "O_delta", "W2_update", "H_error", "H_delta", "W1_update" })
+            Assert.Contains(name + " ", stdout);
+        Assert.Contains("[[1.470 1.420]", stdout);
+    }
+
+    [Fact]
+    public void ExplainsOneStepOfASavedModel()
+    {
+        var dir = Directory.CreateTempSubdirectory("backprop-explain-").FullName;
+        try
+        {
+            var model = Path.Combine(dir, "iris.safetensors");
+            Assert.Equal(0, Run("train", "--model", "mlp:4", "--activation", "sigmoid", "--epochs", "5", "--save", model).Code);
+            var (code, stdout, stderr) = Run("explain", "--model", model, "--rows", "2", "--json");
+            Assert.True(code == 0, stderr);
+            var json = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(2, json.GetProperty("H_out").GetArrayLength());
+            Assert.Equal(4, json.GetProperty("H_out")[0].GetArrayLength());
+            Assert.Equal(3, json.GetProperty("O_delta")[0].GetArrayLength());
+            Assert.Equal(4, json.GetProperty("W1_update").GetArrayLength());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void GradPrintsValueAndPartialsOfTheSeedCircuit()
+    {
+        var (code, stdout, _) = Run("grad", "(x+y)*z", "x=-2", "y=5", "z=-4", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("{\"value\":-12,\"gradients\":{\"x\":-4,\"y\":-4,\"z\":3}}", stdout.Trim());
+
+        var (_, text, _) = Run("grad", "(x+y)*z", "x=-2", "y=5", "z=-4");
+        Assert.Contains("∂f/∂z = 3", text);
+
+        var (_, dot, _) = Run("grad", "(x+y)*z", "x=-2", "y=5", "z=-4", "--dot");
+        Assert.StartsWith("digraph", dot);
+        Assert.Contains("grad 3.0000", dot);
+    }
+
+    [Fact]
+    public void GradReportsParseErrorsWithACaret()
+    {
+        var (code, _, stderr) = Run("grad", "(x+y))*z", "x=1", "y=2", "z=3");
+        Assert.Equal(1, code);
+        Assert.Contains("unexpected ')' at position 6", stderr);
+        Assert.Contains("     ^", stderr);
+        Assert.Equal(2, Run("grad").Code);
+    }
+
+    [Fact]
+    public void GradcheckPassesEveryOp()
+    {
+        var (code, stdout, _) = Run("gradcheck", "--json");
+        Assert.Equal(0, code);
+        var json = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(0, json.GetProperty("failed").GetInt32());
+        Assert.True(json.GetProperty("checks").GetInt32() >= 60);
+        Assert.True(json.GetProperty("ops").GetProperty("matmul [3,4]·[4,5]").GetProperty("passed").GetBoolean());
+    }
+}
