@@ -6,12 +6,26 @@ namespace Backprop.Cli;
 internal static class DataOptions
 {
     public const string Help =
-        "  --dataset NAME       built-in data: " + "iris (default), xor, and, or, spirals, circles, moons\n" +
+        "  --dataset NAME       built-in data: " + "iris (default), xor, and, or, spirals, circles, moons;\n" +
+        "                       fashion-mnist (apt-get install dataset-fashion-mnist) or mnist --data-dir DIR\n" +
+        "  --data-dir DIR       folder of the IDX files for fashion-mnist / mnist\n" +
         "  --data FILE.csv      a CSV file with a header row (instead of --dataset)\n" +
         "  --target COLUMN      the CSV column to predict (required with --data)\n" +
         "  --task classify|regress  how to read the target column (default: classes if any label is not a number\n                       or all are whole numbers with at most 20 distinct values)\n";
 
-    public static readonly string[] ValueOptions = ["dataset", "data", "target", "task"];
+    public static readonly string[] ValueOptions = ["dataset", "data", "target", "task", "data-dir"];
+
+    /// <summary>
+    /// For the image datasets, their official train and test sets; for everything else, null (the caller splits).
+    /// </summary>
+    public static (Dataset Train, Dataset Test)? LoadPredefinedSplit(CommandLine cl)
+    {
+        var name = cl.String("dataset");
+        if (name is not ("fashion-mnist" or "mnist")) return null;
+        var dir = cl.String("data-dir") ?? (name == "fashion-mnist" ? Datasets.FashionMnistDirectory
+            : throw new UsageException("--dataset mnist needs --data-dir DIR (the folder holding the four MNIST IDX files)."));
+        return (Datasets.Mnist(train: true, dir), Datasets.Mnist(train: false, dir));
+    }
 
     public static Dataset Load(CommandLine cl, int seed, string? fallbackDataset = "iris")
     {
@@ -30,6 +44,7 @@ internal static class DataOptions
             return CsvDataset.Load(file, target, classification);
         }
         if (cl.Has("target")) throw new UsageException("--target goes with --data FILE.csv.");
+        if (LoadPredefinedSplit(cl) is { } images) return images.Test;
         var name = cl.String("dataset") ?? fallbackDataset ?? throw new UsageException("give --dataset NAME or --data FILE.csv --target COLUMN.");
         return Datasets.ByName(name, seed);
     }

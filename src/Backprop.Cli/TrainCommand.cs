@@ -48,13 +48,15 @@ internal sealed class TrainCommand : ICommand
         bool json = cl.Has("json");
         var log = json ? stderr : stdout;
 
-        var data = DataOptions.Load(cl, seed);
+        var predefined = DataOptions.LoadPredefinedSplit(cl);
+        var data = predefined?.Train ?? DataOptions.Load(cl, seed);
         var hidden = Mlp.ParseHidden(cl.String("model", "mlp:16"));
         string activation = cl.String("activation", "tanh");
         var loss = Losses.ByName(cl.String("loss", data.IsClassification ? "cross_entropy" : "mse"));
         CheckLossFitsData(loss, data);
 
-        var (train, test) = testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
+        var (train, test) = predefined is { } official ? official
+            : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
         Standardizer? scaler = cl.Has("no-standardize") ? null : Standardizer.Fit(train.Features);
         if (scaler is not null)
         {
@@ -89,7 +91,7 @@ internal sealed class TrainCommand : ICommand
             log.WriteLine($"test    loss {F(evaluation.Loss)}" + (evaluation.Accuracy is { } acc
                 ? $"  accuracy {F(acc)} ({(int)Math.Round(acc * evaluation.Count)}/{evaluation.Count})" : ""));
 
-        var savePath = cl.String("save", $"{SafeFileName(data.Name)}.safetensors");
+        var savePath = cl.String("save", $"{SafeFileName(cl.String("dataset") ?? data.Name)}.safetensors");
         model.Save(savePath, new ModelInfo
         {
             FeatureNames = data.FeatureNames,
@@ -141,6 +143,7 @@ internal sealed class TrainCommand : ICommand
         if (m.Accuracy is { } a) line += $"  acc {F(a)}";
         if (m.ValidationLoss is { } vl) line += $"  val_loss {F(vl)}";
         if (m.ValidationAccuracy is { } va) line += $"  val_acc {F(va)}";
+        line += $"  {m.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)} samples/s";
         return line;
     }
 
