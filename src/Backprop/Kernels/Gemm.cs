@@ -8,8 +8,9 @@ namespace Backprop.Kernels;
 /// <para><c>transA</c>: A is stored as [k,m] and read as its transpose; <c>transB</c>: B is stored as [n,k]. Backward
 /// passes use these flags (dA = dC·Bᵀ, dB = Aᵀ·dC) so that no transpose is ever materialised.</para>
 /// <para>Large products run a GotoBLAS/BLIS-style blocked algorithm (see <see cref="GemmDriver{TK}"/>) around a
-/// register-tile micro-kernel, split over up to <see cref="MaxThreads"/> threads; tiny and few-row products take
-/// cheaper paths. Results do not depend on the thread count.</para>
+/// register-tile micro-kernel, split over up to <see cref="MaxThreads"/> threads; products with few rows take
+/// a cheaper path (<see cref="GemmSmall"/>). Even tiny products such as the seeds'
+/// 3×4·4×2 take the packed path, which costs about 0.1 µs there. Results do not depend on the thread count.</para>
 /// <para>Environment variables, read once at start-up: <c>BACKPROP_GEMM</c> = <c>scalar</c> | <c>v128</c> |
 /// <c>v256</c> | <c>v512</c> forces a micro-kernel variant (default: the widest the hardware accelerates; see
 /// <see cref="Variant"/>); <c>BACKPROP_THREADS</c> = a positive integer sets the initial <see cref="MaxThreads"/>
@@ -17,10 +18,8 @@ namespace Backprop.Kernels;
 /// </remarks>
 public static class Gemm
 {
-    // Below this many multiply-adds (8³) packing costs more than the product: use a plain loop.
-    private const long TinyVolume = 512;
-
-    // Up to this many rows of C, stream B row by row instead of packing it (B would be used only once anyway).
+    // Up to this many rows of C, stream B row by row instead of packing it: packing reads and writes all of B, which
+    // costs more than the product itself when B is used by so few rows (measured: [4,784]·[784,256] 36 µs vs 47).
     private const int SkinnyRows = 4;
 
     private static int s_maxThreads = GemmSelector.ThreadsFromEnvironment();
@@ -49,7 +48,7 @@ public static class Gemm
 
     /// <summary>
     /// <see cref="Multiply(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, bool, bool, bool)"/>
-    /// with a chosen variant and thread count; <paramref name="packedOnly"/> skips the tiny and skinny paths so that
+    /// with a chosen variant and thread count; <paramref name="packedOnly"/> skips the few-rows path so that
     /// tests reach the micro-kernel at every size.
     /// </summary>
     internal static unsafe void Multiply(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a,
@@ -67,11 +66,6 @@ public static class Gemm
         }
         if (!packedOnly)
         {
-            if ((long)m * n * k <= TinyVolume)
-            {
-                GemmSmall.Naive(c, a, b, m, n, k, transA, transB, accumulate);
-                return;
-            }
             if (variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB))
             {
                 GemmSmall.Skinny(c, a, b, m, n, k, transA, transB, accumulate);

@@ -3,25 +3,11 @@ using System.Numerics.Tensors;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// GEMM paths for problems too small to pay for packing: a plain triple loop for tiny products (the seeds' 3×4·4×2),
-/// and row-at-a-time SIMD for skinny ones (a batch of one through a dense layer: [1,784]·[784,256]).
+/// The GEMM path for products with so few rows that packing B would cost more than the product itself (a batch of
+/// one through a dense layer: [1,784]·[784,256]); row-at-a-time SIMD through <see cref="TensorPrimitives"/>.
 /// </summary>
 internal static class GemmSmall
 {
-    /// <summary>C (+)= op(A)·op(B) as a dot product per element, FMA in increasing p; any transposes.</summary>
-    public static void Naive(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k,
-        bool transA, bool transB, bool accumulate)
-    {
-        int rsA = transA ? 1 : k, csA = transA ? m : 1, rsB = transB ? 1 : n, csB = transB ? k : 1;
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0f;
-                for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[i * rsA + p * csA], b[p * rsB + j * csB], s);
-                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
-            }
-    }
-
     /// <summary>
     /// C (+)= op(A)·op(B) for few rows m, each B row read once: without transB, C[i,:] += A(i,p)·B[p,:] for p outer
     /// (the m rows of C stay in L1); with transB, C[i,j] += A[i,:]·B[j,:] for j outer. Not for transA and transB together.

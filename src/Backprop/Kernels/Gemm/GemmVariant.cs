@@ -12,6 +12,6 @@ public enum GemmVariant
     /// <summary>256-bit vectors, 6×16 tile: AVX2 + FMA (<c>BACKPROP_GEMM=v256</c>).</summary>
     Vector256,
 
-    /// <summary>512-bit vectors, 12×32 tile: AVX-512 (<c>BACKPROP_GEMM=v512</c>).</summary>
+    /// <summary>512-bit vectors, 14×32 tile: AVX-512 (<c>BACKPROP_GEMM=v512</c>).</summary>
     Vector512,
 }

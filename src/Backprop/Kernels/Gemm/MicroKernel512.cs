@@ -4,11 +4,11 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// 12×32 register tile on Vector512: 24 accumulators.
+/// 14×32 register tile on Vector512: 28 accumulators.
 /// </summary>
 internal readonly struct MicroKernel512 : IMicroKernel
 {
-    public static int MR => 12;
+    public static int MR => 14;
     public static int NR => 32;
     public static bool IsSupported => Vector512.IsHardwareAccelerated;
 
@@ -28,7 +28,9 @@ internal readonly struct MicroKernel512 : IMicroKernel
         Vector512<float> c9a = default; Vector512<float> c9b = default;
         Vector512<float> c10a = default; Vector512<float> c10b = default;
         Vector512<float> c11a = default; Vector512<float> c11b = default;
-        // One step of p: 2 vector loads of B's row p, 12 broadcasts of A's column p, 24 FMAs.
+        Vector512<float> c12a = default; Vector512<float> c12b = default;
+        Vector512<float> c13a = default; Vector512<float> c13b = default;
+        // One step of p: 2 vector loads of B's row p, 14 broadcasts of A's column p, 28 FMAs.
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
@@ -44,7 +46,9 @@ internal readonly struct MicroKernel512 : IMicroKernel
             var a9 = Vector512.Create(a[9]); c9a = Vector512.FusedMultiplyAdd(a9, b0, c9a); c9b = Vector512.FusedMultiplyAdd(a9, b1, c9b);
             var a10 = Vector512.Create(a[10]); c10a = Vector512.FusedMultiplyAdd(a10, b0, c10a); c10b = Vector512.FusedMultiplyAdd(a10, b1, c10b);
             var a11 = Vector512.Create(a[11]); c11a = Vector512.FusedMultiplyAdd(a11, b0, c11a); c11b = Vector512.FusedMultiplyAdd(a11, b1, c11b);
-            a += 12;
+            var a12 = Vector512.Create(a[12]); c12a = Vector512.FusedMultiplyAdd(a12, b0, c12a); c12b = Vector512.FusedMultiplyAdd(a12, b1, c12b);
+            var a13 = Vector512.Create(a[13]); c13a = Vector512.FusedMultiplyAdd(a13, b0, c13a); c13b = Vector512.FusedMultiplyAdd(a13, b1, c13b);
+            a += 14;
             b += 32;
         }
 
@@ -60,6 +64,8 @@ internal readonly struct MicroKernel512 : IMicroKernel
         Store(c + 9 * ldc, c9a, c9b, accumulate);
         Store(c + 10 * ldc, c10a, c10b, accumulate);
         Store(c + 11 * ldc, c11a, c11b, accumulate);
+        Store(c + 12 * ldc, c12a, c12b, accumulate);
+        Store(c + 13 * ldc, c13a, c13b, accumulate);
     }
 
     // C row (NR floats) = acc, or += acc when accumulating.
