@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Backprop.Kernels;
 
 /// <summary>
@@ -7,65 +5,93 @@ namespace Backprop.Kernels;
 /// Knows nothing of tensors or autograd.
 /// </summary>
 /// <remarks>
-/// <c>transA</c>: A is stored as [k,m] and read as its transpose; <c>transB</c>: B is stored as [n,k]. Backward passes
-/// use these flags (dA = dC·Bᵀ, dB = Aᵀ·dC) so that no transpose is ever materialised.
+/// <para><c>transA</c>: A is stored as [k,m] and read as its transpose; <c>transB</c>: B is stored as [n,k]. Backward
+/// passes use these flags (dA = dC·Bᵀ, dB = Aᵀ·dC) so that no transpose is ever materialised.</para>
+/// <para>Large products run a GotoBLAS/BLIS-style blocked algorithm (see <see cref="GemmDriver{TK}"/>) around a
+/// register-tile micro-kernel, split over up to <see cref="MaxThreads"/> threads; products with few rows take
+/// a cheaper path (<see cref="GemmSmall"/>). Even tiny products such as the seeds'
+/// 3×4·4×2 take the packed path, which costs about 0.1 µs there. Results do not depend on the thread count.</para>
+/// <para>Environment variables, read once at start-up: <c>BACKPROP_GEMM</c> = <c>scalar</c> | <c>v128</c> |
+/// <c>v256</c> | <c>v512</c> forces a micro-kernel variant (default: the widest the hardware accelerates; see
+/// <see cref="Variant"/>); <c>BACKPROP_THREADS</c> = a positive integer sets the initial <see cref="MaxThreads"/>
+/// (default: the processor count).</para>
 /// </remarks>
 public static class Gemm
 {
+    // Up to this many rows of C, stream B row by row instead of packing it: packing reads and writes all of B, which
+    // costs more than the product itself when B is used by so few rows (measured: [4,784]·[784,256] 36 µs vs 47).
+    private const int SkinnyRows = 4;
+
+    private static int s_maxThreads = GemmSelector.ThreadsFromEnvironment();
+
+    /// <summary>The micro-kernel variant in use: the widest supported, or the one <c>BACKPROP_GEMM</c> names.</summary>
+    public static GemmVariant Variant { get; } = GemmSelector.FromEnvironment();
+
+    /// <summary>
+    /// Most threads one product may use (≥ 1). Starts at <c>BACKPROP_THREADS</c> or the processor count. Small products
+    /// always run on the calling thread.
+    /// </summary>
+    public static int MaxThreads
+    {
+        get => s_maxThreads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            s_maxThreads = value;
+        }
+    }
+
     /// <summary>C[m,n] = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/> is true.</summary>
     public static void Multiply(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k,
-        bool transA = false, bool transB = false, bool accumulate = false)
-    {
-        if (a.Length < m * k || b.Length < k * n || c.Length < m * n)
-            throw new ArgumentException($"Gemm: spans too short for m={m}, n={n}, k={k} (A {a.Length}, B {b.Length}, C {c.Length}).");
-        if (!accumulate) c[..(m * n)].Clear();
-        if (m == 0 || n == 0 || k == 0) return;
+        bool transA = false, bool transB = false, bool accumulate = false) =>
+        Multiply(Variant, s_maxThreads, c, a, b, m, n, k, transA, transB, accumulate);
 
-        if (!transA && !transB)
+    /// <summary>
+    /// <see cref="Multiply(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, bool, bool, bool)"/>
+    /// with a chosen variant and thread count; <paramref name="packedOnly"/> skips the few-rows path so that
+    /// tests reach the micro-kernel at every size.
+    /// </summary>
+    internal static unsafe void Multiply(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a,
+        ReadOnlySpan<float> b, int m, int n, int k, bool transA, bool transB, bool accumulate, bool packedOnly = false)
+    {
+        if (m < 0 || n < 0 || k < 0 || a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
+            throw new ArgumentException(
+                $"Gemm: expected m, n, k ≥ 0 and spans A ≥ m·k, B ≥ k·n, C ≥ m·n for m={m}, n={n}, k={k}, " +
+                $"but got A {a.Length}, B {b.Length}, C {c.Length}.");
+        if (m == 0 || n == 0) return;
+        if (k == 0)
         {
-            // C[i,:] += A[i,p] · B[p,:]  (streams rows of B: unit stride everywhere)
-            for (int i = 0; i < m; i++)
+            if (!accumulate) c[..(m * n)].Clear();
+            return;
+        }
+        if (!packedOnly)
+        {
+            if (variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB))
             {
-                var ci = c.Slice(i * n, n);
-                for (int p = 0; p < k; p++)
-                {
-                    float aip = a[i * k + p];
-                    if (aip != 0f) TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), aip, ci, ci);
-                }
+                GemmSmall.Skinny(c, a, b, m, n, k, transA, transB, accumulate);
+                return;
             }
         }
-        else if (!transA)
+
+        // op(A)(i,p) = a[i*rsA + p*csA], op(B)(p,j) = b[p*rsB + j*csB].
+        nint rsA = transA ? 1 : k, csA = transA ? m : 1, rsB = transB ? 1 : n, csB = transB ? k : 1;
+        fixed (float* pc = c, pa = a, pb = b)
         {
-            // C[i,j] += A[i,:] · B[j,:]  (B stored [n,k])
-            for (int i = 0; i < m; i++)
+            switch (variant)
             {
-                var ai = a.Slice(i * k, k);
-                for (int j = 0; j < n; j++) c[i * n + j] += TensorPrimitives.Dot(ai, b.Slice(j * k, k));
+                case GemmVariant.Vector512:
+                    GemmParallel.Run<MicroKernel512>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    break;
+                case GemmVariant.Vector256:
+                    GemmParallel.Run<MicroKernel256>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    break;
+                case GemmVariant.Vector128:
+                    GemmParallel.Run<MicroKernel128>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    break;
+                default:
+                    GemmParallel.Run<MicroKernelScalar>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    break;
             }
-        }
-        else if (!transB)
-        {
-            // C[i,:] += A[p,i] · B[p,:]  (A stored [k,m])
-            for (int p = 0; p < k; p++)
-            {
-                var bp = b.Slice(p * n, n);
-                for (int i = 0; i < m; i++)
-                {
-                    float api = a[p * m + i];
-                    if (api != 0f) TensorPrimitives.MultiplyAdd(bp, api, c.Slice(i * n, n), c.Slice(i * n, n));
-                }
-            }
-        }
-        else
-        {
-            // C[i,j] += Σ_p A[p,i] · B[j,p]
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    float s = 0f;
-                    for (int p = 0; p < k; p++) s += a[p * m + i] * b[j * k + p];
-                    c[i * n + j] += s;
-                }
         }
     }
 }

@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Copies a block of a strided matrix into the strip layout the micro-kernels read. Packing is where transposes are
+/// absorbed: the kernels see one layout whatever <c>transA</c>/<c>transB</c> were.
+/// </summary>
+/// <remarks>
+/// The block is X(i, p) = <c>src[i*rs + p*cs]</c> for i &lt; count, p &lt; kc. It is cut into strips of
+/// <c>w</c> consecutive i; strip s is stored at <c>dst + s*kc*w</c> with X(s*w + r, p) at <c>[p*w + r]</c>, and
+/// the rows r ≥ count − s*w of the last strip are zero. For A, i is a row of op(A) and w = MR; for B, i is a
+/// column of op(B) and w = NR.
+/// </remarks>
+internal static unsafe class GemmPacking
+{
+    /// <summary>Packs X[count, kc] (element (i,p) at <c>src[i*rs + p*cs]</c>) into strips of width <paramref name="w"/>.</summary>
+    public static void Pack(float* dst, float* src, nint rs, nint cs, int count, int kc, int w)
+    {
+        for (int i0 = 0; i0 < count; i0 += w, dst += (nint)kc * w)
+        {
+            int valid = Math.Min(w, count - i0);
+            float* s = src + i0 * rs;
+            if (rs == 1) StripFromRows(dst, s, cs, valid, kc, w);
+            else StripFromColumns(dst, s, rs, cs, valid, kc, w);
+        }
+    }
+
+    // Strip elements are contiguous in the source (A transposed, B not): one copy of `valid` floats per p. Full
+    // strips move in constant-size blocks (the JIT turns each into one vector move), as a call to memmove per
+    // 128-byte row would cost more than the copy.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StripFromRows(float* dst, float* src, nint cs, int valid, int kc, int w)
+    {
+        if (valid == w && w % 16 == 0)
+        {
+            for (int p = 0; p < kc; p++, dst += w, src += cs)
+                for (int j = 0; j < w; j += 16) Unsafe.CopyBlockUnaligned(dst + j, src + j, 16 * sizeof(float));
+            return;
+        }
+        if (valid == w && w % 4 == 0)
+        {
+            for (int p = 0; p < kc; p++, dst += w, src += cs)
+                for (int j = 0; j < w; j += 4) Unsafe.CopyBlockUnaligned(dst + j, src + j, 4 * sizeof(float));
+            return;
+        }
+        for (int p = 0; p < kc; p++, dst += w, src += cs)
+        {
+            int j = 0;
+            for (; j < valid; j++) dst[j] = src[j];
+            for (; j < w; j++) dst[j] = 0f;
+        }
+    }
+
+    // Strip elements are rows of the source (A not transposed, B transposed): a transpose, read along p, write
+    // with stride w. Four source rows at a time, so each p writes 16 contiguous bytes instead of one scattered float.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StripFromColumns(float* dst, float* src, nint rs, nint cs, int valid, int kc, int w)
+    {
+        int r = 0;
+        for (; r + 4 <= valid; r += 4)
+        {
+            float* s0 = src + r * rs, s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
+            float* d = dst + r;
+            for (nint p = 0; p < kc; p++, d += w)
+            {
+                nint q = p * cs;
+                d[0] = s0[q];
+                d[1] = s1[q];
+                d[2] = s2[q];
+                d[3] = s3[q];
+            }
+        }
+        for (; r < valid; r++)
+        {
+            float* s = src + r * rs;
+            float* d = dst + r;
+            for (nint p = 0; p < kc; p++) d[p * w] = s[p * cs];
+        }
+        for (; r < w; r++)
+            for (nint p = 0; p < kc; p++) dst[p * w + r] = 0f;
+    }
+}

@@ -1,0 +1,78 @@
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Splits C into one block of whole register tiles per thread, along n or m (whichever has more tiles), and runs the
+/// driver on each block. Blocks never share output, and k is never split, so results are identical for any thread
+/// count. Problems too small to repay waking a thread stay on the caller's thread.
+/// </summary>
+internal static unsafe class GemmParallel
+{
+    // ~4 MFLOP per thread (≈20 µs of one core): below this, waking a worker thread costs more than it saves.
+    private const long MinFlopsPerThread = 1L << 22;
+
+    public static void Run<TK>(int threads, float* c, nint ldc, float* a, nint rsA, nint csA, float* b, nint rsB, nint csB,
+        int m, int n, int k, bool accumulate) where TK : struct, IMicroKernel
+    {
+        int mTiles = (m + TK.MR - 1) / TK.MR, nTiles = (n + TK.NR - 1) / TK.NR;
+        bool splitN = nTiles >= mTiles;
+        long flops = 2L * m * n * k;
+        int parts = (int)Math.Min(Math.Min(threads, splitN ? nTiles : mTiles), Math.Max(1, flops / MinFlopsPerThread));
+        if (parts <= 1)
+        {
+            GemmDriver<TK>.Run(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate);
+            return;
+        }
+
+        // One cached job per kernel type, guarded by its own gate: no allocation per call. A concurrent product that
+        // finds the job or the workers busy runs on its own thread.
+        var job = Job<TK>.Shared;
+        if (job.Gate.TryEnter())
+        {
+            try
+            {
+                job.C = c; job.A = a; job.B = b;
+                (job.Ldc, job.RsA, job.CsA, job.RsB, job.CsB) = (ldc, rsA, csA, rsB, csB);
+                (job.M, job.N, job.K, job.Accumulate) = (m, n, k, accumulate);
+                (job.SplitN, job.Parts, job.Tiles) = (splitN, parts, splitN ? nTiles : mTiles);
+                if (GemmWorkers.TryRun(parts, job.RunPart)) return;
+            }
+            finally
+            {
+                job.Gate.Exit();
+            }
+        }
+        GemmDriver<TK>.Run(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate);
+    }
+
+    // One thread's share: tiles [part·T/P, (part+1)·T/P) of the split dimension.
+    private sealed class Job<TK> where TK : struct, IMicroKernel
+    {
+        public static readonly Job<TK> Shared = new();
+        public readonly Lock Gate = new();
+        private readonly Action<int> _runPart;
+
+        private Job() => _runPart = Run;
+
+        public Action<int> RunPart => _runPart;
+
+        public float* C, A, B;
+        public nint Ldc, RsA, CsA, RsB, CsB;
+        public int M, N, K, Parts, Tiles;
+        public bool Accumulate, SplitN;
+
+        private void Run(int part)
+        {
+            int t0 = (int)((long)part * Tiles / Parts), t1 = (int)((long)(part + 1) * Tiles / Parts);
+            if (SplitN)
+            {
+                int j0 = t0 * TK.NR, j1 = Math.Min(N, t1 * TK.NR);
+                GemmDriver<TK>.Run(C + j0, Ldc, A, RsA, CsA, B + j0 * CsB, RsB, CsB, M, j1 - j0, K, Accumulate);
+            }
+            else
+            {
+                int i0 = t0 * TK.MR, i1 = Math.Min(M, t1 * TK.MR);
+                GemmDriver<TK>.Run(C + i0 * Ldc, Ldc, A + i0 * RsA, RsA, CsA, B, RsB, CsB, i1 - i0, N, K, Accumulate);
+            }
+        }
+    }
+}
