@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Backprop.Data;
+using Backprop.Kernels;
+using Backprop.Nn;
+using Backprop.Optim;
+using Backprop.Training;
+
+namespace Backprop.Cli;
+
+/// <summary>
+/// <c>backprop bench</c>: the standard measurements (GEMM GFLOP/s, MLP training throughput, batch-1 inference
+/// latency, bytes allocated per training step). Compare with the peers through <c>tools/bench-peers.sh</c>.
+/// </summary>
+internal sealed class BenchCommand : ICommand
+{
+    public string Name => "bench";
+    public string Summary => "measure GEMM, MLP training and inference speed, and allocation per step";
+    public string Usage =>
+        "usage: backprop bench [--json] [--steps N] [--quick]\n\n" +
+        "  --steps N            timed MLP training steps (default 400, batch 64)\n" +
+        "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
+        "  --json               print one JSON object\n\n" +
+        "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
+        $"{Datasets.FashionMnistDirectory} exists, else on random data of the same shape.\n" +
+        "BACKPROP_GEMM=scalar|v128|v256|v512 and BACKPROP_THREADS=N force a GEMM kernel and thread count.\n";
+
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var cl = new CommandLine(args, ["steps"], ["json", "quick"]);
+        if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+        bool quick = cl.Has("quick"), json = cl.Has("json");
+        int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
+        var log = json ? stderr : stdout;
+
+        int allThreads = Environment.ProcessorCount;
+        int[] sizes = quick ? [64, 128] : [256, 512, 1024, 2048];
+        var gemm = new JsonObject();
+        log.WriteLine($"gemm    kernel {Gemm.Variant}, {allThreads} core(s)");
+        foreach (int n in sizes)
+        {
+            double one = GemmBenchmark.Measure(n, 1, Gemm.Variant, quick ? 0.02 : 0.5);
+            double all = GemmBenchmark.Measure(n, allThreads, Gemm.Variant, quick ? 0.02 : 0.5);
+            gemm[n.ToString(CultureInfo.InvariantCulture)] = new JsonObject { ["1_thread"] = Math.Round(one, 1), ["all_threads"] = Math.Round(all, 1) };
+            log.WriteLine($"gemm    n={n,-5} {one,7:F1} GFLOP/s on 1 thread  {all,7:F1} GFLOP/s on {allThreads}");
+        }
+
+        var (data, source) = MlpData(quick);
+        var mlp = MeasureTraining(data, steps, quick ? 5 : 30);
+        log.WriteLine($"mlp     784-256-128-10 relu, adam, batch 64, {source}: {mlp.SamplesPerSecond:N0} samples/s, {mlp.AllocatedBytesPerStep:N0} bytes allocated per step");
+        double inferUs = MeasureInference(mlp.Model, data, quick ? 200 : 20000);
+        log.WriteLine($"infer   batch-1 forward: {inferUs:F2} µs");
+
+        if (json)
+        {
+            stdout.WriteLine(Json.Write(new JsonObject
+            {
+                ["gemm_kernel"] = Gemm.Variant.ToString(),
+                ["threads"] = allThreads,
+                ["gemm_gflops"] = gemm,
+                ["mlp_data"] = source,
+                ["mlp_train_samples_per_s"] = Math.Round(mlp.SamplesPerSecond),
+                ["mlp_infer_batch1_us"] = Math.Round(inferUs, 2),
+                ["alloc_bytes_per_train_step"] = mlp.AllocatedBytesPerStep,
+                ["quick"] = quick,
+            }));
+        }
+        return 0;
+    }
+
+    private static (Dataset Data, string Source) MlpData(bool quick)
+    {
+        if (!quick && Directory.Exists(Datasets.FashionMnistDirectory))
+            return (Datasets.Mnist(train: true), "fashion-mnist");
+        int n = quick ? 2048 : 60000;
+        var rng = new Rng(7);
+        var x = Tensor.RandomUniform([n, 784], rng);
+        var y = Tensor.FromArray([.. Enumerable.Range(0, n).Select(_ => (float)rng.NextInt(10))]);
+        return (new Dataset(x, y, null, [.. Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture))], "random"), "random data (fashion-mnist not installed)");
+    }
+
+    private sealed record TrainingResult(Module Model, double SamplesPerSecond, long AllocatedBytesPerStep);
+
+    /// <summary>Samples per second over <paramref name="steps"/> steps after a warm-up, and bytes allocated per step.</summary>
+    private static TrainingResult MeasureTraining(Dataset data, int steps, int warmup)
+    {
+        const int batch = 64;
+        var model = Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1));
+        var optimizer = new Adam(model.Parameters(), lr: 1e-3f);
+        var loss = Losses.CrossEntropy;
+        using var batches = Batches(new DataLoader(data, batch, shuffle: true, seed: 1, dropLast: true)).GetEnumerator();
+
+        void Step()
+        {
+            batches.MoveNext();
+            var (x, y) = batches.Current;
+            optimizer.ZeroGrad();
+            loss.Compute(model.Forward(x), y).Backward();
+            optimizer.Step();
+        }
+
+        for (int i = 0; i < warmup; i++) Step();
+        long bytes = GC.GetAllocatedBytesForCurrentThread();
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) Step();
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - bytes) / steps;
+        return new TrainingResult(model, steps * batch / seconds, perStep);
+    }
+
+    private static IEnumerable<(Tensor X, Tensor Y)> Batches(DataLoader loader)
+    {
+        while (true)
+            foreach (var b in loader) yield return b;
+    }
+
+    /// <summary>Median latency in µs of a batch-1 forward pass without a graph.</summary>
+    private static double MeasureInference(Module model, Dataset data, int calls)
+    {
+        model.Eval();
+        var x = data.Features.Slice(0, 1);
+        var times = new double[calls];
+        using (GradMode.NoGrad())
+        {
+            for (int i = 0; i < Math.Min(calls, 1000); i++) model.Forward(x);
+            for (int i = 0; i < calls; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                model.Forward(x);
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            }
+        }
+        Array.Sort(times);
+        return times[calls / 2];
+    }
+}
