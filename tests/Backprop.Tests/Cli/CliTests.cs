@@ -3,6 +3,18 @@ using Backprop.Cli;
 
 namespace Backprop.Tests.Cli;
 
+/// <summary>Runs the backprop command in-process and captures what it prints.</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Backprop.Cli.Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
+
 /// <summary>The backprop command, run in-process as a user would run it.</summary>
 public sealed class CliTests : IDisposable
 {
@@ -10,13 +22,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Backprop.Cli.Cli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void DefaultTrainReachesAtLeast93PercentOnIrisAndSaves()
@@ -113,13 +119,7 @@ public sealed class CliTests : IDisposable
 /// <summary>The glass-box commands: explain, grad, gradcheck.</summary>
 public sealed class ExplainCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Backprop.Cli.Cli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void ExplainJsonHoldsEverySeedMatrixWithinAHundredth()
