@@ -13,7 +13,7 @@ internal static class MatrixText
     public static string Format(Tensor t, int decimals)
     {
         if (t.Rank == 0 || t.Rank > 2) return t.ToString(decimals);
-        var cells = t.ToArray().Select(v => v.ToString("F" + decimals, CultureInfo.InvariantCulture)).ToArray();
+        var cells = t.ToArray().Select(v => TensorFormatter.Number(v, decimals)).ToArray();
         int width = cells.Length == 0 ? 0 : cells.Max(c => c.Length);
         int cols = t.Dim(-1), rows = t.Rank == 2 ? t.Dim(0) : 1;
         var sb = new StringBuilder();

@@ -9,10 +9,17 @@ internal static class TensorFormatter
     public static string Format(Tensor t, int decimals)
     {
         var sb = new StringBuilder();
-        if (t.Rank == 0) return t.data[0].ToString("F" + decimals, CultureInfo.InvariantCulture);
+        if (t.Rank == 0) return Number(t.data[0], decimals);
         int offset = 0;
         Append(sb, t, 0, ref offset, decimals);
         return sb.ToString();
+    }
+
+    /// <summary>A value with fixed decimals; a value that rounds to zero prints as 0, never -0.</summary>
+    public static string Number(float v, int decimals)
+    {
+        var text = v.ToString("F" + decimals, CultureInfo.InvariantCulture);
+        return text.StartsWith('-') && text.AsSpan(1).IndexOfAnyExcept("0.") < 0 ? text[1..] : text;
     }
 
     private static void Append(StringBuilder sb, Tensor t, int axis, ref int offset, int decimals)
@@ -24,7 +31,7 @@ internal static class TensorFormatter
             if (axis == t.Rank - 1)
             {
                 if (i > 0) sb.Append(' ');
-                sb.Append(t.data[offset++].ToString("F" + decimals, CultureInfo.InvariantCulture));
+                sb.Append(Number(t.data[offset++], decimals));
             }
             else
             {
