@@ -12,7 +12,8 @@ namespace Backprop.Nn;
 /// or a <see cref="Sequential"/> of these (nested Sequentials allowed) containing at least one Dense layer.</para>
 /// <para>The plan reads the layers' live weight and bias storage on every call (nothing is copied), so after a
 /// training step or a load of new weights, the next <see cref="Run(ReadOnlySpan{float}, int)"/> uses them.
-/// Results equal <c>model.Predict</c> bit for bit.</para>
+/// Results equal <c>model.Predict</c> bit for bit with the SIMD GEMM kernels (the same sums in the same order);
+/// under <c>BACKPROP_GEMM=scalar</c> the packed scalar GEMM sums in another order, so they agree to rounding.</para>
 /// <para>Not thread-safe: a plan owns its buffers, so use one plan per thread (plans over the same model may run
 /// concurrently, as long as nothing trains it meanwhile).</para>
 /// </remarks>
