@@ -1,0 +1,159 @@
+using Backprop.Kernels;
+
+namespace Backprop.Nn;
+
+/// <summary>
+/// A graph-free forward pass compiled from a model: each step is one fused kernel call
+/// <c>act(X·W + b)</c> into preallocated ping-pong buffers, so a call allocates nothing and records no graph.
+/// </summary>
+/// <remarks>
+/// <para>Supported models: a <see cref="Dense"/> layer, a parameterless activation (<see cref="Sigmoid"/>,
+/// <see cref="Tanh"/>, <see cref="Relu"/>, <see cref="LeakyRelu"/>, <see cref="Softmax"/>, <see cref="Identity"/>),
+/// or a <see cref="Sequential"/> of these (nested Sequentials allowed) containing at least one Dense layer.</para>
+/// <para>The plan reads the layers' live weight and bias storage on every call (nothing is copied), so after a
+/// training step or a load of new weights, the next <see cref="Run(ReadOnlySpan{float}, int)"/> uses them.
+/// Results equal <c>model.Predict</c> bit for bit with the SIMD GEMM kernels (the same sums in the same order);
+/// under <c>BACKPROP_GEMM=scalar</c> the packed scalar GEMM sums in another order, so they agree to rounding.</para>
+/// <para>Not thread-safe: a plan owns its buffers, so use one plan per thread (plans over the same model may run
+/// concurrently, as long as nothing trains it meanwhile).</para>
+/// </remarks>
+public sealed class InferencePlan
+{
+    // One step: y = act(x·W + b) when Layer is set; else act applied in place to the current activations.
+    private readonly record struct Step(Dense? Layer, ActivationKind Act, float Slope);
+
+    private readonly Step[] steps;
+    private readonly float[] ping, pong;
+
+    private InferencePlan(Step[] steps, int inFeatures, int outFeatures, int maxBatch, int widest)
+    {
+        this.steps = steps;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        MaxBatch = maxBatch;
+        ping = new float[maxBatch * widest];
+        pong = new float[maxBatch * widest];
+    }
+
+    /// <summary>Size of each input row.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Size of each output row.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>The largest batch a call accepts (the buffers hold this many rows).</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Number of fused kernel calls per run (a Dense layer and the activation after it count as one).</summary>
+    public int StepCount => steps.Length;
+
+    /// <summary>
+    /// Compiles <paramref name="model"/> into a plan whose buffers hold up to <paramref name="maxBatch"/> rows of the
+    /// widest layer.
+    /// </summary>
+    /// <exception cref="ArgumentException">A module other than Sequential, Dense or a parameterless activation, or
+    /// no Dense layer at all.</exception>
+    /// <exception cref="ShapeMismatchException">Consecutive Dense layers whose sizes do not chain.</exception>
+    public static InferencePlan Create(Module model, int maxBatch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        var layers = new List<(string Path, Module Module)>();
+        Flatten(model, "model", layers);
+
+        var steps = new List<Step>();
+        Dense? previous = null;
+        int inFeatures = 0, widest = 0;
+        foreach (var (path, module) in layers)
+        {
+            if (module is Dense dense)
+            {
+                if (previous is null) inFeatures = dense.InFeatures;
+                else if (previous.OutFeatures != dense.InFeatures)
+                    throw new ShapeMismatchException($"{dense} at '{path}' expected input [*, {dense.InFeatures}] but the layer before it, {previous}, gives [*, {previous.OutFeatures}].");
+                widest = Math.Max(widest, Math.Max(dense.InFeatures, dense.OutFeatures));
+                previous = dense;
+                steps.Add(new Step(dense, ActivationKind.Identity, 0f));
+                continue;
+            }
+            var (act, slope) = Kind(module, path);
+            if (act == ActivationKind.Identity) continue;
+            // Fuse into the Dense step just before it when that step has no activation yet.
+            if (steps.Count > 0 && steps[^1] is { Layer: not null, Act: ActivationKind.Identity } last)
+                steps[^1] = last with { Act = act, Slope = slope };
+            else
+                steps.Add(new Step(null, act, slope));
+        }
+        if (previous is null)
+            throw new ArgumentException($"InferencePlan: {model} contains no Dense layer, so its input width is unknown.", nameof(model));
+        return new InferencePlan([.. steps], inFeatures, previous.OutFeatures, maxBatch, widest);
+    }
+
+    /// <summary>
+    /// Runs the model on <paramref name="input"/> [batch, in] (row-major) and returns its output [batch, out].
+    /// </summary>
+    /// <returns>A span over the plan's own buffer: valid until the next call on this plan, which overwrites it.
+    /// Copy it (or use <see cref="Run(ReadOnlySpan{float}, Span{float}, int)"/>) to keep it.</returns>
+    /// <exception cref="ShapeMismatchException">The input does not hold batch × <see cref="InFeatures"/> values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The batch is below 1 or above <see cref="MaxBatch"/>.</exception>
+    public ReadOnlySpan<float> Run(ReadOnlySpan<float> input, int batch = 1)
+    {
+        if (batch < 1 || batch > MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"InferencePlan: batch must be between 1 and the plan's maxBatch {MaxBatch}; create the plan with a larger maxBatch.");
+        if (input.Length != batch * InFeatures)
+            throw new ShapeMismatchException($"InferencePlan expected input [{batch}, {InFeatures}] ({batch * InFeatures} values) but got {input.Length} values.");
+
+        ReadOnlySpan<float> x = input;
+        float[] dst = ping;
+        int width = InFeatures;
+        foreach (var step in steps)
+        {
+            if (step.Layer is { } d)
+            {
+                DenseKernels.Forward(dst, x, d.Weight.AsSpan(), d.Bias is null ? [] : d.Bias.AsSpan(),
+                    batch, d.InFeatures, d.OutFeatures, step.Act, step.Slope);
+                width = d.OutFeatures;
+            }
+            else
+            {
+                // A standalone activation (one not after a Dense layer) copies, so the caller's input is never written.
+                x[..(batch * width)].CopyTo(dst);
+                DenseKernels.Activate(dst, batch, width, step.Act, step.Slope);
+            }
+            x = dst;
+            dst = dst == ping ? pong : ping;
+        }
+        return x[..(batch * OutFeatures)];
+    }
+
+    /// <summary>Runs the model on <paramref name="input"/> [batch, in] and writes [batch, out] to <paramref name="output"/>.</summary>
+    /// <exception cref="ShapeMismatchException">Input or output of the wrong size.</exception>
+    public void Run(ReadOnlySpan<float> input, Span<float> output, int batch = 1)
+    {
+        if (output.Length < batch * OutFeatures)
+            throw new ShapeMismatchException($"InferencePlan expected output room for [{batch}, {OutFeatures}] ({batch * OutFeatures} values) but got {output.Length}.");
+        Run(input, batch).CopyTo(output);
+    }
+
+    private static void Flatten(Module module, string path, List<(string, Module)> into)
+    {
+        if (module is Sequential seq)
+        {
+            for (int i = 0; i < seq.Layers.Count; i++) Flatten(seq.Layers[i], $"{path}.{i}", into);
+            return;
+        }
+        into.Add((path, module));
+    }
+
+    private static (ActivationKind Act, float Slope) Kind(Module module, string path) => module switch
+    {
+        Identity => (ActivationKind.Identity, 0f),
+        Relu => (ActivationKind.Relu, 0f),
+        LeakyRelu l => (ActivationKind.LeakyRelu, l.Slope),
+        Sigmoid => (ActivationKind.Sigmoid, 0f),
+        Tanh => (ActivationKind.Tanh, 0f),
+        Softmax => (ActivationKind.Softmax, 0f),
+        _ => throw new ArgumentException(
+            $"InferencePlan supports Sequential, Dense and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module)),
+    };
+}
