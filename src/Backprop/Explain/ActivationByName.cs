@@ -1,4 +1,5 @@
 using System.Globalization;
+using Backprop.Nn;
 
 namespace Backprop.Explain;
 
@@ -7,35 +8,30 @@ namespace Backprop.Explain;
 /// seeds write it (σ' as <c>A ⊙ (1 − A)</c>) for the formula shown beside each matrix. Names as in
 /// <c>Backprop.Nn.Activation.Create</c>: sigmoid, tanh, relu, leaky_relu (or <c>leaky_relu:0.2</c>), softmax, identity.
 /// </summary>
-internal sealed record ActivationByName(string Name, float Slope)
+internal sealed record ActivationByName(Activation Module)
 {
-    /// <summary>Names accepted by <see cref="Parse"/>, for error messages.</summary>
-    public static readonly string[] Known = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity"];
+    /// <summary>The activation's name, e.g. <c>sigmoid</c>.</summary>
+    public string Name => Module.Name;
 
-    /// <summary>Reads a name; "linear" and "none" mean identity. Throws listing the known names.</summary>
+    /// <summary>The negative slope of leaky_relu (unused by the others).</summary>
+    public float Slope => Module is LeakyRelu leaky ? leaky.Slope : 0.01f;
+
+    /// <summary>Reads a name through <see cref="Activation.Create"/>; errors are prefixed with <paramref name="where"/>.</summary>
     public static ActivationByName Parse(string name, string where)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var parts = name.Trim().ToLowerInvariant().Split(':', 2);
-        string n = parts[0] is "linear" or "none" ? "identity" : parts[0] is "leakyrelu" ? "leaky_relu" : parts[0];
-        if (Array.IndexOf(Known, n) < 0 || (parts.Length == 2 && n != "leaky_relu"))
-            throw new ArgumentException($"{where}: unknown activation '{name}'; expected one of {string.Join(", ", Known)}.", nameof(name));
-        float slope = 0.01f;
-        if (parts.Length == 2 && !float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out slope))
-            throw new ArgumentException($"{where}: leaky_relu slope '{parts[1]}' is not a number.", nameof(name));
-        return new ActivationByName(n, slope);
+        try
+        {
+            return new ActivationByName(Activation.Create(name));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{where}: {e.Message}", nameof(name), e);
+        }
     }
 
     /// <summary>f(z) through the engine; identity returns <paramref name="z"/> itself (no graph node).</summary>
-    public Tensor Apply(Tensor z) => Name switch
-    {
-        "sigmoid" => z.Sigmoid(),
-        "tanh" => z.Tanh(),
-        "relu" => z.Relu(),
-        "leaky_relu" => z.LeakyRelu(Slope),
-        "softmax" => z.Softmax(-1),
-        _ => z,
-    };
+    public Tensor Apply(Tensor z) => Module.Forward(z);
 
     /// <summary>The function applied to a named matrix, e.g. <c>sigmoid(H_in)</c>.</summary>
     public string Formula(string input) => Name == "identity" ? input : $"{Name}({input})";

@@ -27,6 +27,8 @@ public abstract class Activation : Module
     {
         ArgumentNullException.ThrowIfNull(name);
         var parts = name.Trim().ToLowerInvariant().Split(':', 2);
+        if (parts.Length == 2 && parts[0] is not ("leaky_relu" or "leakyrelu"))
+            throw new ArgumentException($"unknown activation '{name}'; only leaky_relu takes a parameter (leaky_relu:0.2). Expected one of {string.Join(", ", Names)}.");
         return parts[0] switch
         {
             "sigmoid" => new Sigmoid(),
@@ -38,7 +40,7 @@ public abstract class Activation : Module
                     : new LeakyRelu(),
             "softmax" => new Softmax(),
             "identity" or "linear" or "none" => new Identity(),
-            _ => throw new ArgumentException($"unknown activation '{name}'; expected one of: {string.Join(", ", Names)}."),
+            _ => throw new ArgumentException($"unknown activation '{name}'; expected one of {string.Join(", ", Names)}."),
         };
     }
 

@@ -74,5 +74,6 @@ public sealed class LayerTests
         Assert.Same(x, Activation.Create("identity").Forward(x));
         var e = Assert.Throws<ArgumentException>(() => Activation.Create("swish"));
         Assert.Contains("sigmoid, tanh, relu", e.Message);
+        Assert.Contains("only leaky_relu takes a parameter", Assert.Throws<ArgumentException>(() => Activation.Create("tanh:3")).Message);
     }
 }
