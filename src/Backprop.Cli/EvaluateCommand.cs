@@ -19,7 +19,7 @@ internal sealed class EvaluateCommand : ICommand
         var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "seed"], ["json"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         var saved = SavedModel.Load(cl);
-        var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.Info.Dataset is { } d && Backprop.Data.Datasets.Names.Contains(d) ? d : null);
+        var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))
             throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
         var evaluation = saved.Model.Evaluate(data.WithFeatures(saved.Prepare(data.Features)), saved.Loss);

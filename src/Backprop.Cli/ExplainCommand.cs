@@ -47,18 +47,11 @@ internal sealed class ExplainCommand : ICommand
         var saved = SavedModel.Load(cl);
         if (saved.Model is not Sequential sequential)
             throw new ArgumentException($"{saved.Path} holds a {saved.Model}, but explain needs a Sequential of Dense layers.");
-        var data = DataOptions.Load(cl, seed: 1, saved.Info.Dataset is { } d && Backprop.Data.Datasets.Names.Contains(d) ? d : null);
+        var data = DataOptions.Load(cl, seed: 1, saved.BuiltInDataset);
         int rows = Math.Min(cl.Int("rows", 3, min: 1), data.Count);
         var batch = data.Take(rows);
         var x = saved.Prepare(batch.Features);
-        var y = batch.IsClassification ? OneHot(batch.Targets, batch.NumClasses) : batch.Targets;
+        var y = batch.IsClassification ? Tensor.OneHot(batch.Targets, batch.NumClasses) : batch.Targets;
         return StepTrace.ForModel(sequential, x, y);
-    }
-
-    private static Tensor OneHot(Tensor labels, int classes)
-    {
-        var y = Tensor.Zeros(labels.Size, classes);
-        for (int i = 0; i < labels.Size; i++) y[i, (int)labels[i]] = 1f;
-        return y;
     }
 }

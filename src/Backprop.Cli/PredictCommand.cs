@@ -56,7 +56,7 @@ internal sealed class PredictCommand : ICommand
         sb.AppendJoin(',', header).Append('\n');
 
         Tensor? probabilities = classes is null ? null : Probabilities(output, saved.Loss.Name);
-        int[]? predicted = classes is null ? null : saved.Model.PredictClasses(saved.Prepare(raw), saved.Loss);
+        int[]? predicted = classes is null ? null : Trainer.ToClasses(output, saved.Loss);
         int n = raw.Shape[0], f = raw.Shape[1];
         var x = raw.AsSpan();
         var y = output.AsSpan();

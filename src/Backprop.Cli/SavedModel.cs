@@ -14,6 +14,9 @@ internal sealed record SavedModel(Module Model, ModelInfo Info, string Path)
         return new SavedModel(model, info, path);
     }
 
+    /// <summary>The built-in dataset the model was trained on, if it was one (the default data for evaluate and explain).</summary>
+    public string? BuiltInDataset => Info.Dataset is { } d && Datasets.Names.Contains(d) ? d : null;
+
     public ILoss Loss => Losses.ByName(Info.Loss ?? (Info.ClassNames is null ? "mse" : "cross_entropy"));
 
     /// <summary>Features as the model saw them in training (standardized when it was).</summary>

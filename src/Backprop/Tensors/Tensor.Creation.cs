@@ -33,6 +33,27 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// One row per label: [n, classes] with a 1 in column <c>classIndices[i]</c> of row i (labels stored as floats,
+    /// shape [n]).
+    /// </summary>
+    public static Tensor OneHot(Tensor classIndices, int classes)
+    {
+        ArgumentNullException.ThrowIfNull(classIndices);
+        if (classIndices.Rank != 1)
+            throw new ShapeMismatchException($"OneHot: expected class indices [n] but got {Shapes.Format(classIndices.dims)}.");
+        var t = Zeros(classIndices.Size, classes);
+        for (int i = 0; i < classIndices.Size; i++)
+        {
+            float label = classIndices.data[i];
+            int k = (int)label;
+            if (k != label || k < 0 || k >= classes)
+                throw new ArgumentException($"OneHot: label {i} is {label}, but class indices must be whole numbers in 0..{classes - 1}.");
+            t.data[i * classes + k] = 1f;
+        }
+        return t;
+    }
+
     /// <summary>The values 0, 1, ..., n−1 as a rank-1 tensor.</summary>
     public static Tensor Arange(int n)
     {

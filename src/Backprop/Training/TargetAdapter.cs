@@ -16,15 +16,7 @@ internal static class TargetAdapter
         int n = output.Shape[0], cols = output.Shape[1];
         if (cols == 1) return y.Rank == 1 ? y.Reshape(n, 1) : y;
         if (loss is CrossEntropyLoss || y.Rank != 1) return y;
-        var oneHot = Tensor.Zeros(n, cols);
-        for (int i = 0; i < n; i++)
-        {
-            int k = (int)y.data[i];
-            if (k < 0 || k >= cols)
-                throw new ShapeMismatchException($"class index {k} does not fit a model with {cols} outputs.");
-            oneHot.data[i * cols + k] = 1f;
-        }
-        return oneHot;
+        return Tensor.OneHot(y, cols);
     }
 
     /// <summary>Predicted class per row: argmax for several outputs; a threshold for one output.</summary>

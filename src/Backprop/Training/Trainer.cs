@@ -146,5 +146,15 @@ public static class Trainer
     /// trained with <c>bce_logits</c>, else 0.5).
     /// </summary>
     public static int[] PredictClasses(this Module model, Tensor features, ILoss? loss = null) =>
-        TargetAdapter.Classes(model.Predict(features), loss);
+        ToClasses(model.Predict(features), loss);
+
+    /// <summary>
+    /// The class of each row of already computed outputs [N, C] (argmax), or of a single output column (threshold
+    /// 0 for logits trained with <c>bce_logits</c>, else 0.5).
+    /// </summary>
+    public static int[] ToClasses(Tensor outputs, ILoss? loss = null)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        return TargetAdapter.Classes(outputs, loss);
+    }
 }
