@@ -13,6 +13,7 @@ public sealed class Dataset
 {
     private readonly string[] featureNames;
     private readonly string[]? classNames;
+    private int[]? sampleShape;
 
     /// <summary>
     /// Creates a dataset. Rank-1 <paramref name="targets"/> make it a classification set; rank-2 targets make it a
@@ -92,6 +93,32 @@ public sealed class Dataset
         return names;
     }
 
+    /// <summary>
+    /// The shape of one example before it was flattened into a row of F features, e.g. <c>[1, 28, 28]</c> (channels,
+    /// height, width) for an MNIST image; <c>[F]</c> for tabular data. Its product is always F. Convolutional models
+    /// view each batch <c>[B, F]</c> as <c>[B, ..SampleShape]</c>.
+    /// </summary>
+    public IReadOnlyList<int> SampleShape => sampleShape ?? [NumFeatures];
+
+    /// <summary>
+    /// The same examples (shared storage) with each row read as a tensor of shape <paramref name="shape"/>,
+    /// whose product must equal the number of features.
+    /// </summary>
+    public Dataset WithSampleShape(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long product = 1;
+        foreach (var d in shape)
+        {
+            if (d <= 0) throw new ArgumentException($"Dataset '{Name}': sample shape {Shapes.Format(shape)} must have positive sizes.", nameof(shape));
+            product *= d;
+        }
+        if (shape.Length == 0 || product != NumFeatures)
+            throw new ShapeMismatchException(
+                $"Dataset '{Name}': sample shape {Shapes.Format(shape)} holds {product} values but each example has {NumFeatures} features.");
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = [.. shape] };
+    }
+
     /// <summary>Features, shape <c>[N, F]</c>.</summary>
     public Tensor Features { get; }
 
@@ -128,7 +155,7 @@ public sealed class Dataset
     public Dataset Subset(ReadOnlySpan<int> indices)
     {
         using (GradMode.NoGrad())
-            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name);
+            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name) { sampleShape = sampleShape };
     }
 
     /// <summary>The first <paramref name="n"/> examples, or all of them when there are fewer (a copy).</summary>
@@ -137,7 +164,7 @@ public sealed class Dataset
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         int count = Math.Min(n, Count);
         using (GradMode.NoGrad())
-            return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name);
+            return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name) { sampleShape = sampleShape };
     }
 
     /// <summary>
@@ -151,7 +178,10 @@ public sealed class Dataset
             throw new ShapeMismatchException(
                 $"Dataset '{Name}'.WithFeatures: expected features [{Count}, *] but got {Shapes.Format(features.dims)}.");
         var names = featureNames ?? (features.dims[1] == NumFeatures ? this.featureNames : null);
-        return new Dataset(features, Targets, names, classNames, Name);
+        return new Dataset(features, Targets, names, classNames, Name)
+        {
+            sampleShape = features.dims[1] == NumFeatures ? sampleShape : null,
+        };
     }
 
     /// <summary>

@@ -38,7 +38,8 @@ public static partial class Datasets
             : [.. Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture))];
         var names = Enumerable.Range(0, features).Select(i => $"px{i}").ToArray();
         string name = directory.Contains("fashion", StringComparison.OrdinalIgnoreCase) ? "fashion-mnist" : "mnist";
-        return new Dataset(Tensor.FromArray(x, n, features), Tensor.FromArray(y, n), names, classNames, $"{name}-{prefix}");
+        return new Dataset(Tensor.FromArray(x, n, features), Tensor.FromArray(y, n), names, classNames, $"{name}-{prefix}")
+            .WithSampleShape(1, imageShape[1], imageShape[2]);
     }
 
     private static string Find(string directory, string stem)

@@ -27,7 +27,7 @@ public static class ModelFile
             [ArchitectureKey] = model.ToSpec().ToJsonString(),
         };
         if (info is not null) metadata[InfoKey] = JsonSerializer.Serialize(info, JsonOptions);
-        SafeTensors.Write(path, [.. model.NamedParameters()], metadata);
+        SafeTensors.Write(path, [.. model.NamedParameters(), .. model.NamedBuffers()], metadata);
     }
 
     /// <summary>Reads a model written by <see cref="Save"/>.</summary>
@@ -51,13 +51,13 @@ public static class ModelFile
             throw new ModelFormatException(path, $"its architecture metadata is invalid: {e.Message}", e);
         }
 
-        var expected = model.NamedParameters().ToList();
+        var expected = model.NamedParameters().Concat(model.NamedBuffers()).ToList();
         foreach (var (name, p) in expected)
         {
             if (!tensors.TryGetValue(name, out var stored))
-                throw new ModelFormatException(path, $"the architecture needs parameter '{name}' of shape {Shapes.Format(p.dims)} but the file has no such tensor.");
+                throw new ModelFormatException(path, $"the architecture needs tensor '{name}' of shape {Shapes.Format(p.dims)} but the file has no such tensor.");
             if (!Shapes.Equal(stored.dims, p.dims))
-                throw new ModelFormatException(path, $"parameter '{name}' should have shape {Shapes.Format(p.dims)} but the file stores {Shapes.Format(stored.dims)}.");
+                throw new ModelFormatException(path, $"tensor '{name}' should have shape {Shapes.Format(p.dims)} but the file stores {Shapes.Format(stored.dims)}.");
             stored.AsSpan().CopyTo(p.AsSpan());
         }
         var extra = tensors.Keys.Except(expected.Select(e => e.Name)).ToList();

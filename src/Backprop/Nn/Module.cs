@@ -50,6 +50,36 @@ public abstract class Module
                 yield return ($"{childName}.{name}", p);
     }
 
+    /// <summary>
+    /// This module's own non-trainable state (not its children's), e.g. BatchNorm's running mean and variance:
+    /// saved in model files and checkpoints beside the parameters, never touched by an optimizer.
+    /// </summary>
+    protected virtual IEnumerable<(string Name, Tensor Buffer)> OwnBuffers() => [];
+
+    /// <summary>Every non-trainable state tensor of this module and its children, named by path like parameters.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers()
+    {
+        foreach (var b in OwnBuffers()) yield return b;
+        foreach (var (childName, child) in Children())
+            foreach (var (name, b) in child.NamedBuffers())
+                yield return ($"{childName}.{name}", b);
+    }
+
+    /// <summary>
+    /// The random generators this module itself draws from while training (e.g. Dropout's mask generator), so a
+    /// checkpoint can save their state and a resumed run continues the same random sequence.
+    /// </summary>
+    protected virtual IEnumerable<(string Name, Rng Generator)> OwnGenerators() => [];
+
+    /// <summary>Every random generator of this module and its children, named by path (<c>3.generator</c>).</summary>
+    public IEnumerable<(string Name, Rng Generator)> NamedGenerators()
+    {
+        foreach (var g in OwnGenerators()) yield return g;
+        foreach (var (childName, child) in Children())
+            foreach (var (name, g) in child.NamedGenerators())
+                yield return ($"{childName}.{name}", g);
+    }
+
     /// <summary>Every trainable tensor, in a stable order (what an optimizer takes).</summary>
     public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
 
