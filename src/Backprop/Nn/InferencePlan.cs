@@ -4,14 +4,17 @@ namespace Backprop.Nn;
 
 /// <summary>
 /// A graph-free forward pass compiled from a model: each step is one fused kernel call
-/// <c>act(X·W + b)</c> into preallocated ping-pong buffers, so a call allocates nothing and records no graph.
+/// <c>act(X·W + b)</c> into preallocated ping-pong buffers (or a batch norm's per-feature <c>act(x·a + b)</c> in
+/// place), so a call allocates nothing and records no graph.
 /// </summary>
 /// <remarks>
 /// <para>Supported models: a <see cref="Dense"/> layer, a parameterless activation (<see cref="Sigmoid"/>,
 /// <see cref="Tanh"/>, <see cref="Relu"/>, <see cref="LeakyRelu"/>, <see cref="Softmax"/>, <see cref="Identity"/>),
-/// or a <see cref="Sequential"/> of these (nested Sequentials allowed) containing at least one Dense layer.</para>
+/// <see cref="BatchNorm1d"/> (evaluation mode: running statistics, whatever the model's mode), <see cref="Dropout"/>
+/// (the identity at inference), or a <see cref="Sequential"/> of these (nested Sequentials allowed) containing at
+/// least one Dense layer.</para>
 /// <para>The plan reads the layers' live weight and bias storage on every call (nothing is copied), so after a
-/// training step or a load of new weights, the next <see cref="Run(ReadOnlySpan{float}, int)"/> uses them.
+/// training step (which also moves batch norms' running statistics) or a load of new weights, the next <see cref="Run(ReadOnlySpan{float}, int)"/> uses them.
 /// Results equal <c>model.Predict</c> bit for bit with the SIMD GEMM kernels (the same sums in the same order);
 /// under <c>BACKPROP_GEMM=scalar</c> the packed scalar GEMM sums in another order, so they agree to rounding.</para>
 /// <para>Not thread-safe: a plan owns its buffers, so use one plan per thread (plans over the same model may run
@@ -19,8 +22,9 @@ namespace Backprop.Nn;
 /// </remarks>
 public sealed class InferencePlan
 {
-    // One step: y = act(x·W + b) when Layer is set; else act applied in place to the current activations.
-    private readonly record struct Step(Dense? Layer, ActivationKind Act, float Slope);
+    // One step: y = act(x·W + b) when Layer is set; y = act(x·a + b) per feature, in place, when Norm is set (a and b
+    // from its live running statistics, into the step's own Scale/Shift); else act applied in place.
+    private readonly record struct Step(Dense? Layer, BatchNorm1d? Norm, ActivationKind Act, float Slope, float[]? Scale = null, float[]? Shift = null);
 
     private readonly Step[] steps;
     private readonly float[] ping, pong;
@@ -51,9 +55,9 @@ public sealed class InferencePlan
     /// Compiles <paramref name="model"/> into a plan whose buffers hold up to <paramref name="maxBatch"/> rows of the
     /// widest layer.
     /// </summary>
-    /// <exception cref="ArgumentException">A module other than Sequential, Dense or a parameterless activation, or
-    /// no Dense layer at all.</exception>
-    /// <exception cref="ShapeMismatchException">Consecutive Dense layers whose sizes do not chain.</exception>
+    /// <exception cref="ArgumentException">A module other than Sequential, Dense, BatchNorm1d, Dropout or a
+    /// parameterless activation, or no Dense layer at all.</exception>
+    /// <exception cref="ShapeMismatchException">Consecutive layers whose sizes do not chain.</exception>
     public static InferencePlan Create(Module model, int maxBatch = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -62,31 +66,40 @@ public sealed class InferencePlan
         Flatten(model, "model", layers);
 
         var steps = new List<Step>();
-        Dense? previous = null;
-        int inFeatures = 0, widest = 0;
+        Module? previous = null;   // the last layer that fixed the width (Dense or BatchNorm1d)
+        bool sawDense = false;
+        int inFeatures = 0, width = 0, widest = 0;
         foreach (var (path, module) in layers)
         {
-            if (module is Dense dense)
+            if (module is Dropout) continue;   // the identity at inference
+            if (module is Dense or BatchNorm1d)
             {
-                if (previous is null) inFeatures = dense.InFeatures;
-                else if (previous.OutFeatures != dense.InFeatures)
-                    throw new ShapeMismatchException($"{dense} at '{path}' expected input [*, {dense.InFeatures}] but the layer before it, {previous}, gives [*, {previous.OutFeatures}].");
-                widest = Math.Max(widest, Math.Max(dense.InFeatures, dense.OutFeatures));
-                previous = dense;
-                steps.Add(new Step(dense, ActivationKind.Identity, 0f));
+                var (layerIn, layerOut) = module is Dense d ? (d.InFeatures, d.OutFeatures) : (((BatchNorm1d)module).Features, ((BatchNorm1d)module).Features);
+                if (previous is null) inFeatures = layerIn;
+                else if (width != layerIn)
+                    throw new ShapeMismatchException($"{module} at '{path}' expected input [*, {layerIn}] but the layer before it, {previous}, gives [*, {width}].");
+                widest = Math.Max(widest, Math.Max(layerIn, layerOut));
+                previous = module;
+                width = layerOut;
+                if (module is Dense dense)
+                {
+                    sawDense = true;
+                    steps.Add(new Step(dense, null, ActivationKind.Identity, 0f));
+                }
+                else steps.Add(new Step(null, (BatchNorm1d)module, ActivationKind.Identity, 0f, new float[width], new float[width]));
                 continue;
             }
             var (act, slope) = Kind(module, path);
             if (act == ActivationKind.Identity) continue;
-            // Fuse into the Dense step just before it when that step has no activation yet.
-            if (steps.Count > 0 && steps[^1] is { Layer: not null, Act: ActivationKind.Identity } last)
+            // Fuse into the Dense or BatchNorm1d step just before it when that step has no activation yet.
+            if (steps.Count > 0 && steps[^1] is { Act: ActivationKind.Identity } last && (last.Layer is not null || last.Norm is not null))
                 steps[^1] = last with { Act = act, Slope = slope };
             else
-                steps.Add(new Step(null, act, slope));
+                steps.Add(new Step(null, null, act, slope));
         }
-        if (previous is null)
+        if (!sawDense)
             throw new ArgumentException($"InferencePlan: {model} contains no Dense layer, so its input width is unknown.", nameof(model));
-        return new InferencePlan([.. steps], inFeatures, previous.OutFeatures, maxBatch, widest);
+        return new InferencePlan([.. steps], inFeatures, width, maxBatch, widest);
     }
 
     /// <summary>
@@ -103,27 +116,37 @@ public sealed class InferencePlan
         if (input.Length != batch * InFeatures)
             throw new ShapeMismatchException($"InferencePlan expected input [{batch}, {InFeatures}] ({batch * InFeatures} values) but got {input.Length} values.");
 
-        ReadOnlySpan<float> x = input;
-        float[] dst = ping;
+        float[]? current = null;   // the buffer holding the activations; null while they are still the caller's input
         int width = InFeatures;
         foreach (var step in steps)
         {
             if (step.Layer is { } d)
             {
-                DenseKernels.Forward(dst, x, d.Weight.AsSpan(), d.Bias is null ? [] : d.Bias.AsSpan(),
+                var dst = current == ping ? pong : ping;
+                DenseKernels.Forward(dst, current ?? input, d.Weight.AsSpan(), d.Bias is null ? [] : d.Bias.AsSpan(),
                     batch, d.InFeatures, d.OutFeatures, step.Act, step.Slope);
+                current = dst;
                 width = d.OutFeatures;
+                continue;
             }
-            else
+            // The other steps work in place; the first copies, so the caller's input is never written.
+            if (current is null)
             {
-                // A standalone activation (one not after a Dense layer) copies, so the caller's input is never written.
-                x[..(batch * width)].CopyTo(dst);
-                DenseKernels.Activate(dst, batch, width, step.Act, step.Slope);
+                input[..(batch * width)].CopyTo(ping);
+                current = ping;
             }
-            x = dst;
-            dst = dst == ping ? pong : ping;
+            var y = current.AsSpan(0, batch * width);
+            if (step.Norm is { } bn)
+            {
+                // The same per-feature a = γ/√(running_var + ε), b = β − running_mean·a as the evaluation-mode op.
+                BatchNormKernels.InverseStd(step.Scale, bn.RunningVar.AsSpan(), bn.Eps);
+                BatchNormKernels.ScaleShift(step.Scale, step.Shift, bn.RunningMean.AsSpan(), step.Scale,
+                    bn.Weight is null ? [] : bn.Weight.AsSpan(), bn.Bias is null ? [] : bn.Bias.AsSpan());
+                BatchNormKernels.Affine(y, y, step.Scale, step.Shift, batch, width, 1);
+            }
+            if (step.Act != ActivationKind.Identity) DenseKernels.Activate(y, batch, width, step.Act, step.Slope);
         }
-        return x[..(batch * OutFeatures)];
+        return current.AsSpan(0, batch * OutFeatures);
     }
 
     /// <summary>Runs the model on <paramref name="input"/> [batch, in] and writes [batch, out] to <paramref name="output"/>.</summary>
@@ -154,6 +177,6 @@ public sealed class InferencePlan
         Tanh => (ActivationKind.Tanh, 0f),
         Softmax => (ActivationKind.Softmax, 0f),
         _ => throw new ArgumentException(
-            $"InferencePlan supports Sequential, Dense and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module)),
+            $"InferencePlan supports Sequential, Dense, BatchNorm1d, Dropout and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module)),
     };
 }

@@ -20,6 +20,9 @@ public static class ModuleSpec
             {
                 "Sequential" => new Sequential([.. (o["layers"] as JsonArray ?? throw new FormatException("Sequential spec has no \"layers\" array.")).Select(Create)]),
                 "Dense" => new Dense(Int(o, "in"), Int(o, "out"), o["bias"]?.GetValue<bool>() ?? true),
+                "Dropout" => new Dropout(o["p"]?.GetValue<float>() ?? 0.5f),
+                "BatchNorm1d" => new BatchNorm1d(Int(o, "features"), Float(o, "eps", 1e-5f), Float(o, "momentum", 0.1f), o["affine"]?.GetValue<bool>() ?? true),
+                "BatchNorm2d" => new BatchNorm2d(Int(o, "channels"), Float(o, "eps", 1e-5f), Float(o, "momentum", 0.1f), o["affine"]?.GetValue<bool>() ?? true),
                 "leaky_relu" => new LeakyRelu(o["slope"]?.GetValue<float>() ?? 0.01f),
                 _ when Activation.Names.Contains(type) => Activation.Create(type),
                 _ => throw new FormatException($"unknown layer type '{type}'."),
@@ -33,4 +36,6 @@ public static class ModuleSpec
 
     private static int Int(JsonObject o, string key) =>
         o[key]?.GetValue<int>() ?? throw new FormatException($"'{o["type"]}' spec has no \"{key}\".");
+
+    private static float Float(JsonObject o, string key, float fallback) => o[key]?.GetValue<float>() ?? fallback;
 }

@@ -1,0 +1,40 @@
+using System.Numerics.Tensors;
+
+namespace Backprop;
+
+// Inverted dropout: the mask is drawn once in the forward pass and saved by the graph node, so the backward
+// multiplies by exactly the same values (a layer never keeps it).
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Zeroes each element with probability <paramref name="p"/> and multiplies the kept ones by 1/(1 − p), so the
+    /// expected value is unchanged: y = x ⊙ m with mᵢ ∈ {0, 1/(1 − p)}; ∂L/∂x = g ⊙ m.
+    /// </summary>
+    /// <remarks>
+    /// One <see cref="Rng.NextFloat"/> per element, in row-major order: element i is dropped when that draw is below
+    /// p. Kept values are computed as x·(1/(1 − p)) with 1/(1 − p) rounded to float32 first, as PyTorch does.
+    /// p = 0 returns this tensor itself and draws nothing.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">p is not in [0, 1).</exception>
+    public Tensor Dropout(float p, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!(p >= 0f && p < 1f))
+            throw new ArgumentOutOfRangeException(nameof(p), p, $"dropout probability must be in [0, 1) but got {p.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        if (p == 0f) return this;
+
+        float keep = 1f / (1f - p);
+        var mask = new float[Size];
+        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
+        var y = Empty(dims);
+        TensorPrimitives.Multiply(data, mask, y.data);
+
+        var input = this;
+        return y.Record("dropout", [input], g =>
+        {
+            var dx = Empty(input.dims);
+            TensorPrimitives.Multiply(g.data, mask, dx.data);
+            input.AccumulateOwnedGrad(dx);
+        });
+    }
+}

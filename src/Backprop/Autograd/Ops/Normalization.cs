@@ -1,0 +1,101 @@
+using Backprop.Kernels;
+
+namespace Backprop;
+
+// Batch normalisation with its fused closed-form backward (not a graph of a dozen mean/sub/div ops): one node that
+// saves the input, the per-channel μ and 1/√(σ² + ε) it used, and γ.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Batch normalisation over x [N, C, *] (PyTorch's <c>F.batch_norm</c>): each channel c is normalised over its
+    /// N·(product of the trailing dimensions) values, <c>y = γ·(x − μ)/√(σ² + ε) + β</c>.
+    /// </summary>
+    /// <remarks>
+    /// Training: μ and σ² are the batch's mean and biased variance, gradients flow through them, and the running
+    /// statistics (when given) move towards them in place: <c>running = (1 − momentum)·running + momentum·batch</c>,
+    /// using the UNBIASED batch variance σ²·M/(M − 1) for <paramref name="runningVar"/>, as PyTorch does.
+    /// Evaluation: μ and σ² are the running statistics, held fixed by the gradient.
+    /// </remarks>
+    /// <param name="input">x, shape [N, C] or [N, C, ...].</param>
+    /// <param name="runningMean">Running mean [C]: updated when training, used when not; may be null when training.</param>
+    /// <param name="runningVar">Running variance [C], like <paramref name="runningMean"/>.</param>
+    /// <param name="weight">γ [C], or null for 1.</param>
+    /// <param name="bias">β [C], or null for 0.</param>
+    /// <param name="training">Whether to use (and record) batch statistics.</param>
+    /// <param name="momentum">Weight of the new batch in the running statistics.</param>
+    /// <param name="eps">ε added to the variance.</param>
+    /// <exception cref="ShapeMismatchException">Wrong ranks or sizes, or one value per channel when training.</exception>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank < 2)
+            throw new ShapeMismatchException($"batch_norm expected input [N, C, *] of rank 2 or more but got {Shapes.Format(input.dims)}.");
+        int n = input.dims[0], c = input.dims[1], s = Shapes.Size(input.dims.AsSpan(2));
+        foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
+            if (t is not null && (t.Rank != 1 || t.dims[0] != c))
+                throw new ShapeMismatchException($"batch_norm: {name} should have shape [{c}] for input {Shapes.Format(input.dims)} but has {Shapes.Format(t.dims)}.");
+        if (runningMean is null != runningVar is null)
+            throw new ArgumentException("batch_norm: give both running_mean and running_var, or neither.");
+        if (!training && runningMean is null)
+            throw new ArgumentException("batch_norm: evaluation mode needs running_mean and running_var.");
+        if (training && (long)n * s <= 1)
+            throw new ShapeMismatchException($"batch_norm expected more than 1 value per channel when training but got input {Shapes.Format(input.dims)}.");
+
+        var mean = new float[c];
+        var invStd = new float[c];
+        if (training)
+        {
+            var variance = new float[c];
+            BatchNormKernels.Statistics(mean, variance, input.data, n, c, s);
+            BatchNormKernels.InverseStd(invStd, variance, eps);
+            if (runningMean is not null) UpdateRunningStatistics(runningMean.data, runningVar!.data, mean, variance, (long)n * s, momentum);
+        }
+        else
+        {
+            // Copies: the backward must see the statistics of this call even if the buffers change before it runs.
+            runningMean!.data.CopyTo(mean, 0);
+            BatchNormKernels.InverseStd(invStd, runningVar!.data, eps);
+        }
+
+        var scale = new float[c];
+        var shift = new float[c];
+        BatchNormKernels.ScaleShift(scale, shift, mean, invStd, weight is null ? [] : weight.data, bias is null ? [] : bias.data);
+        var y = Empty(input.dims);
+        BatchNormKernels.Affine(y.data, input.data, scale, shift, n, c, s);
+
+        Tensor[] inputs = [input, .. weight is null ? [] : new[] { weight }, .. bias is null ? [] : new[] { bias }];
+        return y.Record("batch_norm", inputs, g =>
+        {
+            // dβ = Σ g, dγ = Σ g·x̂ per channel: the parameter gradients, and the training backward's two corrections.
+            var dGamma = new float[c];
+            var dBeta = new float[c];
+            BatchNormKernels.ParameterGradients(dGamma, dBeta, g.data, input.data, mean, invStd, n, c, s);
+            if (input.RequiresGrad)
+            {
+                var dx = Empty(input.dims);
+                ReadOnlySpan<float> gamma = weight is null ? [] : weight.data;
+                if (training) BatchNormKernels.BackwardTraining(dx.data, g.data, input.data, mean, invStd, gamma, dGamma, dBeta, n, c, s);
+                else BatchNormKernels.BackwardFrozen(dx.data, g.data, invStd, gamma, n, c, s);
+                input.AccumulateOwnedGrad(dx);
+            }
+            if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(new Tensor(weight.dims, dGamma));
+            if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(new Tensor(bias.dims, dBeta));
+        });
+    }
+
+    /// <summary>
+    /// running ← (1 − momentum)·running + momentum·batch, with the unbiased variance σ²·M/(M − 1) of the M values per
+    /// channel (normalisation itself uses the biased σ²).
+    /// </summary>
+    private static void UpdateRunningStatistics(Span<float> runningMean, Span<float> runningVar, ReadOnlySpan<float> mean,
+        ReadOnlySpan<float> variance, long m, float momentum)
+    {
+        double bessel = (double)m / (m - 1);
+        for (int ch = 0; ch < runningMean.Length; ch++)
+        {
+            runningMean[ch] = (1f - momentum) * runningMean[ch] + momentum * mean[ch];
+            runningVar[ch] = (1f - momentum) * runningVar[ch] + momentum * (float)(variance[ch] * bessel);
+        }
+    }
+}
