@@ -13,6 +13,8 @@ namespace Backprop.Data;
 /// </remarks>
 public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
 {
+    private int[]? orderBuffer;
+
     /// <summary>Creates a loader over <paramref name="data"/>.</summary>
     /// <param name="data">The examples.</param>
     /// <param name="batchSize">Rows per batch B (the last batch may be smaller unless <paramref name="dropLast"/>).</param>
@@ -53,14 +55,28 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     /// <summary>Starts an epoch: draws its row order now, then yields the batches lazily.</summary>
     public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator()
     {
-        int[] order;
-        if (Shuffle) order = Rng.Permutation(Data.Count);
-        else
-        {
-            order = new int[Data.Count];
-            for (int i = 0; i < order.Length; i++) order[i] = i;
-        }
+        var order = new int[Data.Count];
+        FillOrder(order);
         return Batches(order).GetEnumerator();
+    }
+
+    /// <summary>
+    /// Starts an epoch without building tensors: the row order its batches visit (batch b is rows
+    /// [b·B, min((b+1)·B, N)) of it), drawn exactly as <see cref="GetEnumerator"/> draws it. The array is the
+    /// loader's own and is refilled by the next call.
+    /// </summary>
+    internal int[] DrawOrder()
+    {
+        if (orderBuffer?.Length != Data.Count) orderBuffer = new int[Data.Count];
+        FillOrder(orderBuffer);
+        return orderBuffer;
+    }
+
+    // 0..N−1, shuffled when Shuffle is set (the same draws as Rng.Permutation).
+    private void FillOrder(int[] order)
+    {
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (Shuffle) Rng.Shuffle(order.AsSpan());
     }
 
     private IEnumerable<(Tensor X, Tensor Y)> Batches(int[] order)

@@ -32,7 +32,7 @@ internal enum ActivationKind
 /// activations call the same <see cref="TensorPrimitives"/> functions. Batch 1 takes a dedicated GEMV (see
 /// <see cref="Gemv"/>); larger batches call <c>Gemm.Multiply</c>.
 /// </remarks>
-internal static class DenseKernels
+internal static partial class DenseKernels
 {
     private const int Lanes = 16;          // Vector512<float>.Count
     private const int BlockColumns = 8 * Lanes; // eight zmm accumulators: 128 columns of y held in registers

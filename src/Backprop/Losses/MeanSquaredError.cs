@@ -5,6 +5,9 @@ internal sealed class MeanSquaredError(bool half) : ILoss
 {
     public string Name => half ? "half_mse" : "mse";
 
+    /// <summary>True for the seeds' half form Σ(p − y)²/(2·count).</summary>
+    public bool Half => half;
+
     public Tensor Compute(Tensor prediction, Tensor target)
     {
         Losses.RequireSameShape(Name, prediction, target);

@@ -62,8 +62,7 @@ public sealed class InferencePlan
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
-        var layers = new List<(string Path, Module Module)>();
-        Flatten(model, "model", layers);
+        var layers = Sequential.Leaves(model);
 
         var steps = new List<Step>();
         Module? previous = null;   // the last layer that fixed the width (Dense or BatchNorm1d)
@@ -158,17 +157,7 @@ public sealed class InferencePlan
         Run(input, batch).CopyTo(output);
     }
 
-    private static void Flatten(Module module, string path, List<(string, Module)> into)
-    {
-        if (module is Sequential seq)
-        {
-            for (int i = 0; i < seq.Layers.Count; i++) Flatten(seq.Layers[i], $"{path}.{i}", into);
-            return;
-        }
-        into.Add((path, module));
-    }
-
-    private static (ActivationKind Act, float Slope) Kind(Module module, string path) => module switch
+    internal static (ActivationKind Act, float Slope) Kind(Module module, string path) => module switch
     {
         Identity => (ActivationKind.Identity, 0f),
         Relu => (ActivationKind.Relu, 0f),

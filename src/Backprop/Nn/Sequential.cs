@@ -42,6 +42,27 @@ public sealed class Sequential : Module
     /// <inheritdoc/>
     public override JsonObject ToSpec() => new() { ["type"] = "Sequential", ["layers"] = new JsonArray([.. layers.Select(l => (JsonNode)l.ToSpec())]) };
 
+    /// <summary>
+    /// The layers of <paramref name="module"/> in call order with nested Sequentials expanded, each with its path
+    /// (<c>model.0</c>, <c>model.1.0</c>, ...); a module that is not a Sequential is its own single layer.
+    /// </summary>
+    internal static List<(string Path, Module Module)> Leaves(Module module, string path = "model")
+    {
+        var into = new List<(string, Module)>();
+        AddLeaves(module, path, into);
+        return into;
+    }
+
+    private static void AddLeaves(Module module, string path, List<(string, Module)> into)
+    {
+        if (module is Sequential seq)
+        {
+            for (int i = 0; i < seq.layers.Count; i++) AddLeaves(seq.layers[i], $"{path}.{i}", into);
+            return;
+        }
+        into.Add((path, module));
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"Sequential({string.Join(" → ", layers)})";
 }

@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Optim;
 
@@ -44,21 +45,45 @@ public sealed class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        var mi = m[index];
-        var vi = v[index];
-        float b1 = Beta1, b2 = Beta2, wd = WeightDecay;
+        var mi = m[index].AsSpan(0, w.Length);
+        var vi = v[index].AsSpan(0, w.Length);
+        grad = grad[..w.Length];
+        float b1 = Beta1, b2 = Beta2, wd = WeightDecay, eps = Epsilon;
         float bias1 = 1f - MathF.Pow(b1, StepCount), bias2 = 1f - MathF.Pow(b2, StepCount);
         float stepSize = LearningRate / bias1;
         float invSqrtBias2 = 1f / MathF.Sqrt(bias2);
-        for (int i = 0; i < w.Length; i++)
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The scalar loop below, 16 lanes at a time, with the same operations in the same order (separate
+            // multiply and add, IEEE sqrt and division), so both paths give bit-identical weights.
+            ref float wr = ref MemoryMarshal.GetReference(w);
+            ref float gr = ref MemoryMarshal.GetReference(grad);
+            ref float mr = ref MemoryMarshal.GetReference(mi);
+            ref float vr = ref MemoryMarshal.GetReference(vi);
+            var vb1 = Vector512.Create(b1); var vc1 = Vector512.Create(1f - b1);
+            var vb2 = Vector512.Create(b2); var vc2 = Vector512.Create(1f - b2);
+            var vwd = Vector512.Create(wd); var vstep = Vector512.Create(stepSize);
+            var vinv = Vector512.Create(invSqrtBias2); var veps = Vector512.Create(eps);
+            for (; i + 16 <= w.Length; i += 16)
+            {
+                var wi = Vector512.LoadUnsafe(ref wr, (nuint)i);
+                var g = Vector512.LoadUnsafe(ref gr, (nuint)i) + vwd * wi;
+                var mNew = vb1 * Vector512.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
+                var vNew = vb2 * Vector512.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
+                mNew.StoreUnsafe(ref mr, (nuint)i);
+                vNew.StoreUnsafe(ref vr, (nuint)i);
+                (wi - vstep * mNew / (Vector512.Sqrt(vNew) * vinv + veps)).StoreUnsafe(ref wr, (nuint)i);
+            }
+        }
+        for (; i < w.Length; i++)
         {
             float g = grad[i] + wd * w[i];
             mi[i] = b1 * mi[i] + (1f - b1) * g;
             vi[i] = b2 * vi[i] + (1f - b2) * g * g;
-            w[i] -= stepSize * mi[i] / (MathF.Sqrt(vi[i]) * invSqrtBias2 + Epsilon);
+            w[i] -= stepSize * mi[i] / (MathF.Sqrt(vi[i]) * invSqrtBias2 + eps);
         }
     }
 
-    /// <summary>First and second moment buffers per parameter, for checkpoints.</summary>
     internal (float[][] M, float[][] V) Moments => (m, v);
 }

@@ -10,6 +10,7 @@ namespace Backprop.Optim;
 public sealed class Sgd : Optimizer
 {
     private readonly float[]?[] velocity;
+    private readonly float[]?[] scratch;
 
     /// <summary>Creates SGD with learning rate α, momentum μ, optional Nesterov momentum and L2 weight decay λ.</summary>
     public Sgd(IEnumerable<Tensor> parameters, float lr = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
@@ -22,6 +23,7 @@ public sealed class Sgd : Optimizer
         Nesterov = nesterov;
         WeightDecay = weightDecay;
         velocity = new float[]?[Parameters.Count];
+        scratch = new float[]?[Parameters.Count];
     }
 
     /// <summary>μ.</summary>
@@ -44,7 +46,8 @@ public sealed class Sgd : Optimizer
             TensorPrimitives.MultiplyAdd(grad, -LearningRate, w, w);   // W ← W − α·g
             return;
         }
-        Span<float> g = grad.Length <= 1024 ? stackalloc float[grad.Length] : new float[grad.Length];
+        // Scratch for the effective gradient, allocated once per parameter so steady-state steps allocate nothing.
+        Span<float> g = scratch[index] ??= new float[grad.Length];
         if (WeightDecay != 0f) TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, g);
         else grad.CopyTo(g);
         if (Momentum != 0f)

@@ -12,6 +12,17 @@ namespace Backprop.Training;
 public static class Trainer
 {
     /// <summary>
+    /// Whether <c>Fit</c> trains dense networks through the compiled, allocation-free <see cref="TrainingPlan"/>
+    /// (default) rather than the autograd graph; <c>BACKPROP_TRAIN_PLAN=off</c> turns it off, to compare the two.
+    /// </summary>
+    internal static bool UseTrainingPlan => !ForceAutograd && PlanEnabledByEnvironment;
+
+    private static readonly bool PlanEnabledByEnvironment = Environment.GetEnvironmentVariable("BACKPROP_TRAIN_PLAN") != "off";
+
+    /// <summary>Set (per thread, for tests and comparisons) to train through the autograd graph even when a plan fits.</summary>
+    [ThreadStatic] internal static bool ForceAutograd;
+
+    /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> for <paramref name="epochs"/> epochs of shuffled
     /// mini-batches and returns the per-epoch history. The same seed gives a bit-identical run.
     /// </summary>
@@ -43,6 +54,7 @@ public static class Trainer
         float[][]? bestWeights = null;
         var parameters = model.Parameters();
         bool validated = false;
+        var plan = UseTrainingPlan ? TrainingPlan.TryCreate(model, loss, train, batchSize, out _) : null;
 
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
@@ -50,7 +62,21 @@ public static class Trainer
             model.Train();
             double lossSum = 0;
             int correct = 0, seen = 0;
-            foreach (var (x, y) in loader)
+            if (plan is not null)
+            {
+                // The compiled step: same batches (same order from the same generator), no graph, no allocation.
+                var order = loader.DrawOrder();
+                for (int start = 0; start < order.Length; start += batchSize)
+                {
+                    var rows = order.AsSpan(start, Math.Min(batchSize, order.Length - start));
+                    var (batchLoss, batchCorrect) = plan.Step(train, rows);
+                    optimizer.Step();
+                    lossSum += batchLoss;
+                    correct += batchCorrect;
+                    seen += rows.Length;
+                }
+            }
+            else foreach (var (x, y) in loader)
             {
                 optimizer.ZeroGrad();
                 var output = model.Forward(x);

@@ -1,0 +1,97 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Backward of the fused dense step <c>Y = act(X·W + b)</c>, for X [batch, in], W [in, out], b [out]:
+/// <code>
+/// dZ = dY ⊙ act'(·)          from the saved output Y (relu: Y &gt; 0; sigmoid: Y(1−Y); tanh: 1−Y²)
+/// dW = Xᵀ·dZ                  [in, out]   GEMM with A transposed in place (no transposed copy)
+/// db = Σ_rows dZ              [out]
+/// dX = dZ·Wᵀ                  [batch, in] GEMM with B transposed in place
+/// </code>
+/// </summary>
+internal static partial class DenseKernels
+{
+    /// <summary>
+    /// dz[rows, cols] = dy ⊙ act'(z), with act' written in terms of the activation's output y (which is what the
+    /// forward pass keeps). <paramref name="dz"/> may be the same span as <paramref name="dy"/>.
+    /// </summary>
+    public static void ActivationBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y,
+        int count, ActivationKind act, float slope)
+    {
+        dz = dz[..count];
+        dy = dy[..count];
+        y = y[..count];
+        switch (act)
+        {
+            case ActivationKind.Identity:
+                if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(dz), ref MemoryMarshal.GetReference(dy))) dy.CopyTo(dz);
+                return;
+            case ActivationKind.Relu:
+                ReluBackward(dz, dy, y, 0f);
+                return;
+            case ActivationKind.LeakyRelu:
+                ReluBackward(dz, dy, y, slope);
+                return;
+            case ActivationKind.Sigmoid:
+                // σ' = y(1 − y)
+                for (int i = 0; i < count; i++) dz[i] = dy[i] * (y[i] * (1f - y[i]));
+                return;
+            case ActivationKind.Tanh:
+                // tanh' = 1 − y²
+                for (int i = 0; i < count; i++) dz[i] = dy[i] * (1f - y[i] * y[i]);
+                return;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(act), act, "this activation has no element-wise backward (softmax is fused with the loss).");
+        }
+    }
+
+    /// <summary>
+    /// dz = y &gt; 0 ? dy : slope·dy. For slope ≥ 0, y &gt; 0 exactly when the pre-activation z &gt; 0, so this is
+    /// the same mask the autograd ReLU uses. Vector512 lanes, scalar tail and twin.
+    /// </summary>
+    internal static void ReluBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float slope)
+    {
+        int i = 0, n = dz.Length;
+        if (UseVector512)
+        {
+            ref float d = ref MemoryMarshal.GetReference(dz);
+            ref float g = ref MemoryMarshal.GetReference(dy);
+            ref float o = ref MemoryMarshal.GetReference(y);
+            var vs = Vector512.Create(slope);
+            for (; i + Lanes <= n; i += Lanes)
+            {
+                var gi = Vector512.LoadUnsafe(ref g, (nuint)i);
+                var neg = slope == 0f ? Vector512<float>.Zero : gi * vs;
+                Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref o, (nuint)i), Vector512<float>.Zero), gi, neg)
+                    .StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++) dz[i] = y[i] > 0f ? dy[i] : slope == 0f ? 0f : slope * dy[i];
+    }
+
+    /// <summary>db[cols] = Σ_r dz[r, cols] (overwrites db).</summary>
+    public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols)
+    {
+        db = db[..cols];
+        dz[..cols].CopyTo(db);
+        for (int r = 1; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * cols, cols), db);
+    }
+
+    /// <summary>
+    /// Given dz [batch, out] (the gradient at the pre-activation), writes dW = xᵀ·dz, db = Σ_rows dz (when
+    /// <paramref name="db"/> is not empty) and, when <paramref name="dx"/> is not empty, dx = dz·Wᵀ.
+    /// All outputs are overwritten, not accumulated.
+    /// </summary>
+    public static void Backward(Span<float> dw, Span<float> db, Span<float> dx, ReadOnlySpan<float> dz,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w, int batch, int inFeatures, int outFeatures)
+    {
+        Gemm.Multiply(dw, x, dz, inFeatures, outFeatures, batch, transA: true);
+        if (!db.IsEmpty) BiasGradient(db, dz, batch, outFeatures);
+        if (!dx.IsEmpty) Gemm.Multiply(dx, dz, w, batch, inFeatures, outFeatures, transB: true);
+    }
+}
