@@ -20,6 +20,7 @@ public static class ModuleSpec
             {
                 "Sequential" => new Sequential([.. (o["layers"] as JsonArray ?? throw new FormatException("Sequential spec has no \"layers\" array.")).Select(Create)]),
                 "Dense" => new Dense(Int(o, "in"), Int(o, "out"), o["bias"]?.GetValue<bool>() ?? true),
+                "Reshape" => new Reshape([.. (o["shape"] as JsonArray ?? throw new FormatException("Reshape spec has no \"shape\" array.")).Select(d => d?.GetValue<int>() ?? throw new FormatException("Reshape spec has a null size."))]),
                 "leaky_relu" => new LeakyRelu(o["slope"]?.GetValue<float>() ?? 0.01f),
                 _ when Activation.Names.Contains(type) => Activation.Create(type),
                 _ => throw new FormatException($"unknown layer type '{type}'."),
