@@ -16,7 +16,8 @@ internal sealed class TrainCommand : ICommand
     public string Usage =>
         "usage: backprop train [options]\n\n" + DataOptions.Help +
         "  --model mlp:H1,H2    hidden layer sizes (default mlp:16; 'mlp' alone is a linear model)\n" +
-        "  --activation NAME    hidden activation: sigmoid, tanh (default), relu, leaky_relu\n" +
+        "  --model SPEC         or layers joined by '-', e.g. \"dense(64)-relu-dense(10)\" (see 'backprop summary --help')\n" +
+        "  --activation NAME    hidden activation of mlp:...: sigmoid, tanh (default), relu, leaky_relu\n" +
         "  --loss NAME          cross_entropy (default for classes), mse (default for regression), half_mse, bce, bce_logits\n" +
         "  --optimizer NAME     adam (default) or sgd\n" +
         "  --lr RATE            learning rate (default 0.01)\n" +
@@ -50,7 +51,10 @@ internal sealed class TrainCommand : ICommand
 
         var predefined = DataOptions.LoadPredefinedSplit(cl);
         var data = predefined?.Train ?? DataOptions.Load(cl, seed);
-        var hidden = Mlp.ParseHidden(cl.String("model", "mlp:16"));
+        var modelSpec = cl.String("model", "mlp:16");
+        var hidden = ModelLanguage.IsMlpShorthand(modelSpec) ? Mlp.ParseHidden(modelSpec) : null;
+        if (hidden is null && cl.Has("activation"))
+            throw new UsageException("--activation goes with --model mlp:...; write the activations into the spec, e.g. dense(64)-relu-dense(10).");
         string activation = cl.String("activation", "tanh");
         var loss = Losses.ByName(cl.String("loss", data.IsClassification ? "cross_entropy" : "mse"));
         CheckLossFitsData(loss, data);
@@ -65,7 +69,9 @@ internal sealed class TrainCommand : ICommand
         }
 
         int outputs = OutputCount(loss, data);
-        var model = Mlp.Create(data.NumFeatures, hidden, outputs, activation, loss.Name == "bce" ? "sigmoid" : null, new Rng(seed));
+        var model = hidden is not null
+            ? Mlp.Create(data.NumFeatures, hidden, outputs, activation, loss.Name == "bce" ? "sigmoid" : null, new Rng(seed))
+            : BuildFromSpec(modelSpec, data, cl.String("dataset") ?? data.Name, loss, outputs, seed);
         Optimizer optimizer = cl.String("optimizer", "adam") switch
         {
             "adam" => new Adam(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
@@ -132,6 +138,19 @@ internal sealed class TrainCommand : ICommand
             throw new UsageException($"--loss {loss.Name} needs class labels, but the target of '{data.Name}' is numeric; use mse, or --task classify.");
         if (loss.Name is "bce" or "bce_logits" && data.NumClasses > 2)
             throw new UsageException($"--loss {loss.Name} is for two classes, but '{data.Name}' has {data.NumClasses}; use cross_entropy.");
+    }
+
+    /// <summary>A model-language spec built for the data's example shape, checked to end with the outputs the loss needs.</summary>
+    private static Sequential BuildFromSpec(string spec, Dataset data, string dataName, ILoss loss, int outputs, int seed)
+    {
+        var model = ModelLanguage.Build(spec, data.SampleShape, new Rng(seed));
+        var end = ModelSummary.Of(model, [data.NumFeatures]).OutputShape;
+        if (end.Count == 1 && end[0] == outputs) return model;
+        string got = end.Count == 1 ? $"{end[0]} output{(end[0] == 1 ? "" : "s")}" : $"outputs of shape {ModelLanguage.FormatShape(end)}";
+        string want = loss.Name is "bce" or "bce_logits" ? $"--loss {loss.Name} needs 1 (the score of the positive class)"
+            : data.IsClassification ? $"{dataName} has {outputs} classes"
+            : $"the target of {dataName} has {outputs} value{(outputs == 1 ? "" : "s")} per row";
+        throw new ArgumentException($"model ends with {got} but {want}.");
     }
 
     private static int OutputCount(ILoss loss, Dataset data) =>

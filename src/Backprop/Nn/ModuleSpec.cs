@@ -23,6 +23,7 @@ public static class ModuleSpec
                 "Dropout" => new Dropout(o["p"]?.GetValue<float>() ?? 0.5f),
                 "BatchNorm1d" => new BatchNorm1d(Int(o, "features"), Float(o, "eps", 1e-5f), Float(o, "momentum", 0.1f), o["affine"]?.GetValue<bool>() ?? true),
                 "BatchNorm2d" => new BatchNorm2d(Int(o, "channels"), Float(o, "eps", 1e-5f), Float(o, "momentum", 0.1f), o["affine"]?.GetValue<bool>() ?? true),
+                "Reshape" => new Reshape([.. (o["shape"] as JsonArray ?? throw new FormatException("Reshape spec has no \"shape\" array.")).Select(d => d?.GetValue<int>() ?? throw new FormatException("Reshape spec has a null size."))]),
                 "leaky_relu" => new LeakyRelu(o["slope"]?.GetValue<float>() ?? 0.01f),
                 _ when Activation.Names.Contains(type) => Activation.Create(type),
                 _ => throw new FormatException($"unknown layer type '{type}'."),
