@@ -9,25 +9,28 @@ internal sealed class EvaluateCommand : ICommand
     public string Name => "evaluate";
     public string Summary => "measure a saved model's loss and accuracy on a dataset";
     public string Usage =>
-        "usage: backprop evaluate --model FILE [--dataset NAME | --data FILE.csv --target COLUMN] [--json]\n\n" +
+        "usage: backprop evaluate --model FILE [--dataset NAME | --data FILE.csv --target COLUMN] [--report DIR] [--json]\n\n" +
         "  --model FILE         a model saved by 'backprop train'\n" + DataOptions.Help +
         "                       (default: the built-in dataset the model was trained on)\n" +
-        "  --json               print one JSON object\n";
+        ReportOption.Help + "  --json               print one JSON object\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "seed"], ["json"]);
+        var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "seed", "report"], ["json"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         var saved = SavedModel.Load(cl);
         var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))
             throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
-        var evaluation = saved.Model.Evaluate(data.WithFeatures(saved.Prepare(data.Features)), saved.Loss);
+        var prepared = data.WithFeatures(saved.Prepare(data.Features));
+        var evaluation = saved.Model.Evaluate(prepared, saved.Loss);
         if (cl.Has("json"))
             stdout.WriteLine(Json.Write(new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy }));
         else
             stdout.WriteLine($"{data.Name}: {evaluation.Count} rows  loss {TrainCommand.F(evaluation.Loss)}" +
                 (evaluation.Accuracy is { } a ? $"  accuracy {TrainCommand.F(a)}" : ""));
+        ReportOption.WriteIfAsked(cl, cl.Has("json") ? stderr : stdout, "Evaluation report", saved.Model, saved.Loss, data, prepared,
+            evaluation, history: null, [new("model", $"{saved.Path}: {saved.Model}"), new("dataset", data.ToString())]);
         return 0;
     }
 }

@@ -30,14 +30,14 @@ internal sealed class TrainCommand : ICommand
         "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
         "  --no-standardize     feed raw features (default: standardize with train-set statistics)\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
-        "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" +
+        "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
         "  --json               print one JSON object with the results (progress goes to stderr)\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "patience", "log-every", "save"],
+             "seed", "test-split", "patience", "log-every", "save", "report"],
             ["json", "no-standardize"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
@@ -61,6 +61,8 @@ internal sealed class TrainCommand : ICommand
 
         var (train, test) = predefined is { } official ? official
             : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
+        var rawTest = test;
+        if (cl.Has("report") && test is null) throw new UsageException("--report needs a test set; give --test-split above 0.");
         Standardizer? scaler = cl.Has("no-standardize") ? null : Standardizer.Fit(train.Features);
         if (scaler is not null)
         {
@@ -109,6 +111,11 @@ internal sealed class TrainCommand : ICommand
             TargetName = cl.String("target"),
         });
         log.WriteLine($"saved   {savePath}");
+        if (test is not null && evaluation is not null)
+            ReportOption.WriteIfAsked(cl, log, "Training report", model, loss, rawTest!, test, evaluation, history,
+                [new("dataset", data.ToString()), new("model", $"{model}, {model.ParameterCount()} parameters"),
+                 new("training", $"{optimizer.Name} lr {F(lr)}, {loss.Name}, batch {batch}, {history.Epochs.Count} of {epochs} epochs, seed {seed}"),
+                 new("features", scaler is null ? "raw" : "standardized with train statistics"), new("saved", savePath)]);
 
         if (json)
         {
