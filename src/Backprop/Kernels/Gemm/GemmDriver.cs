@@ -48,19 +48,26 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
         float* bp = GemmBuffers.B(ncMax * kcMax);
         float* edge = stackalloc float[TK.MR * TK.NR];
 
+        // A row-major B (csB = 1) feeding a single block of A's rows is read in place: each B̃ block would serve
+        // only that one Ã block, so packing it costs a full extra pass over B (800 KB for a 784×256 weight) and
+        // saves nothing. Only a partial last strip, which the kernel would read past, is packed.
+        bool directB = csB == 1 && mBlocks == 1;
         for (int jc = 0; jc < n; jc += ncMax)
         {
             int nc = Math.Min(ncMax, n - jc);
+            int fullStrips = directB ? nc / TK.NR * TK.NR : 0;
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
                 bool add = accumulate || pc > 0;
-                GemmPacking.Pack(bp, b + pc * rsB + jc * csB, csB, rsB, nc, kc, TK.NR);
+                float* bBlock = b + pc * rsB + jc * csB;
+                if (fullStrips < nc)
+                    GemmPacking.Pack(bp + (nint)fullStrips * kc, bBlock + fullStrips * csB, csB, rsB, nc - fullStrips, kc, TK.NR);
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
                     GemmPacking.Pack(ap, a + ic * rsA + pc * csA, rsA, csA, mc, kc, TK.MR);
-                    Macro(ap, bp, c + ic * ldc + jc, ldc, mc, nc, kc, add, edge);
+                    Macro(ap, bp, bBlock, rsB, fullStrips, c + ic * ldc + jc, ldc, mc, nc, kc, add, edge);
                 }
             }
         }
@@ -73,15 +80,19 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
         return (k + blocks - 1) / blocks;
     }
 
-    // C[mc,nc] (+)= Ã[mc,kc]·B̃[kc,nc]. Edge tiles are computed whole into `edge` (the padding is zeros) and the
-    // valid part copied out, so edge elements get exactly the arithmetic interior ones do.
+    // C[mc,nc] (+)= Ã[mc,kc]·B̃[kc,nc]. Strips jr < direct are read in place from B (row stride rsB); the rest from
+    // the packed B̃. Edge tiles are computed whole into `edge` (the padding is zeros) and the valid part copied out,
+    // so edge elements get exactly the arithmetic interior ones do.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Macro(float* ap, float* bp, float* c, nint ldc, int mc, int nc, int kc, bool add, float* edge)
+    private static void Macro(float* ap, float* bp, float* b, nint rsB, int direct, float* c, nint ldc, int mc, int nc, int kc,
+        bool add, float* edge)
     {
         for (int jr = 0; jr < nc; jr += TK.NR)
         {
             int nr = Math.Min(TK.NR, nc - jr);
-            float* bs = bp + (nint)jr * kc;
+            bool inPlace = jr < direct;
+            float* bs = inPlace ? b + jr : bp + (nint)jr * kc;
+            nint ldb = inPlace ? rsB : TK.NR;
             for (int ir = 0; ir < mc; ir += TK.MR)
             {
                 int mr = Math.Min(TK.MR, mc - ir);
@@ -89,10 +100,10 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
                 float* ct = c + ir * ldc + jr;
                 if (mr == TK.MR && nr == TK.NR)
                 {
-                    TK.Run(kc, aStrip, bs, ct, ldc, add);
+                    TK.Run(kc, aStrip, bs, ldb, ct, ldc, add);
                     continue;
                 }
-                TK.Run(kc, aStrip, bs, edge, TK.NR, false);
+                TK.Run(kc, aStrip, bs, ldb, edge, TK.NR, false);
                 for (int r = 0; r < mr; r++)
                     for (int j = 0; j < nr; j++)
                         ct[r * ldc + j] = add ? ct[r * ldc + j] + edge[r * TK.NR + j] : edge[r * TK.NR + j];

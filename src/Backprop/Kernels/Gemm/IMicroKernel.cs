@@ -7,6 +7,7 @@ namespace Backprop.Kernels;
 /// <remarks>
 /// Packed layouts (see <see cref="GemmPacking"/>): Ã holds column p of the A strip at <c>a[p*MR .. p*MR+MR)</c>,
 /// B̃ holds row p of the B strip at <c>b[p*NR .. p*NR+NR)</c>; both zero-padded, so the kernel never sees an edge.
+/// A full-width strip of a row-major B may also be read in place, with its row stride as <c>ldb</c>.
 /// Every variant accumulates each C element as a chain of fused multiply-adds in increasing p, so all variants give
 /// bitwise identical results for the same blocking.
 /// </remarks>
@@ -22,8 +23,9 @@ internal interface IMicroKernel
     static abstract bool IsSupported { get; }
 
     /// <summary>
-    /// C[r, j] = Σ_p a[p*MR + r] · b[p*NR + j] for r &lt; MR, j &lt; NR, p &lt; kc; C row r starts at <c>c + r*ldc</c>.
-    /// Overwrites C, or adds to it when <paramref name="accumulate"/> is true.
+    /// C[r, j] = Σ_p a[p*MR + r] · b[p*ldb + j] for r &lt; MR, j &lt; NR, p &lt; kc; C row r starts at <c>c + r*ldc</c>.
+    /// Overwrites C, or adds to it when <paramref name="accumulate"/> is true. B's rows are <paramref name="ldb"/>
+    /// apart: NR for a packed B̃ strip, or the row stride of an unpacked row-major B read in place.
     /// </summary>
-    static abstract unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate);
+    static abstract unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate);
 }

@@ -14,7 +14,7 @@ internal readonly struct MicroKernel128 : IMicroKernel
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate)
+    public static unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
     {
         Vector128<float> c0a = default; Vector128<float> c0b = default;
         Vector128<float> c1a = default; Vector128<float> c1b = default;
@@ -33,7 +33,7 @@ internal readonly struct MicroKernel128 : IMicroKernel
             var a4 = Vector128.Create(a[4]); c4a = Vector128.FusedMultiplyAdd(a4, b0, c4a); c4b = Vector128.FusedMultiplyAdd(a4, b1, c4b);
             var a5 = Vector128.Create(a[5]); c5a = Vector128.FusedMultiplyAdd(a5, b0, c5a); c5b = Vector128.FusedMultiplyAdd(a5, b1, c5b);
             a += 6;
-            b += 8;
+            b += ldb;
         }
 
         Store(c, c0a, c0b, accumulate);

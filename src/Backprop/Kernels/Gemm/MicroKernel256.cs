@@ -14,7 +14,7 @@ internal readonly struct MicroKernel256 : IMicroKernel
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate)
+    public static unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
     {
         Vector256<float> c0a = default; Vector256<float> c0b = default;
         Vector256<float> c1a = default; Vector256<float> c1b = default;
@@ -33,7 +33,7 @@ internal readonly struct MicroKernel256 : IMicroKernel
             var a4 = Vector256.Create(a[4]); c4a = Vector256.FusedMultiplyAdd(a4, b0, c4a); c4b = Vector256.FusedMultiplyAdd(a4, b1, c4b);
             var a5 = Vector256.Create(a[5]); c5a = Vector256.FusedMultiplyAdd(a5, b0, c5a); c5b = Vector256.FusedMultiplyAdd(a5, b1, c5b);
             a += 6;
-            b += 16;
+            b += ldb;
         }
 
         Store(c, c0a, c0b, accumulate);

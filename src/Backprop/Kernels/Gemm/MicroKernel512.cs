@@ -14,7 +14,7 @@ internal readonly struct MicroKernel512 : IMicroKernel
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate)
+    public static unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
     {
         Vector512<float> c0a = default; Vector512<float> c0b = default;
         Vector512<float> c1a = default; Vector512<float> c1b = default;
@@ -49,7 +49,7 @@ internal readonly struct MicroKernel512 : IMicroKernel
             var a12 = Vector512.Create(a[12]); c12a = Vector512.FusedMultiplyAdd(a12, b0, c12a); c12b = Vector512.FusedMultiplyAdd(a12, b1, c12b);
             var a13 = Vector512.Create(a[13]); c13a = Vector512.FusedMultiplyAdd(a13, b0, c13a); c13b = Vector512.FusedMultiplyAdd(a13, b1, c13b);
             a += 14;
-            b += 32;
+            b += ldb;
         }
 
         Store(c, c0a, c0b, accumulate);

@@ -12,12 +12,12 @@ internal readonly struct MicroKernelScalar : IMicroKernel
     public static bool IsSupported => true;
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
-    public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool accumulate)
+    public static unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
     {
         const int mr = 4, nr = 4;
         float* acc = stackalloc float[mr * nr];
         new Span<float>(acc, mr * nr).Clear();
-        for (int p = 0; p < kc; p++, a += mr, b += nr)
+        for (int p = 0; p < kc; p++, a += mr, b += ldb)
             for (int r = 0; r < mr; r++)
                 for (int j = 0; j < nr; j++)
                     acc[r * nr + j] = MathF.FusedMultiplyAdd(a[r], b[j], acc[r * nr + j]);
