@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Backprop.Optim;
 
 /// <summary>
@@ -42,23 +40,48 @@ public sealed class Adam : Optimizer
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad) =>
+        Apply(w, grad, m[index], v[index], LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+
+    /// <summary>
+    /// One Adam update of <paramref name="w"/> in place at step t (1-based), with L2 penalty <paramref name="l2"/>
+    /// added to the gradient; shared with <see cref="AdamW"/>, which passes l2 = 0 and decays W itself.
+    /// </summary>
+    internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, float[] m, float[] v, float lr,
+        float b1, float b2, float eps, float l2, long t)
     {
-        var mi = m[index];
-        var vi = v[index];
-        float b1 = Beta1, b2 = Beta2, wd = WeightDecay;
-        float bias1 = 1f - MathF.Pow(b1, StepCount), bias2 = 1f - MathF.Pow(b2, StepCount);
-        float stepSize = LearningRate / bias1;
+        float bias1 = 1f - MathF.Pow(b1, t), bias2 = 1f - MathF.Pow(b2, t);
+        float stepSize = lr / bias1;
         float invSqrtBias2 = 1f / MathF.Sqrt(bias2);
         for (int i = 0; i < w.Length; i++)
         {
-            float g = grad[i] + wd * w[i];
-            mi[i] = b1 * mi[i] + (1f - b1) * g;
-            vi[i] = b2 * vi[i] + (1f - b2) * g * g;
-            w[i] -= stepSize * mi[i] / (MathF.Sqrt(vi[i]) * invSqrtBias2 + Epsilon);
+            float g = grad[i] + l2 * w[i];
+            m[i] = b1 * m[i] + (1f - b1) * g;
+            v[i] = b2 * v[i] + (1f - b2) * g * g;
+            w[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBias2 + eps);
         }
     }
 
-    /// <summary>First and second moment buffers per parameter, for checkpoints.</summary>
-    internal (float[][] M, float[][] V) Moments => (m, v);
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Tensor State)> OwnState() => MomentState(m, v);
+
+    /// <inheritdoc/>
+    protected override void LoadOwnState(IReadOnlyDictionary<string, Tensor> state) => LoadMoments(state, m, v);
+
+    /// <summary>The moments as checkpoint tensors <c>m.{i}</c>, <c>v.{i}</c> (i = parameter index).</summary>
+    internal static IEnumerable<(string Name, Tensor State)> MomentState(float[][] m, float[][] v)
+    {
+        for (int i = 0; i < m.Length; i++) yield return ($"m.{i}", Tensor.FromArray(m[i]));
+        for (int i = 0; i < v.Length; i++) yield return ($"v.{i}", Tensor.FromArray(v[i]));
+    }
+
+    /// <summary>Copies <c>m.{i}</c> and <c>v.{i}</c> back, every one required with its parameter's size.</summary>
+    internal static void LoadMoments(IReadOnlyDictionary<string, Tensor> state, float[][] m, float[][] v)
+    {
+        for (int i = 0; i < m.Length; i++)
+        {
+            Required(state, $"m.{i}", m[i].Length).AsSpan().CopyTo(m[i]);
+            Required(state, $"v.{i}", v[i].Length).AsSpan().CopyTo(v[i]);
+        }
+    }
 }
