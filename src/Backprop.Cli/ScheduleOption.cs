@@ -11,7 +11,7 @@ internal static class ScheduleOption
 {
     public const string Help =
         "  --schedule NAME      learning-rate schedule, per epoch: constant (default), step:S[,G] (× G, default 0.1,\n" +
-        "                       every S epochs), cosine[:MIN] (down to MIN, default 0, at the last epoch)\n" +
+        "                       every S epochs), cosine[:MIN] (toward MIN, default 0, over the epochs after warm-up)\n" +
         "  --warmup N           ramp the rate linearly from 0.1× over the first N epochs, then the schedule\n";
 
     /// <summary>The schedule the options describe, or null for a constant rate without warm-up.</summary>
