@@ -41,6 +41,8 @@ cases = [
     optimizer_case("sgd_weight_decay", lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.1)),
     optimizer_case("adam", lambda p: torch.optim.Adam(p, lr=0.01)),
     optimizer_case("adam_weight_decay", lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    optimizer_case("adamw", lambda p: torch.optim.AdamW(p, lr=0.01)),
+    optimizer_case("adamw_weight_decay", lambda p: torch.optim.AdamW(p, lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.3)),
 ]
 
 # One training step of Dense(4→5) → Tanh → Dense(5→3) with cross-entropy on a batch of 6.

@@ -51,6 +51,9 @@ internal sealed class CommandLine
         }
     }
 
+    /// <summary>Every option given, by name; flags have a null value.</summary>
+    public IReadOnlyDictionary<string, string?> Options => options;
+
     public bool Has(string name) => options.ContainsKey(name);
 
     public string? String(string name) => options.TryGetValue(name, out var v) ? v : null;

@@ -19,26 +19,32 @@ internal sealed class TrainCommand : ICommand
         "  --model SPEC         or layers joined by '-', e.g. \"dense(64)-relu-dense(10)\" (see 'backprop summary --help')\n" +
         "  --activation NAME    hidden activation of mlp:...: sigmoid, tanh (default), relu, leaky_relu\n" +
         "  --loss NAME          cross_entropy (default for classes), mse (default for regression), half_mse, bce, bce_logits\n" +
-        "  --optimizer NAME     adam (default) or sgd\n" +
+        "  --optimizer NAME     adam (default), adamw (decoupled weight decay) or sgd\n" +
         "  --lr RATE            learning rate (default 0.01)\n" +
         "  --momentum M         SGD momentum (default 0)\n" +
-        "  --weight-decay L     L2 penalty (default 0)\n" +
+        "  --weight-decay L     L2 penalty for adam and sgd, decoupled decay for adamw (default 0; adamw 0.01)\n" +
         "  --epochs N           passes over the training data (default 100)\n" +
         "  --batch N            mini-batch size (default 16)\n" +
         "  --seed N             seed for the split, initial weights and shuffling (default 1)\n" +
         "  --test-split F       fraction held out for testing (default 0.2)\n" +
+        "  --val-split F        fraction of the training rows held out (stratified) for validation (default 0;\n" +
+        "                       0.1 with --patience): epoch lines and early stopping use it, not the test split\n" +
         "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
+        ScheduleOption.Help + TrainCheckpoint.Help +
         "  --no-standardize     feed raw features (default: standardize with train-set statistics)\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
         "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
         "  --json               print one JSON object with the results (progress goes to stderr)\n";
 
+    /// <summary>Tests: a condition after a batch that acts like the first Ctrl-C.</summary>
+    internal Func<BatchProgress, bool>? InterruptWhen { get; init; }
+
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "patience", "log-every", "save", "report"],
-            ["json", "no-standardize"]);
+             "seed", "test-split", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint"],
+            ["json", "no-standardize", "resume"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
         int seed = cl.Int("seed", 1);
@@ -48,6 +54,13 @@ internal sealed class TrainCommand : ICommand
         float testSplit = cl.Float("test-split", 0.2f, min: 0f, maxExclusive: 1f);
         bool json = cl.Has("json");
         var log = json ? stderr : stdout;
+        var checkpointDir = cl.String("checkpoint");
+        if (cl.Has("resume"))
+        {
+            if (checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
+            TrainCheckpoint.CheckOptions(cl, checkpointDir);
+        }
+        var schedule = ScheduleOption.Parse(cl, epochs);
 
         var predefined = DataOptions.LoadPredefinedSplit(cl);
         var data = predefined?.Train ?? DataOptions.Load(cl, seed);
@@ -63,12 +76,17 @@ internal sealed class TrainCommand : ICommand
             : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
         var rawTest = test;
         if (cl.Has("report") && test is null) throw new UsageException("--report needs a test set; give --test-split above 0.");
+        float valSplit = cl.Float("val-split", cl.Has("patience") ? 0.1f : 0f, min: 0f, maxExclusive: 1f);
+        Dataset? val = null;
+        if (valSplit > 0) (train, val) = train.Split(1 - valSplit, seed + 1);
         Standardizer? scaler = cl.Has("no-standardize") ? null : Standardizer.Fit(train.Features);
         if (scaler is not null)
         {
             train = scaler.Transform(train);
             if (test is not null) test = scaler.Transform(test);
+            if (val is not null) val = scaler.Transform(val);
         }
+        if (cl.Has("resume")) TrainCheckpoint.CheckData(checkpointDir!, train, val);
 
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
@@ -77,20 +95,43 @@ internal sealed class TrainCommand : ICommand
         Optimizer optimizer = cl.String("optimizer", "adam") switch
         {
             "adam" => new Adam(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
+            "adamw" => new AdamW(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0.01f, min: 0f)),
             "sgd" => new Sgd(model.Parameters(), lr, momentum: cl.Float("momentum", 0f, min: 0f), weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
-            var o => throw new UsageException($"--optimizer must be adam or sgd but got '{o}'."),
+            var o => throw new UsageException($"--optimizer must be adam, adamw or sgd but got '{o}'."),
         };
 
-        log.WriteLine($"data    {data}; train {train.Count} / test {test?.Count ?? 0} rows{(scaler is null ? "" : ", standardized with train statistics")}");
+        log.WriteLine($"data    {data}; train {train.Count}{(val is null ? "" : $" / validation {val.Count}")} / test {test?.Count ?? 0} rows{(scaler is null ? "" : ", standardized with train statistics")}");
         log.WriteLine($"model   {model}, {model.ParameterCount()} parameters");
-        log.WriteLine($"train   {optimizer.Name} lr {F(lr)}, {loss.Name}, batch {batch}, {epochs} epochs, seed {seed}");
+        log.WriteLine($"train   {optimizer.Name} lr {F(lr)}{(schedule is null ? "" : $" {schedule}")}, {loss.Name}, batch {batch}, {epochs} epochs, seed {seed}");
 
         int logEvery = cl.Int("log-every", Math.Max(1, (int)Math.Ceiling(epochs / 20.0)), min: 1);
         EarlyStopping? early = cl.Has("patience") ? new EarlyStopping(cl.Int("patience", 10, min: 1)) : null;
-        var history = model.Fit(train, loss, optimizer, epochs, batch, test, seed, early, m =>
+        var bar = !json && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
+        using var ctrlC = new CtrlC(stderr);
+        var history = model.Fit(train, loss, optimizer, new FitOptions
         {
-            if (m.Epoch % logEvery == 0 || m.Epoch == 1 || m.Epoch == epochs) log.WriteLine(FormatEpoch(m, epochs));
+            Epochs = epochs, BatchSize = batch, Validation = val ?? test, Seed = seed, EarlyStopping = early, Schedule = schedule,
+            CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
+            CheckpointMetadata = checkpointDir is null ? null : TrainCheckpoint.Metadata(cl, train, val),
+            OnBatch = p =>
+            {
+                bar?.Update(p);
+                if (InterruptWhen?.Invoke(p) == true) ctrlC.Cancel();
+            },
+            OnEpoch = m =>
+            {
+                bool shown = m.Epoch % logEvery == 0 || m.Epoch == 1 || m.Epoch == epochs;
+                if (bar is not null) bar.Finish(shown ? FormatEpoch(m, epochs) : null);
+                else if (shown) log.WriteLine(FormatEpoch(m, epochs));
+            },
         });
+        if (history.Cancelled)
+        {
+            bar?.Finish(null);
+            if (history.CheckpointPath is null) log.WriteLine("interrupted; nothing saved (train with --checkpoint DIR to be able to resume)");
+            else log.WriteLine($"interrupted; saved {history.CheckpointPath}. Continue with: backprop train {string.Join(' ', args.Where(a => a != "--resume"))} --resume");
+            return 130;
+        }
         if (history.StoppedEarly)
             log.WriteLine($"stopped early after epoch {history.Last.Epoch}; restored the weights of epoch {history.BestEpoch}");
 

@@ -53,17 +53,26 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     public int BatchCount => DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>Starts an epoch: draws its row order now, then yields the batches lazily.</summary>
-    public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator()
+    public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator() => StartEpoch(0).GetEnumerator();
+
+    /// <summary>
+    /// Starts an epoch at batch <paramref name="firstBatch"/>: draws the epoch's row order now (exactly as
+    /// enumerating the loader does), then yields batches <paramref name="firstBatch"/>.. lazily. With
+    /// <see cref="Rng"/> restored to its state at the start of an interrupted epoch, this resumes that epoch.
+    /// </summary>
+    public IEnumerable<(Tensor X, Tensor Y)> StartEpoch(int firstBatch)
     {
+        if (firstBatch < 0 || firstBatch > BatchCount)
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"DataLoader: the first batch must be in 0..{BatchCount}.");
         var order = new int[Data.Count];
         FillOrder(order);
-        return Batches(order).GetEnumerator();
+        return Batches(order, firstBatch);
     }
 
     /// <summary>
     /// Starts an epoch without building tensors: the row order its batches visit (batch b is rows
-    /// [b·B, min((b+1)·B, N)) of it), drawn exactly as <see cref="GetEnumerator"/> draws it. The array is the
-    /// loader's own and is refilled by the next call.
+    /// [b·B, min((b+1)·B, N)) of it), drawn exactly as <see cref="StartEpoch"/> draws it. The array is the
+    /// loader's own and is refilled by the next call, so a training loop allocates nothing per epoch.
     /// </summary>
     internal int[] DrawOrder()
     {
@@ -79,10 +88,10 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         if (Shuffle) Rng.Shuffle(order.AsSpan());
     }
 
-    private IEnumerable<(Tensor X, Tensor Y)> Batches(int[] order)
+    private IEnumerable<(Tensor X, Tensor Y)> Batches(int[] order, int firstBatch)
     {
         int count = BatchCount;
-        for (int b = 0; b < count; b++)
+        for (int b = firstBatch; b < count; b++)
         {
             int start = b * BatchSize;
             var rows = order.AsSpan(start, Math.Min(BatchSize, order.Length - start));

@@ -43,14 +43,21 @@ public sealed class Adam : Optimizer
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad) =>
+        Apply(w, grad, m[index], v[index], LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+
+    /// <summary>
+    /// One Adam update of <paramref name="w"/> in place at step t (1-based), with L2 penalty <paramref name="l2"/>
+    /// added to the gradient; shared with <see cref="AdamW"/>, which passes l2 = 0 and decays W itself.
+    /// </summary>
+    internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, float[] m, float[] v, float lr,
+        float b1, float b2, float eps, float l2, long t)
     {
-        var mi = m[index].AsSpan(0, w.Length);
-        var vi = v[index].AsSpan(0, w.Length);
+        var mi = m.AsSpan(0, w.Length);
+        var vi = v.AsSpan(0, w.Length);
         grad = grad[..w.Length];
-        float b1 = Beta1, b2 = Beta2, wd = WeightDecay, eps = Epsilon;
-        float bias1 = 1f - MathF.Pow(b1, StepCount), bias2 = 1f - MathF.Pow(b2, StepCount);
-        float stepSize = LearningRate / bias1;
+        float bias1 = 1f - MathF.Pow(b1, t), bias2 = 1f - MathF.Pow(b2, t);
+        float stepSize = lr / bias1;
         float invSqrtBias2 = 1f / MathF.Sqrt(bias2);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -63,12 +70,12 @@ public sealed class Adam : Optimizer
             ref float vr = ref MemoryMarshal.GetReference(vi);
             var vb1 = Vector512.Create(b1); var vc1 = Vector512.Create(1f - b1);
             var vb2 = Vector512.Create(b2); var vc2 = Vector512.Create(1f - b2);
-            var vwd = Vector512.Create(wd); var vstep = Vector512.Create(stepSize);
+            var vl2 = Vector512.Create(l2); var vstep = Vector512.Create(stepSize);
             var vinv = Vector512.Create(invSqrtBias2); var veps = Vector512.Create(eps);
             for (; i + 16 <= w.Length; i += 16)
             {
                 var wi = Vector512.LoadUnsafe(ref wr, (nuint)i);
-                var g = Vector512.LoadUnsafe(ref gr, (nuint)i) + vwd * wi;
+                var g = Vector512.LoadUnsafe(ref gr, (nuint)i) + vl2 * wi;
                 var mNew = vb1 * Vector512.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
                 var vNew = vb2 * Vector512.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
                 mNew.StoreUnsafe(ref mr, (nuint)i);
@@ -78,12 +85,33 @@ public sealed class Adam : Optimizer
         }
         for (; i < w.Length; i++)
         {
-            float g = grad[i] + wd * w[i];
+            float g = grad[i] + l2 * w[i];
             mi[i] = b1 * mi[i] + (1f - b1) * g;
             vi[i] = b2 * vi[i] + (1f - b2) * g * g;
             w[i] -= stepSize * mi[i] / (MathF.Sqrt(vi[i]) * invSqrtBias2 + eps);
         }
     }
 
-    internal (float[][] M, float[][] V) Moments => (m, v);
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Tensor State)> OwnState() => MomentState(m, v);
+
+    /// <inheritdoc/>
+    protected override void LoadOwnState(IReadOnlyDictionary<string, Tensor> state) => LoadMoments(state, m, v);
+
+    /// <summary>The moments as checkpoint tensors <c>m.{i}</c>, <c>v.{i}</c> (i = parameter index).</summary>
+    internal static IEnumerable<(string Name, Tensor State)> MomentState(float[][] m, float[][] v)
+    {
+        for (int i = 0; i < m.Length; i++) yield return ($"m.{i}", Tensor.FromArray(m[i]));
+        for (int i = 0; i < v.Length; i++) yield return ($"v.{i}", Tensor.FromArray(v[i]));
+    }
+
+    /// <summary>Copies <c>m.{i}</c> and <c>v.{i}</c> back, every one required with its parameter's size.</summary>
+    internal static void LoadMoments(IReadOnlyDictionary<string, Tensor> state, float[][] m, float[][] v)
+    {
+        for (int i = 0; i < m.Length; i++)
+        {
+            Required(state, $"m.{i}", m[i].Length).AsSpan().CopyTo(m[i]);
+            Required(state, $"v.{i}", v[i].Length).AsSpan().CopyTo(v[i]);
+        }
+    }
 }

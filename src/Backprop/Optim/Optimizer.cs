@@ -49,6 +49,46 @@ public abstract class Optimizer
         foreach (var p in Parameters) p.ZeroGrad();
     }
 
-    /// <summary>The name used on the command line (<c>sgd</c>, <c>adam</c>).</summary>
+    /// <summary>The name used on the command line (<c>sgd</c>, <c>adam</c>, <c>adamw</c>).</summary>
     public abstract string Name { get; }
+
+    /// <summary>
+    /// Copies of the optimizer's per-parameter state for a checkpoint, named by kind and parameter index
+    /// (<c>m.0</c>, <c>v.0</c> for Adam; <c>velocity.0</c> for SGD with momentum, once that parameter has one).
+    /// With <see cref="StepCount"/> and <see cref="LearningRate"/> this is everything the next step depends on.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor State)> NamedState() => OwnState();
+
+    /// <summary>
+    /// Restores state saved from <see cref="NamedState"/> of an optimizer of the same kind over parameters of the
+    /// same sizes, and the step count, so the next <see cref="Step"/> is the one the saved optimizer would take.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tensor is missing, unexpected, or of the wrong size.</exception>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "the step count must be ≥ 0.");
+        LoadOwnState(state);
+        var known = OwnState().Select(s => s.Name).ToHashSet();
+        var extra = state.Keys.Where(k => !known.Contains(k)).ToList();
+        if (extra.Count > 0)
+            throw new ArgumentException($"{Name} state has no tensor(s) {string.Join(", ", extra)}; the state was saved by another optimizer or model.", nameof(state));
+        StepCount = stepCount;
+    }
+
+    /// <summary>The subclass's state tensors (copies); none for plain SGD.</summary>
+    protected virtual IEnumerable<(string Name, Tensor State)> OwnState() => [];
+
+    /// <summary>Copies the subclass's state back from <paramref name="state"/>, validating names and sizes.</summary>
+    protected virtual void LoadOwnState(IReadOnlyDictionary<string, Tensor> state) { }
+
+    /// <summary>The tensor <paramref name="name"/> of <paramref name="state"/>, which must hold <paramref name="size"/> values.</summary>
+    internal static Tensor Required(IReadOnlyDictionary<string, Tensor> state, string name, int size)
+    {
+        if (!state.TryGetValue(name, out var t))
+            throw new ArgumentException($"optimizer state needs tensor '{name}' of {size} values but has none.", nameof(state));
+        if (t.Size != size)
+            throw new ArgumentException($"optimizer state tensor '{name}' should hold {size} values but holds {t.Size}.", nameof(state));
+        return t;
+    }
 }

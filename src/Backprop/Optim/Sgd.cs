@@ -61,6 +61,18 @@ public sealed class Sgd : Optimizer
         TensorPrimitives.MultiplyAdd(g, -LearningRate, w, w);
     }
 
-    /// <summary>The momentum buffer of each parameter (null before its first update), for checkpoints.</summary>
-    internal float[]?[] Velocity => velocity;
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, Tensor State)> OwnState()
+    {
+        for (int i = 0; i < velocity.Length; i++)
+            if (velocity[i] is { } v) yield return ($"velocity.{i}", Tensor.FromArray(v));
+    }
+
+    /// <inheritdoc/>
+    protected override void LoadOwnState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        // A parameter without a saved velocity has not been updated with momentum yet: v₀ = g on its next step.
+        for (int i = 0; i < velocity.Length; i++)
+            velocity[i] = state.ContainsKey($"velocity.{i}") ? Required(state, $"velocity.{i}", Parameters[i].Size).ToArray() : null;
+    }
 }

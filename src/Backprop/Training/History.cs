@@ -17,6 +17,12 @@ public sealed class History
     /// <summary>The epoch whose weights the model holds when early stopping restored the best ones; else the last.</summary>
     public int BestEpoch { get; internal set; }
 
+    /// <summary>True when the run's cancellation token stopped it before its end (see <see cref="CheckpointPath"/> to resume).</summary>
+    public bool Cancelled { get; internal set; }
+
+    /// <summary>The checkpoint last written by the run, or null when it wrote none.</summary>
+    public string? CheckpointPath { get; internal set; }
+
     /// <summary>Total training time in seconds.</summary>
     public double TotalSeconds => epochs.Sum(e => e.Seconds);
 

@@ -38,91 +38,167 @@ public static class Trainer
     /// <param name="onEpoch">Called after each epoch (progress reporting).</param>
     public static History Fit(this Module model, Dataset train, ILoss loss, Optimizer optimizer, int epochs,
         int batchSize = 32, Dataset? validation = null, int seed = 0, EarlyStopping? earlyStopping = null,
-        Action<EpochMetrics>? onEpoch = null)
+        Action<EpochMetrics>? onEpoch = null) =>
+        model.Fit(train, loss, optimizer, new FitOptions
+        {
+            Epochs = epochs, BatchSize = batchSize, Validation = validation, Seed = seed, EarlyStopping = earlyStopping, OnEpoch = onEpoch,
+        });
+
+    /// <summary>
+    /// Trains <paramref name="model"/> as <paramref name="options"/> say: epochs of shuffled mini-batches with an
+    /// optional learning-rate schedule, validation and early stopping, progress callbacks, checkpoints after every
+    /// epoch, resuming, and cancellation. The same seed gives a bit-identical run, interrupted and resumed or not.
+    /// </summary>
+    /// <returns>The history; <see cref="History.Cancelled"/> tells a run cut short by the token.</returns>
+    public static History Fit(this Module model, Dataset train, ILoss loss, Optimizer optimizer, FitOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
-        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be ≥ 0.");
+        ArgumentNullException.ThrowIfNull(options);
+        int epochs = options.Epochs;
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), epochs, "epochs must be ≥ 0.");
         if (train.Count == 0) throw new ArgumentException("the training set is empty.", nameof(train));
+        if (options.Resume && options.CheckpointDirectory is null)
+            throw new ArgumentException("Resume needs a CheckpointDirectory to resume from.", nameof(options));
 
-        var history = new History();
-        var loader = new DataLoader(train, batchSize, shuffle: true, seed: seed);
-        double bestMonitored = double.PositiveInfinity;
-        int bestEpoch = 0, sinceBest = 0;
-        float[][]? bestWeights = null;
+        var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
+        var early = options.EarlyStopping;
+        var schedule = options.Schedule;
         var parameters = model.Parameters();
+        var state = new TrainingState
+        {
+            Optimizer = optimizer.Name, BaseLearningRate = optimizer.LearningRate, TrainCount = train.Count,
+            BatchSize = options.BatchSize, Seed = options.Seed,
+        };
+        float[][]? bestWeights = null;
+        if (options.Resume) (state, bestWeights) = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, loader, options.Seed);
+        var history = new History();
+        foreach (var m in state.History) history.Add(m);
+        history.StoppedEarly = state.StoppedEarly;
+        float baseRate = state.BaseLearningRate;
+        int batchCount = loader.BatchCount;
         bool validated = false;
-        var plan = UseTrainingPlan ? TrainingPlan.TryCreate(model, loss, train, batchSize, out _) : null;
+        var plan = UseTrainingPlan ? TrainingPlan.TryCreate(model, loss, train, options.BatchSize, out _) : null;
 
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        void Save()
+        {
+            if (options.CheckpointDirectory is null) return;
+            state.StepCount = optimizer.StepCount;
+            state.LearningRate = optimizer.LearningRate;
+            state.Generators = model.NamedGenerators().ToDictionary(g => g.Name, g => TrainingState.Pack(g.Generator.State));
+            state.History = [.. history.Epochs];
+            state.StoppedEarly = history.StoppedEarly;
+            Checkpoint.Save(options.CheckpointDirectory, state, model, optimizer, bestWeights, options.CheckpointMetadata);
+            history.CheckpointPath = Checkpoint.PathIn(options.CheckpointDirectory);
+        }
+
+        for (int epoch = state.Epoch + 1; epoch <= epochs && !history.StoppedEarly; epoch++)
         {
             var clock = Stopwatch.StartNew();
             model.Train();
-            double lossSum = 0;
-            int correct = 0, seen = 0;
-            if (plan is not null)
+            if (state.Batch == 0)
             {
-                // The compiled step: same batches (same order from the same generator), no graph, no allocation.
-                var order = loader.DrawOrder();
-                for (int start = 0; start < order.Length; start += batchSize)
+                // Where this epoch's row order is drawn from; a mid-epoch checkpoint redraws the same order from it.
+                state.LoaderRng = TrainingState.Pack(loader.Rng.State);
+                (state.LossSum, state.Correct, state.Seen) = (0, 0, 0);
+            }
+            if (schedule is not null && !options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, epoch - 1);
+            int seenBefore = state.Seen;
+            // This epoch's row order, drawn exactly as loader.StartEpoch draws it (so a resumed epoch sees the same
+            // batches); batch b is rows [b·B, (b+1)·B) of it.
+            var order = loader.DrawOrder();
+            for (int b = state.Batch; b < batchCount; b++)
+            {
+                var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
+                if (schedule is not null && options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, optimizer.StepCount);
+                var (batchLoss, batchCorrect) = plan is not null
+                    ? PlannedBatch(plan, optimizer, train, rows)
+                    : TrainBatch(model, train, loss, optimizer, rows, ref validated);
+                state.LossSum += batchLoss;
+                state.Correct += batchCorrect;
+                state.Seen += rows.Length;
+                state.Batch++;
+                options.OnBatch?.Invoke(new BatchProgress(epoch, epochs, state.Seen, train.Count, state.LossSum / state.Seen,
+                    (state.Seen - seenBefore) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+                if (options.Cancellation.IsCancellationRequested && state.Batch < batchCount)
                 {
-                    var rows = order.AsSpan(start, Math.Min(batchSize, order.Length - start));
-                    var (batchLoss, batchCorrect) = plan.Step(train, rows);
-                    optimizer.Step();
-                    lossSum += batchLoss;
-                    correct += batchCorrect;
-                    seen += rows.Length;
+                    Save();
+                    history.Cancelled = true;
+                    model.Eval();
+                    return history;
                 }
             }
-            else foreach (var (x, y) in loader)
-            {
-                optimizer.ZeroGrad();
-                var output = model.Forward(x);
-                if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
-                var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
-                cost.Backward();
-                optimizer.Step();
-
-                int n = x.Shape[0];
-                lossSum += cost.Item() * (double)n;
-                seen += n;
-                if (train.IsClassification) correct += TargetAdapter.CountCorrect(output, y, loss);
-            }
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            Evaluation? val = validation is null ? null : model.Evaluate(validation, loss);
-            var metrics = new EpochMetrics(epoch, lossSum / seen, train.IsClassification ? (double)correct / seen : null,
-                val?.Loss, val?.Accuracy, clock.Elapsed.TotalSeconds, optimizer.LearningRate, seen / Math.Max(trainSeconds, 1e-9));
+            Evaluation? val = options.Validation is null ? null : model.Evaluate(options.Validation, loss);
+            int seen = state.Seen;
+            var metrics = new EpochMetrics(epoch, state.LossSum / seen, train.IsClassification ? (double)state.Correct / seen : null,
+                val?.Loss, val?.Accuracy, clock.Elapsed.TotalSeconds, optimizer.LearningRate, (seen - seenBefore) / Math.Max(trainSeconds, 1e-9));
             history.Add(metrics);
-            onEpoch?.Invoke(metrics);
+            options.OnEpoch?.Invoke(metrics);
 
             if (!double.IsFinite(metrics.Loss))
                 throw new ArithmeticException($"training diverged at epoch {epoch}: the loss is {metrics.Loss}. Try a smaller learning rate.");
 
             double monitored = val?.Loss ?? metrics.Loss;
-            if (monitored < bestMonitored - (earlyStopping?.MinDelta ?? 0))
+            if (monitored < state.BestMonitored - (early?.MinDelta ?? 0))
             {
-                bestMonitored = monitored;
-                bestEpoch = epoch;
-                sinceBest = 0;
-                if (earlyStopping?.RestoreBestWeights == true) bestWeights = [.. parameters.Select(p => p.ToArray())];
+                state.BestMonitored = monitored;
+                state.BestEpoch = epoch;
+                state.SinceBest = 0;
+                if (early?.RestoreBestWeights == true) bestWeights = [.. parameters.Select(p => p.ToArray())];
             }
-            else if (earlyStopping is not null && ++sinceBest >= earlyStopping.Patience)
+            else if (early is not null && ++state.SinceBest >= early.Patience) history.StoppedEarly = true;
+
+            state.Epoch = epoch;
+            state.Batch = 0;
+            state.LoaderRng = TrainingState.Pack(loader.Rng.State);   // the next epoch draws its order from here
+            Save();
+            if (options.Cancellation.IsCancellationRequested && epoch < epochs && !history.StoppedEarly)
             {
-                history.StoppedEarly = true;
-                break;
+                history.Cancelled = true;
+                model.Eval();
+                return history;
             }
         }
 
         history.BestEpoch = history.Epochs.Count == 0 ? 0 : history.Epochs[^1].Epoch;
-        if (earlyStopping?.RestoreBestWeights == true && bestWeights is not null)
+        if (early?.RestoreBestWeights == true && bestWeights is not null)
         {
             for (int i = 0; i < parameters.Count; i++) bestWeights[i].CopyTo(parameters[i].AsSpan());
-            history.BestEpoch = bestEpoch;
+            history.BestEpoch = state.BestEpoch;
         }
         model.Eval();
         return history;
+    }
+
+    /// <summary>
+    /// One gradient step on the batch of <paramref name="train"/>'s <paramref name="rows"/> through the autograd
+    /// graph: zero the gradients, forward, loss, backward, update. Returns the batch's summed loss (mean × B) and,
+    /// for classification, how many rows it classified correctly.
+    /// </summary>
+    private static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
+        ReadOnlySpan<int> rows, ref bool validated)
+    {
+        Tensor x, y;
+        using (GradMode.NoGrad()) (x, y) = (train.Features.Rows(rows), train.Targets.Rows(rows));
+        optimizer.ZeroGrad();
+        var output = model.Forward(x);
+        if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
+        var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
+        cost.Backward();
+        optimizer.Step();
+        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
+        return (cost.Item() * (double)x.Shape[0], correct);
+    }
+
+    /// <summary>The same step through the compiled <see cref="TrainingPlan"/>: no graph, no allocation.</summary>
+    private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows)
+    {
+        var result = plan.Step(train, rows);
+        optimizer.Step();
+        return result;
     }
 
     /// <summary>Mean loss and (for classification) accuracy of <paramref name="model"/> on <paramref name="data"/>.</summary>

@@ -4,7 +4,7 @@ using Backprop.Tests.Golden;
 
 namespace Backprop.Tests.Optim;
 
-/// <summary>SGD and Adam against PyTorch trajectories (tools/make_optim_reference.py).</summary>
+/// <summary>SGD, Adam and AdamW against PyTorch trajectories (tools/make_optim_reference.py).</summary>
 public sealed class OptimizerReferenceTests
 {
     public static TheoryData<string> Cases() => [.. GoldenFile.Load("torch_optim.json").GetProperty("optimizers").EnumerateArray().Select(c => c.GetProperty("name").GetString()!)];
@@ -17,6 +17,8 @@ public sealed class OptimizerReferenceTests
         "sgd_weight_decay" => new Sgd([w], lr: 0.05f, momentum: 0.5f, weightDecay: 0.1f),
         "adam" => new Adam([w], lr: 0.01f),
         "adam_weight_decay" => new Adam([w], lr: 0.02f, beta1: 0.8f, beta2: 0.99f, eps: 1e-6f, weightDecay: 0.05f),
+        "adamw" => new AdamW([w], lr: 0.01f),
+        "adamw_weight_decay" => new AdamW([w], lr: 0.05f, beta1: 0.8f, beta2: 0.99f, eps: 1e-6f, weightDecay: 0.3f),
         _ => throw new ArgumentException(name),
     };
 
@@ -71,5 +73,38 @@ public sealed class OptimizerReferenceTests
         Assert.Throws<ArgumentException>(() => new Sgd([w], lr: 0.1f, nesterov: true));
         Assert.Throws<ArgumentException>(() => new Adam([Tensor.FromArray([1f])]));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam([w], beta1: 1f));
+    }
+
+    [Fact]
+    public void SavedStateContinuesTheSameTrajectory()
+    {
+        // Two steps, save, a fresh optimizer loads the state, one more step: equal to three uninterrupted steps.
+        foreach (var make in new Func<Tensor, Optimizer>[] { w => new Sgd([w], lr: 0.1f, momentum: 0.9f), w => new Adam([w], lr: 0.1f), w => new AdamW([w], lr: 0.1f) })
+        {
+            var a = Tensor.FromArray([1f, -2f, 3f]).RequireGrad();
+            var oa = make(a);
+            var grads = new[] { new[] { 0.5f, -1f, 2f }, [0.1f, 0.3f, -0.2f], [-0.4f, 0.2f, 0.9f] };
+            for (int s = 0; s < 2; s++) { a.Grad = Tensor.FromArray(grads[s]); oa.Step(); }
+            var saved = oa.NamedState().ToDictionary(s => s.Name, s => s.State);
+            var b = Tensor.FromArray(a.ToArray()).RequireGrad();
+            var ob = make(b);
+            ob.LoadState(saved, oa.StepCount);
+            a.Grad = Tensor.FromArray(grads[2]); oa.Step();
+            b.Grad = Tensor.FromArray(grads[2]); ob.Step();
+            Assert.Equal(a.ToArray(), b.ToArray());
+            Assert.Equal(3, ob.StepCount);
+        }
+    }
+
+    [Fact]
+    public void StateOfAnotherOptimizerIsRejectedByName()
+    {
+        var w = Tensor.FromArray([1f, 2f]).RequireGrad();
+        var adamState = new Adam([w]).NamedState().ToDictionary(s => s.Name, s => s.State);
+        Assert.Equal(["m.0", "v.0"], adamState.Keys.Order());
+        var e = Assert.Throws<ArgumentException>(() => new Sgd([w], lr: 0.1f, momentum: 0.9f).LoadState(adamState, 1));
+        Assert.Contains("m.0", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Adam([w]).LoadState(new Dictionary<string, Tensor> { ["m.0"] = Tensor.Zeros(3), ["v.0"] = Tensor.Zeros(2) }, 1));
+        Assert.Contains("'m.0' should hold 2 values but holds 3", e.Message);
     }
 }

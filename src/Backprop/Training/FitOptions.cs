@@ -1,0 +1,77 @@
+using Backprop.Data;
+using Backprop.Optim;
+
+namespace Backprop.Training;
+
+/// <summary>How <see cref="Trainer"/>'s <c>Fit</c> runs: length, data, schedule, watching, checkpoints.</summary>
+public sealed record FitOptions
+{
+    /// <summary>Number of passes over the training data.</summary>
+    public required int Epochs { get; init; }
+
+    /// <summary>Samples per gradient step.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Held-out data evaluated after each epoch; early stopping monitors its loss.</summary>
+    public Dataset? Validation { get; init; }
+
+    /// <summary>Seed for the shuffling order.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Optional early stopping rule.</summary>
+    public EarlyStopping? EarlyStopping { get; init; }
+
+    /// <summary>
+    /// The learning-rate schedule; the optimizer's <see cref="Optimizer.LearningRate"/> when Fit starts is its base
+    /// rate α₀. Null keeps the rate as it is.
+    /// </summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>
+    /// False (default): the schedule's position is the epoch (t = completed epochs, the rate changes between
+    /// epochs, as PyTorch's <c>scheduler.step()</c> once per epoch). True: it is the optimizer step (t = steps
+    /// taken), so warm-up and cosine move smoothly within an epoch.
+    /// </summary>
+    public bool SchedulePerStep { get; init; }
+
+    /// <summary>Called after each epoch with its metrics.</summary>
+    public Action<EpochMetrics>? OnEpoch { get; init; }
+
+    /// <summary>Called after each batch, for progress bars; keep it cheap (throttle drawing in the callback).</summary>
+    public Action<BatchProgress>? OnBatch { get; init; }
+
+    /// <summary>
+    /// Where <c>checkpoint.safetensors</c> is written after every epoch (and when cancelled mid-epoch), atomically:
+    /// a crash mid-write leaves the previous checkpoint intact. Null: no checkpoints.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>
+    /// Continue from the checkpoint in <see cref="CheckpointDirectory"/>: model, optimizer state, schedule
+    /// position, epoch and batch, random generators and history. With the same data, model, optimizer and
+    /// options, the run ends bit-identical to one never interrupted.
+    /// </summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Extra string entries stored in each checkpoint (e.g. a CLI's arguments); read them with <see cref="Checkpoint.ReadMetadata"/>.</summary>
+    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
+
+    /// <summary>
+    /// Cancelling finishes the current batch, writes a checkpoint with the position inside the epoch (when a
+    /// directory is set) and returns a history with <see cref="History.Cancelled"/> set.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>Progress inside an epoch, reported after each batch.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Epochs">Epochs in the run.</param>
+/// <param name="Seen">Samples of this epoch trained so far.</param>
+/// <param name="Total">Samples in the epoch.</param>
+/// <param name="Loss">Mean training loss over the epoch's samples so far.</param>
+/// <param name="SamplesPerSecond">Training speed in this epoch so far.</param>
+public sealed record BatchProgress(int Epoch, int Epochs, int Seen, int Total, double Loss, double SamplesPerSecond)
+{
+    /// <summary>Seconds left in this epoch at the current speed (infinity before any speed is known).</summary>
+    public double SecondsRemaining => SamplesPerSecond > 0 ? (Total - Seen) / SamplesPerSecond : double.PositiveInfinity;
+}
