@@ -43,18 +43,21 @@ public sealed class Adam : Optimizer
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad) =>
-        Apply(w, grad, m[index], v[index], LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad) =>
+        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+
+    /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
 
     /// <summary>
     /// One Adam update of <paramref name="w"/> in place at step t (1-based), with L2 penalty <paramref name="l2"/>
     /// added to the gradient; shared with <see cref="AdamW"/>, which passes l2 = 0 and decays W itself.
     /// </summary>
-    internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, float[] m, float[] v, float lr,
+    internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float lr,
         float b1, float b2, float eps, float l2, long t)
     {
-        var mi = m.AsSpan(0, w.Length);
-        var vi = v.AsSpan(0, w.Length);
+        var mi = m[..w.Length];
+        var vi = v[..w.Length];
         grad = grad[..w.Length];
         float bias1 = 1f - MathF.Pow(b1, t), bias2 = 1f - MathF.Pow(b2, t);
         float stepSize = lr / bias1;

@@ -42,11 +42,14 @@ public sealed class AdamW : Optimizer
     public override string Name => "adamw";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc/>
+    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
     {
         float keep = 1f - LearningRate * WeightDecay;
         for (int i = 0; i < w.Length; i++) w[i] *= keep;
-        Adam.Apply(w, grad, m[index], v[index], LearningRate, Beta1, Beta2, Epsilon, l2: 0f, StepCount);
+        Adam.Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, l2: 0f, StepCount);
     }
 
     /// <inheritdoc/>

@@ -36,12 +36,42 @@ public abstract class Optimizer
         {
             var p = Parameters[i];
             if (p.Grad is null) continue;
-            Update(i, p.AsSpan(), p.Grad.AsSpan());
+            if (UpdatesElementwise && p.Size >= ParallelMinimum && Kernels.Gemm.MaxThreads > 1 && TryUpdateInParallel(i)) continue;
+            Update(i, 0, p.AsSpan(), p.Grad.AsSpan());
         }
     }
 
-    /// <summary>Updates parameter number <paramref name="index"/> in place from its gradient.</summary>
-    protected abstract void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient);
+    /// <summary>
+    /// Updates values [<paramref name="offset"/>, offset + parameter.Length) of parameter number
+    /// <paramref name="index"/> in place from the same slice of its gradient (the whole parameter unless
+    /// <see cref="UpdatesElementwise"/>).
+    /// </summary>
+    protected abstract void Update(int index, int offset, Span<float> parameter, ReadOnlySpan<float> gradient);
+
+    /// <summary>
+    /// True when each value's update depends only on that value, its gradient and its own state (Adam), so a large
+    /// parameter may be updated as two halves on two cores; false (the default) updates each parameter whole.
+    /// </summary>
+    protected virtual bool UpdatesElementwise => false;
+
+    // Below this many values, waking a second core costs more than half the update saves.
+    private const int ParallelMinimum = 1 << 15;
+
+    private Action<int>? halfUpdate;
+    private int halfIndex;
+
+    // Parameter halfIndex in two halves, split at a multiple of 16 values (a whole Vector512), one per core.
+    private bool TryUpdateInParallel(int index)
+    {
+        halfIndex = index;
+        halfUpdate ??= part =>
+        {
+            var p = Parameters[halfIndex];
+            int split = p.Size / 32 * 16, start = part == 0 ? 0 : split, end = part == 0 ? split : p.Size;
+            Update(halfIndex, start, p.AsSpan()[start..end], p.Grad!.AsSpan()[start..end]);
+        };
+        return Kernels.GemmWorkers.TryRun(2, halfUpdate);
+    }
 
     /// <summary>Clears every parameter's gradient.</summary>
     public void ZeroGrad()

@@ -39,7 +39,7 @@ public sealed class Sgd : Optimizer
     public override string Name => "sgd";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
     {
         if (Momentum == 0f && WeightDecay == 0f)
         {

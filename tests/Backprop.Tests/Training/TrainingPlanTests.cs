@@ -163,24 +163,25 @@ public sealed class TrainingPlanTests
         Assert.True(perStep < 1024, $"a training step allocated {perStep} bytes");
     }
 
-    [Fact]
-    public void VectorisedAdamMatchesTheScalarFormulaBitForBit()
+    [Theory]
+    [InlineData(1000)]     // 62 full Vector512 blocks and an 8-value scalar tail, updated on one core
+    [InlineData(70_001)]   // large enough to be updated as two halves on two cores (when there are two)
+    public void VectorisedAdamMatchesTheScalarFormulaBitForBit(int size)
     {
-        // 1000 values: 62 full Vector512 blocks and an 8-value scalar tail.
         var rng = new Rng(6);
-        var w = Tensor.RandomNormal([1000], rng).RequireGrad();
+        var w = Tensor.RandomNormal([size], rng).RequireGrad();
         var expected = w.ToArray();
-        float[] m = new float[1000], v = new float[1000];
+        float[] m = new float[size], v = new float[size];
         var adam = new Adam([w], lr: 0.01f, weightDecay: 0.1f);
         for (int step = 1; step <= 3; step++)
         {
-            var g = Tensor.RandomNormal([1000], rng);
+            var g = Tensor.RandomNormal([size], rng);
             w.Grad = g;
             adam.Step();
             float bias1 = 1f - MathF.Pow(0.9f, step), bias2 = 1f - MathF.Pow(0.999f, step);
             float stepSize = 0.01f / bias1, invSqrtBias2 = 1f / MathF.Sqrt(bias2);
             var gv = g.ToArray();
-            for (int i = 0; i < 1000; i++)
+            for (int i = 0; i < size; i++)
             {
                 float gi = gv[i] + 0.1f * expected[i];
                 m[i] = 0.9f * m[i] + (1f - 0.9f) * gi;
