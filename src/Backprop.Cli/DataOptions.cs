@@ -18,9 +18,9 @@ internal static class DataOptions
     /// <summary>
     /// For the image datasets, their official train and test sets; for everything else, null (the caller splits).
     /// </summary>
-    public static (Dataset Train, Dataset Test)? LoadPredefinedSplit(CommandLine cl)
+    public static (Dataset Train, Dataset Test)? LoadPredefinedSplit(CommandLine cl, string? fallbackDataset = null)
     {
-        var name = cl.String("dataset");
+        var name = cl.Has("data") ? null : cl.String("dataset") ?? fallbackDataset;
         if (name is not ("fashion-mnist" or "mnist")) return null;
         var dir = cl.String("data-dir") ?? (name == "fashion-mnist" ? Datasets.FashionMnistDirectory
             : throw new UsageException("--dataset mnist needs --data-dir DIR (the folder holding the four MNIST IDX files)."));
@@ -44,7 +44,7 @@ internal static class DataOptions
             return CsvDataset.Load(file, target, classification);
         }
         if (cl.Has("target")) throw new UsageException("--target goes with --data FILE.csv.");
-        if (LoadPredefinedSplit(cl) is { } images) return images.Test;
+        if (LoadPredefinedSplit(cl, fallbackDataset) is { } images) return images.Test;
         var name = cl.String("dataset") ?? fallbackDataset ?? throw new UsageException("give --dataset NAME or --data FILE.csv --target COLUMN.");
         return Datasets.ByName(name, seed);
     }

@@ -15,7 +15,14 @@ internal sealed record SavedModel(Module Model, ModelInfo Info, string Path)
     }
 
     /// <summary>The built-in dataset the model was trained on, if it was one (the default data for evaluate and explain).</summary>
-    public string? BuiltInDataset => Info.Dataset is { } d && Datasets.Names.Contains(d) ? d : null;
+    public string? BuiltInDataset => Info.Dataset switch
+    {
+        { } d when Datasets.Names.Contains(d) => d,
+        // A model trained on Fashion-MNIST's official split records the dataset's name (older files: the training
+        // half's); evaluate it on the official test set.
+        "fashion-mnist" or "fashion-mnist-train" => "fashion-mnist",
+        _ => null,
+    };
 
     public ILoss Loss => Losses.ByName(Info.Loss ?? (Info.ClassNames is null ? "mse" : "cross_entropy"));
 

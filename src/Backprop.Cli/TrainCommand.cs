@@ -148,7 +148,7 @@ internal sealed class TrainCommand : ICommand
             InputMean = scaler?.Mean,
             InputStd = scaler?.Std,
             Loss = loss.Name,
-            Dataset = data.Name,
+            Dataset = cl.String("dataset") ?? data.Name,
             TargetName = cl.String("target"),
         });
         log.WriteLine($"saved   {savePath}");
