@@ -7,9 +7,11 @@ namespace Backprop.Optim;
 /// Adam (Kingma &amp; Ba, 2015), PyTorch's formulation: g ← ∇W + λ·W; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// W ← W − α·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε).
 /// </summary>
-public sealed class Adam : Optimizer
+/// <remarks><see cref="AdamW"/> derives from it: the same moments and step, with the decay applied to W instead.</remarks>
+public class Adam : Optimizer
 {
-    private readonly float[][] m, v;
+    /// <summary>First and second moment estimates, one array per parameter.</summary>
+    private protected readonly float[][] m, v;
 
     /// <summary>Creates Adam with learning rate α, moment decay rates β₁ and β₂, ε and L2 weight decay λ.</summary>
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
@@ -36,7 +38,7 @@ public sealed class Adam : Optimizer
     /// <summary>ε, added to the denominator.</summary>
     public float Epsilon { get; }
 
-    /// <summary>λ, the L2 penalty added to the gradient.</summary>
+    /// <summary>λ: for Adam the L2 penalty added to the gradient; for AdamW the decoupled decay of W.</summary>
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
