@@ -20,6 +20,11 @@ public static class ModuleSpec
             {
                 "Sequential" => new Sequential([.. (o["layers"] as JsonArray ?? throw new FormatException("Sequential spec has no \"layers\" array.")).Select(Create)]),
                 "Dense" => new Dense(Int(o, "in"), Int(o, "out"), o["bias"]?.GetValue<bool>() ?? true),
+                "Conv2d" => new Conv2d(Int(o, "in"), Int(o, "out"), Int(o, "kernel"), o["stride"]?.GetValue<int>() ?? 1,
+                    o["padding"]?.GetValue<int>() ?? 0, o["bias"]?.GetValue<bool>() ?? true),
+                "MaxPool2d" => new MaxPool2d(Int(o, "kernel"), o["stride"]?.GetValue<int>()),
+                "AvgPool2d" => new AvgPool2d(Int(o, "kernel"), o["stride"]?.GetValue<int>()),
+                "Flatten" => new Flatten(),
                 "leaky_relu" => new LeakyRelu(o["slope"]?.GetValue<float>() ?? 0.01f),
                 _ when Activation.Names.Contains(type) => Activation.Create(type),
                 _ => throw new FormatException($"unknown layer type '{type}'."),
