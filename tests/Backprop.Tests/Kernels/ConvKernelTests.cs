@@ -19,6 +19,8 @@ public sealed class ConvKernelTests
         { 5, 7, 6, 5, 3, 1, 1, 1, 0 },
         { 2, 4, 9, 9, 17, 4, 3, 2, 0 },
         { 4, 16, 14, 14, 32, 3, 3, 1, 1 },
+        { 2, 2, 20, 21, 3, 3, 3, 1, 2 },   // runs of 21 and 22: two whole vectors plus an overlapping / scalar tail
+        { 1, 3, 12, 19, 2, 5, 5, 1, 0 },   // runs of 15
     };
 
     [Theory]
@@ -46,21 +48,50 @@ public sealed class ConvKernelTests
     [MemberData(nameof(Geometries))]
     public void Col2ImIsTheAdjointOfIm2Col(int n, int c, int h, int w, int oc, int kh, int kw, int stride, int pad)
     {
-        _ = oc;
+        _ = (n, oc);
         // ⟨im2col(x), v⟩ = ⟨x, col2im(v)⟩ for all x, v: the definition of the adjoint that backward needs.
-        var g = new ConvGeometry(n, c, h, w, kh, kw, stride, pad);
+        var g = new ConvGeometry(1, c, h, w, kh, kw, stride, pad);
         var rng = new Rng(h * 31 + w);
-        var x = Tensor.RandomNormal([n, c, h, w], rng).ToArray();
-        var v = Tensor.RandomNormal([g.K, g.Columns], rng).ToArray();
-        var col = new float[g.K * g.Columns];
+        var x = Tensor.RandomNormal([c, h, w], rng).ToArray();
+        var v = Tensor.RandomNormal([g.K, g.P], rng).ToArray();
+        var col = new float[g.K * g.P];
         Array.Fill(col, float.NaN);   // every entry must be written, padding included
-        Im2Col.Forward(col, x, g);
+        Im2Col.Forward(col, x, new float[Im2Col.ScratchSize(g)], g);
         var back = new float[x.Length];
-        Im2Col.Backward(back, v, g);
+        Im2Col.Backward(back, v, new float[Im2Col.ScratchSize(g)], g);
         double lhs = 0, rhs = 0;
         for (int i = 0; i < col.Length; i++) lhs += (double)col[i] * v[i];
         for (int i = 0; i < x.Length; i++) rhs += (double)x[i] * back[i];
         Assert.Equal(lhs, rhs, 1e-3 * (1 + Math.Abs(lhs)));
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        // Images are split into chunks fixed by N, and dW sums the chunks' partials in order, on any number of threads.
+        var x = Tensor.RandomNormal([13, 3, 9, 8], 1).RequireGrad();
+        var w = Tensor.RandomNormal([5, 3, 3, 3], 2).RequireGrad();
+        var b = Tensor.RandomNormal([5], 3).RequireGrad();
+        float[][] Run()
+        {
+            x.ZeroGrad(); w.ZeroGrad(); b.ZeroGrad();
+            var y = x.Conv2d(w, b, 1, 1);
+            (y * y).Sum().Backward();
+            return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray()];
+        }
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = 1;
+            var one = Run();
+            Gemm.MaxThreads = 4;
+            var four = Run();
+            for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], four[i]);
+        }
+        finally
+        {
+            Gemm.MaxThreads = saved;
+        }
     }
 
     /// <summary>Y, and dX, dW, db of L = Σ Y ⊙ R, by the definition of the convolution, in double.</summary>

@@ -98,7 +98,8 @@ public sealed class ConvTests
     [Fact]
     public void SecondBackwardThroughTheSameGraphGivesTheSameGradients()
     {
-        // The first backward gives col's scratch buffer back; the second must rebuild it, not read a recycled one.
+        // Backward keeps nothing between calls (col is rebuilt from X into pooled scratch): a second pass, after another
+        // convolution has reused that scratch, must give the same gradients again.
         var x = Tensor.RandomNormal([2, 3, 6, 5], 5).RequireGrad();
         var w = Tensor.RandomNormal([4, 3, 3, 3], 6).RequireGrad();
         var loss = (x.Conv2d(w, null, 1, 1).Square()).Sum();

@@ -3,63 +3,57 @@ using Backprop.Kernels;
 
 namespace Backprop;
 
-// 2-D convolution: im2col + one GEMM for the whole batch (see Kernels/Conv). Forward and backward side by side.
+// 2-D convolution: im2col + GEMM per image (see Kernels/Conv). Forward and backward side by side.
 public sealed partial class Tensor
 {
     /// <summary>
     /// 2-D convolution (cross-correlation, as PyTorch's <c>conv2d</c>) of this input [N, C, H, W] with
     /// <paramref name="weight"/> [OC, C, KH, KW] plus <paramref name="bias"/> [OC]: result [N, OC, OH, OW] with
     /// OH = (H + 2·padding − KH) / stride + 1 (likewise OW); the input is padded with zeros on every side.
-    /// Backward: dW = dY'·colᵀ, db = Σ dY over batch and pixels, dX = col2im(Wᵀ·dY').
+    /// Backward, per image n with col_n = im2col(X_n): dW += dY_n·col_nᵀ, db += Σ_pixels dY_n, dX_n = col2im(Wᵀ·dY_n).
     /// </summary>
     public Tensor Conv2d(Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
     {
         ArgumentNullException.ThrowIfNull(weight);
         var x = this;
         var g = ConvGeometryOf(x, weight, bias, stride, padding);
-        int oc = weight.dims[0], k = g.K, cols = g.Columns;
+        int oc = weight.dims[0], k = g.K, k1 = k + (bias is null ? 0 : 1);
         var y = Empty([g.N, oc, g.OH, g.OW]);
 
-        var pool = ArrayPool<float>.Shared;
-        float[] col = pool.Rent(k * cols), yt = pool.Rent(oc * cols);
-        Im2Col.Forward(col.AsSpan(0, k * cols), x.data, g);
-        Conv2dKernels.Forward(y.data, yt.AsSpan(0, oc * cols), col.AsSpan(0, k * cols), weight.data,
-            bias is null ? [] : bias.data, oc, g);
-        pool.Return(yt);
+        // Wb [OC, K1] = [W | b]: the bias rides in the GEMM against a row of ones in col (see Conv2dKernels).
+        var wb = bias is null ? weight.data : ArrayPool<float>.Shared.Rent(oc * k1);
+        if (bias is not null)
+            for (int o = 0; o < oc; o++)
+            {
+                weight.data.AsSpan(o * k, k).CopyTo(wb.AsSpan(o * k1, k));
+                wb[o * k1 + k] = bias.data[o];
+            }
+        Conv2dKernels.Forward(y.data, x.data, wb, oc, bias is not null, g);
+        if (bias is not null) ArrayPool<float>.Shared.Return(wb);
 
-        // col is kept (rented) for dW until the first backward pass, which gives it back; a second backward pass
-        // through the same graph rebuilds it from X. A graph that is never backpropagated lets the GC take it.
-        float[]? saved = GradMode.IsEnabled && weight.RequiresGrad ? col : null;
-        if (saved is null) pool.Return(col);
-        var r = y.Record("conv2d", bias is null ? [x, weight] : [x, weight, bias], dy =>
+        return y.Record("conv2d", bias is null ? [x, weight] : [x, weight, bias], dy =>
         {
-            float[]? colBuf = null;
-            if (weight.RequiresGrad || x.RequiresGrad)
+            bool wantW = weight.RequiresGrad || bias is { RequiresGrad: true };
+            var dx = x.RequiresGrad ? Empty(x.dims) : null;
+            var dwb = wantW ? ArrayPool<float>.Shared.Rent(oc * k1) : null;
+            dwb?.AsSpan(0, oc * k1).Clear();
+            Conv2dKernels.Backward(dx?.data, dwb, dy.data, x.data, weight.data, oc, bias is not null, g);
+            if (dx is not null) x.AccumulateOwnedGrad(dx);
+            if (dwb is null) return;
+            if (weight.RequiresGrad)
             {
-                colBuf = saved ?? pool.Rent(k * cols);
-                if (saved is null && weight.RequiresGrad) Im2Col.Forward(colBuf.AsSpan(0, k * cols), x.data, g);
-                saved = null;
+                var dw = Empty(weight.dims);   // dW[o, :] = dWb[o, :K]
+                for (int o = 0; o < oc; o++) dwb.AsSpan(o * k1, k).CopyTo(dw.data.AsSpan(o * k, k));
+                weight.AccumulateOwnedGrad(dw);
             }
-            var dyt = pool.Rent(oc * cols);
-            var dw = weight.RequiresGrad ? Empty(weight.dims) : null;
-            var db = bias is { RequiresGrad: true } ? Empty(bias.dims) : null;
-            // dcol reuses col's buffer: col is read only by the dW product, which completes before dcol is written.
-            Conv2dKernels.Backward(x.RequiresGrad ? colBuf.AsSpan(0, k * cols) : [], dw is null ? [] : dw.data,
-                db is null ? [] : db.data, dyt.AsSpan(0, oc * cols), dy.data,
-                colBuf is null ? [] : colBuf.AsSpan(0, k * cols), weight.data, oc, g);
-            pool.Return(dyt);
-            if (x.RequiresGrad)
+            if (bias is { RequiresGrad: true })
             {
-                var dx = Empty(x.dims);
-                Im2Col.Backward(dx.data, colBuf.AsSpan(0, k * cols), g);
-                x.AccumulateOwnedGrad(dx);
+                var db = Empty(bias.dims);     // db[o] = dWb[o, K]
+                for (int o = 0; o < oc; o++) db.data[o] = dwb[o * k1 + k];
+                bias.AccumulateOwnedGrad(db);
             }
-            if (colBuf is not null) pool.Return(colBuf);
-            if (dw is not null) weight.AccumulateOwnedGrad(dw);
-            if (db is not null) bias!.AccumulateOwnedGrad(db);
+            ArrayPool<float>.Shared.Return(dwb);
         });
-        if (saved is not null && r.Node is null) { pool.Return(saved); saved = null; }
-        return r;
     }
 
     /// <summary>2-D convolution of <paramref name="input"/> [N, C, H, W]; see <see cref="Conv2d(Tensor, Tensor?, int, int)"/>.</summary>

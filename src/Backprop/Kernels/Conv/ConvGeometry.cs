@@ -15,9 +15,9 @@ internal readonly record struct ConvGeometry(int N, int C, int H, int W, int KH,
     /// <summary>Output pixels per image and channel: OH·OW.</summary>
     public int P => OH * OW;
 
-    /// <summary>Kernel taps per output channel: C·KH·KW (the rows of the im2col matrix, the fan-in).</summary>
+    /// <summary>Kernel taps per output channel: C·KH·KW (the fan-in; the rows of an image's im2col matrix).</summary>
     public int K => C * KH * KW;
 
-    /// <summary>Columns of the im2col matrix: one per output pixel of the whole batch, N·OH·OW.</summary>
-    public int Columns => N * P;
+    /// <summary>Values per input image: C·H·W.</summary>
+    public int ImageSize => C * H * W;
 }
