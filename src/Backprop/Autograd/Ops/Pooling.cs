@@ -16,14 +16,11 @@ public sealed partial class Tensor
         var x = this;
         var g = PoolGeometryOf(x, kernelSize, stride, "max_pool2d");
         var y = Empty([g.N, g.C, g.OH, g.OW]);
-        bool recording = GradMode.IsEnabled && x.RequiresGrad;
-        var argmax = recording ? new int[y.Size] : System.Buffers.ArrayPool<int>.Shared.Rent(y.Size);
-        Pool2dKernels.MaxForward(y.data, argmax, x.data, g);
-        if (!recording) System.Buffers.ArrayPool<int>.Shared.Return(argmax);
+        Pool2dKernels.MaxForward(y.data, x.data, g);
         return y.Record("max_pool2d", [x], dy =>
         {
             var dx = Empty(x.dims);
-            Pool2dKernels.MaxBackward(dx.data, dy.data, argmax, g);
+            Pool2dKernels.MaxBackward(dx.data, dy.data, x.data, g);
             x.AccumulateOwnedGrad(dx);
         });
     }

@@ -11,7 +11,9 @@ namespace Backprop.Kernels;
 /// <para>Shapes: X [N, C, H, W]; Wb [OC, K1], the weight [OC, K] (K = C·KH·KW, PyTorch's [OC, C, KH, KW] row-major)
 /// with the bias appended as column K when there is one (K1 = K + 1); col [K1, P] (P = OH·OW), im2col of one image
 /// plus a row of ones, so that <c>Y_n[OC, P] = Wb·col</c> adds the bias inside the GEMM and
-/// <c>dWb += dY_n·colᵀ</c> yields db as dWb's last column.</para>
+/// <c>dWb += dY_n·colᵀ</c> yields db as dWb's last column. That sum is accumulated transposed, dWbᵀ[K1, OC] +=
+/// col·dY_nᵀ, and transposed once at the end: OC (32, 64) fills the GEMM's 32-wide register tiles exactly, where K1
+/// (10 for a 3×3 kernel on one channel) would waste two thirds of them.</para>
 /// <para>Why per image rather than one GEMM over the batch's [K, N·P] columns: the batch-wide product writes
 /// [OC, N·P], which then needs a transpose to NCHW (and dY one back), two extra passes over the largest tensors of a
 /// CNN; per image the GEMM writes NCHW directly, and col and dcol stay one image's worth (≤ 226 KB for 32 channels of
@@ -57,7 +59,7 @@ internal static class Conv2dKernels
             var col = partials is null ? null : ArrayPool<float>.Shared.Rent(k1 * p);
             var dcol = dx is null ? null : ArrayPool<float>.Shared.Rent(k * p);
             var scratch = ArrayPool<float>.Shared.Rent(Im2Col.ScratchSize(g));
-            var part = partials is null ? default : partials.AsSpan(chunk * oc * k1, oc * k1);
+            var part = partials is null ? default : partials.AsSpan(chunk * k1 * oc, k1 * oc);
             part.Clear();
             if (bias && col is not null) col.AsSpan(k * p, p).Fill(1f);
             for (int n = n0; n < n1; n++)
@@ -66,7 +68,7 @@ internal static class Conv2dKernels
                 if (col is not null)
                 {
                     Im2Col.Forward(col, x.AsSpan(n * g.ImageSize, g.ImageSize), scratch, g);
-                    Gemm.Multiply(part, dyn, col, oc, k1, p, transB: true, accumulate: true);   // dWb[OC, K1] += dY_n[OC, P]·col[K1, P]ᵀ
+                    Gemm.Multiply(part, col, dyn, k1, oc, p, transB: true, accumulate: true);   // dWbᵀ[K1, OC] += col[K1, P]·dY_n[OC, P]ᵀ
                 }
                 if (dcol is not null)
                 {
@@ -79,8 +81,10 @@ internal static class Conv2dKernels
             ArrayPool<float>.Shared.Return(scratch);
         });
         if (partials is null || dwb is null) return;
-        for (int c = 0; c < chunks; c++)
-            TensorPrimitives.Add(dwb.AsSpan(0, oc * k1), partials.AsSpan(c * oc * k1, oc * k1), dwb.AsSpan(0, oc * k1));
+        var sum = partials.AsSpan(0, k1 * oc);                            // chunk 0 += chunks 1.., in order
+        for (int c = 1; c < chunks; c++) TensorPrimitives.Add(sum, partials.AsSpan(c * k1 * oc, k1 * oc), sum);
+        for (int j = 0; j < k1; j++)                                       // dWb[o, j] += dWbᵀ[j, o]
+            for (int o = 0; o < oc; o++) dwb[o * k1 + j] += sum[j * oc + o];
         ArrayPool<float>.Shared.Return(partials);
     }
 
