@@ -79,6 +79,12 @@ public sealed class ConvTests
         y.MaxPool2d(3, 1).Sum().Backward();
         // Window rows 0–2 holds 5 at (0,1), (1,0), (1,2), (2,1): the first is (0,1). Window rows 1–3: (1,0) first.
         Assert.Equal([0f, 1f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f], y.Grad!.ToArray());
+        // A NaN wins its window (it propagates, as in PyTorch) even when it is not the window's first element.
+        var n = Tensor.FromArray([1f, float.NaN, 7f, 2f, 3f, 4f, 5f, 6f], 1, 1, 2, 4).RequireGrad();
+        var pooled = n.MaxPool2d(2, 2);
+        Assert.Equal([float.NaN, 7f], pooled.ToArray());
+        (pooled * Tensor.FromArray([2f, 3f], 1, 1, 1, 2)).Sum().Backward();
+        Assert.Equal([0f, 2f, 3f, 0f, 0f, 0f, 0f, 0f], n.Grad!.ToArray());
     }
 
     [Fact]

@@ -31,7 +31,7 @@ internal static class Conv2dKernels
     public static void Forward(float[] y, float[] x, float[] wb, int outChannels, bool bias, ConvGeometry g)
     {
         int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, MaxChunks);
-        ForEachChunk(chunks, g.N, (_, n0, n1) =>
+        ConvParallel.ForEachChunk(chunks, g.N, (_, n0, n1) =>
         {
             var col = ArrayPool<float>.Shared.Rent(k1 * p);
             var scratch = ArrayPool<float>.Shared.Rent(Im2Col.ScratchSize(g));
@@ -54,7 +54,7 @@ internal static class Conv2dKernels
     {
         int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, MaxChunks);
         var partials = dwb is null ? null : ArrayPool<float>.Shared.Rent(chunks * oc * k1);
-        ForEachChunk(chunks, g.N, (chunk, n0, n1) =>
+        ConvParallel.ForEachChunk(chunks, g.N, (chunk, n0, n1) =>
         {
             var col = partials is null ? null : ArrayPool<float>.Shared.Rent(k1 * p);
             var dcol = dx is null ? null : ArrayPool<float>.Shared.Rent(k * p);
@@ -86,18 +86,5 @@ internal static class Conv2dKernels
         for (int j = 0; j < k1; j++)                                       // dWb[o, j] += dWbᵀ[j, o]
             for (int o = 0; o < oc; o++) dwb[o * k1 + j] += sum[j * oc + o];
         ArrayPool<float>.Shared.Return(partials);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="body"/>(chunk, n0, n1) for each of <paramref name="chunks"/> contiguous image ranges
-    /// [⌊c·N/chunks⌋, ⌊(c+1)·N/chunks⌋), on up to <see cref="Gemm.MaxThreads"/> threads.
-    /// </summary>
-    private static void ForEachChunk(int chunks, int n, Action<int, int, int> body)
-    {
-        void Run(int c) => body(c, (int)((long)c * n / chunks), (int)((long)(c + 1) * n / chunks));
-        if (chunks <= 1 || Gemm.MaxThreads <= 1)
-            for (int c = 0; c < chunks; c++) Run(c);
-        else
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Gemm.MaxThreads }, Run);
     }
 }
