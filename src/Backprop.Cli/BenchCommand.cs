@@ -16,22 +16,26 @@ namespace Backprop.Cli;
 internal sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
-    public string Summary => "measure GEMM, MLP training and inference speed, and allocation per step";
+    public string Summary => "measure GEMM, MLP and CNN training and inference speed, and allocation per step";
     public string Usage =>
-        "usage: backprop bench [--json] [--steps N] [--quick]\n\n" +
+        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--quick]\n\n" +
         "  --steps N            MLP training steps per timed epoch (default 400, batch 64; two epochs are timed)\n" +
+        "  --cnn-steps N        CNN training steps per timed epoch (default 60, batch 64; 0 skips the CNN)\n" +
         "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
         "  --json               print one JSON object\n\n" +
         "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
         $"{Datasets.FashionMnistDirectory} exists, else on random data of the same shape.\n" +
+        "The CNN is conv(32,3,pad 1)-relu-maxpool(2)-conv(64,3,pad 1)-relu-maxpool(2)-flatten-dense(128)-relu-dense(10)\n" +
+        "on the same images as [64,1,28,28] (tools/torch_fmnist_cnn.py is its PyTorch peer, which adds dropout 0.3).\n" +
         "BACKPROP_GEMM=scalar|v128|v256|v512 and BACKPROP_THREADS=N force a GEMM kernel and thread count.\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, ["steps"], ["json", "quick"]);
+        var cl = new CommandLine(args, ["steps", "cnn-steps"], ["json", "quick"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         bool quick = cl.Has("quick"), json = cl.Has("json");
         int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
+        int cnnSteps = cl.Int("cnn-steps", quick ? 3 : 60, min: 0);
         var log = json ? stderr : stdout;
 
         int allThreads = Environment.ProcessorCount;
@@ -47,10 +51,17 @@ internal sealed class BenchCommand : ICommand
         }
 
         var (data, source) = MlpData(quick);
-        var mlp = MeasureTraining(data, steps);
+        var mlp = MeasureTraining(Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1)), data, steps);
         log.WriteLine($"mlp     784-256-128-10 relu, adam, batch 64, {source}: {mlp.SamplesPerSecond:N0} samples/s, {mlp.AllocatedBytesPerStep:N0} bytes allocated per step");
         var (inferUs, inferBytes) = MeasureInference(mlp.Model, data, quick ? 200 : 20000);
         log.WriteLine($"infer   batch-1 forward (InferencePlan): {inferUs:F2} µs, {inferBytes:N0} bytes allocated per call");
+        TrainingResult? cnn = null;
+        if (cnnSteps > 0)
+        {
+            cnn = MeasureTraining(ModelLanguage.Build(CnnSpec, [1, 28, 28], new Rng(1)), data.WithSampleShape(1, 28, 28), cnnSteps);
+            log.WriteLine($"cnn     {CnnSpec}, adam, batch 64, {source}: {cnn.SamplesPerSecond:N0} samples/s " +
+                $"({64 / cnn.SamplesPerSecond * 1e3:F1} ms per step), {cnn.AllocatedBytesPerStep:N0} bytes allocated per step");
+        }
 
         if (json)
         {
@@ -64,6 +75,8 @@ internal sealed class BenchCommand : ICommand
                 ["mlp_infer_batch1_us"] = Math.Round(inferUs, 2),
                 ["mlp_infer_batch1_alloc_bytes"] = inferBytes,
                 ["alloc_bytes_per_train_step"] = mlp.AllocatedBytesPerStep,
+                ["cnn_train_samples_per_s"] = cnn is null ? null : Math.Round(cnn.SamplesPerSecond),
+                ["cnn_alloc_bytes_per_train_step"] = cnn?.AllocatedBytesPerStep,
                 ["quick"] = quick,
             }));
         }
@@ -83,16 +96,19 @@ internal sealed class BenchCommand : ICommand
 
     private sealed record TrainingResult(Module Model, double SamplesPerSecond, long AllocatedBytesPerStep);
 
+    /// <summary>The benchmark CNN of issue 4, for [N, 1, 28, 28] images (the model language prepends the reshape).</summary>
+    internal const string CnnSpec =
+        "conv(32,3,pad=1)-relu-maxpool(2)-conv(64,3,pad=1)-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)";
+
     /// <summary>
-    /// Samples per second of <c>Trainer.Fit</c> over two epochs of <paramref name="steps"/> batches each, and the
-    /// bytes a steady-state step allocates: the difference between the allocations of that two-epoch run and of a
-    /// one-epoch warm-up run on the same data, divided by the steps of the extra epoch — the per-call set-up of
-    /// <c>Fit</c> (buffers, history) cancels out and what remains is the cost of one more epoch's steps.
+    /// Samples per second of <c>Trainer.Fit</c> over two epochs of <paramref name="steps"/> batches each (Adam lr 1e-3,
+    /// cross-entropy, batch 64), and the bytes a steady-state step allocates: the difference between the allocations
+    /// of that two-epoch run and of a one-epoch warm-up run on the same data, divided by the steps of the extra epoch
+    /// — the per-call set-up of <c>Fit</c> (buffers, history) cancels out and what remains is one more epoch's steps.
     /// </summary>
-    private static TrainingResult MeasureTraining(Dataset data, int steps)
+    private static TrainingResult MeasureTraining(Module model, Dataset data, int steps)
     {
         const int batch = 64;
-        var model = Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1));
         var optimizer = new Adam(model.Parameters(), lr: 1e-3f);
         var loss = Losses.CrossEntropy;
         var timed = data.Take(steps * batch);

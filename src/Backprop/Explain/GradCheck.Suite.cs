@@ -26,9 +26,10 @@ public static partial class GradCheck
 
     /// <summary>
     /// Named checks covering every differentiable op (with broadcasting, reductions along each axis, softmax along
-    /// each axis of a 3-D tensor, the three matmul forms, shape ops) and a two-layer network in the seeds' form
-    /// (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE), every loss of <see cref="Losses"/> (the fused ones have hand-written
-    /// backward passes), Sequential(Dense, Tanh, Dense) with cross-entropy, batch norm (training and evaluation) and dropout. Each case has fresh, seeded inputs.
+    /// each axis of a 3-D tensor, the three matmul forms, shape ops, convolution and pooling) and a two-layer network
+    /// in the seeds' form (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE), every loss of <see cref="Losses"/> (the fused
+    /// ones have hand-written backward passes), Sequential(Dense, Tanh, Dense) and a small CNN with cross-entropy,
+    /// batch norm (training and evaluation) and dropout. Each case has fresh, seeded inputs.
     /// </summary>
     public static IReadOnlyList<GradCheckCase> StandardSuite()
     {
@@ -95,9 +96,17 @@ public static partial class GradCheck
         Add("rows", Tight, x => x[0].Rows([3, 0, 3, 4]), N(5, 3));
         Add("slice", Tight, x => x[0].Slice(1, 3), N(5, 3));
         Add("x*x+x (used twice)", Tight, x => x[0] * x[0] + x[0], N(3, 4));
+        Add("conv2d k3 s1 pad 1 + bias", Loose, x => x[0].Conv2d(x[1], x[2], 1, 1), N(2, 2, 5, 6), N(3, 2, 3, 3), N(3));
+        Add("conv2d k3 s2 pad 0, 7×6", Loose, x => x[0].Conv2d(x[1], null, 2, 0), N(1, 2, 7, 6), N(2, 2, 3, 3));
+        Add("conv2d k1×2 s1 pad 2", Loose, x => x[0].Conv2d(x[1], x[2], 1, 2), N(2, 3, 3, 4), N(2, 3, 1, 2), N(2));
+        Add("max_pool2d k2 s2", Tight, x => x[0].MaxPool2d(2, 2), D(2, 2, 4, 6));
+        Add("max_pool2d k3 s1 (overlapping)", Tight, x => x[0].MaxPool2d(3, 1), D(1, 2, 5, 5));
+        Add("avg_pool2d k2 s2", Tight, x => x[0].AvgPool2d(2, 2), N(2, 2, 4, 6));
+        Add("avg_pool2d k3 s2 (overlapping)", Tight, x => x[0].AvgPool2d(3, 2), N(1, 2, 7, 7));
         AddTwoLayerNetwork(Add, seed++);
         AddLosses(Add, ref seed);
         AddDenseTanhDenseWithCrossEntropy(Add, seed++);
+        AddSmallCnnWithCrossEntropy(Add, seed++);
         AddNormalization(Add, ref seed);
         return s;
     }
@@ -177,6 +186,21 @@ public static partial class GradCheck
             [Tensor.RandomNormal([4, 3], seed++), Gamma(3, seed++), Tensor.RandomNormal([3], seed++)]);
         int maskSeed = seed++;
         add("dropout p=0.4 (fixed mask)", Tight, p => p[0].Dropout(0.4f, new Rng(maskSeed)), [Tensor.RandomNormal([5, 6], seed++)]);
+    }
+
+    /// <summary>
+    /// Sequential(Conv2d(1→2, 3×3, pad 1), Tanh, AvgPool2d(2), Flatten, Dense(18→3)) on [4, 1, 6, 6], cross-entropy.
+    /// Tanh and average pooling rather than ReLU and max pooling: a step of h could cross a kink or swap a window's
+    /// winner somewhere among the parameters' effects; the max gate has its own cases above.
+    /// </summary>
+    private static void AddSmallCnnWithCrossEntropy(Action<string, double, Func<Tensor[], Tensor>, Tensor[]> add, int seed)
+    {
+        var rng = new Rng(seed);
+        var model = new Sequential(new Conv2d(1, 2, 3, padding: 1, rng: rng), new Tanh(), new AvgPool2d(2), new Flatten(), new Dense(18, 3, rng: rng));
+        var x = Tensor.RandomNormal([4, 1, 6, 6], rng);
+        var labels = Tensor.FromArray([0f, 2f, 1f, 2f], 4);
+        add("Sequential(Conv2d, Tanh, AvgPool2d, Flatten, Dense), cross-entropy", Loose,
+            _ => Losses.CrossEntropy.Compute(model.Forward(x), labels), [.. model.Parameters()]);
     }
 
     /// <summary>|x| in [0.2, 1.5) with a random sign: at least 0.2 from the kink at 0.</summary>

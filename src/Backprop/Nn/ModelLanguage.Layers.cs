@@ -76,6 +76,19 @@ public static partial class ModelLanguage
         new("reshape", "reshape(d1[,d2,...])", LayerInput.Any, [new("shape", ArgKind.Count, Required: true, Repeated: true)],
             (a, _, _) => new Reshape(a.Ints("shape")),
             m => m is Reshape r ? $"reshape({string.Join(",", r.SampleShape.Select(d => d.ToString(CultureInfo.InvariantCulture)))})" : null),
+        new("conv", "conv(out,k[,stride=s][,pad=p][,bias=false])", LayerInput.Image,
+            [new("out", ArgKind.Count, Required: true), new("k", ArgKind.Count, Required: true),
+             new("stride", ArgKind.Count, Positional: false), new("pad", ArgKind.NonNegative, Positional: false),
+             new("bias", ArgKind.Flag, Positional: false)],
+            (a, s, rng) => new Conv2d(s[0], a.Int("out"), a.Int("k"), a.Int("stride", 1), a.Int("pad", 0), a.Bool("bias", true), rng: rng),
+            m => m is Conv2d c
+                ? $"conv({c.OutChannels},{c.KernelSize}{(c.Stride != 1 ? $",stride={c.Stride}" : "")}{(c.Padding != 0 ? $",pad={c.Padding}" : "")}{(c.Bias is null ? ",bias=false" : "")})"
+                : null,
+            // One multiply-add per weight per output pixel: 2·C·k²·OC·OH·OW.
+            (m, i, o) => m is Conv2d c ? 2L * i[0] * c.KernelSize * c.KernelSize * o[0] * o[1] * o[2] : 0),
+        Pool("maxpool", (k, stride) => new MaxPool2d(k, stride), m => m is MaxPool2d p ? (p.KernelSize, p.Stride) : null),
+        Pool("avgpool", (k, stride) => new AvgPool2d(k, stride), m => m is AvgPool2d p ? (p.KernelSize, p.Stride) : null),
+        Simple<Flatten>("flatten"),
         new("dropout", "dropout(p)", LayerInput.Any, [new("p", ArgKind.Fraction)],
             // The masks get a generator of their own, seeded from the model's, so they do not shift weight init.
             (a, _, rng) => new Dropout(a.Float("p", 0.5f), rng is null ? null : new Rng(((long)rng.NextUInt() << 32) | rng.NextUInt())),
@@ -89,6 +102,13 @@ public static partial class ModelLanguage
             },
             m => m is BatchNorm1d or BatchNorm2d ? "batchnorm" : null),
     ];
+
+    /// <summary>A pooling layer: <c>name(k[,stride=s])</c>, the stride defaulting to the window size k.</summary>
+    private static LayerKind Pool(string name, Func<int, int?, Module> create, Func<Module, (int Kernel, int Stride)?> read) =>
+        new(name, $"{name}(k[,stride=s])", LayerInput.Image,
+            [new("k", ArgKind.Count, Required: true), new("stride", ArgKind.Count, Positional: false)],
+            (a, _, _) => create(a.Int("k"), a.Has("stride") ? a.Int("stride") : null),
+            m => read(m) is var (k, stride) ? $"{name}({k}{(stride != k ? $",stride={stride}" : "")})" : null);
 
     /// <summary>A layer without arguments that accepts any shape, e.g. an activation.</summary>
     private static LayerKind Simple<T>(string name) where T : Module, new() =>

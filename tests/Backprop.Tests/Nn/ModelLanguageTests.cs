@@ -63,22 +63,22 @@ public sealed class ModelLanguageTests
     [Fact]
     public void AnImageLayerFirstGetsAReshapeToTheSampleShape()
     {
-        var model = ModelLanguage.Build("relu-conv(4,3)-flatten-dense(10)", [1, 28, 28], null, TestTable);
-        Assert.Equal(["Reshape(1×28×28)", "ReLU", "FakeConv(1→4, k3, pad0)", "Reshape(2704)", "Dense(2704→10)"], model.Layers.Select(l => l.ToString()));
+        var model = ModelLanguage.Build("relu-conv(4,3)-flatten-dense(10)", [1, 28, 28]);
+        Assert.Equal(["Reshape(1×28×28)", "ReLU", "Conv2d(1→4, 3×3)", "Flatten", "Dense(2704→10)"], model.Layers.Select(l => l.ToString()));
         Assert.Equal([1, 10], model.Forward(Tensor.Zeros(2, 784)).Shape.Skip(1).Prepend(1));
     }
 
     [Fact]
     public void AnExplicitReshapeFirstIsNotDoubled()
     {
-        var model = ModelLanguage.Build("reshape(1,28,28)-conv(2,3,pad=1)", [784], null, TestTable);
-        Assert.Equal(["Reshape(1×28×28)", "FakeConv(1→2, k3, pad1)"], model.Layers.Select(l => l.ToString()));
+        var model = ModelLanguage.Build("reshape(1,28,28)-conv(2,3,pad=1)", [784]);
+        Assert.Equal(["Reshape(1×28×28)", "Conv2d(1→2, 3×3, pad 1)"], model.Layers.Select(l => l.ToString()));
     }
 
     [Fact]
     public void DenseAfterAnImageSaysToFlattenAndPointsAtTheToken()
     {
-        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("conv(32,3,pad=1)-relu-dense(10)", [1, 28, 28], null, TestTable));
+        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("conv(32,3,pad=1)-relu-dense(10)", [1, 28, 28]));
         Assert.Equal(
             "model spec: dense(10) (column 23) needs a flat input [N, F] but gets [N, 32, 28, 28]; put flatten before it\n" +
             "  conv(32,3,pad=1)-relu-dense(10)\n" +
@@ -88,9 +88,9 @@ public sealed class ModelLanguageTests
 
     [Theory]
     // spec, sample shape, reason, caret line
-    [InlineData("dense(8)-rleu-dense(3)", "4", "unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, identity, reshape, dropout, batchnorm",
+    [InlineData("dense(8)-rleu-dense(3)", "4", "unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm",
         "           ^^^^")]
-    [InlineData("dense(8)-frob", "4", "unknown layer 'frob' (column 10); known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, identity, reshape, dropout, batchnorm",
+    [InlineData("dense(8)-frob", "4", "unknown layer 'frob' (column 10); known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm",
         "           ^^^^")]
     [InlineData("dense(8,9)", "4", "dense(8,9) (column 1) takes 1 positional argument (n) but got 2; write dense(n[,bias=false])",
         "          ^")]
@@ -122,7 +122,7 @@ public sealed class ModelLanguageTests
         "           ^")]
     [InlineData("  ", "4", "the spec is empty; expected layers joined by '-', e.g. dense(64)-relu-dense(10)",
         "  ^")]
-    [InlineData("reshape(2,2)-dense(3)", "4", "dense(3) (column 14) needs a flat input [N, F] but gets [N, 2, 2]; put reshape(4) before it",
+    [InlineData("reshape(2,2)-dense(3)", "4", "dense(3) (column 14) needs a flat input [N, F] but gets [N, 2, 2]; put flatten before it",
         "               ^^^^^^^^")]
     [InlineData("tanh-reshape(5,5)", "4", "reshape(5,5) (column 6) does not fit its input [N, 4]: Reshape(5×5) expected input [N, ...] with 25 values per example but got [1,4]",
         "       ^^^^^^^^^^^^")]
@@ -139,16 +139,16 @@ public sealed class ModelLanguageTests
     [Fact]
     public void ImageLayerWithoutAnImageShapeAsksForAReshape()
     {
-        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("dense(16)-conv(4,3)", [4], null, TestTable));
+        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("dense(16)-conv(4,3)", [4]));
         Assert.Equal("conv(4,3) (column 11) needs an image input [N, C, H, W] but gets [N, 16]; put reshape(C,H,W) before it", e.Reason);
     }
 
     [Fact]
     public void ConstructorErrorsAreReportedAgainstTheToken()
     {
-        // The fake conv rejects a kernel larger than the padded image in its constructor, as Conv2d's dry run would.
-        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("conv(4,30)", [1, 28, 28], null, TestTable));
-        Assert.Equal("conv(4,30) (column 1) cannot be built for input [N, 1, 28, 28]: kernel 30 is larger than the padded image 28×28", e.Reason);
+        // Conv2d rejects a kernel larger than the padded image in the dry run.
+        var e = Assert.Throws<ModelSpecException>(() => ModelLanguage.Build("conv(4,30)", [1, 28, 28]));
+        Assert.Equal("conv(4,30) (column 1) does not fit its input [N, 1, 28, 28]: Conv2d(1→4, 30×30) expected an image of at least 30×30 after padding but got [1,1,28,28]", e.Reason);
     }
 
     [Theory]
@@ -240,18 +240,7 @@ public sealed class ModelLanguageTests
         Assert.Equal("Reshape spec has no \"shape\" array.",
             Assert.Throws<FormatException>(() => ModuleSpec.Create(new JsonObject { ["type"] = "Reshape" })).Message);
 
-    /// <summary>The real table plus an image layer and flatten, as other branches add them.</summary>
-    private static readonly IReadOnlyList<LayerKind> TestTable =
-    [
-        .. ModelLanguage.Layers,
-        new("conv", "conv(out,k[,pad=p])", LayerInput.Image,
-            [new("out", ArgKind.Count, Required: true), new("k", ArgKind.Count, Required: true), new("pad", ArgKind.NonNegative, Positional: false)],
-            (a, s, _) => new FakeConv(s[0], a.Int("out"), a.Int("k"), a.Int("pad", 0), s[1], s[2]),
-            m => m is FakeConv ? "conv" : null),
-        new("flatten", "flatten", LayerInput.Any, [], (_, s, _) => new Reshape(s.Aggregate(1, (p, d) => p * d)), _ => null),
-    ];
-
-    /// <summary>A stand-in for Conv2d with its shape rule: [N, C, H, W] → [N, out, H + 2p − k + 1, W + 2p − k + 1], all zeros.</summary>
+    /// <summary>A module the language has no token for (Conv2d's shape rule, all zeros).</summary>
     private sealed class FakeConv : Module
     {
         private readonly int inChannels, outChannels, kernel, pad;
