@@ -74,10 +74,48 @@ internal static partial class DenseKernels
         for (; i < n; i++) dz[i] = y[i] > 0f ? dy[i] : slope == 0f ? 0f : slope * dy[i];
     }
 
-    /// <summary>db[cols] = Σ_r dz[r, cols] (overwrites db).</summary>
-    public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols)
+    /// <summary>db[cols] = Σ_r dz[r, cols] (overwrites db), or db += Σ_r dz[r, cols] when <paramref name="accumulate"/>.</summary>
+    /// <remarks>
+    /// Rows of whole Vector512s up to 64 wide are summed in registers over all rows (a convolution's dZ has
+    /// thousands of narrow rows, where a call per row would cost more than its adds); the sums run in the same order,
+    /// row by row, either way (from zero: the first row is added to 0, which is exact).
+    /// </remarks>
+    public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols, bool accumulate = false)
     {
         db = db[..cols];
+        if (rows == 0)
+        {
+            if (!accumulate) db.Clear();
+            return;
+        }
+        if (UseVector512 && cols % Lanes == 0 && cols <= 4 * Lanes)
+        {
+            // Up to four column blocks, each summed in its own register down the rows.
+            int blocks = cols / Lanes;
+            ref float d = ref MemoryMarshal.GetReference(dz);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int r = 0; r < rows; r++)
+            {
+                nuint at = (nuint)(r * cols);
+                a0 += Vector512.LoadUnsafe(ref d, at);
+                if (blocks > 1) a1 += Vector512.LoadUnsafe(ref d, at + Lanes);
+                if (blocks > 2) a2 += Vector512.LoadUnsafe(ref d, at + 2 * Lanes);
+                if (blocks > 3) a3 += Vector512.LoadUnsafe(ref d, at + 3 * Lanes);
+            }
+            ref float o = ref MemoryMarshal.GetReference(db);
+            Span<Vector512<float>> sums = [a0, a1, a2, a3];
+            for (int v = 0; v < blocks; v++)
+            {
+                var sum = accumulate ? Vector512.LoadUnsafe(ref o, (nuint)(v * Lanes)) + sums[v] : sums[v];
+                sum.StoreUnsafe(ref o, (nuint)(v * Lanes));
+            }
+            return;
+        }
+        if (accumulate)
+        {
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * cols, cols), db);
+            return;
+        }
         dz[..cols].CopyTo(db);
         for (int r = 1; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * cols, cols), db);
     }

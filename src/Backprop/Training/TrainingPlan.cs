@@ -5,14 +5,18 @@ using Backprop.Nn;
 namespace Backprop.Training;
 
 /// <summary>
-/// A training step compiled from a dense network: forward, loss and backward as fused kernel calls over buffers
-/// allocated once, so a steady-state step allocates nothing and records no graph. <see cref="Trainer"/> uses it
-/// whenever the model and loss allow; every other model trains through the autograd graph.
+/// A training step compiled from a feed-forward network: forward, loss and backward as fused kernel calls over
+/// buffers allocated once, so a steady-state step allocates nothing and records no graph. <see cref="Trainer"/> uses
+/// it whenever the model and loss allow; every other model trains through the autograd graph.
 /// </summary>
 /// <remarks>
 /// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/> layers, each optionally followed
-/// by one of sigmoid, tanh, relu, leaky_relu or identity; trained with <see cref="Losses.CrossEntropy"/> on class
-/// indices, or with MSE / half-MSE on real targets. Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
+/// by one of sigmoid, tanh, relu, leaky_relu or identity, and <see cref="Dropout"/>; and in front of them an image part
+/// of <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/> (with the same activations), <see cref="MaxPool2d"/> and
+/// <see cref="Flatten"/> — e.g. the model language's
+/// <c>conv(32,3,pad=1)-relu-maxpool(2)-conv(64,3,pad=1)-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
+/// Trained with <see cref="Losses.CrossEntropy"/> on class indices, or with MSE / half-MSE on real targets.
+/// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
 /// forward   Z_l = A_{l−1}·W_l + b_l,  A_l = act_l(Z_l)                     (DenseKernels.Forward, bias+act fused)
 /// loss      dA_L = (softmax(A_L) − onehot)/n    or  2(A_L − T)/(n·k) (MSE)   (fused with the loss value)
@@ -20,38 +24,28 @@ namespace Backprop.Training;
 /// </code>
 /// <para>This is the seeds' matrix form of backpropagation (<c>O_delta</c>, <c>H_delta</c>, weight updates) with the
 /// same arithmetic as the autograd ops (tests compare the two); dA₀ is never formed, since no input needs it.
-/// Gradients land in each parameter's <see cref="Tensor.Grad"/>, in tensors the plan owns and reuses, so
-/// <see cref="Optim.Optimizer.Step"/> works unchanged.</para>
+/// Images are kept channels-last inside the plan, so that a convolution is the dense step above applied to every
+/// output pixel's receptive field (im2col) and its output needs no transpose; Flatten restores the model's NCHW
+/// feature order. Gradients land in each parameter's <see cref="Tensor.Grad"/>, in tensors the plan owns and reuses,
+/// so <see cref="Optim.Optimizer.Step"/> works unchanged.</para>
 /// </remarks>
-internal sealed class TrainingPlan
+internal sealed partial class TrainingPlan
 {
-    // One fused layer: its input width, weights, activation, and the buffers for its output A and gradient dA/dZ.
-    private sealed class Layer(Dense dense, ActivationKind act, float slope, int maxBatch)
-    {
-        public readonly Dense Dense = dense;
-        public ActivationKind Act = act;
-        public float Slope = slope;
-        public readonly float[] Output = new float[maxBatch * dense.OutFeatures];   // A_l
-        public readonly float[] Delta = new float[maxBatch * dense.OutFeatures];    // dA_l, then dZ_l in place
-        public readonly Tensor WeightGrad = Tensor.Zeros(dense.InFeatures, dense.OutFeatures);
-        public readonly Tensor? BiasGrad = dense.Bias is null ? null : Tensor.Zeros(dense.OutFeatures);
-    }
-
     private enum LossKind { CrossEntropy, MeanSquared, HalfMeanSquared }
 
-    private readonly Layer[] layers;
+    private readonly Stage[] stages;
     private readonly LossKind lossKind;
     private readonly float[] input;
     private readonly float[] targets;
     private readonly int[] labels;
 
-    private TrainingPlan(Layer[] layers, LossKind lossKind, int maxBatch)
+    private TrainingPlan(Stage[] stages, LossKind lossKind, int inFeatures, int maxBatch)
     {
-        this.layers = layers;
+        this.stages = stages;
         this.lossKind = lossKind;
         MaxBatch = maxBatch;
-        input = new float[maxBatch * layers[0].Dense.InFeatures];
-        int outputs = layers[^1].Dense.OutFeatures;
+        input = new float[maxBatch * inFeatures];
+        int outputs = stages[^1].OutSize;
         targets = lossKind == LossKind.CrossEntropy ? [] : new float[maxBatch * outputs];
         labels = lossKind == LossKind.CrossEntropy ? new int[maxBatch] : [];
     }
@@ -68,7 +62,6 @@ internal sealed class TrainingPlan
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(data);
-        reason = null;
         LossKind? kind = loss switch
         {
             CrossEntropyLoss when data.IsClassification => LossKind.CrossEntropy,
@@ -81,51 +74,98 @@ internal sealed class TrainingPlan
             reason = $"loss '{loss.Name}' on {(data.IsClassification ? "class labels" : "real targets")}";
             return null;
         }
-
-        var layers = new List<Layer>();
-        foreach (var (path, module) in Sequential.Leaves(model))
+        var stages = Compile(model, data.NumFeatures, maxBatch, out reason);
+        if (stages is null) return null;
+        if (stages[^1] is not DenseStage)
         {
-            if (module is Dense dense)
-            {
-                if (layers.Count > 0 && layers[^1].Dense.OutFeatures != dense.InFeatures)
-                {
-                    reason = $"{dense} at '{path}' does not chain";
-                    return null;
-                }
-                layers.Add(new Layer(dense, ActivationKind.Identity, 0f, maxBatch));
-                continue;
-            }
-            if (ElementwiseActivation(module) is not var (act, slope))
-            {
-                reason = $"{module} at '{path}'";
-                return null;
-            }
-            if (act == ActivationKind.Identity) continue;
-            if (layers.Count == 0 || layers[^1].Act != ActivationKind.Identity)
-            {
-                reason = $"{module} at '{path}' does not follow a Dense layer";
-                return null;
-            }
-            layers[^1].Act = act;
-            layers[^1].Slope = slope;
-        }
-        if (layers.Count == 0)
-        {
-            reason = "the model has no Dense layer";
+            reason = "the model does not end with a Dense layer";
             return null;
         }
-        if (layers[0].Dense.InFeatures != data.NumFeatures)
-        {
-            reason = $"the first layer takes {layers[0].Dense.InFeatures} inputs but the data has {data.NumFeatures} features";
-            return null;
-        }
-        int outputs = layers[^1].Dense.OutFeatures;
+        int outputs = stages[^1].OutSize;
         if (kind == LossKind.CrossEntropy ? outputs != data.NumClasses || outputs < 2 : outputs != data.NumOutputs)
         {
             reason = $"the model's {outputs} outputs do not match the data";
             return null;
         }
-        return new TrainingPlan([.. layers], kind.Value, maxBatch);
+        return new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch);
+    }
+
+    // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
+    // channels-last. Null (with the reason) at the first layer the plan cannot express.
+    private static Stage[]? Compile(Module model, int features, int maxBatch, out string? reason)
+    {
+        var stages = new List<Stage>();
+        int flat = features;
+        (int C, int H, int W)? image = null;
+        bool canFuse = false;   // whether the last stage can still take an activation
+        foreach (var (path, module) in Sequential.Leaves(model))
+        {
+            string? failure = null;
+            switch (module)
+            {
+                case Dense dense when image is null && dense.InFeatures == flat:
+                    stages.Add(new DenseStage(dense, maxBatch));
+                    flat = dense.OutFeatures;
+                    canFuse = true;
+                    continue;
+                case Dropout dropout when image is null:
+                    stages.Add(new DropoutStage(dropout, flat, maxBatch));
+                    canFuse = false;
+                    continue;
+                case Reshape reshape when image is null && reshape.SampleShape.Count == 3 && Product(reshape.SampleShape) == flat:
+                    image = (reshape.SampleShape[0], reshape.SampleShape[1], reshape.SampleShape[2]);
+                    stages.Add(new LayoutStage(image.Value.C, image.Value.H * image.Value.W, toChannelsLast: true, maxBatch));
+                    canFuse = false;
+                    continue;
+                case Conv2d conv when image is { } im && conv.InChannels == im.C
+                    && im.H + 2 * conv.Padding >= conv.KernelSize && im.W + 2 * conv.Padding >= conv.KernelSize:
+                    var cs = new ConvStage(conv, im.H, im.W, maxBatch);
+                    stages.Add(cs);
+                    image = (conv.OutChannels, cs.OH, cs.OW);
+                    canFuse = true;
+                    continue;
+                case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
+                    var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
+                    stages.Add(ps);
+                    image = (im.C, ps.OH, ps.OW);
+                    canFuse = false;
+                    continue;
+                case Flatten or Reshape when image is { } im && (module is Flatten || ((Reshape)module).SampleShape is [var f] && f == im.C * im.H * im.W):
+                    stages.Add(new LayoutStage(im.C, im.H * im.W, toChannelsLast: false, maxBatch));
+                    flat = im.C * im.H * im.W;
+                    image = null;
+                    canFuse = false;
+                    continue;
+            }
+            if (ElementwiseActivation(module) is var (act, slope))
+            {
+                if (act == ActivationKind.Identity) continue;
+                if (canFuse && stages[^1] is DenseStage d && d.Act == ActivationKind.Identity) (d.Act, d.Slope) = (act, slope);
+                else if (canFuse && stages[^1] is ConvStage c && c.Act == ActivationKind.Identity) (c.Act, c.Slope) = (act, slope);
+                else failure = $"{module} at '{path}' does not follow a Dense or Conv2d layer";
+                if (failure is null)
+                {
+                    canFuse = false;
+                    continue;
+                }
+            }
+            reason = failure ?? $"{module} at '{path}' on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat}")}";
+            return null;
+        }
+        if (stages.Count == 0)
+        {
+            reason = "the model has no layers";
+            return null;
+        }
+        reason = null;
+        return [.. stages];
+    }
+
+    private static int Product(IReadOnlyList<int> shape)
+    {
+        int p = 1;
+        foreach (var d in shape) p *= d;
+        return p;
     }
 
     /// <summary>
@@ -140,35 +180,23 @@ internal sealed class TrainingPlan
             throw new ArgumentOutOfRangeException(nameof(rows), n, $"TrainingPlan: a step takes 1..{MaxBatch} rows.");
         Gather(data, rows, n);
 
-        // Forward: A_l = act(A_{l−1}·W_l + b_l).
-        ReadOnlySpan<float> x = input;
-        foreach (var l in layers)
+        float[] x = input;
+        foreach (var stage in stages)
         {
-            var d = l.Dense;
-            DenseKernels.Forward(l.Output, x, d.Weight.AsSpan(), d.Bias is null ? [] : d.Bias.AsSpan(), n, d.InFeatures, d.OutFeatures, l.Act, l.Slope);
-            x = l.Output;
+            stage.Forward(x, n);
+            x = stage.Output;
         }
 
-        // Loss and dA_L.
-        var last = layers[^1];
-        int outputs = last.Dense.OutFeatures;
+        // Loss and the gradient at the logits (or outputs).
+        var last = stages[^1];
+        int outputs = last.OutSize;
         var (lossSum, correct) = lossKind == LossKind.CrossEntropy
             ? SoftmaxCrossEntropyKernel.ForwardBackward(last.Delta, last.Output, labels, n, outputs, n)
             : (SquaredError(last.Delta, last.Output, n * outputs, lossKind == LossKind.HalfMeanSquared ? 1 : 2, n * outputs) / outputs, 0);
 
-        // Backward, last layer first: dZ_l = dA_l ⊙ act'(A_l); gradients of W_l, b_l; dA_{l−1} = dZ_l·W_lᵀ.
-        for (int i = layers.Length - 1; i >= 0; i--)
+        for (int i = stages.Length - 1; i >= 0; i--)
         {
-            var l = layers[i];
-            var d = l.Dense;
-            int size = n * d.OutFeatures;
-            DenseKernels.ActivationBackward(l.Delta, l.Delta, l.Output, size, l.Act, l.Slope);
-            ReadOnlySpan<float> layerInput = i == 0 ? input : layers[i - 1].Output;
-            Span<float> dx = i == 0 ? [] : layers[i - 1].Delta;
-            DenseKernels.Backward(l.WeightGrad.AsSpan(), l.BiasGrad is null ? [] : l.BiasGrad.AsSpan(), dx,
-                l.Delta, layerInput, d.Weight.AsSpan(), n, d.InFeatures, d.OutFeatures);
-            d.Weight.Grad = l.WeightGrad;
-            if (d.Bias is not null) d.Bias.Grad = l.BiasGrad;
+            stages[i].Backward(i == 0 ? input : stages[i - 1].Output, i == 0 ? null : stages[i - 1].Delta, n);
         }
         return (lossSum, correct);
     }
@@ -187,7 +215,7 @@ internal sealed class TrainingPlan
     // Copies the batch's feature rows into the input buffer, and its labels or target rows into theirs.
     private void Gather(Dataset data, ReadOnlySpan<int> rows, int n)
     {
-        int f = layers[0].Dense.InFeatures;
+        int f = data.NumFeatures;
         var features = data.Features.data;
         var t = data.Targets.data;
         for (int r = 0; r < n; r++)
@@ -197,7 +225,7 @@ internal sealed class TrainingPlan
             for (int r = 0; r < n; r++) labels[r] = (int)t[rows[r]];
             return;
         }
-        int k = layers[^1].Dense.OutFeatures;
+        int k = stages[^1].OutSize;
         for (int r = 0; r < n; r++)
             t.AsSpan(rows[r] * k, k).CopyTo(targets.AsSpan(r * k, k));
     }

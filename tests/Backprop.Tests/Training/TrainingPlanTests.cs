@@ -102,13 +102,69 @@ public sealed class TrainingPlanTests
         Assert.Null(TrainingPlan.TryCreate(new Sequential(new Dense(4, 3), new Softmax()), Losses.CrossEntropy, data, 8, out var softmax));
         Assert.Contains("Softmax", softmax);
         Assert.Null(TrainingPlan.TryCreate(new Sequential(new Tanh(), new Dense(4, 3)), Losses.CrossEntropy, data, 8, out var first));
-        Assert.Contains("does not follow a Dense layer", first);
+        Assert.Contains("does not follow a Dense or Conv2d layer", first);
         Assert.Null(TrainingPlan.TryCreate(new Dense(4, 1), Losses.BinaryCrossEntropyWithLogits, Classification(10, 4, 2, 1), 8, out var bce));
         Assert.Contains("bce_logits", bce);
         Assert.Null(TrainingPlan.TryCreate(new Dense(5, 3), Losses.CrossEntropy, data, 8, out var width));
-        Assert.Contains("5 inputs but the data has 4 features", width);
+        Assert.Contains("Dense(5→3) at 'model' on rows of 4", width);
         Assert.Null(TrainingPlan.TryCreate(new Dense(4, 7), Losses.CrossEntropy, data, 8, out var outputs));
         Assert.Contains("7 outputs", outputs);
+    }
+
+    public static TheoryData<string, int[]> ConvolutionalModels() => new()
+    {
+        // The CNN shape, scaled down: conv-relu-pool twice, flatten, dense-relu-dropout-dense.
+        { "conv(4,3,pad=1)-relu-maxpool(2)-conv(6,3,pad=1)-relu-maxpool(2)-flatten-dense(12)-relu-dropout(0.3)-dense(3)", [1, 8, 8] },
+        // Several input channels, stride 2 without padding, overlapping pool windows, tanh, no bias, odd sizes.
+        { "conv(5,3,stride=2)-tanh-maxpool(3,stride=2)-flatten-dense(3)", [2, 11, 9] },
+        // A pool straight on the input, a 1×1 and a 5×5 kernel, leaky ReLU, an explicit reshape back to rows.
+        { "maxpool(2)-conv(3,1)-leaky_relu(0.1)-conv(2,5,pad=2,bias=false)-sigmoid-reshape(50)-dense(3)", [3, 10, 10] },
+        // 16 and 32 channels take the vector paths (bias rows, column sums, pool backward); 7×7 → 3×3 leaves a
+        // row and a column no pool window covers.
+        { "conv(16,3)-relu-maxpool(2)-conv(32,1)-relu-flatten-dense(3)", [2, 9, 9] },
+        { "conv(48,3,pad=1)-relu-maxpool(2)-conv(64,3,pad=1)-identity-maxpool(3)-flatten-dense(3)", [1, 6, 6] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConvolutionalModels))]
+    public void ConvolutionalStepGivesTheAutogradLossAndGradients(string spec, int[] sampleShape)
+    {
+        int features = sampleShape.Aggregate(1, (p, d) => p * d);
+        var data = Classification(30, features, 3, seed: 8).WithSampleShape(sampleShape);
+        // Two identical models: the same weights and the same dropout generator, so both paths drop the same units.
+        var graphModel = ModelLanguage.Build(spec, sampleShape, new Rng(4));
+        var planModel = ModelLanguage.Build(spec, sampleShape, new Rng(4));
+        int[] rows = [.. new Rng(2).Permutation(30)[..17]];
+
+        var expected = Autograd(graphModel, Losses.CrossEntropy, data, rows);
+        var plan = TrainingPlan.TryCreate(planModel, Losses.CrossEntropy, data, maxBatch: 20, out var reason);
+        Assert.True(plan is not null, reason);
+        var (lossSum, correct) = plan.Step(data, rows);
+
+        Assert.Equal(expected.LossSum, lossSum, 1e-4 * Math.Max(1, Math.Abs(expected.LossSum)));
+        Assert.Equal(expected.Correct, correct);
+        var parameters = planModel.Parameters();
+        Assert.Equal(expected.Grads.Length, parameters.Count);
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            var got = parameters[p].Grad!.ToArray();
+            float scale = expected.Grads[p].Max(MathF.Abs);
+            for (int i = 0; i < got.Length; i++)
+                Assert.True(Math.Abs(got[i] - expected.Grads[p][i]) <= 1e-5 * Math.Max(1, scale) + 1e-4 * Math.Abs(expected.Grads[p][i]),
+                    $"{spec}: parameter {p}, element {i}: plan {got[i]} vs autograd {expected.Grads[p][i]}");
+        }
+    }
+
+    [Fact]
+    public void ImageLayersThePlanCannotExpressFallBackWithAReason()
+    {
+        var data = Classification(10, 16, 3, seed: 1).WithSampleShape(1, 4, 4);
+        Assert.Null(TrainingPlan.TryCreate(ModelLanguage.Build("avgpool(2)-flatten-dense(3)", [1, 4, 4]), Losses.CrossEntropy, data, 8, out var avg));
+        Assert.Contains("AvgPool2d", avg);
+        Assert.Null(TrainingPlan.TryCreate(ModelLanguage.Build("conv(2,3,pad=1)-dropout(0.5)-flatten-dense(3)", [1, 4, 4]), Losses.CrossEntropy, data, 8, out var drop));
+        Assert.Contains("Dropout", drop);
+        Assert.Null(TrainingPlan.TryCreate(ModelLanguage.Build("conv(2,3,pad=1)-maxpool(2)-relu-flatten-dense(3)", [1, 4, 4]), Losses.CrossEntropy, data, 8, out var late));
+        Assert.Contains("does not follow a Dense or Conv2d layer", late);
     }
 
     [Theory]

@@ -1,0 +1,196 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Convolution and pooling kernels on channels-last images, <c>[N, H, W, C]</c> (NHWC), the layout the compiled
+/// training step uses: a pixel's C channels are contiguous, so im2col copies whole runs of KW·C floats, a convolution
+/// is one GEMM <c>[N·OH·OW, KH·KW·C]·[KH·KW·C, OC]</c> whose output is again NHWC, and pooling compares whole vectors
+/// of channels. Span in, span out; no allocation, no autograd.
+/// </summary>
+internal static class ChannelsLast
+{
+    /// <summary>y[n, hw, c] = x[n, c, hw]: NCHW → NHWC for <paramref name="n"/> images of C channels and HW pixels.</summary>
+    public static void FromChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            var xi = x.Slice(i * c * hw, c * hw);
+            var yi = y.Slice(i * c * hw, c * hw);
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < hw; p++) yi[p * c + ch] = xi[ch * hw + p];
+        }
+    }
+
+    /// <summary>y[n, c, hw] = x[n, hw, c]: NHWC → NCHW (the order Flatten gives an NCHW tensor).</summary>
+    public static void ToChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            var xi = x.Slice(i * c * hw, c * hw);
+            var yi = y.Slice(i * c * hw, c * hw);
+            for (int p = 0; p < hw; p++)
+                for (int ch = 0; ch < c; ch++) yi[ch * hw + p] = xi[p * c + ch];
+        }
+    }
+
+    /// <summary>
+    /// col[(n, oh, ow), (kh, kw, c)] = x[n, oh·s − p + kh, ow·s − p + kw, c], zero outside the image. For each (row, kh)
+    /// the KW·C values are one contiguous run of x (clipped at the left and right edges).
+    /// </summary>
+    public static void Im2Col(Span<float> col, ReadOnlySpan<float> x, ConvGeometry g)
+    {
+        int c = g.C, kw = g.KW, k = g.K, run = kw * c;
+        int row = 0;
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++, row++)
+                {
+                    var dst = col.Slice(row * k, k);
+                    int iw0 = ow * g.Stride - g.Pad;
+                    int lo = Math.Max(0, -iw0), hi = Math.Min(kw, g.W - iw0);   // kw range inside the image
+                    for (int kh = 0; kh < g.KH; kh++)
+                    {
+                        var d = dst.Slice(kh * run, run);
+                        int ih = oh * g.Stride - g.Pad + kh;
+                        if (ih < 0 || ih >= g.H || hi <= lo)
+                        {
+                            d.Clear();
+                            continue;
+                        }
+                        if (lo > 0) d[..(lo * c)].Clear();
+                        var src = x.Slice(((n * g.H + ih) * g.W + iw0 + lo) * c, (hi - lo) * c);
+                        if (src.Length <= 16)
+                            for (int j = 0; j < src.Length; j++) d[lo * c + j] = src[j];   // short runs (few channels): a call to memmove costs more
+                        else src.CopyTo(d[(lo * c)..]);
+                        if (hi < kw) d[(hi * c)..].Clear();
+                    }
+                }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n, ih, iw, c] += Σ dcol over every (row, kh, kw) that read it. dx is overwritten.</summary>
+    public static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g)
+    {
+        int c = g.C, kw = g.KW, k = g.K, run = kw * c;
+        dx[..(g.N * g.H * g.W * c)].Clear();
+        int row = 0;
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++, row++)
+                {
+                    var src = dcol.Slice(row * k, k);
+                    int iw0 = ow * g.Stride - g.Pad;
+                    int lo = Math.Max(0, -iw0), hi = Math.Min(kw, g.W - iw0);
+                    if (hi <= lo) continue;
+                    for (int kh = 0; kh < g.KH; kh++)
+                    {
+                        int ih = oh * g.Stride - g.Pad + kh;
+                        if (ih < 0 || ih >= g.H) continue;
+                        var d = dx.Slice(((n * g.H + ih) * g.W + iw0 + lo) * c, (hi - lo) * c);
+                        TensorPrimitives.Add(d, src.Slice(kh * run + lo * c, (hi - lo) * c), d);
+                    }
+                }
+    }
+
+    /// <summary>
+    /// y[n, oh, ow, c] = max over the k×k window at (oh·s, ow·s) of x[n, ·, ·, c]; arg holds the winner's position in
+    /// the window (kh·k + kw), the first maximum in row-major order on ties (PyTorch's rule).
+    /// </summary>
+    public static void MaxPool(Span<float> y, Span<int> arg, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s)
+    {
+        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < oh; r++)
+                for (int q = 0; q < ow; q++)
+                {
+                    int o = ((i * oh + r) * ow + q) * c;
+                    var yo = y.Slice(o, c);
+                    var ao = arg.Slice(o, c);
+                    x.Slice(((i * h + r * s) * w + q * s) * c, c).CopyTo(yo);
+                    ao.Clear();
+                    for (int kh = 0; kh < k; kh++)
+                        for (int kw = 0; kw < k; kw++)
+                        {
+                            if (kh == 0 && kw == 0) continue;
+                            MaxInto(yo, ao, x.Slice(((i * h + r * s + kh) * w + q * s + kw) * c, c), kh * k + kw);
+                        }
+                }
+    }
+
+    // y = max(y, v) element-wise, recording `index` where v wins strictly (so the first maximum stays on ties).
+    private static void MaxInto(Span<float> y, Span<int> arg, ReadOnlySpan<float> v, int index)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            ref int ar = ref MemoryMarshal.GetReference(arg);
+            ref float vr = ref MemoryMarshal.GetReference(v);
+            var idx = Vector512.Create(index);
+            for (; j + 16 <= y.Length; j += 16)
+            {
+                var yv = Vector512.LoadUnsafe(ref yr, (nuint)j);
+                var vv = Vector512.LoadUnsafe(ref vr, (nuint)j);
+                var wins = Vector512.GreaterThan(vv, yv);
+                Vector512.ConditionalSelect(wins, vv, yv).StoreUnsafe(ref yr, (nuint)j);
+                Vector512.ConditionalSelect(wins.AsInt32(), idx, Vector512.LoadUnsafe(ref ar, (nuint)j)).StoreUnsafe(ref ar, (nuint)j);
+            }
+        }
+        for (; j < y.Length; j++)
+            if (v[j] > y[j])
+            {
+                y[j] = v[j];
+                arg[j] = index;
+            }
+    }
+
+    /// <summary>The max gate backward: dx (overwritten) receives each dy at its window's winner, zero elsewhere.</summary>
+    /// <remarks>
+    /// With windows that tile the image (stride = k), every input in the tiled region belongs to exactly one window,
+    /// so dx is written once per element as select(arg = its position, dy, 0), whole vectors of channels at a time;
+    /// overlapping windows scatter-add one value at a time.
+    /// </remarks>
+    public static void MaxPoolBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> arg, int n, int h, int w, int c, int k, int s)
+    {
+        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        if (s == k && Vector512.IsHardwareAccelerated && c % 16 == 0)
+        {
+            if (oh * k != h || ow * k != w) dx[..(n * h * w * c)].Clear();   // rows or columns no window covers
+            ref float dxr = ref MemoryMarshal.GetReference(dx);
+            ref float dyr = ref MemoryMarshal.GetReference(dy);
+            ref int ar = ref MemoryMarshal.GetReference(arg);
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < oh; r++)
+                    for (int q = 0; q < ow; q++)
+                    {
+                        int o = ((i * oh + r) * ow + q) * c;
+                        for (int kh = 0; kh < k; kh++)
+                            for (int kw = 0; kw < k; kw++)
+                            {
+                                var idx = Vector512.Create(kh * k + kw);
+                                int at = ((i * h + r * k + kh) * w + q * k + kw) * c;
+                                for (int j = 0; j < c; j += 16)
+                                {
+                                    var hit = Vector512.Equals(Vector512.LoadUnsafe(ref ar, (nuint)(o + j)), idx).AsSingle();
+                                    (Vector512.LoadUnsafe(ref dyr, (nuint)(o + j)) & hit).StoreUnsafe(ref dxr, (nuint)(at + j));
+                                }
+                            }
+                    }
+            return;
+        }
+        dx[..(n * h * w * c)].Clear();
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < oh; r++)
+                for (int q = 0; q < ow; q++)
+                {
+                    int o = ((i * oh + r) * ow + q) * c;
+                    for (int j = 0; j < c; j++)
+                    {
+                        int a = arg[o + j];
+                        dx[((i * h + r * s + a / k) * w + q * s + a % k) * c + j] += dy[o + j];
+                    }
+                }
+    }
+}
