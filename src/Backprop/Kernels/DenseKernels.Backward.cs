@@ -20,6 +20,7 @@ internal static partial class DenseKernels
     /// dz[rows, cols] = dy ⊙ act'(z), with act' written in terms of the activation's output y (which is what the
     /// forward pass keeps). <paramref name="dz"/> may be the same span as <paramref name="dy"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ActivationBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y,
         int count, ActivationKind act, float slope)
     {
@@ -54,6 +55,7 @@ internal static partial class DenseKernels
     /// dz = y &gt; 0 ? dy : slope·dy. For slope ≥ 0, y &gt; 0 exactly when the pre-activation z &gt; 0, so this is
     /// the same mask the autograd ReLU uses. Vector512 lanes, scalar tail and twin.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ReluBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float slope)
     {
         int i = 0, n = dz.Length;
@@ -80,6 +82,7 @@ internal static partial class DenseKernels
     /// thousands of narrow rows, where a call per row would cost more than its adds); the sums run in the same order,
     /// row by row, either way (from zero: the first row is added to 0, which is exact).
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols, bool accumulate = false)
     {
         db = db[..cols];

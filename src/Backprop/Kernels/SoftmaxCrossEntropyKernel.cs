@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Backprop.Kernels;
@@ -14,6 +15,7 @@ internal static class SoftmaxCrossEntropyKernel
     /// and returns the summed (not averaged) loss and the number of rows whose largest logit is at the label
     /// (first maximum on ties, as ArgMax).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (double LossSum, int Correct) ForwardBackward(Span<float> dz, ReadOnlySpan<float> z,
         ReadOnlySpan<int> labels, int rows, int classes, int meanOver)
     {

@@ -108,6 +108,7 @@ public sealed class InferencePlan
     /// Copy it (or use <see cref="Run(ReadOnlySpan{float}, Span{float}, int)"/>) to keep it.</returns>
     /// <exception cref="ShapeMismatchException">The input does not hold batch × <see cref="InFeatures"/> values.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The batch is below 1 or above <see cref="MaxBatch"/>.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Run(ReadOnlySpan<float> input, int batch = 1)
     {
         if (batch < 1 || batch > MaxBatch)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -55,6 +56,7 @@ public class Adam : Optimizer
     /// One Adam update of <paramref name="w"/> in place at step t (1-based), with L2 penalty <paramref name="l2"/>
     /// added to the gradient; shared with <see cref="AdamW"/>, which passes l2 = 0 and decays W itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float lr,
         float b1, float b2, float eps, float l2, long t)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -13,6 +14,7 @@ namespace Backprop.Kernels;
 internal static class ChannelsLast
 {
     /// <summary>y[n, hw, c] = x[n, c, hw]: NCHW → NHWC for <paramref name="n"/> images of C channels and HW pixels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FromChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
     {
         for (int i = 0; i < n; i++)
@@ -25,6 +27,7 @@ internal static class ChannelsLast
     }
 
     /// <summary>y[n, c, hw] = x[n, hw, c]: NHWC → NCHW (the order Flatten gives an NCHW tensor).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
     {
         for (int i = 0; i < n; i++)
@@ -40,6 +43,7 @@ internal static class ChannelsLast
     /// col[(n, oh, ow), (kh, kw, c)] = x[n, oh·s − p + kh, ow·s − p + kw, c], zero outside the image. For each (row, kh)
     /// the KW·C values are one contiguous run of x (clipped at the left and right edges).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col(Span<float> col, ReadOnlySpan<float> x, ConvGeometry g)
     {
         int c = g.C, kw = g.KW, k = g.K, run = kw * c;
@@ -71,6 +75,7 @@ internal static class ChannelsLast
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n, ih, iw, c] += Σ dcol over every (row, kh, kw) that read it. dx is overwritten.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g)
     {
         int c = g.C, kw = g.KW, k = g.K, run = kw * c;
@@ -98,6 +103,7 @@ internal static class ChannelsLast
     /// y[n, oh, ow, c] = max over the k×k window at (oh·s, ow·s) of x[n, ·, ·, c]; arg holds the winner's position in
     /// the window (kh·k + kw), the first maximum in row-major order on ties (PyTorch's rule).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool(Span<float> y, Span<int> arg, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s)
     {
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
@@ -120,6 +126,7 @@ internal static class ChannelsLast
     }
 
     // y = max(y, v) element-wise, recording `index` where v wins strictly (so the first maximum stays on ties).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxInto(Span<float> y, Span<int> arg, ReadOnlySpan<float> v, int index)
     {
         int j = 0;
@@ -152,6 +159,7 @@ internal static class ChannelsLast
     /// so dx is written once per element as select(arg = its position, dy, 0), whole vectors of channels at a time;
     /// overlapping windows scatter-add one value at a time.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPoolBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> arg, int n, int h, int w, int c, int k, int s)
     {
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
