@@ -27,6 +27,7 @@ internal sealed class TrainCommand : ICommand
         "  --batch N            mini-batch size (default 16)\n" +
         "  --seed N             seed for the split, initial weights and shuffling (default 1)\n" +
         "  --test-split F       fraction held out for testing (default 0.2)\n" +
+        "  --limit N            use only the first N training rows and the first N test rows (a quick check)\n" +
         "  --val-split F        fraction of the training rows held out (stratified) for validation (default 0;\n" +
         "                       0.1 with --patience): epoch lines and early stopping use it, not the test split\n" +
         "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
@@ -43,7 +44,7 @@ internal sealed class TrainCommand : ICommand
     {
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint"],
+             "seed", "test-split", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint"],
             ["json", "no-standardize", "resume"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
@@ -74,6 +75,12 @@ internal sealed class TrainCommand : ICommand
 
         var (train, test) = predefined is { } official ? official
             : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
+        if (cl.Has("limit"))
+        {
+            int limit = cl.Int("limit", 0, min: 1);
+            train = train.Take(limit);
+            test = test?.Take(limit);
+        }
         var rawTest = test;
         if (cl.Has("report") && test is null) throw new UsageException("--report needs a test set; give --test-split above 0.");
         float valSplit = cl.Float("val-split", cl.Has("patience") ? 0.1f : 0f, min: 0f, maxExclusive: 1f);

@@ -202,7 +202,7 @@ public static class Trainer
     }
 
     /// <summary>Mean loss and (for classification) accuracy of <paramref name="model"/> on <paramref name="data"/>.</summary>
-    public static Evaluation Evaluate(this Module model, Dataset data, ILoss loss, int batchSize = 1024)
+    public static Evaluation Evaluate(this Module model, Dataset data, ILoss loss, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);

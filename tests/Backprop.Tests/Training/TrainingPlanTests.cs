@@ -156,6 +156,33 @@ public sealed class TrainingPlanTests
     }
 
     [Fact]
+    public void ACnnLearnsWhichQuadrantHoldsTheBlobThroughTheCompiledStep()
+    {
+        // 8×8 images: noise, plus a bright 3×3 blob in one quadrant; the class is the quadrant.
+        var rng = new Rng(12);
+        const int count = 400;
+        var x = new float[count * 64];
+        var y = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            int quadrant = i % 4, top = quadrant / 2 * 4 + rng.NextInt(2), left = quadrant % 2 * 4 + rng.NextInt(2);
+            for (int p = 0; p < 64; p++) x[i * 64 + p] = 0.3f * rng.NextFloat();
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 3; c++) x[i * 64 + (top + r) * 8 + left + c] += 1f;
+            y[i] = quadrant;
+        }
+        var data = new Dataset(Tensor.FromArray(x, count, 64), Tensor.FromArray(y), name: "quadrants").WithSampleShape(1, 8, 8);
+        var (train, test) = data.Split(0.75, seed: 1);
+        var model = ModelLanguage.Build("conv(4,3,pad=1)-relu-maxpool(2)-flatten-dense(4)", [1, 8, 8], new Rng(3));
+        Assert.NotNull(TrainingPlan.TryCreate(model, Losses.CrossEntropy, train, 32, out _));
+
+        var history = model.Fit(train, Losses.CrossEntropy, new Adam(model.Parameters(), 0.01f), epochs: 15, batchSize: 32);
+        var evaluation = model.Evaluate(test, Losses.CrossEntropy);
+        Assert.True(evaluation.Accuracy >= 0.95, $"test accuracy {evaluation.Accuracy}");
+        Assert.True(history.Last.Loss < history.Epochs[0].Loss / 4, $"loss {history.Epochs[0].Loss} → {history.Last.Loss}");
+    }
+
+    [Fact]
     public void ImageLayersThePlanCannotExpressFallBackWithAReason()
     {
         var data = Classification(10, 16, 3, seed: 1).WithSampleShape(1, 4, 4);
