@@ -29,7 +29,7 @@ public sealed partial class StepTrace
         var layers = new List<TraceLayer>();
         bool activated = false;   // whether the last layer already has its activation
         int index = 0;
-        foreach (var module in Flatten(model))
+        foreach (var (_, module) in Sequential.Leaves(model))
         {
             index++;
             switch (module)
@@ -56,7 +56,4 @@ public sealed partial class StepTrace
         if (layers.Count == 0) throw new ArgumentException("StepTrace: the model has no Dense layer to explain.", nameof(model));
         return layers;
     }
-
-    private static IEnumerable<Module> Flatten(Sequential model) =>
-        model.Layers.SelectMany(m => m is Sequential inner ? Flatten(inner) : [m]);
 }
