@@ -46,6 +46,21 @@ public abstract class Activation : Module
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity"];
+
+    /// <summary>
+    /// The fused kernels' name for <paramref name="module"/>'s function (with leaky ReLU's slope), or null when the
+    /// module is not one of the built-in activations. The inference and training plans both read it.
+    /// </summary>
+    internal static (Kernels.ActivationKind Kind, float Slope)? KernelKind(Module module) => module switch
+    {
+        Identity => (Kernels.ActivationKind.Identity, 0f),
+        Relu => (Kernels.ActivationKind.Relu, 0f),
+        LeakyRelu l => (Kernels.ActivationKind.LeakyRelu, l.Slope),
+        Sigmoid => (Kernels.ActivationKind.Sigmoid, 0f),
+        Tanh => (Kernels.ActivationKind.Tanh, 0f),
+        Softmax => (Kernels.ActivationKind.Softmax, 0f),
+        _ => null,
+    };
 }
 
 /// <summary>σ(x) = 1/(1+e⁻ˣ), elementwise.</summary>

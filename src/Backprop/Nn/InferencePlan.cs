@@ -158,15 +158,7 @@ public sealed class InferencePlan
         Run(input, batch).CopyTo(output);
     }
 
-    internal static (ActivationKind Act, float Slope) Kind(Module module, string path) => module switch
-    {
-        Identity => (ActivationKind.Identity, 0f),
-        Relu => (ActivationKind.Relu, 0f),
-        LeakyRelu l => (ActivationKind.LeakyRelu, l.Slope),
-        Sigmoid => (ActivationKind.Sigmoid, 0f),
-        Tanh => (ActivationKind.Tanh, 0f),
-        Softmax => (ActivationKind.Softmax, 0f),
-        _ => throw new ArgumentException(
-            $"InferencePlan supports Sequential, Dense, BatchNorm1d, Dropout and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module)),
-    };
+    private static (ActivationKind Act, float Slope) Kind(Module module, string path) =>
+        Activation.KernelKind(module) ?? throw new ArgumentException(
+            $"InferencePlan supports Sequential, Dense, BatchNorm1d, Dropout and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module));
 }

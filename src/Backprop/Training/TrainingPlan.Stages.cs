@@ -22,11 +22,16 @@ internal sealed partial class TrainingPlan
         public abstract void Backward(float[] x, float[]? dx, int n);
     }
 
-    /// <summary>Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.</summary>
-    private sealed class DenseStage(Dense dense, int maxBatch) : Stage(dense.InFeatures, dense.OutFeatures, maxBatch)
+    /// <summary>A stage whose output pass also applies an element-wise activation (identity until one is fused in).</summary>
+    private abstract class ActivatedStage(int inSize, int outSize, int maxBatch) : Stage(inSize, outSize, maxBatch)
     {
         public ActivationKind Act = ActivationKind.Identity;
         public float Slope;
+    }
+
+    /// <summary>Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.</summary>
+    private sealed class DenseStage(Dense dense, int maxBatch) : ActivatedStage(dense.InFeatures, dense.OutFeatures, maxBatch)
+    {
         private readonly Tensor weightGrad = Tensor.Zeros(dense.InFeatures, dense.OutFeatures);
         private readonly Tensor? biasGrad = dense.Bias is null ? null : Tensor.Zeros(dense.OutFeatures);
 
@@ -55,14 +60,12 @@ internal sealed partial class TrainingPlan
     /// alternate chunks, each with a single-threaded GEMM; col is rebuilt in backward rather than kept. Each core sums
     /// its own dWr and db, and the two sums are added at the end, so the result does not depend on timing.
     /// </remarks>
-    private sealed class ConvStage : Stage
+    private sealed class ConvStage : ActivatedStage
     {
         private const int Parts = 2;
         private readonly Conv2d conv;
         private readonly ConvGeometry g;   // N = images per chunk
         private readonly int chunk, oc;
-        public ActivationKind Act = ActivationKind.Identity;
-        public float Slope;
         private readonly float[][] col = new float[Parts][], dcol = new float[Parts][], dwr = new float[Parts][], db = new float[Parts][];
         private readonly float[] wr;
         private readonly Tensor weightGrad;

@@ -97,59 +97,53 @@ internal sealed partial class TrainingPlan
         var stages = new List<Stage>();
         int flat = features;
         (int C, int H, int W)? image = null;
-        bool canFuse = false;   // whether the last stage can still take an activation
         foreach (var (path, module) in Sequential.Leaves(model))
         {
-            string? failure = null;
             switch (module)
             {
                 case Dense dense when image is null && dense.InFeatures == flat:
                     stages.Add(new DenseStage(dense, maxBatch));
                     flat = dense.OutFeatures;
-                    canFuse = true;
                     continue;
                 case Dropout dropout when image is null:
                     stages.Add(new DropoutStage(dropout, flat, maxBatch));
-                    canFuse = false;
                     continue;
                 case Reshape reshape when image is null && reshape.SampleShape.Count == 3 && Product(reshape.SampleShape) == flat:
                     image = (reshape.SampleShape[0], reshape.SampleShape[1], reshape.SampleShape[2]);
                     stages.Add(new LayoutStage(image.Value.C, image.Value.H * image.Value.W, toChannelsLast: true, maxBatch));
-                    canFuse = false;
                     continue;
                 case Conv2d conv when image is { } im && conv.InChannels == im.C
                     && im.H + 2 * conv.Padding >= conv.KernelSize && im.W + 2 * conv.Padding >= conv.KernelSize:
                     var cs = new ConvStage(conv, im.H, im.W, maxBatch);
                     stages.Add(cs);
                     image = (conv.OutChannels, cs.OH, cs.OW);
-                    canFuse = true;
                     continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
                     stages.Add(ps);
                     image = (im.C, ps.OH, ps.OW);
-                    canFuse = false;
                     continue;
                 case Flatten or Reshape when image is { } im && (module is Flatten || ((Reshape)module).SampleShape is [var f] && f == im.C * im.H * im.W):
                     stages.Add(new LayoutStage(im.C, im.H * im.W, toChannelsLast: false, maxBatch));
                     flat = im.C * im.H * im.W;
                     image = null;
-                    canFuse = false;
                     continue;
             }
-            if (ElementwiseActivation(module) is var (act, slope))
+            // An activation fuses into the Dense or Conv2d stage just before it, if that has none yet. Softmax is
+            // left to the loss, and a negative leaky slope would make the sign of the output not that of the input,
+            // which the backward (written in terms of the output) relies on.
+            if (Activation.KernelKind(module) is var (act, slope) && act != ActivationKind.Softmax && slope >= 0f)
             {
                 if (act == ActivationKind.Identity) continue;
-                if (canFuse && stages[^1] is DenseStage d && d.Act == ActivationKind.Identity) (d.Act, d.Slope) = (act, slope);
-                else if (canFuse && stages[^1] is ConvStage c && c.Act == ActivationKind.Identity) (c.Act, c.Slope) = (act, slope);
-                else failure = $"{module} at '{path}' does not follow a Dense or Conv2d layer";
-                if (failure is null)
+                if (stages.Count > 0 && stages[^1] is ActivatedStage { Act: ActivationKind.Identity } last)
                 {
-                    canFuse = false;
+                    (last.Act, last.Slope) = (act, slope);
                     continue;
                 }
+                reason = $"{module} at '{path}' does not follow a Dense or Conv2d layer";
+                return null;
             }
-            reason = failure ?? $"{module} at '{path}' on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat}")}";
+            reason = $"{module} at '{path}' on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat}")}";
             return null;
         }
         if (stages.Count == 0)
@@ -200,17 +194,6 @@ internal sealed partial class TrainingPlan
         }
         return (lossSum, correct);
     }
-
-    // The activations whose derivative is element-wise in the output (so a fused backward needs only A_l).
-    private static (ActivationKind, float)? ElementwiseActivation(Module module) => module switch
-    {
-        Identity => (ActivationKind.Identity, 0f),
-        Relu => (ActivationKind.Relu, 0f),
-        LeakyRelu l when l.Slope >= 0f => (ActivationKind.LeakyRelu, l.Slope),
-        Sigmoid => (ActivationKind.Sigmoid, 0f),
-        Tanh => (ActivationKind.Tanh, 0f),
-        _ => null,
-    };
 
     // Copies the batch's feature rows into the input buffer, and its labels or target rows into theirs.
     private void Gather(Dataset data, ReadOnlySpan<int> rows, int n)
