@@ -230,8 +230,8 @@ internal sealed partial class TrainingPlan
     }
 
     /// <summary>
-    /// Inverted dropout on flat rows: the same draws from the layer's generator, in the same order, as the autograd
-    /// op (<see cref="Tensor.Dropout"/>), so both paths drop the same units.
+    /// Inverted dropout on flat rows, its mask drawn by the autograd op's own <see cref="Tensor.DrawDropoutMask"/>
+    /// from the layer's generator, so both paths drop the same units.
     /// </summary>
     private sealed class DropoutStage(Dropout dropout, int size, int maxBatch) : Stage(size, size, maxBatch)
     {
@@ -240,16 +240,9 @@ internal sealed partial class TrainingPlan
         public override void Forward(float[] x, int n)
         {
             int count = n * InSize;
-            if (dropout.P == 0f)
-            {
-                x.AsSpan(0, count).CopyTo(Output);
-                mask.AsSpan(0, count).Fill(1f);
-                return;
-            }
-            float p = dropout.P, keep = 1f / (1f - p);
-            var rng = dropout.Generator;
-            for (int i = 0; i < count; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
-            System.Numerics.Tensors.TensorPrimitives.Multiply(x.AsSpan(0, count), mask.AsSpan(0, count), Output.AsSpan(0, count));
+            var m = mask.AsSpan(0, count);
+            Tensor.DrawDropoutMask(m, dropout.P, dropout.Generator);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(x.AsSpan(0, count), m, Output.AsSpan(0, count));
         }
 
         public override void Backward(float[] x, float[]? dx, int n)

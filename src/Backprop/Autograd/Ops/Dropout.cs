@@ -23,9 +23,8 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(p), p, $"dropout probability must be in [0, 1) but got {p.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         if (p == 0f) return this;
 
-        float keep = 1f / (1f - p);
         var mask = new float[Size];
-        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
+        DrawDropoutMask(mask, p, rng);
         var y = Empty(dims);
         TensorPrimitives.Multiply(data, mask, y.data);
 
@@ -36,5 +35,21 @@ public sealed partial class Tensor
             TensorPrimitives.Multiply(g.data, mask, dx.data);
             input.AccumulateOwnedGrad(dx);
         });
+    }
+
+    /// <summary>
+    /// Fills <paramref name="mask"/> with dropout's multipliers: one <see cref="Rng.NextFloat"/> per element in order,
+    /// 0 where the draw is below p, else 1/(1 − p) (rounded to float32). p = 0 gives all ones and draws nothing.
+    /// The compiled training step draws its masks here too, so both paths drop the same units.
+    /// </summary>
+    internal static void DrawDropoutMask(Span<float> mask, float p, Rng rng)
+    {
+        if (p == 0f)
+        {
+            mask.Fill(1f);
+            return;
+        }
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
     }
 }
