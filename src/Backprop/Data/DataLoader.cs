@@ -94,14 +94,17 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         for (int b = firstBatch; b < count; b++)
         {
             int start = b * BatchSize;
-            var rows = order.AsSpan(start, Math.Min(BatchSize, order.Length - start));
-            (Tensor X, Tensor Y) batch;
-            // The no-grad scope must close before the yield: it is a thread-wide switch, and holding it open while
-            // the caller runs its training step would silently stop gradients from being recorded.
-            using (GradMode.NoGrad())
-                batch = (Data.Features.Rows(rows), Data.Targets.Rows(rows));
-            yield return batch;
+            yield return Gather(Data, order.AsSpan(start, Math.Min(BatchSize, order.Length - start)));
         }
+    }
+
+    /// <summary>The batch (X, Y) of <paramref name="data"/>'s <paramref name="rows"/>, copied, recording no graph.</summary>
+    internal static (Tensor X, Tensor Y) Gather(Dataset data, ReadOnlySpan<int> rows)
+    {
+        // The no-grad scope closes before returning: it is a thread-wide switch, and holding it open while the caller
+        // runs its training step (an iterator yielding inside it would) would silently stop gradients being recorded.
+        using (GradMode.NoGrad())
+            return (data.Features.Rows(rows), data.Targets.Rows(rows));
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

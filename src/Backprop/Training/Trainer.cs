@@ -181,8 +181,7 @@ public static class Trainer
     private static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
         ReadOnlySpan<int> rows, ref bool validated)
     {
-        Tensor x, y;
-        using (GradMode.NoGrad()) (x, y) = (train.Features.Rows(rows), train.Targets.Rows(rows));
+        var (x, y) = DataLoader.Gather(train, rows);
         optimizer.ZeroGrad();
         var output = model.Forward(x);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
