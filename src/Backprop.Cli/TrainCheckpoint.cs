@@ -24,11 +24,12 @@ internal static class TrainCheckpoint
     /// <summary>Options that change where output goes, or (epochs) how long the run lasts, not what it computes.</summary>
     private static readonly HashSet<string> Unchecked = ["checkpoint", "resume", "save", "json", "log-every", "epochs", "report"];
 
-    public static Dictionary<string, string> Metadata(CommandLine cl, Dataset train, Dataset? validation) => new()
+    /// <summary>The metadata to save: the run's options and <paramref name="dataHash"/> (from <see cref="Hash"/>).</summary>
+    public static Dictionary<string, string> Metadata(CommandLine cl, string dataHash) => new()
     {
         [OptionsKey] = JsonSerializer.Serialize(RunOptions(cl)),
         ["cli.epochs"] = cl.String("epochs") ?? "",
-        [DataKey] = Hash(train, validation),
+        [DataKey] = dataHash,
     };
 
     /// <summary>Throws when the checkpoint in <paramref name="dir"/> was made with other options, naming each difference.</summary>
@@ -49,11 +50,11 @@ internal static class TrainCheckpoint
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with --epochs {cl.String("epochs") ?? "(default)"}: it ran with {(epochs.Length == 0 ? "the default" : epochs)}, and the cosine schedule is laid out over the run's length.");
     }
 
-    /// <summary>Throws when the rows now fed to the model differ from the checkpoint's.</summary>
-    public static void CheckData(string dir, Dataset train, Dataset? validation)
+    /// <summary>Throws when the rows now fed to the model (their <see cref="Hash"/>) differ from the checkpoint's.</summary>
+    public static void CheckData(string dir, string dataHash)
     {
         var metadata = Checkpoint.ReadMetadata(dir);
-        if (metadata.TryGetValue(DataKey, out var saved) && saved != Hash(train, validation))
+        if (metadata.TryGetValue(DataKey, out var saved) && saved != dataHash)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}': the training data differs from the data it was trained on (same options, but the data file's contents changed).");
     }
 
@@ -63,7 +64,8 @@ internal static class TrainCheckpoint
     private static string Show(Dictionary<string, string?> options, string key) =>
         !options.TryGetValue(key, out var v) ? "absent" : v is null ? "set" : $"'{v}'";
 
-    private static string Hash(Dataset train, Dataset? validation)
+    /// <summary>SHA-256 of the training and validation rows as fed to the model (after split and standardization).</summary>
+    public static string Hash(Dataset train, Dataset? validation)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var t in new[] { train.Features, train.Targets, validation?.Features, validation?.Targets })

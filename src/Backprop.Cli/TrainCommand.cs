@@ -93,7 +93,9 @@ internal sealed class TrainCommand : ICommand
             if (test is not null) test = scaler.Transform(test);
             if (val is not null) val = scaler.Transform(val);
         }
-        if (cl.Has("resume")) TrainCheckpoint.CheckData(checkpointDir!, train, val);
+        // Hashing 60,000 images takes a moment: once, for both the resume check and the checkpoint's metadata.
+        var dataHash = checkpointDir is null ? null : TrainCheckpoint.Hash(train, val);
+        if (cl.Has("resume")) TrainCheckpoint.CheckData(checkpointDir!, dataHash!);
 
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
@@ -119,7 +121,7 @@ internal sealed class TrainCommand : ICommand
         {
             Epochs = epochs, BatchSize = batch, Validation = val ?? test, Seed = seed, EarlyStopping = early, Schedule = schedule,
             CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
-            CheckpointMetadata = checkpointDir is null ? null : TrainCheckpoint.Metadata(cl, train, val),
+            CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash),
             OnBatch = p =>
             {
                 bar?.Update(p);
