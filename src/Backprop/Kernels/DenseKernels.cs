@@ -62,53 +62,20 @@ internal static partial class DenseKernels
     }
 
     /// <summary>
-    /// y[r, :] = act(y[r, :] + bias) for each of the <paramref name="rows"/> rows of y[rows, cols]. ReLU, leaky ReLU
-    /// and identity on rows of whole Vector512s run as one loop over the block with the bias held in registers (a call
-    /// per row would cost more than the row itself for the narrow, many-row outputs of a convolution).
+    /// y[r, :] = act(y[r, :] + bias) for each of the <paramref name="rows"/> rows of y[rows, cols]. ReLU and leaky ReLU
+    /// run as one call over the whole block (a convolution's output has thousands of narrow rows, where a call per
+    /// row would cost more than the row itself); the other activations go row by row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BiasActivateRows(Span<float> y, ReadOnlySpan<float> bias, int rows, int cols, ActivationKind act, float slope)
     {
-        if (UseVector512 && cols % Lanes == 0 && cols <= 8 * Lanes && (bias.IsEmpty || bias.Length >= cols)
-            && act is ActivationKind.Relu or ActivationKind.LeakyRelu or ActivationKind.Identity)
+        if (act is ActivationKind.Relu or ActivationKind.LeakyRelu)
         {
-            BiasReluBlock(y[..(rows * cols)], bias, cols, act == ActivationKind.Identity ? 1f : act == ActivationKind.Relu ? 0f : slope);
+            BiasRelu(y[..(rows * cols)], bias, cols, act == ActivationKind.Relu ? 0f : slope);
             return;
         }
         for (int i = 0; i < rows; i++)
             BiasActivate(y.Slice(i * cols, cols), bias, act, slope);
-    }
-
-    // y = z > 0 ? z : slope·z with z = y + bias (slope 1: identity), cols a multiple of 16 and at most 128. The same
-    // arithmetic as BiasRelu, so results do not depend on which path ran.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BiasReluBlock(Span<float> y, ReadOnlySpan<float> bias, int cols, float slope)
-    {
-        Span<Vector512<float>> b = stackalloc Vector512<float>[cols / Lanes];
-        for (int v = 0; v < b.Length; v++) b[v] = bias.IsEmpty ? Vector512<float>.Zero : Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(bias), (nuint)(v * Lanes));
-        bool identity = slope == 1f, hasBias = !bias.IsEmpty;
-        var vs = Vector512.Create(slope);
-        ref float r = ref MemoryMarshal.GetReference(y);
-        for (int i = 0; i < y.Length; i += cols)
-            for (int v = 0; v < b.Length; v++)
-            {
-                nuint at = (nuint)(i + v * Lanes);
-                var z = Vector512.LoadUnsafe(ref r, at);
-                if (hasBias) z += b[v];
-                if (!identity)
-                {
-                    var neg = slope == 0f ? Vector512<float>.Zero : z * vs;
-                    z = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, neg);
-                }
-                z.StoreUnsafe(ref r, at);
-            }
-    }
-
-    /// <summary>Applies <paramref name="act"/> in place to each of the <paramref name="rows"/> rows of y[rows, cols].</summary>
-    public static void Activate(Span<float> y, int rows, int cols, ActivationKind act, float slope)
-    {
-        for (int i = 0; i < rows; i++)
-            BiasActivate(y.Slice(i * cols, cols), [], act, slope);
     }
 
     /// <summary>y[n] = Σ_k x[k]·W[k, :] for W [k, n]: the Vector512 path, or its scalar twin.</summary>
@@ -206,10 +173,10 @@ internal static partial class DenseKernels
                 if (!bias.IsEmpty) TensorPrimitives.Add(row, bias, row);
                 return;
             case ActivationKind.Relu:
-                BiasRelu(row, bias, 0f);
+                BiasRelu(row, bias, row.Length, 0f);
                 return;
             case ActivationKind.LeakyRelu:
-                BiasRelu(row, bias, slope);
+                BiasRelu(row, bias, row.Length, slope);
                 return;
         }
         if (!bias.IsEmpty) TensorPrimitives.Add(row, bias, row);
@@ -233,33 +200,37 @@ internal static partial class DenseKernels
     }
 
     /// <summary>
-    /// z = row + bias; row = z &gt; 0 ? z : slope·z (slope 0 is ReLU: −0 and negatives become +0, as
-    /// <c>TensorPrimitives.Max(z, 0)</c> gives). Vector512 lanes with a scalar tail and scalar twin.
+    /// For each row of y [·, cols]: z = row + bias; row = z &gt; 0 ? z : slope·z (slope 0 is ReLU: −0 and negatives
+    /// become +0, as <c>TensorPrimitives.Max(z, 0)</c> gives). Vector512 lanes with a scalar tail and scalar twin.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void BiasRelu(Span<float> row, ReadOnlySpan<float> bias, float slope)
+    internal static void BiasRelu(Span<float> y, ReadOnlySpan<float> bias, int cols, float slope)
     {
         bool hasBias = !bias.IsEmpty;
-        if (hasBias && bias.Length < row.Length)
-            throw new ArgumentException($"DenseKernels: bias has {bias.Length} values but the row has {row.Length}.");
-        int i = 0;
-        if (UseVector512)
+        if (hasBias && bias.Length < cols)
+            throw new ArgumentException($"DenseKernels: bias has {bias.Length} values but the rows have {cols}.");
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        var vs = Vector512.Create(slope);
+        for (int start = 0; start < y.Length; start += cols)
         {
-            ref float r = ref MemoryMarshal.GetReference(row);
-            ref float b = ref MemoryMarshal.GetReference(bias);
-            var vs = Vector512.Create(slope);
-            for (; i + Lanes <= row.Length; i += Lanes)
+            var row = y.Slice(start, cols);
+            int i = 0;
+            if (UseVector512)
             {
-                var z = Vector512.LoadUnsafe(ref r, (nuint)i);
-                if (hasBias) z += Vector512.LoadUnsafe(ref b, (nuint)i);
-                var neg = slope == 0f ? Vector512<float>.Zero : z * vs;
-                Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, neg).StoreUnsafe(ref r, (nuint)i);
+                ref float r = ref MemoryMarshal.GetReference(row);
+                for (; i + Lanes <= cols; i += Lanes)
+                {
+                    var z = Vector512.LoadUnsafe(ref r, (nuint)i);
+                    if (hasBias) z += Vector512.LoadUnsafe(ref b, (nuint)i);
+                    var neg = slope == 0f ? Vector512<float>.Zero : z * vs;
+                    Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, neg).StoreUnsafe(ref r, (nuint)i);
+                }
             }
-        }
-        for (; i < row.Length; i++)
-        {
-            float z = hasBias ? row[i] + bias[i] : row[i];
-            row[i] = z > 0f ? z : slope == 0f ? 0f : slope * z;
+            for (; i < cols; i++)
+            {
+                float z = hasBias ? row[i] + bias[i] : row[i];
+                row[i] = z > 0f ? z : slope == 0f ? 0f : slope * z;
+            }
         }
     }
 

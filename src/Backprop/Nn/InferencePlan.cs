@@ -144,7 +144,7 @@ public sealed class InferencePlan
                     bn.Weight is null ? [] : bn.Weight.AsSpan(), bn.Bias is null ? [] : bn.Bias.AsSpan());
                 BatchNormKernels.Affine(y, y, step.Scale, step.Shift, batch, width, 1);
             }
-            if (step.Act != ActivationKind.Identity) DenseKernels.Activate(y, batch, width, step.Act, step.Slope);
+            if (step.Act != ActivationKind.Identity) DenseKernels.BiasActivateRows(y, [], batch, width, step.Act, step.Slope);
         }
         return current.AsSpan(0, batch * OutFeatures);
     }

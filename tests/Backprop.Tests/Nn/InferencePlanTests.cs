@@ -174,7 +174,7 @@ public sealed class InferencePlanTests
         foreach (float slope in new[] { 0f, 0.2f })
         {
             var row = (float[])z.Clone();
-            DenseKernels.BiasRelu(row, bias, slope);
+            DenseKernels.BiasRelu(row, bias, row.Length, slope);
             for (int i = 0; i < z.Length; i++)
             {
                 float s = z[i] + bias[i];
