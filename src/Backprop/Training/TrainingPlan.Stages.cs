@@ -210,22 +210,17 @@ internal sealed partial class TrainingPlan
     }
 
     /// <summary>
-    /// A change of layout with the same values: NCHW rows → channels-last images (the input of the first convolution),
-    /// or channels-last → NCHW order (Flatten, so the dense layers see features in the order the model defines).
+    /// A change of layout with the same values, each example's [rows, cols] transposed: NCHW rows → channels-last
+    /// images ([C, H·W] → [H·W, C], the input of the first convolution), or back (Flatten, so the dense layers see
+    /// features in the order the model defines). Backward is the opposite transpose.
     /// </summary>
-    private sealed class LayoutStage(int c, int hw, bool toChannelsLast, int maxBatch) : Stage(c * hw, c * hw, maxBatch)
+    private sealed class LayoutStage(int rows, int cols, int maxBatch) : Stage(rows * cols, rows * cols, maxBatch)
     {
-        public override void Forward(float[] x, int n)
-        {
-            if (toChannelsLast) ChannelsLast.FromChannelsFirst(Output, x, n, c, hw);
-            else ChannelsLast.ToChannelsFirst(Output, x, n, c, hw);
-        }
+        public override void Forward(float[] x, int n) => ChannelsLast.TransposeEach(Output, x, n, rows, cols);
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
-            if (dx is null) return;
-            if (toChannelsLast) ChannelsLast.ToChannelsFirst(dx, Delta, n, c, hw);
-            else ChannelsLast.FromChannelsFirst(dx, Delta, n, c, hw);
+            if (dx is not null) ChannelsLast.TransposeEach(dx, Delta, n, cols, rows);
         }
     }
 

@@ -110,7 +110,7 @@ internal sealed partial class TrainingPlan
                     continue;
                 case Reshape reshape when image is null && reshape.SampleShape.Count == 3 && Product(reshape.SampleShape) == flat:
                     image = (reshape.SampleShape[0], reshape.SampleShape[1], reshape.SampleShape[2]);
-                    stages.Add(new LayoutStage(image.Value.C, image.Value.H * image.Value.W, toChannelsLast: true, maxBatch));
+                    stages.Add(new LayoutStage(image.Value.C, image.Value.H * image.Value.W, maxBatch));   // [C, HW] → [HW, C]
                     continue;
                 case Conv2d conv when image is { } im && conv.InChannels == im.C
                     && im.H + 2 * conv.Padding >= conv.KernelSize && im.W + 2 * conv.Padding >= conv.KernelSize:
@@ -124,7 +124,7 @@ internal sealed partial class TrainingPlan
                     image = (im.C, ps.OH, ps.OW);
                     continue;
                 case Flatten or Reshape when image is { } im && (module is Flatten || ((Reshape)module).SampleShape is [var f] && f == im.C * im.H * im.W):
-                    stages.Add(new LayoutStage(im.C, im.H * im.W, toChannelsLast: false, maxBatch));
+                    stages.Add(new LayoutStage(im.H * im.W, im.C, maxBatch));   // [HW, C] → [C, HW]
                     flat = im.C * im.H * im.W;
                     image = null;
                     continue;

@@ -13,29 +13,20 @@ namespace Backprop.Kernels;
 /// </summary>
 internal static class ChannelsLast
 {
-    /// <summary>y[n, hw, c] = x[n, c, hw]: NCHW → NHWC for <paramref name="n"/> images of C channels and HW pixels.</summary>
+    /// <summary>
+    /// y[i, c, r] = x[i, r, c] for each of <paramref name="n"/> examples of [rows, cols]: NCHW → NHWC with rows = C and
+    /// cols = H·W, and back with the two swapped.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FromChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
+    public static void TransposeEach(Span<float> y, ReadOnlySpan<float> x, int n, int rows, int cols)
     {
+        int size = rows * cols;
         for (int i = 0; i < n; i++)
         {
-            var xi = x.Slice(i * c * hw, c * hw);
-            var yi = y.Slice(i * c * hw, c * hw);
-            for (int ch = 0; ch < c; ch++)
-                for (int p = 0; p < hw; p++) yi[p * c + ch] = xi[ch * hw + p];
-        }
-    }
-
-    /// <summary>y[n, c, hw] = x[n, hw, c]: NHWC → NCHW (the order Flatten gives an NCHW tensor).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ToChannelsFirst(Span<float> y, ReadOnlySpan<float> x, int n, int c, int hw)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            var xi = x.Slice(i * c * hw, c * hw);
-            var yi = y.Slice(i * c * hw, c * hw);
-            for (int p = 0; p < hw; p++)
-                for (int ch = 0; ch < c; ch++) yi[ch * hw + p] = xi[p * c + ch];
+            var xi = x.Slice(i * size, size);
+            var yi = y.Slice(i * size, size);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) yi[c * rows + r] = xi[r * cols + c];
         }
     }
 
