@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Backprop.Data;
+using Backprop.Reporting;
 using Backprop.Training;
 
 namespace Backprop.Cli;
@@ -55,7 +56,7 @@ internal sealed class PredictCommand : ICommand
         else header.AddRange(Enumerable.Range(0, output.Shape[1]).Select(i => $"prediction_{i}"));
         sb.AppendJoin(',', header).Append('\n');
 
-        Tensor? probabilities = classes is null ? null : Probabilities(output, saved.Loss.Name);
+        Tensor? probabilities = classes is null ? null : ClassProbabilities.FromOutputs(output, saved.Loss);
         int[]? predicted = classes is null ? null : Trainer.ToClasses(output, saved.Loss);
         int n = raw.Shape[0], f = raw.Shape[1];
         var x = raw.AsSpan();
@@ -73,18 +74,6 @@ internal sealed class PredictCommand : ICommand
             sb.Append('\n');
         }
         return sb.ToString();
-    }
-
-    /// <summary>Class probabilities [N, C] from the model's raw outputs, according to how it was trained.</summary>
-    private static Tensor Probabilities(Tensor output, string loss)
-    {
-        using var _ = GradMode.NoGrad();
-        if (output.Shape[1] == 1)
-        {
-            var p1 = loss == "bce_logits" ? output.Sigmoid() : output.Clamp(0f, 1f);
-            return Tensor.FromArray([.. p1.ToArray().SelectMany(p => new[] { 1 - p, p })], output.Shape[0], 2);
-        }
-        return loss == "cross_entropy" ? output.Softmax(-1) : output;
     }
 
     private static string Num(float v) => v.ToString("G6", CultureInfo.InvariantCulture);
