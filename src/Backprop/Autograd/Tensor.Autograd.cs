@@ -44,8 +44,8 @@ public sealed partial class Tensor
         return this;
     }
 
-    /// <summary>The same values, sharing storage, cut off from the graph.</summary>
-    public Tensor Detach() => new(dims, data) { Name = Name };
+    /// <summary>The same values, sharing storage (and <see cref="Version"/>), cut off from the graph.</summary>
+    public Tensor Detach() => new Tensor(dims, data) { Name = Name }.ViewOf(this);
 
     /// <summary>Forgets the accumulated gradient.</summary>
     public void ZeroGrad() => Grad = null;
@@ -54,7 +54,14 @@ public sealed partial class Tensor
     /// Records <paramref name="backward"/> as the way to push this result's gradient to <paramref name="inputs"/>,
     /// when recording is on and some input requires a gradient. Every op calls this right after computing its value.
     /// </summary>
-    internal Tensor Record(string op, Tensor[] inputs, Action<Tensor> backward)
+    /// <param name="op">The op's name, shown in graphs and errors.</param>
+    /// <param name="inputs">The tensors the op read.</param>
+    /// <param name="backward">Given ∂L/∂this, accumulates ∂L/∂input into the inputs that require a gradient.</param>
+    /// <param name="saved">
+    /// The tensors (among the inputs, or this result) whose values <paramref name="backward"/> reads: Backward()
+    /// throws if one of them is written in place in between (see <see cref="Version"/>). None by default.
+    /// </param>
+    internal Tensor Record(string op, Tensor[] inputs, Action<Tensor> backward, Tensor[]? saved = null)
     {
         if (!GradMode.IsEnabled) return this;
         foreach (var input in inputs)
@@ -62,7 +69,7 @@ public sealed partial class Tensor
             if (input.requiresGrad)
             {
                 requiresGrad = true;
-                Node = new GradNode(op, inputs, backward);
+                Node = new GradNode(op, inputs, backward, saved ?? []);
                 return this;
             }
         }
@@ -113,7 +120,9 @@ public sealed partial class Tensor
             for (int i = order.Count - 1; i >= 0; i--)
             {
                 var t = order[i];
-                if (t.Node is not null && t.Grad is not null) t.Node.Backward(t.Grad);
+                if (t.Node is null || t.Grad is null) continue;
+                CheckSavedVersions(t.Node, t);
+                t.Node.Backward(t.Grad);
             }
         }
     }

@@ -50,6 +50,6 @@ internal sealed class BinaryCrossEntropyWithLogitsLoss : ILoss
                 for (int i = 0; i < n; i++) dy.data[i] = -scale * z[i];
                 target.AccumulateOwnedGrad(dy);
             }
-        });
+        }, saved: [prediction, target]);
     }
 }

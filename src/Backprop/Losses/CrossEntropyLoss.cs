@@ -60,7 +60,7 @@ internal sealed class CrossEntropyLoss : ILoss
                 for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * logSoftmax[k];
                 target.AccumulateOwnedGrad(dt);
             }
-        });
+        }, saved: target.Rank == 2 ? [target] : []);
     }
 
     /// <summary>Target rows [N, C]: the one-hot rows of class indices, or the given rows.</summary>

@@ -33,7 +33,11 @@ public sealed partial class Tensor
     /// <summary>An optional name, shown by graph exports and step traces.</summary>
     public string? Name { get; set; }
 
-    /// <summary>The elements in row-major order. Writing through this span changes the tensor.</summary>
+    /// <summary>
+    /// The elements in row-major order: the raw storage, like PyTorch's <c>.data</c>. Writing through this span
+    /// changes the tensor without counting a <see cref="Version"/>, so no check protects a graph that saved it;
+    /// write through the indexer (or before the forward pass) when a recorded op may still need the old values.
+    /// </summary>
     public Span<float> AsSpan() => data.AsSpan();
 
     /// <summary>A copy of the elements in row-major order.</summary>
@@ -47,12 +51,19 @@ public sealed partial class Tensor
         return data[0];
     }
 
-    /// <summary>Reads or writes one element by its full index (one integer per dimension).</summary>
+    /// <summary>
+    /// Reads or writes one element by its full index (one integer per dimension). A write counts as an in-place
+    /// change (<see cref="Version"/>): a graph that saved this tensor refuses to backpropagate through the new value.
+    /// </summary>
     [System.Runtime.CompilerServices.IndexerName("Element")]
     public float this[params int[] index]
     {
         get => data[Shapes.Offset(dims, index)];
-        set => data[Shapes.Offset(dims, index)] = value;
+        set
+        {
+            data[Shapes.Offset(dims, index)] = value;
+            MarkWritten();
+        }
     }
 
     /// <summary>The size of dimension <paramref name="axis"/>; negative axes count from the end.</summary>

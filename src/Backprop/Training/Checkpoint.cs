@@ -112,7 +112,11 @@ public static class Checkpoint
         try { optimizer.LoadState(optimizerState, state.StepCount); }
         catch (ArgumentException e) { throw new InvalidOperationException($"the checkpoint {path} does not fit this optimizer: {e.Message}", e); }
 
-        foreach (var (name, t) in modelTensors) tensors[$"model.{name}"].AsSpan().CopyTo(t.AsSpan());
+        foreach (var (name, t) in modelTensors)
+        {
+            tensors[$"model.{name}"].AsSpan().CopyTo(t.AsSpan());
+            t.MarkWritten();
+        }
         foreach (var (name, g) in generators) g.State = TrainingState.Unpack(state.Generators[name]);
         optimizer.LearningRate = state.LearningRate;
         if (state.LoaderRng.Length == 4) loader.Rng.State = TrainingState.Unpack(state.LoaderRng);

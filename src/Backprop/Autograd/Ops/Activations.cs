@@ -11,14 +11,14 @@ public sealed partial class Tensor
         .RecordUnary("sigmoid", this, static (x, y, g, dx) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * y[i] * (1f - y[i]);
-        });
+        }, fromOutput: true);
 
     /// <summary>tanh x: f'(x) = 1 − y².</summary>
     public Tensor Tanh() => Map(TensorPrimitives.Tanh)
         .RecordUnary("tanh", this, static (x, y, g, dx) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * (1f - y[i] * y[i]);
-        });
+        }, fromOutput: true);
 
     /// <summary>max(0, x): f'(x) = 1 for x &gt; 0, else 0 (0 at x = 0, as PyTorch).</summary>
     public Tensor Relu() => Map(static (x, y) => TensorPrimitives.Max(x, 0f, y))

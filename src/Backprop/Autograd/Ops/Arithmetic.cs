@@ -36,7 +36,7 @@ public sealed partial class Tensor
         {
             if (a.RequiresGrad) AccumulateBroadcastGrad(a, g * b);
             if (b.RequiresGrad) AccumulateBroadcastGrad(b, g * a);
-        });
+        }, saved: [a, b]);
     }
 
     /// <summary>a ÷ b (elementwise): ∂/∂a = g / b, ∂/∂b = −g ⊙ a / b².</summary>
@@ -47,14 +47,14 @@ public sealed partial class Tensor
         {
             if (a.RequiresGrad) AccumulateBroadcastGrad(a, g / b);
             if (b.RequiresGrad) AccumulateBroadcastGrad(b, -(g * r / b));
-        });
+        }, saved: [b, r]);
     }
 
     /// <summary>−a: ∂/∂a = −g.</summary>
     public static Tensor operator -(Tensor a)
     {
         var r = a.Map(System.Numerics.Tensors.TensorPrimitives.Negate);
-        return r.RecordUnary("neg", a, static (x, y, g, dx) => System.Numerics.Tensors.TensorPrimitives.Negate(g, dx));
+        return r.Record("neg", [a], g => a.AccumulateOwnedGrad(-g));
     }
 
     /// <summary>
@@ -68,7 +68,7 @@ public sealed partial class Tensor
         {
             if (a.RequiresGrad) AccumulateBroadcastGrad(a, g * Elementwise<RouteKernel>(a, b, "maximum"));
             if (b.RequiresGrad) AccumulateBroadcastGrad(b, g * Elementwise<RouteKernel>(b, a, "maximum"));
-        });
+        }, saved: [a, b]);
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ public sealed partial class Tensor
                 {
                     for (int i = 0; i < x.Length; i++) y[i] = x[i] == 0f ? 0f : MathF.Log(x[i]);
                 }));
-        });
+        }, saved: [a, exponent, r]);
     }
 
     /// <summary>Local derivative of max(x, y) with respect to x: 1 if x &gt; y, ½ on a tie, else 0.</summary>

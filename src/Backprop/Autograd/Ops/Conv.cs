@@ -53,7 +53,7 @@ public sealed partial class Tensor
                 bias.AccumulateOwnedGrad(db);
             }
             ArrayPool<float>.Shared.Return(dwb);
-        });
+        }, saved: [x, weight]);
     }
 
     /// <summary>2-D convolution of <paramref name="input"/> [N, C, H, W]; see <see cref="Conv2d(Tensor, Tensor?, int, int)"/>.</summary>

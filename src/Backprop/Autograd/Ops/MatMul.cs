@@ -55,7 +55,7 @@ public sealed partial class Tensor
                         k, n, m, transA: true, accumulate: sharedB);
                 b.AccumulateOwnedGrad(db);
             }
-        });
+        }, saved: [a, b]);
     }
 
     /// <summary>Matrix product <c>a · b</c>; see <see cref="MatMul(Tensor)"/>.</summary>

@@ -81,7 +81,7 @@ public sealed partial class Tensor
             }
             if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(new Tensor(weight.dims, dGamma));
             if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(new Tensor(bias.dims, dBeta));
-        });
+        }, saved: weight is null ? [input] : [input, weight]);
     }
 
     /// <summary>

@@ -49,9 +49,10 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Records an elementwise unary op whose local derivative is computed by <paramref name="localGrad"/>
-    /// (from input x, output y and upstream g into dx): ∂L/∂x = g ⊙ f'(x).
+    /// (from input x, output y and upstream g into dx): ∂L/∂x = g ⊙ f'(x). <paramref name="fromOutput"/> says that
+    /// f' is written in terms of y (sigmoid, tanh, exp, sqrt) rather than x, so y is what the backward saves.
     /// </summary>
-    internal Tensor RecordUnary(string op, Tensor input, LocalGrad localGrad)
+    internal Tensor RecordUnary(string op, Tensor input, LocalGrad localGrad, bool fromOutput = false)
     {
         var output = this;
         return Record(op, [input], g =>
@@ -59,7 +60,7 @@ public sealed partial class Tensor
             var dx = Empty(input.dims);
             localGrad(input.data, output.data, g.data, dx.data);
             input.AccumulateOwnedGrad(dx);
-        });
+        }, saved: [fromOutput ? output : input]);
     }
 
     /// <summary>Fills dx with ∂L/∂x from input x, output y and upstream gradient g.</summary>

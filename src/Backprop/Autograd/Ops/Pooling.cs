@@ -22,7 +22,7 @@ public sealed partial class Tensor
             var dx = Empty(x.dims);
             Pool2dKernels.MaxBackward(dx.data, dy.data, x.data, g);
             x.AccumulateOwnedGrad(dx);
-        });
+        }, saved: [x]);
     }
 
     /// <summary>

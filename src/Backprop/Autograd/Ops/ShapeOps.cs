@@ -24,7 +24,7 @@ public sealed partial class Tensor
         Shapes.Validate(newDims);
         if (Shapes.Size(newDims) != Size)
             throw new ShapeMismatchException($"reshape: cannot reshape {Shapes.Format(dims)} ({Size} elements) to {Shapes.Format(shape)}.");
-        var r = new Tensor(newDims, data);
+        var r = new Tensor(newDims, data).ViewOf(this);
         return r.Record("reshape", [this], g => AccumulateGrad(new Tensor(dims, g.data)));
     }
 

@@ -30,7 +30,7 @@ public sealed partial class Tensor
                 TensorPrimitives.Multiply(dst, y, dst);
             }, g.data, dx.data, r.data);
             AccumulateOwnedGrad(dx);
-        });
+        }, saved: [r]);
     }
 
     /// <summary>
@@ -58,7 +58,7 @@ public sealed partial class Tensor
                 for (int j = 0; j < dst.Length; j++) dst[j] = gy[j] - MathF.Exp(y[j]) * sum;
             }, g.data, dx.data, r.data);
             AccumulateOwnedGrad(dx);
-        });
+        }, saved: [r]);
     }
 
     /// <summary>

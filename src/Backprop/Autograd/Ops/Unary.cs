@@ -8,7 +8,7 @@ public sealed partial class Tensor
 {
     /// <summary>eˣ: f'(x) = eˣ = y.</summary>
     public Tensor Exp() => Map(TensorPrimitives.Exp)
-        .RecordUnary("exp", this, static (x, y, g, dx) => TensorPrimitives.Multiply(g, y, dx));
+        .RecordUnary("exp", this, static (x, y, g, dx) => TensorPrimitives.Multiply(g, y, dx), fromOutput: true);
 
     /// <summary>ln x: f'(x) = 1/x.</summary>
     public Tensor Log() => Map(TensorPrimitives.Log)
@@ -19,7 +19,7 @@ public sealed partial class Tensor
         .RecordUnary("sqrt", this, static (x, y, g, dx) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * 0.5f / y[i];
-        });
+        }, fromOutput: true);
 
     /// <summary>|x|: f'(x) = sign(x) (0 at 0, as PyTorch).</summary>
     public Tensor Abs() => Map(TensorPrimitives.Abs)
