@@ -18,9 +18,14 @@ public static class ModelFile
     private const string FormatVersion = "1";
 
     /// <summary>Writes <paramref name="model"/> (and optional <paramref name="info"/>) to <paramref name="path"/>.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// A layer is used more than once, or two layers share a tensor: the file's architecture lists each use as its
+    /// own layer, so loading would untie them. Nothing is written. (A training checkpoint keeps the sharing.)
+    /// </exception>
     public static void Save(this Module model, string path, ModelInfo? info = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        RefuseSharedTensors(model, path);
         var metadata = new Dictionary<string, string>
         {
             [FormatKey] = FormatVersion,
@@ -72,6 +77,32 @@ public static class ModelFile
         }
         model.Eval();
         return (model, info);
+    }
+
+    // A model file rebuilds each entry of the architecture as a new layer, so a shared layer would come back as
+    // independent copies: refuse it, naming the layer and where it is used, before anything is written.
+    private static void RefuseSharedTensors(Module model, string path)
+    {
+        var shared = model.SharedTensorPaths();
+        if (shared.Count == 0) return;
+        var modules = new Dictionary<string, Module>();
+        void Index(Module m, string at)
+        {
+            modules[at] = m;
+            foreach (var (name, child) in m.Children()) Index(child, at.Length == 0 ? name : $"{at}.{name}");
+        }
+        Index(model, "");
+
+        static string Owner(string tensorPath) => tensorPath.Contains('.', StringComparison.Ordinal) ? tensorPath[..tensorPath.LastIndexOf('.')] : "";
+        static string Quoted(IEnumerable<string> paths) => string.Join(" and ", paths.Select(p => $"'{p}'"));
+        var owners = shared[0].Select(Owner).ToList();
+        var layers = owners.Select(o => modules[o]).Distinct(ReferenceEqualityComparer.Instance).ToList();
+        string what = layers.Count == 1
+            ? $"{layers[0]} is used at {Quoted(owners.Select(o => o.Length == 0 ? "(the model itself)" : o))}"
+            : $"{Quoted(shared[0])} are one tensor";
+        throw new InvalidOperationException(
+            $"cannot save the model to '{path}': {what}, and a model file cannot express sharing (loading it would build " +
+            $"independent copies). Save a model whose layers are each used once; a training checkpoint (FitOptions.CheckpointDirectory) keeps shared layers.");
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new()

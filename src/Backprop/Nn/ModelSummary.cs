@@ -18,8 +18,9 @@ public sealed record SummaryRow(int Index, string Layer, IReadOnlyList<int> Outp
 /// </summary>
 public sealed class ModelSummary
 {
-    private ModelSummary(IReadOnlyList<int> inputShape, IReadOnlyList<SummaryRow> rows, string? spec)
+    private ModelSummary(IReadOnlyList<int> inputShape, IReadOnlyList<SummaryRow> rows, string? spec, int totalParameters)
     {
+        TotalParameters = totalParameters;
         InputShape = inputShape;
         Rows = rows;
         Spec = spec;
@@ -43,7 +44,7 @@ public sealed class ModelSummary
         string? spec;
         try { spec = ModelLanguage.Describe(model); }
         catch (ArgumentException) { spec = null; }
-        return new ModelSummary([.. inputShape], rows, spec);
+        return new ModelSummary([.. inputShape], rows, spec, model.ParameterCount());
     }
 
     /// <summary>The per-example input shape the summary was made for.</summary>
@@ -58,8 +59,8 @@ public sealed class ModelSummary
     /// <summary>The per-example shape the model outputs.</summary>
     public IReadOnlyList<int> OutputShape => Rows.Count == 0 ? InputShape : Rows[^1].OutputShape;
 
-    /// <summary>The model's trainable values.</summary>
-    public int TotalParameters => Rows.Sum(r => r.Parameters);
+    /// <summary>The model's trainable values; a layer used twice has a row per use but counts once here.</summary>
+    public int TotalParameters { get; }
 
     /// <summary>Floating-point operations per example of a forward pass, counting the layers that have a cost.</summary>
     public long TotalFlops => Rows.Sum(r => r.Flops ?? 0);

@@ -42,13 +42,13 @@ public abstract class Module
     /// Every trainable tensor in this module and its children, named by path as PyTorch does:
     /// <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, ...
     /// </summary>
-    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
-    {
-        foreach (var p in OwnParameters()) yield return p;
-        foreach (var (childName, child) in Children())
-            foreach (var (name, p) in child.NamedParameters())
-                yield return ($"{childName}.{name}", p);
-    }
+    /// <remarks>
+    /// A tensor reached by more than one path (a layer used twice, or two layers tied to one weight) is listed once,
+    /// under the first path that reaches it, as PyTorch's <c>named_parameters()</c> does: an optimizer built from
+    /// this list steps a shared weight once, with the sum of its uses' gradients.
+    /// </remarks>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters() =>
+        Distinct(Walk(static m => m.OwnParameters()));
 
     /// <summary>
     /// This module's own non-trainable state (not its children's), e.g. BatchNorm's running mean and variance:
@@ -56,14 +56,11 @@ public abstract class Module
     /// </summary>
     protected virtual IEnumerable<(string Name, Tensor Buffer)> OwnBuffers() => [];
 
-    /// <summary>Every non-trainable state tensor of this module and its children, named by path like parameters.</summary>
-    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers()
-    {
-        foreach (var b in OwnBuffers()) yield return b;
-        foreach (var (childName, child) in Children())
-            foreach (var (name, b) in child.NamedBuffers())
-                yield return ($"{childName}.{name}", b);
-    }
+    /// <summary>
+    /// Every non-trainable state tensor of this module and its children, named by path like parameters; a tensor
+    /// reached by more than one path is listed once, under the first.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers() => Distinct(Walk(static m => m.OwnBuffers()));
 
     /// <summary>
     /// The random generators this module itself draws from while training (e.g. Dropout's mask generator), so a
@@ -71,19 +68,51 @@ public abstract class Module
     /// </summary>
     protected virtual IEnumerable<(string Name, Rng Generator)> OwnGenerators() => [];
 
-    /// <summary>Every random generator of this module and its children, named by path (<c>3.generator</c>).</summary>
-    public IEnumerable<(string Name, Rng Generator)> NamedGenerators()
+    /// <summary>
+    /// Every random generator of this module and its children, named by path (<c>3.generator</c>); a generator
+    /// reached by more than one path is listed once, under the first.
+    /// </summary>
+    public IEnumerable<(string Name, Rng Generator)> NamedGenerators() => Distinct(Walk(static m => m.OwnGenerators()));
+
+    /// <summary>
+    /// Every item <paramref name="own"/> gives for this module and, depth first, for its children, named by path,
+    /// duplicates included (a module used twice is walked twice).
+    /// </summary>
+    internal IEnumerable<(string Name, T Item)> Walk<T>(Func<Module, IEnumerable<(string Name, T Item)>> own)
     {
-        foreach (var g in OwnGenerators()) yield return g;
+        foreach (var item in own(this)) yield return item;
         foreach (var (childName, child) in Children())
-            foreach (var (name, g) in child.NamedGenerators())
-                yield return ($"{childName}.{name}", g);
+            foreach (var (name, item) in child.Walk(own))
+                yield return ($"{childName}.{name}", item);
     }
 
-    /// <summary>Every trainable tensor, in a stable order (what an optimizer takes).</summary>
+    /// <summary>
+    /// For every parameter or buffer reached by more than one path (a layer used twice, or tied weights), its paths
+    /// in walk order, e.g. <c>["2.weight", "4.weight"]</c>; empty when nothing is shared.
+    /// </summary>
+    internal List<List<string>> SharedTensorPaths()
+    {
+        var paths = new Dictionary<Tensor, List<string>>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, t) in Walk(static m => m.OwnParameters()).Concat(Walk(static m => m.OwnBuffers())))
+        {
+            if (!paths.TryGetValue(t, out var list)) paths[t] = list = [];
+            list.Add(name);
+        }
+        return [.. paths.Values.Where(p => p.Count > 1)];
+    }
+
+    // The first (name, item) for each item, by reference.
+    private static IEnumerable<(string Name, T Item)> Distinct<T>(IEnumerable<(string Name, T Item)> items) where T : class
+    {
+        var seen = new HashSet<T>(ReferenceEqualityComparer.Instance);
+        foreach (var item in items)
+            if (seen.Add(item.Item)) yield return item;
+    }
+
+    /// <summary>Every trainable tensor, once each, in a stable order (what an optimizer takes).</summary>
     public IReadOnlyList<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
 
-    /// <summary>The total number of trainable values.</summary>
+    /// <summary>The total number of trainable values (a shared tensor counts once).</summary>
     public int ParameterCount() => NamedParameters().Sum(p => p.Parameter.Size);
 
     /// <summary>Clears the gradients of every parameter.</summary>

@@ -7,19 +7,24 @@ namespace Backprop.Optim;
 public abstract class Optimizer
 {
     /// <summary>Creates an optimizer over <paramref name="parameters"/> with learning rate α.</summary>
+    /// <remarks>
+    /// A tensor given more than once is kept once, so it is stepped once per <see cref="Step"/>. Frozen parameters
+    /// (<see cref="Tensor.RequiresGrad"/> false) may be given, as PyTorch allows: <see cref="Step"/> leaves them as
+    /// they are until they are unfrozen.
+    /// </remarks>
     protected Optimizer(IEnumerable<Tensor> parameters, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        Parameters = [.. parameters];
+        var unique = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        Parameters = [.. parameters.Where(unique.Add)];
+        if (unique.Contains(null!)) throw new ArgumentNullException(nameof(parameters), "a parameter given to the optimizer is null.");
         if (Parameters.Count == 0) throw new ArgumentException("the optimizer got no parameters to update.", nameof(parameters));
-        foreach (var p in Parameters)
-            if (!p.RequiresGrad) throw new ArgumentException("every parameter given to an optimizer must have RequiresGrad = true.", nameof(parameters));
         if (!(learningRate > 0f) || float.IsInfinity(learningRate))
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be a positive number.");
         LearningRate = learningRate;
     }
 
-    /// <summary>The tensors this optimizer updates.</summary>
+    /// <summary>The tensors this optimizer updates, each once; those with RequiresGrad false are skipped while frozen.</summary>
     public IReadOnlyList<Tensor> Parameters { get; }
 
     /// <summary>α, the step size (schedules change it between steps).</summary>
@@ -28,14 +33,19 @@ public abstract class Optimizer
     /// <summary>Number of <see cref="Step"/> calls so far.</summary>
     public long StepCount { get; protected set; }
 
-    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    /// <summary>
+    /// Applies one update to every parameter that has a gradient and is not frozen: a parameter whose
+    /// <see cref="Tensor.RequiresGrad"/> is false stays as it is, even if it still holds a gradient from before it
+    /// was frozen. Each update counts as an in-place write (<see cref="Tensor.Version"/>).
+    /// </summary>
     public void Step()
     {
         StepCount++;
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters[i];
-            if (p.Grad is null) continue;
+            if (p.Grad is null || !p.RequiresGrad) continue;
+            p.MarkWritten();
             if (UpdatesElementwise && p.Size >= ParallelMinimum && Kernels.Gemm.MaxThreads > 1 && TryUpdateInParallel(i)) continue;
             Update(i, 0, p.AsSpan(), p.Grad.AsSpan());
         }

@@ -71,7 +71,10 @@ public sealed class OptimizerReferenceTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([w], lr: -1f));
         Assert.Contains("learning rate", e.Message);
         Assert.Throws<ArgumentException>(() => new Sgd([w], lr: 0.1f, nesterov: true));
-        Assert.Throws<ArgumentException>(() => new Adam([Tensor.FromArray([1f])]));
+        var frozen = Tensor.FromArray([1f]);   // accepted, as PyTorch does, and left alone while frozen
+        frozen.Grad = Tensor.FromArray([1f]);
+        new Adam([frozen]).Step();
+        Assert.Equal(1f, frozen.Item());
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam([w], beta1: 1f));
     }
 
