@@ -124,15 +124,17 @@ internal static partial class DenseKernels
     }
 
     /// <summary>
-    /// Given dz [batch, out] (the gradient at the pre-activation), writes dW = xᵀ·dz, db = Σ_rows dz (when
-    /// <paramref name="db"/> is not empty) and, when <paramref name="dx"/> is not empty, dx = dz·Wᵀ.
-    /// All outputs are overwritten, not accumulated.
+    /// Given dz [batch, out] (the gradient at the pre-activation), writes dW = xᵀ·dz (when <paramref name="dw"/> is
+    /// not empty), db = Σ_rows dz (when <paramref name="db"/> is not empty) and, when <paramref name="dx"/> is not
+    /// empty, dx = dz·Wᵀ. dW and db are overwritten, or added to when <paramref name="accumulateW"/> /
+    /// <paramref name="accumulateB"/> (a layer used twice sums its uses); dx is overwritten.
     /// </summary>
     public static void Backward(Span<float> dw, Span<float> db, Span<float> dx, ReadOnlySpan<float> dz,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> w, int batch, int inFeatures, int outFeatures)
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w, int batch, int inFeatures, int outFeatures,
+        bool accumulateW = false, bool accumulateB = false)
     {
-        Gemm.Multiply(dw, x, dz, inFeatures, outFeatures, batch, transA: true);
-        if (!db.IsEmpty) BiasGradient(db, dz, batch, outFeatures);
+        if (!dw.IsEmpty) Gemm.Multiply(dw, x, dz, inFeatures, outFeatures, batch, transA: true, accumulate: accumulateW);
+        if (!db.IsEmpty) BiasGradient(db, dz, batch, outFeatures, accumulateB);
         if (!dx.IsEmpty) Gemm.Multiply(dx, dz, w, batch, inFeatures, outFeatures, transB: true);
     }
 }

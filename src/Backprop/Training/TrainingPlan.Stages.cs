@@ -8,14 +8,18 @@ internal sealed partial class TrainingPlan
     /// <summary>
     /// One stage of the compiled step. Forward reads the previous stage's output x [n, InSize] and writes
     /// <see cref="Output"/> [n, OutSize]; backward reads the gradient at its output from <see cref="Delta"/> (and may
-    /// overwrite it), leaves its parameters' gradients in their <see cref="Tensor.Grad"/>, and writes the gradient at
-    /// its input to dx unless dx is null (the first stage: nothing needs ∂E/∂X).
+    /// overwrite it), leaves its parameters' gradients in their <see cref="Tensor.Grad"/> (through a
+    /// <see cref="GradientUse"/> each, which skips frozen ones and sums a shared layer's uses), and writes the
+    /// gradient at its input to dx unless dx is null (the first stage that trains: nothing needs ∂E/∂X).
     /// </summary>
     private abstract class Stage(int inSize, int outSize, int maxBatch)
     {
         public readonly int InSize = inSize, OutSize = outSize;
         public readonly float[] Output = new float[maxBatch * outSize];
         public readonly float[] Delta = new float[maxBatch * outSize];
+
+        /// <summary>Whether this stage has a parameter to train now; stages without parameters say false.</summary>
+        public virtual bool HasTrainableParameters => true;
 
         public abstract void Forward(float[] x, int n);
 
@@ -30,10 +34,12 @@ internal sealed partial class TrainingPlan
     }
 
     /// <summary>Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.</summary>
-    private sealed class DenseStage(Dense dense, int maxBatch) : ActivatedStage(dense.InFeatures, dense.OutFeatures, maxBatch)
+    private sealed class DenseStage(Dense dense, Gradients gradients, int maxBatch) : ActivatedStage(dense.InFeatures, dense.OutFeatures, maxBatch)
     {
-        private readonly Tensor weightGrad = Tensor.Zeros(dense.InFeatures, dense.OutFeatures);
-        private readonly Tensor? biasGrad = dense.Bias is null ? null : Tensor.Zeros(dense.OutFeatures);
+        private readonly GradientUse weight = gradients.For(dense.Weight);
+        private readonly GradientUse? bias = dense.Bias is null ? null : gradients.For(dense.Bias);
+
+        public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
 
         public override void Forward(float[] x, int n) =>
             DenseKernels.Forward(Output, x, dense.Weight.AsSpan(), dense.Bias is null ? [] : dense.Bias.AsSpan(), n,
@@ -42,10 +48,12 @@ internal sealed partial class TrainingPlan
         public override void Backward(float[] x, float[]? dx, int n)
         {
             DenseKernels.ActivationBackward(Delta, Delta, Output, n * OutSize, Act, Slope);
-            DenseKernels.Backward(weightGrad.AsSpan(), biasGrad is null ? [] : biasGrad.AsSpan(), dx, Delta, x,
-                dense.Weight.AsSpan(), n, InSize, OutSize);
-            dense.Weight.Grad = weightGrad;
-            if (dense.Bias is not null) dense.Bias.Grad = biasGrad;
+            // A frozen parameter gets no gradient (an empty span skips its GEMM or sum); dX flows all the same.
+            bool wantW = weight.Wanted, wantB = bias is { Wanted: true };
+            DenseKernels.Backward(wantW ? weight.Span : [], wantB ? bias!.Span : [], dx, Delta, x, dense.Weight.AsSpan(),
+                n, InSize, OutSize, weight.Accumulate, bias is { Accumulate: true });
+            if (wantW) weight.Publish();
+            if (wantB) bias!.Publish();
         }
     }
 
@@ -68,14 +76,15 @@ internal sealed partial class TrainingPlan
         private readonly int chunk, oc;
         private readonly float[][] col = new float[Parts][], dcol = new float[Parts][], dwr = new float[Parts][], db = new float[Parts][];
         private readonly float[] wr;
-        private readonly Tensor weightGrad;
-        private readonly Tensor? biasGrad;
+        private readonly GradientUse weight;
+        private readonly GradientUse? bias;
         private readonly Action<int> forwardPart, backwardPart;
         private float[] x = [];
         private float[]? dx;
         private int n;
+        private bool wantWeight, wantBias;
 
-        public ConvStage(Conv2d conv, int h, int w, int maxBatch)
+        public ConvStage(Conv2d conv, Gradients gradients, int h, int w, int maxBatch)
             : base(conv.InChannels * h * w, Out(conv, h, w), maxBatch)
         {
             this.conv = conv;
@@ -96,11 +105,13 @@ internal sealed partial class TrainingPlan
                 db[t] = new float[oc];
             }
             wr = new float[g.K * oc];
-            weightGrad = Tensor.Zeros(conv.Weight.Shape.ToArray());
-            biasGrad = conv.Bias is null ? null : Tensor.Zeros(oc);
+            weight = gradients.For(conv.Weight);
+            bias = conv.Bias is null ? null : gradients.For(conv.Bias);
             forwardPart = ForwardPart;
             backwardPart = BackwardPart;
         }
+
+        public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
 
         public int OH => g.OH;
 
@@ -125,23 +136,35 @@ internal sealed partial class TrainingPlan
         public override void Backward(float[] x, float[]? dx, int n)
         {
             (this.x, this.dx, this.n) = (x, dx, n);
+            (wantWeight, wantBias) = (weight.Wanted, bias is { Wanted: true });
             RunParts(backwardPart);
             // dW[o, c, kh, kw] = Σ_parts dWr[(kh·KW + kw)·C + c, o]; db = Σ_parts db
-            var dw = weightGrad.AsSpan();
+            if (wantWeight) WeightGradient();
+            if (wantBias)
+            {
+                var dbias = bias!.Span;
+                if (bias.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dbias, db[0], dbias);
+                else db[0].CopyTo(dbias);
+                System.Numerics.Tensors.TensorPrimitives.Add(dbias, db[1], dbias);
+                bias.Publish();
+            }
+        }
+
+        // dW (+)= the parts' dWr sums, permuted back to W's layout.
+        private void WeightGradient()
+        {
+            var dw = weight.Span;
+            bool accumulate = weight.Accumulate;
             int taps = g.KH * g.KW;
             for (int o = 0; o < oc; o++)
                 for (int ch = 0; ch < g.C; ch++)
                     for (int t = 0; t < taps; t++)
                     {
                         int r = (t * g.C + ch) * oc + o;
-                        dw[(o * g.C + ch) * taps + t] = dwr[0][r] + dwr[1][r];
+                        int at = (o * g.C + ch) * taps + t;
+                        dw[at] = (accumulate ? dw[at] : 0f) + dwr[0][r] + dwr[1][r];
                     }
-            conv.Weight.Grad = weightGrad;
-            if (biasGrad is not null)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(db[0], db[1], biasGrad.AsSpan());
-                conv.Bias!.Grad = biasGrad;
-            }
+            weight.Publish();
         }
 
         // Both parts on the two cores when the workers are free, else one after the other on this thread.
@@ -180,10 +203,13 @@ internal sealed partial class TrainingPlan
                 var gc = g with { N = images };
                 var dz = Delta.AsSpan(first * OutSize, images * OutSize);
                 DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
-                ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), gc);
-                Gemm.Multiply(Gemm.Variant, 1, dw, c, dz, g.K, oc, rows, true, false, started);
-                started = true;
-                DenseKernels.BiasGradient(dbp, dz, rows, oc, accumulate: true);
+                if (wantWeight)
+                {
+                    ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), gc);
+                    Gemm.Multiply(Gemm.Variant, 1, dw, c, dz, g.K, oc, rows, true, false, started);
+                    started = true;
+                }
+                if (wantBias) DenseKernels.BiasGradient(dbp, dz, rows, oc, accumulate: true);
                 if (dx is null) continue;
                 Gemm.Multiply(Gemm.Variant, 1, dcol[part], dz, wr, rows, g.K, oc, false, true, false);
                 ChannelsLast.Col2Im(dx.AsSpan(first * InSize, images * InSize), dcol[part], gc);
@@ -195,6 +221,8 @@ internal sealed partial class TrainingPlan
     private sealed class MaxPoolStage(int c, int h, int w, int k, int s, int maxBatch)
         : Stage(c * h * w, c * ((h - k) / s + 1) * ((w - k) / s + 1), maxBatch)
     {
+        public override bool HasTrainableParameters => false;
+
         private readonly int[] arg = new int[maxBatch * c * ((h - k) / s + 1) * ((w - k) / s + 1)];
 
         public int OH => (h - k) / s + 1;
@@ -216,6 +244,8 @@ internal sealed partial class TrainingPlan
     /// </summary>
     private sealed class LayoutStage(int rows, int cols, int maxBatch) : Stage(rows * cols, rows * cols, maxBatch)
     {
+        public override bool HasTrainableParameters => false;
+
         public override void Forward(float[] x, int n) => ChannelsLast.TransposeEach(Output, x, n, rows, cols);
 
         public override void Backward(float[] x, float[]? dx, int n)
@@ -231,6 +261,8 @@ internal sealed partial class TrainingPlan
     private sealed class DropoutStage(Dropout dropout, int size, int maxBatch) : Stage(size, size, maxBatch)
     {
         private readonly float[] mask = new float[maxBatch * size];
+
+        public override bool HasTrainableParameters => false;
 
         public override void Forward(float[] x, int n)
         {

@@ -71,20 +71,25 @@ internal sealed partial class TrainingPlan
         };
         if (kind is null)
         {
-            reason = $"loss '{loss.Name}' on {(data.IsClassification ? "class labels" : "real targets")}";
+            reason = $"the loss '{loss.Name}' on {(data.IsClassification ? "class labels" : "real targets")} is not in the compiled step " +
+                "(it takes cross_entropy on class labels, mse or half_mse on real targets)";
             return null;
         }
-        var stages = Compile(model, data.NumFeatures, maxBatch, out reason);
+        var gradients = new Gradients();
+        var stages = Compile(model, data.NumFeatures, maxBatch, gradients, out reason);
         if (stages is null) return null;
+        gradients.Finish();
         if (stages[^1] is not DenseStage)
         {
-            reason = "the model does not end with a Dense layer";
+            reason = $"the model ends with {LastLayer(model)}, but the compiled step must end with a Dense layer";
             return null;
         }
         int outputs = stages[^1].OutSize;
         if (kind == LossKind.CrossEntropy ? outputs != data.NumClasses || outputs < 2 : outputs != data.NumOutputs)
         {
-            reason = $"the model's {outputs} outputs do not match the data";
+            reason = kind == LossKind.CrossEntropy
+                ? $"the model's {outputs} outputs do not match the data's {data.NumClasses} classes"
+                : $"the model's {outputs} outputs do not match the data's {data.NumOutputs} targets";
             return null;
         }
         return new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch);
@@ -92,7 +97,7 @@ internal sealed partial class TrainingPlan
 
     // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
     // channels-last. Null (with the reason) at the first layer the plan cannot express.
-    private static Stage[]? Compile(Module model, int features, int maxBatch, out string? reason)
+    private static Stage[]? Compile(Module model, int features, int maxBatch, Gradients gradients, out string? reason)
     {
         var stages = new List<Stage>();
         int flat = features;
@@ -102,7 +107,7 @@ internal sealed partial class TrainingPlan
             switch (module)
             {
                 case Dense dense when image is null && dense.InFeatures == flat:
-                    stages.Add(new DenseStage(dense, maxBatch));
+                    stages.Add(new DenseStage(dense, gradients, maxBatch));
                     flat = dense.OutFeatures;
                     continue;
                 case Dropout dropout when image is null:
@@ -114,7 +119,7 @@ internal sealed partial class TrainingPlan
                     continue;
                 case Conv2d conv when image is { } im && conv.InChannels == im.C
                     && im.H + 2 * conv.Padding >= conv.KernelSize && im.W + 2 * conv.Padding >= conv.KernelSize:
-                    var cs = new ConvStage(conv, im.H, im.W, maxBatch);
+                    var cs = new ConvStage(conv, gradients, im.H, im.W, maxBatch);
                     stages.Add(cs);
                     image = (conv.OutChannels, cs.OH, cs.OW);
                     continue;
@@ -140,10 +145,10 @@ internal sealed partial class TrainingPlan
                     (last.Act, last.Slope) = (act, slope);
                     continue;
                 }
-                reason = $"{module} at '{path}' does not follow a Dense or Conv2d layer";
+                reason = $"{module}{Where(path)} does not follow a Dense or Conv2d layer, and the compiled step fuses an activation into the layer before it";
                 return null;
             }
-            reason = $"{module} at '{path}' on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat}")}";
+            reason = $"{module}{Where(path)} on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat} features")} is not in the compiled step";
             return null;
         }
         if (stages.Count == 0)
@@ -155,6 +160,16 @@ internal sealed partial class TrainingPlan
         return [.. stages];
     }
 
+    // Where a layer is, with its path as parameter names spell it (" at '2'", " at '1.0'"), from Sequential.Leaves'
+    // "model.2"; a model that is not a Sequential is one layer, the model itself.
+    private static string Where(string path) => path.StartsWith("model.", StringComparison.Ordinal) ? $" at '{path[6..]}'" : " (the model itself)";
+
+    private static string LastLayer(Module model)
+    {
+        var (path, last) = Sequential.Leaves(model)[^1];
+        return $"{last}{Where(path)}";
+    }
+
     private static int Product(IReadOnlyList<int> shape)
     {
         int p = 1;
@@ -164,8 +179,9 @@ internal sealed partial class TrainingPlan
 
     /// <summary>
     /// One training step on the rows <paramref name="rows"/> of <paramref name="data"/>: forward, loss, backward.
-    /// Leaves ∂(mean loss)/∂p in every parameter's <see cref="Tensor.Grad"/> (overwritten, not accumulated) and
-    /// returns the summed loss over the rows and, for classification, how many rows were predicted right.
+    /// Leaves ∂(mean loss)/∂p in the <see cref="Tensor.Grad"/> of every parameter that is not frozen (overwritten,
+    /// not accumulated across steps; summed over the uses of a shared layer) and returns the summed loss over the
+    /// rows and, for classification, how many rows were predicted right.
     /// </summary>
     public (double LossSum, int Correct) Step(Dataset data, ReadOnlySpan<int> rows)
     {
@@ -188,9 +204,10 @@ internal sealed partial class TrainingPlan
             ? SoftmaxCrossEntropyKernel.ForwardBackward(last.Delta, last.Output, labels, n, outputs, n)
             : (SquaredError(last.Delta, last.Output, n * outputs, lossKind == LossKind.HalfMeanSquared ? 1 : 2, n * outputs) / outputs, 0);
 
-        for (int i = stages.Length - 1; i >= 0; i--)
+        int first = FirstTrainingStage();
+        for (int i = stages.Length - 1; i >= first; i--)
         {
-            stages[i].Backward(i == 0 ? input : stages[i - 1].Output, i == 0 ? null : stages[i - 1].Delta, n);
+            stages[i].Backward(i == 0 ? input : stages[i - 1].Output, i == first ? null : stages[i - 1].Delta, n);
         }
         return (lossSum, correct);
     }
