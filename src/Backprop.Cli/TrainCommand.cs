@@ -32,6 +32,8 @@ internal sealed class TrainCommand : ICommand
         "                       0.1 with --patience): epoch lines and early stopping use it, not the test split\n" +
         "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
         ScheduleOption.Help + TrainCheckpoint.Help +
+        "  --engine NAME        auto (default): the compiled step when the model allows it, else the autograd graph;\n" +
+        "                       compiled: fail when it does not; graph: always the graph (the 'engine' line says which)\n" +
         "  --no-standardize     feed raw features (default: standardize with train-set statistics)\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
         "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
@@ -44,7 +46,7 @@ internal sealed class TrainCommand : ICommand
     {
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint"],
+             "seed", "test-split", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
             ["json", "no-standardize", "resume"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
@@ -62,6 +64,13 @@ internal sealed class TrainCommand : ICommand
             TrainCheckpoint.CheckOptions(cl, checkpointDir);
         }
         var schedule = ScheduleOption.Parse(cl, epochs);
+        var engine = cl.String("engine", "auto") switch
+        {
+            "auto" => TrainingEngine.Auto,
+            "compiled" => TrainingEngine.Compiled,
+            "graph" => TrainingEngine.Graph,
+            var e => throw new UsageException($"--engine must be auto, compiled or graph but got '{e}'."),
+        };
 
         var predefined = DataOptions.LoadPredefinedSplit(cl);
         var data = predefined?.Train ?? DataOptions.Load(cl, seed);
@@ -121,7 +130,8 @@ internal sealed class TrainCommand : ICommand
         {
             Epochs = epochs, BatchSize = batch, Validation = val ?? test, Seed = seed, EarlyStopping = early, Schedule = schedule,
             CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
-            CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash),
+            CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
+            OnStart = h => log.WriteLine($"engine  {EngineLine(h, engine)}"),
             OnBatch = p =>
             {
                 bar?.Update(p);
@@ -182,12 +192,20 @@ internal sealed class TrainCommand : ICommand
                 ["test_accuracy"] = evaluation?.Accuracy,
                 ["test_rows"] = evaluation?.Count ?? 0,
                 ["stopped_early"] = history.StoppedEarly,
+                ["engine"] = history.Engine == TrainingEngine.Compiled ? "compiled" : "graph",
+                ["engine_reason"] = history.EngineReason,
                 ["saved"] = savePath,
             };
             stdout.WriteLine(Json.Write(result));
         }
         return 0;
     }
+
+    /// <summary>The <c>engine</c> line: <c>compiled step</c>, or <c>autograd graph (why)</c>.</summary>
+    internal static string EngineLine(History history, TrainingEngine asked) =>
+        history.Engine == TrainingEngine.Compiled ? "compiled step"
+        : asked == TrainingEngine.Graph ? "autograd graph (--engine graph)"
+        : $"autograd graph ({history.EngineReason})";
 
     private static void CheckLossFitsData(ILoss loss, Dataset data)
     {

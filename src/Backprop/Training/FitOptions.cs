@@ -37,6 +37,20 @@ public sealed record FitOptions
     /// <summary>Called after each epoch with its metrics.</summary>
     public Action<EpochMetrics>? OnEpoch { get; init; }
 
+    /// <summary>
+    /// Called once before the first batch with the run's history: its <see cref="History.Engine"/> and
+    /// <see cref="History.EngineReason"/> are set (and a resumed run's earlier epochs are in it).
+    /// </summary>
+    public Action<History>? OnStart { get; init; }
+
+    /// <summary>
+    /// The engine that trains: <see cref="TrainingEngine.Auto"/> (default) takes the compiled step when the model
+    /// allows it, else the autograd graph, and says why in <see cref="History.EngineReason"/>;
+    /// <see cref="TrainingEngine.Compiled"/> throws before training when the compiled step cannot train the model;
+    /// <see cref="TrainingEngine.Graph"/> always records the graph (to compare the two, or to debug).
+    /// </summary>
+    public TrainingEngine Engine { get; init; } = TrainingEngine.Auto;
+
     /// <summary>Called after each batch, for progress bars; keep it cheap (throttle drawing in the callback).</summary>
     public Action<BatchProgress>? OnBatch { get; init; }
 

@@ -20,6 +20,18 @@ public sealed class History
     /// <summary>True when the run's cancellation token stopped it before its end (see <see cref="CheckpointPath"/> to resume).</summary>
     public bool Cancelled { get; internal set; }
 
+    /// <summary>
+    /// The engine that trained: <see cref="TrainingEngine.Compiled"/> or <see cref="TrainingEngine.Graph"/> (never
+    /// <see cref="TrainingEngine.Auto"/>).
+    /// </summary>
+    public TrainingEngine Engine { get; internal set; }
+
+    /// <summary>
+    /// Why the graph trained rather than the compiled step, e.g. <c>BatchNorm2d(32) at '2' is not in the compiled
+    /// step</c>; null when the compiled step trained.
+    /// </summary>
+    public string? EngineReason { get; internal set; }
+
     /// <summary>The checkpoint last written by the run, or null when it wrote none.</summary>
     public string? CheckpointPath { get; internal set; }
 

@@ -9,19 +9,8 @@ namespace Backprop.Training;
 /// Keras-style training loops for any <see cref="Module"/>: <c>Fit</c>, <c>Evaluate</c>, <c>Predict</c>.
 /// Each step is the seeds' loop: forward, cost, backward (chain rule), gradient-descent update.
 /// </summary>
-public static class Trainer
+public static partial class Trainer
 {
-    /// <summary>
-    /// Whether <c>Fit</c> trains dense networks through the compiled, allocation-free <see cref="TrainingPlan"/>
-    /// (default) rather than the autograd graph; <c>BACKPROP_TRAIN_PLAN=off</c> turns it off, to compare the two.
-    /// </summary>
-    internal static bool UseTrainingPlan => !ForceAutograd && PlanEnabledByEnvironment;
-
-    private static readonly bool PlanEnabledByEnvironment = Environment.GetEnvironmentVariable("BACKPROP_TRAIN_PLAN") != "off";
-
-    /// <summary>Set (per thread, for tests and comparisons) to train through the autograd graph even when a plan fits.</summary>
-    [ThreadStatic] internal static bool ForceAutograd;
-
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> for <paramref name="epochs"/> epochs of shuffled
     /// mini-batches and returns the per-epoch history. The same seed gives a bit-identical run.
@@ -80,7 +69,8 @@ public static class Trainer
         float baseRate = state.BaseLearningRate;
         int batchCount = loader.BatchCount;
         bool validated = false;
-        var plan = UseTrainingPlan ? TrainingPlan.TryCreate(model, loss, train, options.BatchSize, out _) : null;
+        var plan = ChooseEngine(model, loss, train, options, history);
+        options.OnStart?.Invoke(history);
 
         void Save()
         {
@@ -166,7 +156,11 @@ public static class Trainer
         history.BestEpoch = history.Epochs.Count == 0 ? 0 : history.Epochs[^1].Epoch;
         if (early?.RestoreBestWeights == true && bestWeights is not null)
         {
-            for (int i = 0; i < parameters.Count; i++) bestWeights[i].CopyTo(parameters[i].AsSpan());
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                bestWeights[i].CopyTo(parameters[i].AsSpan());
+                parameters[i].MarkWritten();
+            }
             history.BestEpoch = state.BestEpoch;
         }
         model.Eval();

@@ -106,7 +106,7 @@ public sealed class TrainingPlanTests
         Assert.Null(TrainingPlan.TryCreate(new Dense(4, 1), Losses.BinaryCrossEntropyWithLogits, Classification(10, 4, 2, 1), 8, out var bce));
         Assert.Contains("bce_logits", bce);
         Assert.Null(TrainingPlan.TryCreate(new Dense(5, 3), Losses.CrossEntropy, data, 8, out var width));
-        Assert.Contains("Dense(5→3) at 'model' on rows of 4", width);
+        Assert.Equal("Dense(5→3) (the model itself) on rows of 4 features is not in the compiled step", width);
         Assert.Null(TrainingPlan.TryCreate(new Dense(4, 7), Losses.CrossEntropy, data, 8, out var outputs));
         Assert.Contains("7 outputs", outputs);
     }
@@ -206,9 +206,11 @@ public sealed class TrainingPlanTests
         Module Train(bool autograd, out History history)
         {
             var model = Mlp.Create(6, [10], classify ? 3 : 2, activation, rng: new Rng(11));
-            Trainer.ForceAutograd = autograd;
-            try { history = model.Fit(data, loss, new Adam(model.Parameters(), 0.01f), epochs: 5, batchSize: 16, seed: 3); }
-            finally { Trainer.ForceAutograd = false; }
+            history = model.Fit(data, loss, new Adam(model.Parameters(), 0.01f), new FitOptions
+            {
+                Epochs = 5, BatchSize = 16, Seed = 3, Engine = autograd ? TrainingEngine.Graph : TrainingEngine.Compiled,
+            });
+            Assert.Equal(autograd ? TrainingEngine.Graph : TrainingEngine.Compiled, history.Engine);
             return model;
         }
 
