@@ -221,9 +221,9 @@ internal sealed partial class TrainingPlan
     private sealed class MaxPoolStage(int c, int h, int w, int k, int s, int maxBatch)
         : Stage(c * h * w, c * ((h - k) / s + 1) * ((w - k) / s + 1), maxBatch)
     {
-        public override bool HasTrainableParameters => false;
-
         private readonly int[] arg = new int[maxBatch * c * ((h - k) / s + 1) * ((w - k) / s + 1)];
+
+        public override bool HasTrainableParameters => false;
 
         public int OH => (h - k) / s + 1;
 

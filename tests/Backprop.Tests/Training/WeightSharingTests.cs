@@ -123,6 +123,24 @@ public sealed class WeightSharingTests : IDisposable
     }
 
     [Fact]
+    public void ASteadyStatePlanStepWithASharedAndAFrozenLayerAllocatesNothing()
+    {
+        var (model, _) = SharedModel();
+        ((Dense)model.Layers[0]).Weight.RequiresGrad = false;
+        var data = Datasets.Spirals(64 * 3, 2, seed: 5);
+        var head = new Sequential(model, new Dense(3, 2, rng: new Rng(4)));
+        var adam = new Adam(head.Parameters(), 1e-3f);
+        FitOptions Options(int epochs) => new() { Epochs = epochs, BatchSize = 64, Engine = TrainingEngine.Compiled };
+        long b0 = GC.GetAllocatedBytesForCurrentThread();
+        head.Fit(data, Losses.CrossEntropy, adam, Options(1));
+        long b1 = GC.GetAllocatedBytesForCurrentThread();
+        head.Fit(data, Losses.CrossEntropy, adam, Options(2));
+        long b2 = GC.GetAllocatedBytesForCurrentThread();
+        long perStep = ((b2 - b1) - (b1 - b0)) / 6;
+        Assert.True(perStep < 1024, $"a training step allocated {perStep} bytes");
+    }
+
+    [Fact]
     public void ThePlanSumsASharedConvolutionsGradientOverItsUses()
     {
         var rng = new Rng(4);
