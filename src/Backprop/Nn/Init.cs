@@ -1,6 +1,9 @@
 namespace Backprop.Nn;
 
-/// <summary>Fills a weight tensor given its fan-in and fan-out, drawing from <paramref name="rng"/>.</summary>
+/// <summary>
+/// Fills a weight tensor given its fan-in and fan-out, drawing from <paramref name="rng"/>: an in-place write, counted
+/// in <see cref="Tensor.Version"/>.
+/// </summary>
 public delegate void Initializer(Tensor weight, int fanIn, int fanOut, Rng rng);
 
 /// <summary>
@@ -39,13 +42,18 @@ public static class Init
     {
         var s = w.AsSpan();
         for (int i = 0; i < s.Length; i++) s[i] = low + (high - low) * rng.NextFloat();
+        w.MarkWritten();
     };
 
     /// <summary>N(mean, std²).</summary>
     public static Initializer Normal(float mean = 0f, float std = 1f) => (w, _, _, rng) => FillNormal(w, mean, std, rng);
 
     /// <summary>Every value set to <paramref name="value"/>.</summary>
-    public static Initializer Constant(float value) => (w, _, _, _) => w.AsSpan().Fill(value);
+    public static Initializer Constant(float value) => (w, _, _, _) =>
+    {
+        w.AsSpan().Fill(value);
+        w.MarkWritten();
+    };
 
     /// <summary>All zeros.</summary>
     public static Initializer Zeros { get; } = Constant(0f);
@@ -66,11 +74,13 @@ public static class Init
     {
         var s = w.AsSpan();
         for (int i = 0; i < s.Length; i++) s[i] = (2f * rng.NextFloat() - 1f) * bound;
+        w.MarkWritten();
     }
 
     private static void FillNormal(Tensor w, float mean, float std, Rng rng)
     {
         var s = w.AsSpan();
         for (int i = 0; i < s.Length; i++) s[i] = mean + std * rng.NextNormal();
+        w.MarkWritten();
     }
 }

@@ -113,6 +113,9 @@ public sealed class VersionCounterTests
         w.Grad = Tensor.Ones(2);
         new Sgd([w], lr: 0.1f).Step();
         Assert.Equal(2, w.Version);
+        Init.HeNormal(w, 2, 2, new Rng(1));
+        Init.Constant(0.5f)(w, 2, 2, new Rng(1));
+        Assert.Equal(4, w.Version);
     }
 
     [Fact]
