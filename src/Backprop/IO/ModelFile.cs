@@ -94,11 +94,15 @@ public static class ModelFile
         Index(model, "");
 
         static string Owner(string tensorPath) => tensorPath.Contains('.', StringComparison.Ordinal) ? tensorPath[..tensorPath.LastIndexOf('.')] : "";
-        static string Quoted(IEnumerable<string> paths) => string.Join(" and ", paths.Select(p => $"'{p}'"));
+        static string Quoted(IEnumerable<string> paths)
+        {
+            var quoted = paths.Select(p => $"'{p}'").ToList();
+            return quoted.Count == 1 ? quoted[0] : $"{string.Join(", ", quoted[..^1])} and {quoted[^1]}";
+        }
         var owners = shared[0].Select(Owner).ToList();
         var layers = owners.Select(o => modules[o]).Distinct(ReferenceEqualityComparer.Instance).ToList();
         string what = layers.Count == 1
-            ? $"{layers[0]} is used at {Quoted(owners.Select(o => o.Length == 0 ? "(the model itself)" : o))}"
+            ? $"{layers[0]} is used at {Quoted(owners)}"
             : $"{Quoted(shared[0])} are one tensor";
         throw new InvalidOperationException(
             $"cannot save the model to '{path}': {what}, and a model file cannot express sharing (loading it would build " +

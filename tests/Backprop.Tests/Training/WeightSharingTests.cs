@@ -193,9 +193,9 @@ public sealed class WeightSharingTests : IDisposable
     public void AModelFileRefusesTwoLayersTiedToOneTensor()
     {
         var w = Tensor.Ones(3).RequireGrad();
-        var model = new Sequential(new Scale(w), new Scale(w));
+        var model = new Sequential(new Scale(w), new Scale(w), new Sequential(new Scale(w)));
         var e = Assert.Throws<InvalidOperationException>(() => model.Save(Path.Combine(dir, "tied.safetensors")));
-        Assert.Contains("'0.scale' and '1.scale' are one tensor", e.Message);
+        Assert.Contains("'0.scale', '1.scale' and '2.0.scale' are one tensor", e.Message);
         Assert.Equal(["0.scale"], model.NamedParameters().Select(p => p.Name));
     }
 
