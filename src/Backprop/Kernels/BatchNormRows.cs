@@ -15,16 +15,16 @@ namespace Backprop.Kernels;
 /// summed in the same (row) order in double, and the per-value formulas are the same float expressions, so the
 /// results are bit for bit those of <see cref="BatchNormKernels"/> over [R, C, 1], its scalar twin. Only the loop
 /// order differs: the inner loops run across a row's C contiguous channels, one <see cref="Vector{T}"/> of channels at
-/// a time with a scalar tail, and the per-channel accumulators live in caller-owned scratch.
+/// a time with a scalar tail, and the per-channel accumulators live in caller-owned scratch. The row loops take any
+/// run of rows, so a caller may split a batch across threads and add the partial sums in a fixed order.
 /// </remarks>
 internal static class BatchNormRows
 {
     /// <summary>
     /// mean[c] = Σ_r x[r, c] / R and the biased variance var[c] = Σ_r (x[r, c] − mean[c])² / R, two passes
-    /// accumulated in double (see <see cref="BatchNormKernels.Statistics"/>). <paramref name="scratch"/> holds at
-    /// least 2·C doubles.
+    /// accumulated in double (see <see cref="BatchNormKernels.Statistics"/>): <see cref="SumColumns"/>, then
+    /// <see cref="SumSquaredDeviations"/> from the mean in double. <paramref name="scratch"/> holds at least 2·C doubles.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Statistics(Span<float> mean, Span<float> variance, ReadOnlySpan<float> x, int rows, int c, Span<double> scratch)
     {
         Check(x.Length, rows, c, scratch.Length, 2 * c);
@@ -32,13 +32,25 @@ internal static class BatchNormRows
         var sq = scratch.Slice(c, c);
         mu.Clear();
         sq.Clear();
+        SumColumns(mu, x, rows, c);
+        for (int j = 0; j < c; j++) mu[j] /= rows;
+        SumSquaredDeviations(sq, x, mu, rows, c);
+        for (int j = 0; j < c; j++)
+        {
+            mean[j] = (float)mu[j];
+            variance[j] = (float)(sq[j] / rows);
+        }
+    }
+
+    /// <summary>sum[c] += Σ_r x[r, c], in double, rows in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumColumns(Span<double> sum, ReadOnlySpan<float> x, int rows, int c)
+    {
+        Check(x.Length, rows, c, sum.Length, c);
         ref float xr = ref MemoryMarshal.GetReference(x);
-        ref double mr = ref MemoryMarshal.GetReference(mu);
-        ref double qr = ref MemoryMarshal.GetReference(sq);
+        ref double mr = ref MemoryMarshal.GetReference(sum);
         int w = Vector<float>.Count, half = Vector<double>.Count;
         bool vector = Vector.IsHardwareAccelerated;
-
-        // Σ x per channel.
         for (int r = 0; r < rows; r++)
         {
             int at = r * c, j = 0;
@@ -49,11 +61,20 @@ internal static class BatchNormRows
                     (Vector.LoadUnsafe(ref mr, (nuint)j) + lo).StoreUnsafe(ref mr, (nuint)j);
                     (Vector.LoadUnsafe(ref mr, (nuint)(j + half)) + hi).StoreUnsafe(ref mr, (nuint)(j + half));
                 }
-            for (; j < c; j++) mu[j] += x[at + j];
+            for (; j < c; j++) sum[j] += x[at + j];
         }
-        for (int j = 0; j < c; j++) mu[j] /= rows;
+    }
 
-        // Σ (x − μ)² per channel, with μ kept in double.
+    /// <summary>sq[c] += Σ_r (x[r, c] − μ[c])², in double with μ in double, rows in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumSquaredDeviations(Span<double> sq, ReadOnlySpan<float> x, ReadOnlySpan<double> mu, int rows, int c)
+    {
+        Check(x.Length, rows, c, Math.Min(sq.Length, mu.Length), c);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref double mr = ref MemoryMarshal.GetReference(mu);
+        ref double qr = ref MemoryMarshal.GetReference(sq);
+        int w = Vector<float>.Count, half = Vector<double>.Count;
+        bool vector = Vector.IsHardwareAccelerated;
         for (int r = 0; r < rows; r++)
         {
             int at = r * c, j = 0;
@@ -71,11 +92,6 @@ internal static class BatchNormRows
                 double d = x[at + j] - mu[j];
                 sq[j] += d * d;
             }
-        }
-        for (int j = 0; j < c; j++)
-        {
-            mean[j] = (float)mu[j];
-            variance[j] = (float)(sq[j] / rows);
         }
     }
 
@@ -134,23 +150,38 @@ internal static class BatchNormRows
 
     /// <summary>
     /// The per-channel sums of the backward (see <see cref="BatchNormKernels.ParameterGradients"/>): dβ[c] = Σ_r g and
-    /// dγ[c] = invStd[c]·Σ_r g·(x − μ), in double. When <paramref name="reluSlope"/> is not NaN, g is first taken
-    /// through a fused ReLU / leaky ReLU with that slope, g ← y &gt; 0 ? g : slope·g (from the activation's output y, as
-    /// <see cref="DenseKernels.ActivationBackward"/>), and written back. <paramref name="scratch"/> holds at least 2·C
-    /// doubles.
+    /// dγ[c] = invStd[c]·Σ_r g·(x − μ), in double, through <see cref="SumGradients"/> (which see for
+    /// <paramref name="reluSlope"/>). <paramref name="scratch"/> holds at least 2·C doubles.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradientSums(Span<float> dGamma, Span<float> dBeta, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
         ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, int rows, int c, Span<double> scratch)
     {
         Check(x.Length, rows, c, scratch.Length, 2 * c);
-        Check(g.Length, rows, c, mean.Length, c);
-        bool relu = !float.IsNaN(reluSlope);
-        if (relu) Check(y.Length, rows, c, invStd.Length, c);
         var sumG = scratch[..c];
         var sumGx = scratch.Slice(c, c);
         sumG.Clear();
         sumGx.Clear();
+        SumGradients(sumG, sumGx, g, y, reluSlope, x, mean, rows, c);
+        for (int j = 0; j < c; j++)
+        {
+            dBeta[j] = (float)sumG[j];
+            dGamma[j] = (float)(sumGx[j] * invStd[j]);
+        }
+    }
+
+    /// <summary>
+    /// sumG[c] += Σ_r g and sumGx[c] += Σ_r g·(x − μ) (the difference in float, the product and sums in double), rows
+    /// in order. When <paramref name="reluSlope"/> is not NaN, g is first taken through a fused ReLU / leaky ReLU with
+    /// that slope, g ← y &gt; 0 ? g : slope·g (from the activation's output y, as
+    /// <see cref="DenseKernels.ActivationBackward"/>), and written back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumGradients(Span<double> sumG, Span<double> sumGx, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, int rows, int c)
+    {
+        Check(x.Length, rows, c, Math.Min(Math.Min(sumG.Length, sumGx.Length), mean.Length), c);
+        bool relu = !float.IsNaN(reluSlope);
+        Check(g.Length, rows, c, relu ? y.Length : rows * c, rows * c);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float gr = ref MemoryMarshal.GetReference(g);
         ref float yr = ref MemoryMarshal.GetReference(y);
@@ -193,35 +224,48 @@ internal static class BatchNormRows
                 sumGx[j] += (double)gi * (x[at + j] - mean[j]);
             }
         }
-        for (int j = 0; j < c; j++)
-        {
-            dBeta[j] = (float)sumG[j];
-            dGamma[j] = (float)(sumGx[j] * invStd[j]);
-        }
     }
 
     /// <summary>
     /// ∂L/∂x with the batch's own statistics (see <see cref="BatchNormKernels.BackwardTraining"/>):
-    /// dx = k·(g − dβ/R − s·(x − μ)) with k = γ·invStd and s = invStd·dγ/R per channel. An empty γ means 1.
-    /// <paramref name="scratch"/> holds at least 3·C floats (k, dβ/R and s).
+    /// <see cref="BackwardCoefficients"/> for the R rows, then <see cref="BackwardRows"/>. An empty γ means 1.
+    /// <paramref name="scratch"/> holds at least 3·C floats.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardTraining(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
         ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma, ReadOnlySpan<float> dGamma, ReadOnlySpan<float> dBeta,
         int rows, int c, Span<float> scratch)
     {
-        Check(x.Length, rows, c, scratch.Length, 3 * c);
-        Check(g.Length, rows, c, dx.Length, rows * c);
-        var k = scratch[..c];
-        var meanG = scratch.Slice(c, c);
-        var slope = scratch.Slice(2 * c, c);
-        float invM = 1f / rows;
+        BackwardCoefficients(scratch, invStd, gamma, dGamma, dBeta, rows, c);
+        BackwardRows(dx, g, x, mean, scratch, rows, c);
+    }
+
+    /// <summary>
+    /// The per-channel constants of dx = k·(g − dβ/M − s·(x − μ)) over M values per channel: coefficients[0..C) = k =
+    /// γ·invStd, [C..2C) = dβ/M, [2C..3C) = s = invStd·dγ/M. An empty γ means 1.
+    /// </summary>
+    public static void BackwardCoefficients(Span<float> coefficients, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> dGamma, ReadOnlySpan<float> dBeta, int m, int c)
+    {
+        Check(coefficients.Length, 3, c, Math.Min(Math.Min(invStd.Length, dGamma.Length), dBeta.Length), c);
+        float invM = 1f / m;
         for (int j = 0; j < c; j++)
         {
-            k[j] = (gamma.IsEmpty ? 1f : gamma[j]) * invStd[j];
-            meanG[j] = dBeta[j] * invM;
-            slope[j] = invStd[j] * dGamma[j] * invM;
+            coefficients[j] = (gamma.IsEmpty ? 1f : gamma[j]) * invStd[j];
+            coefficients[c + j] = dBeta[j] * invM;
+            coefficients[2 * c + j] = invStd[j] * dGamma[j] * invM;
         }
+    }
+
+    /// <summary>dx[r, c] = k[c]·(g[r, c] − (dβ/M)[c] − s[c]·(x[r, c] − μ[c])), with the <see cref="BackwardCoefficients"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BackwardRows(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
+        ReadOnlySpan<float> coefficients, int rows, int c)
+    {
+        Check(x.Length, rows, c, Math.Min(coefficients.Length / 3, mean.Length), c);
+        Check(g.Length, rows, c, dx.Length, rows * c);
+        var k = coefficients[..c];
+        var meanG = coefficients.Slice(c, c);
+        var slope = coefficients.Slice(2 * c, c);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float gr = ref MemoryMarshal.GetReference(g);
         ref float dr = ref MemoryMarshal.GetReference(dx);
