@@ -10,11 +10,14 @@ namespace Backprop.Training;
 /// it whenever the model and loss allow; every other model trains through the autograd graph.
 /// </summary>
 /// <remarks>
-/// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/> layers, each optionally followed
-/// by one of sigmoid, tanh, relu, leaky_relu or identity, and <see cref="Dropout"/>; and in front of them an image part
-/// of <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/> (with the same activations), <see cref="MaxPool2d"/> and
-/// <see cref="Flatten"/> — e.g. the model language's
-/// <c>conv(32,3,pad=1)-relu-maxpool(2)-conv(64,3,pad=1)-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
+/// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/>, <see cref="BatchNorm1d"/> and
+/// <see cref="Dropout"/> layers and the activations sigmoid, tanh, relu, leaky_relu (slope ≥ 0) and identity (fused
+/// into the Dense or BatchNorm before them where there is one); and in front of them an image part of
+/// <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/>, <see cref="BatchNorm2d"/>, <see cref="MaxPool2d"/>,
+/// <see cref="AvgPool2d"/>, <see cref="Dropout"/>, the same activations, and <see cref="Flatten"/> — e.g. the model
+/// language's
+/// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
+/// BatchNorm layers train with batch statistics and update their running statistics, as in training mode.
 /// Trained with <see cref="Losses.CrossEntropy"/> on class indices, or with MSE / half-MSE on real targets.
 /// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
@@ -133,20 +136,32 @@ internal sealed partial class TrainingPlan
                     flat = im.C * im.H * im.W;
                     image = null;
                     continue;
+                case BatchNorm2d bn when image is { } im && bn.Features == im.C:
+                    stages.Add(new BatchNormStage(bn, gradients, im.H * im.W, maxBatch));
+                    continue;
+                case BatchNorm1d bn when image is null && bn.Features == flat:
+                    stages.Add(new BatchNormStage(bn, gradients, 1, maxBatch));
+                    continue;
+                case AvgPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
+                    var avg = new AvgPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
+                    stages.Add(avg);
+                    image = (im.C, avg.OH, avg.OW);
+                    continue;
+                case Dropout dropout when image is { } im:
+                    stages.Add(new ImageDropoutStage(dropout, im.C, im.H * im.W, maxBatch));
+                    continue;
             }
-            // An activation fuses into the Dense or Conv2d stage just before it, if that has none yet. Softmax is
-            // left to the loss, and a negative leaky slope would make the sign of the output not that of the input,
-            // which the backward (written in terms of the output) relies on.
+            // An activation fuses into the Dense, Conv2d or BatchNorm stage just before it, if that has none yet, and
+            // is a stage of its own anywhere else. Softmax is left to the loss, and a negative leaky slope would make
+            // the sign of the output not that of the input, which the backward (written in terms of the output) relies on.
             if (Activation.KernelKind(module) is var (act, slope) && act != ActivationKind.Softmax && slope >= 0f)
             {
                 if (act == ActivationKind.Identity) continue;
                 if (stages.Count > 0 && stages[^1] is ActivatedStage { Act: ActivationKind.Identity } last)
-                {
                     (last.Act, last.Slope) = (act, slope);
-                    continue;
-                }
-                reason = $"{module}{Where(path)} does not follow a Dense or Conv2d layer, and the compiled step fuses an activation into the layer before it";
-                return null;
+                else
+                    stages.Add(new ActivationStage(image is { } img ? img.C * img.H * img.W : flat, act, slope, maxBatch));
+                continue;
             }
             reason = $"{module}{Where(path)} on {(image is { } i ? $"an image [{i.C}, {i.H}, {i.W}]" : $"rows of {flat} features")} is not in the compiled step";
             return null;

@@ -86,9 +86,9 @@ public sealed partial class Tensor
 
     /// <summary>
     /// running ← (1 − momentum)·running + momentum·batch, with the unbiased variance σ²·M/(M − 1) of the M values per
-    /// channel (normalisation itself uses the biased σ²).
+    /// channel (normalisation itself uses the biased σ²). The compiled training step updates its statistics here too.
     /// </summary>
-    private static void UpdateRunningStatistics(Span<float> runningMean, Span<float> runningVar, ReadOnlySpan<float> mean,
+    internal static void UpdateRunningStatistics(Span<float> runningMean, Span<float> runningVar, ReadOnlySpan<float> mean,
         ReadOnlySpan<float> variance, long m, float momentum)
     {
         double bessel = (double)m / (m - 1);
