@@ -117,7 +117,6 @@ internal static class ChannelsLast
     /// y[n, oh, ow, c] = max over the k×k window at (oh·s, ow·s) of x[n, ·, ·, c]; arg holds the winner's position in
     /// the window (kh·k + kw), the first maximum in row-major order on ties (PyTorch's rule).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool(Span<float> y, Span<int> arg, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s) =>
         MaxPool(y, arg, x, n, h, w, c, k, s, Simd.Width);
 

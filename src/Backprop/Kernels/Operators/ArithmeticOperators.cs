@@ -53,6 +53,22 @@ internal readonly struct MultiplyAddOperator : ITernaryOperator
     public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> scale, Vector512<float> shift) => x * scale + shift;
 }
 
+/// <summary>x·a + y (axpy), rounded after the multiply and after the add, as TensorPrimitives.MultiplyAdd(x, a, y) is.</summary>
+internal readonly struct ScaleAddOperator : ITernaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x, float y, float a) => x * a + y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x, Vector128<float> y, Vector128<float> a) => x * a + y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y, Vector256<float> a) => x * a + y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y, Vector512<float> a) => x * a + y;
+}
+
 /// <summary>dy·√'(x) = dy·0.5 / y, with y = √x.</summary>
 internal readonly struct SqrtBackwardOperator : IBinaryOperator
 {

@@ -29,6 +29,7 @@ internal static class KernelCases
         new("dense.bias_gradient_accumulate", (n, w) => BiasGradient(n, accumulate: true, w)),
         new("dense.gemv", Gemv),
         new("optim.adam", Adam),
+        new("optim.sgd_axpy", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<ScaleAddOperator>(d, x[0], x[1], -0.01f, w))),
         new("optim.adamw_decay", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<MultiplyOperator>(d, x[0], 0.999f, w))),
         new("conv.maxpool", MaxPool),
         new("conv.maxpool_backward", (n, w) => MaxPoolBackward(n, k: 2, s: 2, w)),
