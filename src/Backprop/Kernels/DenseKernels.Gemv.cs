@@ -27,10 +27,11 @@ internal static partial class DenseKernels
         if (k < 0 || n < 0 || y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
         ref float wr = ref MemoryMarshal.GetReference(w);
         ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float xr = ref MemoryMarshal.GetReference(x);
         int j = 0;
-        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, x, ref wr, k, n, j);
-        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, x, ref wr, k, n, j);
-        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, x, ref wr, k, n, j);
+        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, ref xr, ref wr, k, n, j);
+        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, ref xr, ref wr, k, n, j);
+        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, ref xr, ref wr, k, n, j);
         GemvScalar(y, x, w, k, n, j);
     }
 
@@ -51,7 +52,7 @@ internal static partial class DenseKernels
 
     // Columns [j, n) in blocks of 8·16 held in eight Vector512 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv512(ref float yr, ReadOnlySpan<float> x, ref float wr, int k, int n, int j)
+    private static int Gemv512(ref float yr, ref float xr, ref float wr, int k, int n, int j)
     {
         const int L = 16;
         for (; j + 8 * L <= n; j += 8 * L)
@@ -60,7 +61,7 @@ internal static partial class DenseKernels
                 a4 = default, a5 = default, a6 = default, a7 = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 var s = Vector512.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
@@ -88,7 +89,7 @@ internal static partial class DenseKernels
             Vector512<float> a = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 a += Vector512.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector512.Create(xp);
             }
@@ -99,7 +100,7 @@ internal static partial class DenseKernels
 
     // Columns [j, n) in blocks of 8·8 held in eight Vector256 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv256(ref float yr, ReadOnlySpan<float> x, ref float wr, int k, int n, int j)
+    private static int Gemv256(ref float yr, ref float xr, ref float wr, int k, int n, int j)
     {
         const int L = 8;
         for (; j + 8 * L <= n; j += 8 * L)
@@ -108,7 +109,7 @@ internal static partial class DenseKernels
                 a4 = default, a5 = default, a6 = default, a7 = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 var s = Vector256.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
@@ -136,7 +137,7 @@ internal static partial class DenseKernels
             Vector256<float> a = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 a += Vector256.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector256.Create(xp);
             }
@@ -147,7 +148,7 @@ internal static partial class DenseKernels
 
     // Columns [j, n) in blocks of 8·4 held in eight Vector128 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv128(ref float yr, ReadOnlySpan<float> x, ref float wr, int k, int n, int j)
+    private static int Gemv128(ref float yr, ref float xr, ref float wr, int k, int n, int j)
     {
         const int L = 4;
         for (; j + 8 * L <= n; j += 8 * L)
@@ -156,7 +157,7 @@ internal static partial class DenseKernels
                 a4 = default, a5 = default, a6 = default, a7 = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 var s = Vector128.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
@@ -184,7 +185,7 @@ internal static partial class DenseKernels
             Vector128<float> a = default;
             for (int p = 0; p < k; p++)
             {
-                float xp = x[p];
+                float xp = Unsafe.Add(ref xr, p);
                 if (xp == 0f) continue;
                 a += Vector128.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector128.Create(xp);
             }
