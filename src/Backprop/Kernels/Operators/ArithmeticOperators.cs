@@ -21,6 +21,22 @@ internal readonly struct MultiplyOperator : IBinaryOperator
     public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x * y;
 }
 
+/// <summary>The IEEE maximum of x and y, as MathF.Max: a NaN propagates and +0 &gt; −0.</summary>
+internal readonly struct MaxOperator : IBinaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x, float y) => MathF.Max(x, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x, Vector128<float> y) => Vector128.Max(x, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.Max(x, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.Max(x, y);
+}
+
 /// <summary>x + y.</summary>
 internal readonly struct AddOperator : IBinaryOperator
 {

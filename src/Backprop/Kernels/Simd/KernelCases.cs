@@ -34,6 +34,8 @@ internal static class KernelCases
         new("conv.maxpool", MaxPool),
         new("conv.maxpool_backward", (n, w) => MaxPoolBackward(n, k: 2, s: 2, w)),
         new("conv.maxpool_backward_overlapping", (n, w) => MaxPoolBackward(n, k: 3, s: 2, w)),
+        new("pool2d.max", (n, w) => GraphMaxPool(n, k: 2, s: 2, w)),
+        new("pool2d.max_overlapping", (n, w) => GraphMaxPool(n, k: 3, s: 1, w)),
         new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
         new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
         new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
@@ -155,6 +157,15 @@ internal static class KernelCases
         var dx = Data(n + 3, images * h * h * n);   // overwritten, including what no window covers
         ChannelsLast.MaxPoolBackward(dx, Data(n, size), arg, images, h, h, n, k, s, w);
         return dx;
+    }
+
+    // Planes [2, 2, 5, n + 3] (NCHW) pooled by the graph's kernel: rows of n + 3 pixels.
+    private static float[] GraphMaxPool(int n, int k, int s, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, 2, 5, n + 3, k, k, s, 0);
+        var y = new float[g.N * g.C * g.P];
+        Pool2dKernels.MaxForward(y, Data(n, g.N * g.ImageSize), g, w);
+        return y;
     }
 
     // One image [2, 3, n] with a 3×3 kernel, stride 1, padding 1: runs of n values (the graph convolution's im2col).
