@@ -9,7 +9,7 @@ internal static class Cli
     private static readonly ICommand[] Commands =
     [
         new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
-        new SummaryCommand(), new ExplainCommand(), new GradCommand(), new GradCheckCommand(), new BenchCommand(),
+        new SummaryCommand(), new ExplainCommand(), new GradCommand(), new GradCheckCommand(), new BenchCommand(), new SelftestCommand(),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -173,7 +173,7 @@ internal static class BatchNormRows
     /// sumG[c] += Σ_r g and sumGx[c] += Σ_r g·(x − μ) (the difference in float, the product and sums in double), rows
     /// in order. When <paramref name="reluSlope"/> is not NaN, g is first taken through a fused ReLU / leaky ReLU with
     /// that slope, g ← y &gt; 0 ? g : slope·g (from the activation's output y, as
-    /// <see cref="DenseKernels.ActivationBackward"/>), and written back.
+    /// <see cref="DenseKernels.ActivationBackward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, ActivationKind, float)"/>), and written back.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumGradients(Span<double> sumG, Span<double> sumGx, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
@@ -227,7 +227,7 @@ internal static class BatchNormRows
     }
 
     /// <summary>
-    /// ∂L/∂x with the batch's own statistics (see <see cref="BatchNormKernels.BackwardTraining"/>):
+    /// ∂L/∂x with the batch's own statistics (see <see cref="BatchNormKernels.BackwardTraining(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int)"/>):
     /// <see cref="BackwardCoefficients"/> for the R rows, then <see cref="BackwardRows"/>. An empty γ means 1.
     /// <paramref name="scratch"/> holds at least 3·C floats.
     /// </summary>

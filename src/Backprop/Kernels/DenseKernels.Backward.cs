@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -20,9 +19,13 @@ internal static partial class DenseKernels
     /// dz[rows, cols] = dy ⊙ act'(z), with act' written in terms of the activation's output y (which is what the
     /// forward pass keeps). <paramref name="dz"/> may be the same span as <paramref name="dy"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ActivationBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y,
-        int count, ActivationKind act, float slope)
+        int count, ActivationKind act, float slope) =>
+        ActivationBackward(dz, dy, y, count, act, slope, Simd.Width);
+
+    /// <summary><see cref="ActivationBackward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, ActivationKind, float)"/> at a given width.</summary>
+    internal static void ActivationBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y,
+        int count, ActivationKind act, float slope, SimdWidth width)
     {
         dz = dz[..count];
         dy = dy[..count];
@@ -33,18 +36,16 @@ internal static partial class DenseKernels
                 if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(dz), ref MemoryMarshal.GetReference(dy))) dy.CopyTo(dz);
                 return;
             case ActivationKind.Relu:
-                ReluBackward(dz, dy, y, 0f);
+                ReluBackward(dz, dy, y, 0f, width);
                 return;
             case ActivationKind.LeakyRelu:
-                ReluBackward(dz, dy, y, slope);
+                ReluBackward(dz, dy, y, slope, width);
                 return;
             case ActivationKind.Sigmoid:
-                // σ' = y(1 − y)
-                for (int i = 0; i < count; i++) dz[i] = dy[i] * (y[i] * (1f - y[i]));
+                SimdDriver.Map<SigmoidBackwardOperator>(dz, dy, y, width);
                 return;
             case ActivationKind.Tanh:
-                // tanh' = 1 − y²
-                for (int i = 0; i < count; i++) dz[i] = dy[i] * (1f - y[i] * y[i]);
+                SimdDriver.Map<TanhBackwardOperator>(dz, dy, y, width);
                 return;
             default:
                 throw new ArgumentOutOfRangeException(nameof(act), act, "this activation has no element-wise backward (softmax is fused with the loss).");
@@ -52,75 +53,148 @@ internal static partial class DenseKernels
     }
 
     /// <summary>
-    /// dz = y &gt; 0 ? dy : slope·dy. For slope ≥ 0, y &gt; 0 exactly when the pre-activation z &gt; 0, so this is
-    /// the same mask the autograd ReLU uses. Vector512 lanes, scalar tail and twin.
+    /// dz = y &gt; 0 ? dy : slope·dy (slope 0: +0). For slope ≥ 0, y &gt; 0 exactly when the pre-activation z &gt; 0,
+    /// so this is the same mask the autograd ReLU uses.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ReluBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float slope)
+    internal static void ReluBackward(Span<float> dz, ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float slope, SimdWidth width)
     {
-        int i = 0, n = dz.Length;
-        if (UseVector512)
-        {
-            ref float d = ref MemoryMarshal.GetReference(dz);
-            ref float g = ref MemoryMarshal.GetReference(dy);
-            ref float o = ref MemoryMarshal.GetReference(y);
-            var vs = Vector512.Create(slope);
-            for (; i + Lanes <= n; i += Lanes)
-            {
-                var gi = Vector512.LoadUnsafe(ref g, (nuint)i);
-                var neg = slope == 0f ? Vector512<float>.Zero : gi * vs;
-                Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref o, (nuint)i), Vector512<float>.Zero), gi, neg)
-                    .StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) dz[i] = y[i] > 0f ? dy[i] : slope == 0f ? 0f : slope * dy[i];
+        if (slope == 0f) SimdDriver.Map<ReluBackwardOperator>(dz, dy, y, width);
+        else SimdDriver.Map<LeakyReluBackwardOperator>(dz, dy, y, slope, width);
     }
 
     /// <summary>db[cols] = Σ_r dz[r, cols] (overwrites db), or db += Σ_r dz[r, cols] when <paramref name="accumulate"/>.</summary>
-    /// <remarks>
-    /// Rows of whole Vector512s up to 64 wide are summed in registers over all rows (a convolution's dZ has
-    /// thousands of narrow rows, where a call per row would cost more than its adds); the sums run in the same order,
-    /// row by row, either way (from zero: the first row is added to 0, which is exact).
-    /// </remarks>
+    public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols, bool accumulate = false) =>
+        BiasGradient(db, dz, rows, cols, accumulate, Simd.Width);
+
+    /// <summary>
+    /// <see cref="BiasGradient(Span{float}, ReadOnlySpan{float}, int, int, bool)"/> at a given width. Each column is
+    /// summed from 0 down the rows in order, then added to db when accumulating, at every width: blocks of up to four
+    /// vectors of columns keep their sums in registers over all rows (a convolution's dZ has thousands of narrow rows,
+    /// where a call per row would cost more than its adds), then narrower vectors and single columns take the rest.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols, bool accumulate = false)
+    internal static void BiasGradient(Span<float> db, ReadOnlySpan<float> dz, int rows, int cols, bool accumulate, SimdWidth width)
     {
+        if (rows < 0 || cols < 0 || db.Length < cols || dz.Length < (long)rows * cols)
+            throw new ArgumentException($"DenseKernels.BiasGradient: expected db ≥ {cols} and dz ≥ {(long)rows * cols} values for rows={rows}, cols={cols}, but got db {db.Length}, dz {dz.Length}.");
         db = db[..cols];
         if (rows == 0)
         {
             if (!accumulate) db.Clear();
             return;
         }
-        if (UseVector512 && cols % Lanes == 0 && cols <= 4 * Lanes)
+        ref float o = ref MemoryMarshal.GetReference(db);
+        ref float d = ref MemoryMarshal.GetReference(dz);
+        int j = 0;
+        if (width >= SimdWidth.Vector512) j = ColumnSums512(ref o, ref d, rows, cols, j, accumulate);
+        if (width >= SimdWidth.Vector256) j = ColumnSums256(ref o, ref d, rows, cols, j, accumulate);
+        if (width >= SimdWidth.Vector128) j = ColumnSums128(ref o, ref d, rows, cols, j, accumulate);
+        for (; j + 4 <= cols; j += 4)
         {
-            // Up to four column blocks, each summed in its own register down the rows.
-            int blocks = cols / Lanes;
-            ref float d = ref MemoryMarshal.GetReference(dz);
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            for (int r = 0; r < rows; r++)
+            {
+                var row = dz.Slice(r * cols + j, 4);
+                s0 += row[0];
+                s1 += row[1];
+                s2 += row[2];
+                s3 += row[3];
+            }
+            db[j] = accumulate ? db[j] + s0 : s0;
+            db[j + 1] = accumulate ? db[j + 1] + s1 : s1;
+            db[j + 2] = accumulate ? db[j + 2] + s2 : s2;
+            db[j + 3] = accumulate ? db[j + 3] + s3 : s3;
+        }
+        for (; j < cols; j++)
+        {
+            float s = 0f;
+            for (int r = 0; r < rows; r++) s += dz[r * cols + j];
+            db[j] = accumulate ? db[j] + s : s;
+        }
+    }
+
+    // Column sums of columns [j, cols) in passes of up to four Vector512s, each summed in its own register down the
+    // rows; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ColumnSums512(ref float o, ref float d, int rows, int cols, int j, bool accumulate)
+    {
+        const int L = 16;
+        while (j + L <= cols)
+        {
+            int blocks = Math.Min(4, (cols - j) / L);
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int r = 0; r < rows; r++)
             {
-                nuint at = (nuint)(r * cols);
-                a0 += Vector512.LoadUnsafe(ref d, at);
-                if (blocks > 1) a1 += Vector512.LoadUnsafe(ref d, at + Lanes);
-                if (blocks > 2) a2 += Vector512.LoadUnsafe(ref d, at + 2 * Lanes);
-                if (blocks > 3) a3 += Vector512.LoadUnsafe(ref d, at + 3 * Lanes);
+                ref float at = ref Unsafe.Add(ref d, (nint)r * cols + j);
+                a0 += Vector512.LoadUnsafe(ref at);
+                if (blocks > 1) a1 += Vector512.LoadUnsafe(ref at, L);
+                if (blocks > 2) a2 += Vector512.LoadUnsafe(ref at, 2 * L);
+                if (blocks > 3) a3 += Vector512.LoadUnsafe(ref at, 3 * L);
             }
-            ref float o = ref MemoryMarshal.GetReference(db);
-            Span<Vector512<float>> sums = [a0, a1, a2, a3];
-            for (int v = 0; v < blocks; v++)
-            {
-                var sum = accumulate ? Vector512.LoadUnsafe(ref o, (nuint)(v * Lanes)) + sums[v] : sums[v];
-                sum.StoreUnsafe(ref o, (nuint)(v * Lanes));
-            }
-            return;
+            ref float oj = ref Unsafe.Add(ref o, j);
+            (accumulate ? Vector512.LoadUnsafe(ref oj) + a0 : a0).StoreUnsafe(ref oj);
+            if (blocks > 1) (accumulate ? Vector512.LoadUnsafe(ref oj, L) + a1 : a1).StoreUnsafe(ref oj, L);
+            if (blocks > 2) (accumulate ? Vector512.LoadUnsafe(ref oj, 2 * L) + a2 : a2).StoreUnsafe(ref oj, 2 * L);
+            if (blocks > 3) (accumulate ? Vector512.LoadUnsafe(ref oj, 3 * L) + a3 : a3).StoreUnsafe(ref oj, 3 * L);
+            j += blocks * L;
         }
-        if (accumulate)
+        return j;
+    }
+
+    // Column sums of columns [j, cols) in passes of up to four Vector256s, each summed in its own register down the
+    // rows; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ColumnSums256(ref float o, ref float d, int rows, int cols, int j, bool accumulate)
+    {
+        const int L = 8;
+        while (j + L <= cols)
         {
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * cols, cols), db);
-            return;
+            int blocks = Math.Min(4, (cols - j) / L);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int r = 0; r < rows; r++)
+            {
+                ref float at = ref Unsafe.Add(ref d, (nint)r * cols + j);
+                a0 += Vector256.LoadUnsafe(ref at);
+                if (blocks > 1) a1 += Vector256.LoadUnsafe(ref at, L);
+                if (blocks > 2) a2 += Vector256.LoadUnsafe(ref at, 2 * L);
+                if (blocks > 3) a3 += Vector256.LoadUnsafe(ref at, 3 * L);
+            }
+            ref float oj = ref Unsafe.Add(ref o, j);
+            (accumulate ? Vector256.LoadUnsafe(ref oj) + a0 : a0).StoreUnsafe(ref oj);
+            if (blocks > 1) (accumulate ? Vector256.LoadUnsafe(ref oj, L) + a1 : a1).StoreUnsafe(ref oj, L);
+            if (blocks > 2) (accumulate ? Vector256.LoadUnsafe(ref oj, 2 * L) + a2 : a2).StoreUnsafe(ref oj, 2 * L);
+            if (blocks > 3) (accumulate ? Vector256.LoadUnsafe(ref oj, 3 * L) + a3 : a3).StoreUnsafe(ref oj, 3 * L);
+            j += blocks * L;
         }
-        dz[..cols].CopyTo(db);
-        for (int r = 1; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * cols, cols), db);
+        return j;
+    }
+
+    // Column sums of columns [j, cols) in passes of up to four Vector128s, each summed in its own register down the
+    // rows; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ColumnSums128(ref float o, ref float d, int rows, int cols, int j, bool accumulate)
+    {
+        const int L = 4;
+        while (j + L <= cols)
+        {
+            int blocks = Math.Min(4, (cols - j) / L);
+            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int r = 0; r < rows; r++)
+            {
+                ref float at = ref Unsafe.Add(ref d, (nint)r * cols + j);
+                a0 += Vector128.LoadUnsafe(ref at);
+                if (blocks > 1) a1 += Vector128.LoadUnsafe(ref at, L);
+                if (blocks > 2) a2 += Vector128.LoadUnsafe(ref at, 2 * L);
+                if (blocks > 3) a3 += Vector128.LoadUnsafe(ref at, 3 * L);
+            }
+            ref float oj = ref Unsafe.Add(ref o, j);
+            (accumulate ? Vector128.LoadUnsafe(ref oj) + a0 : a0).StoreUnsafe(ref oj);
+            if (blocks > 1) (accumulate ? Vector128.LoadUnsafe(ref oj, L) + a1 : a1).StoreUnsafe(ref oj, L);
+            if (blocks > 2) (accumulate ? Vector128.LoadUnsafe(ref oj, 2 * L) + a2 : a2).StoreUnsafe(ref oj, 2 * L);
+            if (blocks > 3) (accumulate ? Vector128.LoadUnsafe(ref oj, 3 * L) + a3 : a3).StoreUnsafe(ref oj, 3 * L);
+            j += blocks * L;
+        }
+        return j;
     }
 
     /// <summary>

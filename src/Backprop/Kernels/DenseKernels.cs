@@ -1,7 +1,5 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -32,19 +30,15 @@ internal enum ActivationKind
 /// Results are bit-identical to the autograd path (MatMul, broadcast add, then the activation op): the product sums
 /// over k in ascending order with a separate multiply and add (not FMA), as <see cref="GemmSmall"/> does, and the
 /// activations call the same <see cref="TensorPrimitives"/> functions. Batch 1 takes a dedicated GEMV (see
-/// <see cref="Gemv"/>); larger batches call <c>Gemm.Multiply</c>.
+/// <see cref="Gemv(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, SimdWidth)"/>); larger batches
+/// call <c>Gemm.Multiply</c>. Every element-wise step runs at <see cref="Simd.Width"/>; the overloads that take a
+/// <see cref="SimdWidth"/> let tests run each width against the scalar twin.
 /// </remarks>
 internal static partial class DenseKernels
 {
-    private const int Lanes = 16;          // Vector512<float>.Count
-    private const int BlockColumns = 8 * Lanes; // eight zmm accumulators: 128 columns of y held in registers
-
-    /// <summary>True when batch-1 products take the Vector512 GEMV; false forces its scalar twin (BACKPROP_GEMM=scalar).</summary>
-    internal static bool UseVector512 { get; } = Vector512.IsHardwareAccelerated && Gemm.Variant != GemmVariant.Scalar;
-
     /// <summary>
     /// False when <c>BACKPROP_GEMV=off</c>: batch 1 then calls <c>Gemm.Multiply</c> (its few-rows path) instead
-    /// of <see cref="Gemv"/>, to compare the two.
+    /// of <see cref="Gemv(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, SimdWidth)"/>, to compare the two.
     /// </summary>
     internal static bool UseGemv { get; } = Environment.GetEnvironmentVariable("BACKPROP_GEMV") != "off";
 
@@ -56,7 +50,7 @@ internal static partial class DenseKernels
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
         int batch, int inFeatures, int outFeatures, ActivationKind act, float slope)
     {
-        if (batch == 1 && UseGemv) Gemv(y[..outFeatures], x[..inFeatures], w[..(inFeatures * outFeatures)], inFeatures, outFeatures);
+        if (batch == 1 && UseGemv) Gemv(y[..outFeatures], x[..inFeatures], w[..(inFeatures * outFeatures)], inFeatures, outFeatures, Simd.Width);
         else Gemm.Multiply(y, x, w, batch, outFeatures, inFeatures);
         BiasActivateRows(y, bias, batch, outFeatures, act, slope);
     }
@@ -66,122 +60,33 @@ internal static partial class DenseKernels
     /// run as one call over the whole block (a convolution's output has thousands of narrow rows, where a call per
     /// row would cost more than the row itself); the other activations go row by row.
     /// </summary>
+    public static void BiasActivateRows(Span<float> y, ReadOnlySpan<float> bias, int rows, int cols, ActivationKind act, float slope) =>
+        BiasActivateRows(y, bias, rows, cols, act, slope, Simd.Width);
+
+    /// <summary><see cref="BiasActivateRows(Span{float}, ReadOnlySpan{float}, int, int, ActivationKind, float)"/> at a given width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BiasActivateRows(Span<float> y, ReadOnlySpan<float> bias, int rows, int cols, ActivationKind act, float slope)
+    internal static void BiasActivateRows(Span<float> y, ReadOnlySpan<float> bias, int rows, int cols, ActivationKind act, float slope, SimdWidth width)
     {
         if (act is ActivationKind.Relu or ActivationKind.LeakyRelu)
         {
-            BiasRelu(y[..(rows * cols)], bias, cols, act == ActivationKind.Relu ? 0f : slope);
+            BiasRelu(y[..(rows * cols)], bias, cols, act == ActivationKind.Relu ? 0f : slope, width);
             return;
         }
         for (int i = 0; i < rows; i++)
-            BiasActivate(y.Slice(i * cols, cols), bias, act, slope);
-    }
-
-    /// <summary>y[n] = Σ_k x[k]·W[k, :] for W [k, n]: the Vector512 path, or its scalar twin.</summary>
-    internal static void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n)
-    {
-        if (UseVector512) Gemv512(y, x, w, k, n);
-        else GemvScalar(y, x, w, k, n);
+            BiasActivate(y.Slice(i * cols, cols), bias, act);
     }
 
     /// <summary>
-    /// W is [k, n] row-major, so y = x·W is an axpy of row k of W per input element. Columns go in blocks of 128
-    /// whose partial sums stay in eight zmm registers while the k rows stream past (no load/store of y per row);
-    /// zero inputs — about half the values after ReLU, and most pixels of an MNIST image — are skipped, since
-    /// adding 0·W[k, j] leaves the sum unchanged.
+    /// row = act(row + bias) for one row, for the activations other than ReLU: add the bias, then call the
+    /// vectorised <see cref="TensorPrimitives"/> function that the autograd op uses.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Gemv512(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n)
+    private static void BiasActivate(Span<float> row, ReadOnlySpan<float> bias, ActivationKind act)
     {
-        if (y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
-        ref float wr = ref MemoryMarshal.GetReference(w);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        int j = 0;
-        for (; j + BlockColumns <= n; j += BlockColumns)
-        {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
-                a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int p = 0; p < k; p++)
-            {
-                float xp = x[p];
-                if (xp == 0f) continue;
-                var s = Vector512.Create(xp);
-                ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
-                a0 += Vector512.LoadUnsafe(ref row, 0 * Lanes) * s;
-                a1 += Vector512.LoadUnsafe(ref row, 1 * Lanes) * s;
-                a2 += Vector512.LoadUnsafe(ref row, 2 * Lanes) * s;
-                a3 += Vector512.LoadUnsafe(ref row, 3 * Lanes) * s;
-                a4 += Vector512.LoadUnsafe(ref row, 4 * Lanes) * s;
-                a5 += Vector512.LoadUnsafe(ref row, 5 * Lanes) * s;
-                a6 += Vector512.LoadUnsafe(ref row, 6 * Lanes) * s;
-                a7 += Vector512.LoadUnsafe(ref row, 7 * Lanes) * s;
-            }
-            ref float yj = ref Unsafe.Add(ref yr, j);
-            a0.StoreUnsafe(ref yj, 0 * Lanes);
-            a1.StoreUnsafe(ref yj, 1 * Lanes);
-            a2.StoreUnsafe(ref yj, 2 * Lanes);
-            a3.StoreUnsafe(ref yj, 3 * Lanes);
-            a4.StoreUnsafe(ref yj, 4 * Lanes);
-            a5.StoreUnsafe(ref yj, 5 * Lanes);
-            a6.StoreUnsafe(ref yj, 6 * Lanes);
-            a7.StoreUnsafe(ref yj, 7 * Lanes);
-        }
-        for (; j + Lanes <= n; j += Lanes)
-        {
-            Vector512<float> a = default;
-            for (int p = 0; p < k; p++)
-            {
-                float xp = x[p];
-                if (xp == 0f) continue;
-                a += Vector512.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector512.Create(xp);
-            }
-            a.StoreUnsafe(ref yr, (nuint)j);
-        }
-        for (; j < n; j++) y[j] = Column(x, w, k, n, j);
-    }
-
-    /// <summary>The scalar twin of <see cref="Gemv512"/>: the same sums in the same order, one column at a time.</summary>
-    internal static void GemvScalar(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n)
-    {
-        if (y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
-        for (int j = 0; j < n; j++) y[j] = Column(x, w, k, n, j);
-    }
-
-    // y[j] = Σ_p x[p]·W[p, j], p ascending, zeros skipped, multiply then add (no FMA) as the vector lanes do.
-    private static float Column(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, int j)
-    {
-        float s = 0f;
-        for (int p = 0; p < k; p++)
-        {
-            float xp = x[p];
-            if (xp != 0f) s += w[p * n + j] * xp;
-        }
-        return s;
-    }
-
-    /// <summary>
-    /// row = act(row + bias) for one row of length n. Identity, ReLU and leaky ReLU fuse the bias into one pass
-    /// (<see cref="BiasRelu"/>); sigmoid, tanh and softmax add the bias, then call the vectorised
-    /// <see cref="TensorPrimitives"/> function that the autograd op uses.
-    /// </summary>
-    private static void BiasActivate(Span<float> row, ReadOnlySpan<float> bias, ActivationKind act, float slope)
-    {
+        if (!bias.IsEmpty) TensorPrimitives.Add(row, bias[..row.Length], row);
         switch (act)
         {
             case ActivationKind.Identity:
-                if (!bias.IsEmpty) TensorPrimitives.Add(row, bias, row);
-                return;
-            case ActivationKind.Relu:
-                BiasRelu(row, bias, row.Length, 0f);
-                return;
-            case ActivationKind.LeakyRelu:
-                BiasRelu(row, bias, row.Length, slope);
-                return;
-        }
-        if (!bias.IsEmpty) TensorPrimitives.Add(row, bias, row);
-        switch (act)
-        {
+                break;
             case ActivationKind.Sigmoid:
                 TensorPrimitives.Sigmoid(row, row);
                 break;
@@ -201,39 +106,18 @@ internal static partial class DenseKernels
 
     /// <summary>
     /// For each row of y [·, cols]: z = row + bias; row = z &gt; 0 ? z : slope·z (slope 0 is ReLU: −0 and negatives
-    /// become +0, as <c>TensorPrimitives.Max(z, 0)</c> gives). Vector512 lanes with a scalar tail and scalar twin.
+    /// become +0, as <c>TensorPrimitives.Max(z, 0)</c> gives). An empty bias adds nothing.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void BiasRelu(Span<float> y, ReadOnlySpan<float> bias, int cols, float slope)
+    internal static void BiasRelu(Span<float> y, ReadOnlySpan<float> bias, int cols, float slope, SimdWidth width)
     {
-        bool hasBias = !bias.IsEmpty;
-        if (hasBias && bias.Length < cols)
+        if (!bias.IsEmpty && bias.Length < cols)
             throw new ArgumentException($"DenseKernels: bias has {bias.Length} values but the rows have {cols}.");
-        ref float b = ref MemoryMarshal.GetReference(bias);
-        var vs = Vector512.Create(slope);
-        for (int start = 0; start < y.Length; start += cols)
+        if (bias.IsEmpty)
         {
-            var row = y.Slice(start, cols);
-            int i = 0;
-            if (UseVector512)
-            {
-                ref float r = ref MemoryMarshal.GetReference(row);
-                for (; i + Lanes <= cols; i += Lanes)
-                {
-                    var z = Vector512.LoadUnsafe(ref r, (nuint)i);
-                    if (hasBias) z += Vector512.LoadUnsafe(ref b, (nuint)i);
-                    var neg = slope == 0f ? Vector512<float>.Zero : z * vs;
-                    Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, neg).StoreUnsafe(ref r, (nuint)i);
-                }
-            }
-            for (; i < cols; i++)
-            {
-                float z = hasBias ? row[i] + bias[i] : row[i];
-                row[i] = z > 0f ? z : slope == 0f ? 0f : slope * z;
-            }
+            if (slope == 0f) SimdDriver.Map<ReluOperator>(y, y, width);
+            else SimdDriver.Map<LeakyReluOperator>(y, y, slope, width);
         }
+        else if (slope == 0f) SimdDriver.MapRows<BiasReluOperator>(y, y, bias, cols, width);
+        else SimdDriver.MapRows<BiasLeakyReluOperator>(y, y, bias, slope, cols, width);
     }
-
-    private static void ThrowSizes(int y, int x, int w, int k, int n) =>
-        throw new ArgumentException($"DenseKernels.Gemv: expected y ≥ {n}, x ≥ {k}, W ≥ {(long)k * n} values for k={k}, n={n}, but got y {y}, x {x}, W {w}.");
 }

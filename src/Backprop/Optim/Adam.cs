@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Backprop.Kernels;
 
 namespace Backprop.Optim;
 
@@ -56,9 +57,19 @@ public class Adam : Optimizer
     /// One Adam update of <paramref name="w"/> in place at step t (1-based), with L2 penalty <paramref name="l2"/>
     /// added to the gradient; shared with <see cref="AdamW"/>, which passes l2 = 0 and decays W itself.
     /// </summary>
+    internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float lr,
+        float b1, float b2, float eps, float l2, long t) =>
+        Apply(w, grad, m, v, lr, b1, b2, eps, l2, t, Simd.Width);
+
+    /// <summary>
+    /// <see cref="Apply(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, long)"/>
+    /// at a given width. Every width runs the scalar loop's operations in the same order (separate multiply and add,
+    /// IEEE sqrt and division) on whole vectors, narrower vectors for the tail, then single floats, so every width
+    /// gives bit-identical weights and moments.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Apply(Span<float> w, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float lr,
-        float b1, float b2, float eps, float l2, long t)
+        float b1, float b2, float eps, float l2, long t, SimdWidth width)
     {
         var mi = m[..w.Length];
         var vi = v[..w.Length];
@@ -66,37 +77,89 @@ public class Adam : Optimizer
         float bias1 = 1f - MathF.Pow(b1, t), bias2 = 1f - MathF.Pow(b2, t);
         float stepSize = lr / bias1;
         float invSqrtBias2 = 1f / MathF.Sqrt(bias2);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            // The scalar loop below, 16 lanes at a time, with the same operations in the same order (separate
-            // multiply and add, IEEE sqrt and division), so both paths give bit-identical weights.
-            ref float wr = ref MemoryMarshal.GetReference(w);
-            ref float gr = ref MemoryMarshal.GetReference(grad);
-            ref float mr = ref MemoryMarshal.GetReference(mi);
-            ref float vr = ref MemoryMarshal.GetReference(vi);
-            var vb1 = Vector512.Create(b1); var vc1 = Vector512.Create(1f - b1);
-            var vb2 = Vector512.Create(b2); var vc2 = Vector512.Create(1f - b2);
-            var vl2 = Vector512.Create(l2); var vstep = Vector512.Create(stepSize);
-            var vinv = Vector512.Create(invSqrtBias2); var veps = Vector512.Create(eps);
-            for (; i + 16 <= w.Length; i += 16)
-            {
-                var wi = Vector512.LoadUnsafe(ref wr, (nuint)i);
-                var g = Vector512.LoadUnsafe(ref gr, (nuint)i) + vl2 * wi;
-                var mNew = vb1 * Vector512.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
-                var vNew = vb2 * Vector512.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
-                mNew.StoreUnsafe(ref mr, (nuint)i);
-                vNew.StoreUnsafe(ref vr, (nuint)i);
-                (wi - vstep * mNew / (Vector512.Sqrt(vNew) * vinv + veps)).StoreUnsafe(ref wr, (nuint)i);
-            }
-        }
-        for (; i < w.Length; i++)
+        var c = new AdamConstants(b1, 1f - b1, b2, 1f - b2, l2, stepSize, invSqrtBias2, eps);
+        ref float wr = ref MemoryMarshal.GetReference(w);
+        ref float gr = ref MemoryMarshal.GetReference(grad);
+        ref float mr = ref MemoryMarshal.GetReference(mi);
+        ref float vr = ref MemoryMarshal.GetReference(vi);
+        int i = 0, n = w.Length;
+        if (width >= SimdWidth.Vector512) i = Apply512(ref wr, ref gr, ref mr, ref vr, i, n, c);
+        if (width >= SimdWidth.Vector256) i = Apply256(ref wr, ref gr, ref mr, ref vr, i, n, c);
+        if (width >= SimdWidth.Vector128) i = Apply128(ref wr, ref gr, ref mr, ref vr, i, n, c);
+        for (; i < n; i++)
         {
             float g = grad[i] + l2 * w[i];
             mi[i] = b1 * mi[i] + (1f - b1) * g;
             vi[i] = b2 * vi[i] + (1f - b2) * g * g;
             w[i] -= stepSize * mi[i] / (MathF.Sqrt(vi[i]) * invSqrtBias2 + eps);
         }
+    }
+
+    // The step's scalars, broadcast once per call by each vector path.
+    private readonly record struct AdamConstants(float B1, float OneMinusB1, float B2, float OneMinusB2, float L2,
+        float StepSize, float InvSqrtBias2, float Eps);
+
+    // Elements [i, n) in whole Vector512s; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Apply512(ref float wr, ref float gr, ref float mr, ref float vr, int i, int n, in AdamConstants c)
+    {
+        var vb1 = Vector512.Create(c.B1); var vc1 = Vector512.Create(c.OneMinusB1);
+        var vb2 = Vector512.Create(c.B2); var vc2 = Vector512.Create(c.OneMinusB2);
+        var vl2 = Vector512.Create(c.L2); var vstep = Vector512.Create(c.StepSize);
+        var vinv = Vector512.Create(c.InvSqrtBias2); var veps = Vector512.Create(c.Eps);
+        for (; i + 16 <= n; i += 16)
+        {
+            var wi = Vector512.LoadUnsafe(ref wr, (nuint)i);
+            var g = Vector512.LoadUnsafe(ref gr, (nuint)i) + vl2 * wi;
+            var mNew = vb1 * Vector512.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
+            var vNew = vb2 * Vector512.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
+            mNew.StoreUnsafe(ref mr, (nuint)i);
+            vNew.StoreUnsafe(ref vr, (nuint)i);
+            (wi - vstep * mNew / (Vector512.Sqrt(vNew) * vinv + veps)).StoreUnsafe(ref wr, (nuint)i);
+        }
+        return i;
+    }
+
+    // Elements [i, n) in whole Vector256s; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Apply256(ref float wr, ref float gr, ref float mr, ref float vr, int i, int n, in AdamConstants c)
+    {
+        var vb1 = Vector256.Create(c.B1); var vc1 = Vector256.Create(c.OneMinusB1);
+        var vb2 = Vector256.Create(c.B2); var vc2 = Vector256.Create(c.OneMinusB2);
+        var vl2 = Vector256.Create(c.L2); var vstep = Vector256.Create(c.StepSize);
+        var vinv = Vector256.Create(c.InvSqrtBias2); var veps = Vector256.Create(c.Eps);
+        for (; i + 8 <= n; i += 8)
+        {
+            var wi = Vector256.LoadUnsafe(ref wr, (nuint)i);
+            var g = Vector256.LoadUnsafe(ref gr, (nuint)i) + vl2 * wi;
+            var mNew = vb1 * Vector256.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
+            var vNew = vb2 * Vector256.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
+            mNew.StoreUnsafe(ref mr, (nuint)i);
+            vNew.StoreUnsafe(ref vr, (nuint)i);
+            (wi - vstep * mNew / (Vector256.Sqrt(vNew) * vinv + veps)).StoreUnsafe(ref wr, (nuint)i);
+        }
+        return i;
+    }
+
+    // Elements [i, n) in whole Vector128s; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Apply128(ref float wr, ref float gr, ref float mr, ref float vr, int i, int n, in AdamConstants c)
+    {
+        var vb1 = Vector128.Create(c.B1); var vc1 = Vector128.Create(c.OneMinusB1);
+        var vb2 = Vector128.Create(c.B2); var vc2 = Vector128.Create(c.OneMinusB2);
+        var vl2 = Vector128.Create(c.L2); var vstep = Vector128.Create(c.StepSize);
+        var vinv = Vector128.Create(c.InvSqrtBias2); var veps = Vector128.Create(c.Eps);
+        for (; i + 4 <= n; i += 4)
+        {
+            var wi = Vector128.LoadUnsafe(ref wr, (nuint)i);
+            var g = Vector128.LoadUnsafe(ref gr, (nuint)i) + vl2 * wi;
+            var mNew = vb1 * Vector128.LoadUnsafe(ref mr, (nuint)i) + vc1 * g;
+            var vNew = vb2 * Vector128.LoadUnsafe(ref vr, (nuint)i) + vc2 * g * g;
+            mNew.StoreUnsafe(ref mr, (nuint)i);
+            vNew.StoreUnsafe(ref vr, (nuint)i);
+            (wi - vstep * mNew / (Vector128.Sqrt(vNew) * vinv + veps)).StoreUnsafe(ref wr, (nuint)i);
+        }
+        return i;
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,5 @@
+using Backprop.Kernels;
+
 namespace Backprop.Optim;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed class AdamW : Adam
     protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
     {
         float keep = 1f - LearningRate * WeightDecay;
-        for (int i = 0; i < w.Length; i++) w[i] *= keep;
+        SimdDriver.Map<MultiplyOperator>(w, w, keep, Simd.Width);
         Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, l2: 0f, StepCount);
     }
 }

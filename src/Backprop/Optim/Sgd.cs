@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Backprop.Kernels;
 
 namespace Backprop.Optim;
 
@@ -43,22 +43,22 @@ public sealed class Sgd : Optimizer
     {
         if (Momentum == 0f && WeightDecay == 0f)
         {
-            TensorPrimitives.MultiplyAdd(grad, -LearningRate, w, w);   // W ← W − α·g
+            SimdDriver.Map<ScaleAddOperator>(w, grad, w, -LearningRate, Simd.Width);   // W ← W − α·g
             return;
         }
         // Scratch for the effective gradient, allocated once per parameter so steady-state steps allocate nothing.
         Span<float> g = scratch[index] ??= new float[grad.Length];
-        if (WeightDecay != 0f) TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, g);
+        if (WeightDecay != 0f) SimdDriver.Map<ScaleAddOperator>(g, w, grad, WeightDecay, Simd.Width);
         else grad.CopyTo(g);
         if (Momentum != 0f)
         {
             var v = velocity[index];
             if (v is null) velocity[index] = v = g.ToArray();
-            else TensorPrimitives.MultiplyAdd(v, Momentum, g, v);   // v ← μ·v + g
-            if (Nesterov) TensorPrimitives.MultiplyAdd(v, Momentum, g, g);   // g ← g + μ·v
+            else SimdDriver.Map<ScaleAddOperator>(v, v, g, Momentum, Simd.Width);   // v ← μ·v + g
+            if (Nesterov) SimdDriver.Map<ScaleAddOperator>(g, v, g, Momentum, Simd.Width);   // g ← g + μ·v
             else v.CopyTo(g);
         }
-        TensorPrimitives.MultiplyAdd(g, -LearningRate, w, w);
+        SimdDriver.Map<ScaleAddOperator>(w, g, w, -LearningRate, Simd.Width);
     }
 
     /// <inheritdoc/>

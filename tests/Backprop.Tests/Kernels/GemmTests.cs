@@ -137,21 +137,16 @@ public sealed class GemmTests
         Assert.Contains("A 5", e.Message);
     }
 
-    [Fact]
-    public void EnvironmentVariableForcesVariant()
+    [Theory]
+    [InlineData(SimdWidth.Scalar, GemmVariant.Scalar)]
+    [InlineData(SimdWidth.Vector128, GemmVariant.Vector128)]
+    [InlineData(SimdWidth.Vector256, GemmVariant.Vector256)]
+    [InlineData(SimdWidth.Vector512, GemmVariant.Vector512)]
+    public void VariantFollowsTheProcessWidth(SimdWidth width, GemmVariant variant)
     {
-        string? saved = Environment.GetEnvironmentVariable(GemmSelector.VariantVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(GemmSelector.VariantVariable, "scalar");
-            Assert.Equal(GemmVariant.Scalar, GemmSelector.FromEnvironment());
-            Environment.SetEnvironmentVariable(GemmSelector.VariantVariable, "nonsense");
-            Assert.Equal(GemmSelector.Best, GemmSelector.FromEnvironment());
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(GemmSelector.VariantVariable, saved);
-        }
+        Assert.Equal(variant, GemmSelector.FromWidth(width));
+        Assert.Equal(GemmSelector.FromWidth(Simd.Width), Gemm.Variant);
+        Assert.Equal(GemmSelector.Best, GemmSelector.FromWidth(Simd.HardwareWidth));
     }
 
     [Fact]

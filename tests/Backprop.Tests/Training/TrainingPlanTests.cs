@@ -225,12 +225,18 @@ public sealed class TrainingPlanTests
         var data = Classification(64 * 6, 784, 10, seed: 2);
         var model = Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1));
         var adam = new Adam(model.Parameters(), 1e-3f);
-        long b0 = GC.GetAllocatedBytesForCurrentThread();
-        model.Fit(data, Losses.CrossEntropy, adam, epochs: 1, batchSize: 64);
-        long b1 = GC.GetAllocatedBytesForCurrentThread();
-        model.Fit(data, Losses.CrossEntropy, adam, epochs: 2, batchSize: 64);
-        long b2 = GC.GetAllocatedBytesForCurrentThread();
-        long perStep = ((b2 - b1) - (b1 - b0)) / 6;
+        model.Fit(data, Losses.CrossEntropy, adam, epochs: 3, batchSize: 64);   // warm-up: the JIT's later tiers compile here
+        // The least of three tries: a one-off runtime event (a method recompiled at a higher tier) can land in any one.
+        long perStep = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread();
+            model.Fit(data, Losses.CrossEntropy, adam, epochs: 1, batchSize: 64);
+            long b1 = GC.GetAllocatedBytesForCurrentThread();
+            model.Fit(data, Losses.CrossEntropy, adam, epochs: 2, batchSize: 64);
+            long b2 = GC.GetAllocatedBytesForCurrentThread();
+            perStep = Math.Min(perStep, ((b2 - b1) - (b1 - b0)) / 6);
+        }
         Assert.True(perStep < 1024, $"a training step allocated {perStep} bytes");
     }
 

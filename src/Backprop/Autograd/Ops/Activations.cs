@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Backprop.Kernels;
 
 namespace Backprop;
 
@@ -8,32 +9,20 @@ public sealed partial class Tensor
 {
     /// <summary>σ(x) = 1 / (1 + e⁻ˣ): f'(x) = y(1 − y).</summary>
     public Tensor Sigmoid() => Map(TensorPrimitives.Sigmoid)
-        .RecordUnary("sigmoid", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * y[i] * (1f - y[i]);
-        }, fromOutput: true);
+        .RecordUnary("sigmoid", this, static (x, y, g, dx) => SimdDriver.Map<SigmoidBackwardOperator>(dx, g, y, Simd.Width), fromOutput: true);
 
     /// <summary>tanh x: f'(x) = 1 − y².</summary>
     public Tensor Tanh() => Map(TensorPrimitives.Tanh)
-        .RecordUnary("tanh", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * (1f - y[i] * y[i]);
-        }, fromOutput: true);
+        .RecordUnary("tanh", this, static (x, y, g, dx) => SimdDriver.Map<TanhBackwardOperator>(dx, g, y, Simd.Width), fromOutput: true);
 
     /// <summary>max(0, x): f'(x) = 1 for x &gt; 0, else 0 (0 at x = 0, as PyTorch).</summary>
     public Tensor Relu() => Map(static (x, y) => TensorPrimitives.Max(x, 0f, y))
-        .RecordUnary("relu", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0f ? g[i] : 0f;
-        });
+        .RecordUnary("relu", this, static (x, y, g, dx) => SimdDriver.Map<ReluBackwardOperator>(dx, g, x, Simd.Width));
 
     /// <summary>x for x &gt; 0, else slope·x: f'(x) = 1 or slope.</summary>
     public Tensor LeakyRelu(float slope = 0.01f)
     {
-        var r = Map((x, y) => { for (int i = 0; i < y.Length; i++) y[i] = x[i] > 0f ? x[i] : slope * x[i]; });
-        return r.RecordUnary("leaky_relu", this, (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0f ? g[i] : slope * g[i];
-        });
+        var r = Map((x, y) => SimdDriver.Map<LeakyReluOperator>(y, x, slope, Simd.Width));
+        return r.RecordUnary("leaky_relu", this, (x, y, g, dx) => SimdDriver.Map<LeakyReluBackwardOperator>(dx, g, x, slope, Simd.Width));
     }
 }

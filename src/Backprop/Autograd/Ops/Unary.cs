@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Backprop.Kernels;
 
 namespace Backprop;
 
@@ -16,17 +17,11 @@ public sealed partial class Tensor
 
     /// <summary>√x: f'(x) = 1/(2√x) = 1/(2y).</summary>
     public Tensor Sqrt() => Map(TensorPrimitives.Sqrt)
-        .RecordUnary("sqrt", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * 0.5f / y[i];
-        }, fromOutput: true);
+        .RecordUnary("sqrt", this, static (x, y, g, dx) => SimdDriver.Map<SqrtBackwardOperator>(dx, g, y, Simd.Width), fromOutput: true);
 
     /// <summary>|x|: f'(x) = sign(x) (0 at 0, as PyTorch).</summary>
     public Tensor Abs() => Map(TensorPrimitives.Abs)
-        .RecordUnary("abs", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0f ? g[i] : x[i] < 0f ? -g[i] : 0f;
-        });
+        .RecordUnary("abs", this, static (x, y, g, dx) => SimdDriver.Map<AbsBackwardOperator>(dx, g, x, Simd.Width));
 
     /// <summary>xᵖ with a constant exponent: f'(x) = p·xᵖ⁻¹.</summary>
     public Tensor Pow(float exponent)
@@ -46,10 +41,7 @@ public sealed partial class Tensor
     {
         if (min > max) throw new ArgumentException($"Clamp: min {min} is greater than max {max}.");
         var r = Map((x, y) => TensorPrimitives.Clamp(x, min, max, y));
-        return r.RecordUnary("clamp", this, (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = x[i] >= min && x[i] <= max ? g[i] : 0f;
-        });
+        return r.RecordUnary("clamp", this, (x, y, g, dx) => SimdDriver.Map<ClampBackwardOperator>(dx, g, x, min, max, Simd.Width));
     }
 
     /// <summary>x² (as x ⊙ x, so the mul gate supplies the gradient 2x).</summary>

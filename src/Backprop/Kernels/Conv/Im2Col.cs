@@ -12,16 +12,20 @@ namespace Backprop.Kernels;
 /// a contiguous slice of an input row — so im2col and col2im move whole runs instead of KW-sized scraps.</para>
 /// <para>Padding is handled once per image, not per run: the image is first copied into a zero-bordered scratch
 /// [C, H + 2·pad, W + 2·pad] (and col2im accumulates into one, whose interior is then added to dX), so the inner
-/// loops never test bounds. Runs of stride 1 move 8 floats at a time (the last vector overlaps the one before it
-/// when OW is not a multiple of 8: harmless for a copy; accumulation finishes with a scalar tail instead).</para>
+/// loops never test bounds. Runs of stride 1 move whole vectors of <see cref="Simd.Width"/> (the last vector overlaps
+/// the one before it when OW is not a multiple of its length: harmless for a copy; accumulation narrows for the tail).</para>
 /// </remarks>
 internal static unsafe class Im2Col
 {
-    /// <summary>Floats of the padded-image scratch that <see cref="Forward"/> and <see cref="Backward"/> need (0 without padding).</summary>
+    /// <summary>Floats of the padded-image scratch that <see cref="Forward(Span{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> and <see cref="Backward(Span{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> need (0 without padding).</summary>
     public static int ScratchSize(in ConvGeometry g) => g.Pad == 0 ? 0 : g.C * (g.H + 2 * g.Pad) * (g.W + 2 * g.Pad);
 
     /// <summary>col[K, P] = the patch of image x [C, H, W] under each output pixel; padded taps read 0.</summary>
-    public static void Forward(Span<float> col, ReadOnlySpan<float> x, Span<float> scratch, in ConvGeometry g)
+    public static void Forward(Span<float> col, ReadOnlySpan<float> x, Span<float> scratch, in ConvGeometry g) =>
+        Forward(col, x, scratch, g, Simd.Width);
+
+    /// <summary><see cref="Forward(Span{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with runs copied at a given width.</summary>
+    internal static void Forward(Span<float> col, ReadOnlySpan<float> x, Span<float> scratch, in ConvGeometry g, SimdWidth width)
     {
         int hp = g.H + 2 * g.Pad, wp = g.W + 2 * g.Pad;
         ReadOnlySpan<float> src = x;
@@ -47,16 +51,20 @@ internal static unsafe class Im2Col
                         float* from = ps + (c * hp + kh) * wp + kw;
                         for (int y = 0; y < oh; y++, dst += ow, from += s * wp)
                         {
-                            if (s == 1) CopyRun(dst, from, ow);
+                            if (s == 1) CopyRun(dst, from, ow, width);
                             else for (int j = 0; j < ow; j++) dst[j] = from[j * s];
                         }
                     }
         }
     }
 
-    /// <summary>dx[C, H, W] += the adjoint of <see cref="Forward"/>: each col entry added back to the input pixel it was
+    /// <summary>dx[C, H, W] += the adjoint of <see cref="Forward(Span{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/>: each col entry added back to the input pixel it was
     /// copied from, so pixels under several overlapping windows receive the sum; entries over the padding are dropped.</summary>
-    public static void Backward(Span<float> dx, ReadOnlySpan<float> dcol, Span<float> scratch, in ConvGeometry g)
+    public static void Backward(Span<float> dx, ReadOnlySpan<float> dcol, Span<float> scratch, in ConvGeometry g) =>
+        Backward(dx, dcol, scratch, g, Simd.Width);
+
+    /// <summary><see cref="Backward(Span{float}, ReadOnlySpan{float}, Span{float}, in ConvGeometry)"/> with runs added at a given width.</summary>
+    internal static void Backward(Span<float> dx, ReadOnlySpan<float> dcol, Span<float> scratch, in ConvGeometry g, SimdWidth width)
     {
         int hp = g.H + 2 * g.Pad, wp = g.W + 2 * g.Pad;
         var dst = g.Pad > 0 ? scratch[..ScratchSize(g)] : dx;
@@ -74,7 +82,7 @@ internal static unsafe class Im2Col
                         float* to = pd + (c * hp + kh) * wp + kw;
                         for (int y = 0; y < oh; y++, from += ow, to += s * wp)
                         {
-                            if (s == 1) AddRun(to, from, ow);
+                            if (s == 1) AddRun(to, from, ow, width);
                             else for (int j = 0; j < ow; j++) to[j * s] += from[j];
                         }
                     }
@@ -88,25 +96,33 @@ internal static unsafe class Im2Col
             }
     }
 
-    // dst[0..n) = src[0..n), eight at a time; a last vector ending at n may overlap the previous one.
-    private static void CopyRun(float* dst, float* src, int n)
+    // dst[0..n) = src[0..n) in the widest vectors of at most `width` that fit; the last vector ends at n and may
+    // overlap the one before it (harmless for a copy). Runs shorter than a vector go to a narrower one.
+    private static void CopyRun(float* dst, float* src, int n, SimdWidth width)
     {
-        if (n < 8 || !Vector256.IsHardwareAccelerated)
+        if (width >= SimdWidth.Vector512 && n >= 16)
         {
-            for (int j = 0; j < n; j++) dst[j] = src[j];
-            return;
+            int i = 0;
+            for (; i <= n - 16; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+            if (i < n) Vector512.Store(Vector512.Load(src + n - 16), dst + n - 16);
         }
-        int i = 0;
-        for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        if (i < n) Vector256.Store(Vector256.Load(src + n - 8), dst + n - 8);
+        else if (width >= SimdWidth.Vector256 && n >= 8)
+        {
+            int i = 0;
+            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+            if (i < n) Vector256.Store(Vector256.Load(src + n - 8), dst + n - 8);
+        }
+        else if (width >= SimdWidth.Vector128 && n >= 4)
+        {
+            int i = 0;
+            for (; i <= n - 4; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
+            if (i < n) Vector128.Store(Vector128.Load(src + n - 4), dst + n - 4);
+        }
+        else
+            for (int j = 0; j < n; j++) dst[j] = src[j];
     }
 
-    // dst[0..n) += src[0..n), eight at a time, then a scalar tail (an overlapping vector would add twice).
-    private static void AddRun(float* dst, float* src, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
-        for (; i < n; i++) dst[i] += src[i];
-    }
+    // dst[0..n) += src[0..n): no overlapping last vector here (it would add twice), the driver narrows for the tail.
+    private static void AddRun(float* dst, float* src, int n, SimdWidth width) =>
+        SimdDriver.Map<AddOperator>(new Span<float>(dst, n), new ReadOnlySpan<float>(dst, n), new ReadOnlySpan<float>(src, n), width);
 }

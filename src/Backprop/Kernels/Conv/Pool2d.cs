@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Backprop.Kernels;
@@ -14,24 +15,38 @@ internal static unsafe class Pool2dKernels
     private const int MaxChunks = 8;
 
     /// <summary>y = the max of each window.</summary>
-    public static void MaxForward(float[] y, float[] x, ConvGeometry g) => ForEachPlanes(g, (p0, p1) =>
+    public static void MaxForward(float[] y, float[] x, ConvGeometry g) => MaxForward(y, x, g, Simd.Width);
+
+    /// <summary>
+    /// <see cref="MaxForward(float[], float[], ConvGeometry)"/> at a given width. Each output row takes two passes:
+    /// the max down the KH input rows of its windows, for every column any window reads (contiguous, so whole
+    /// vectors), then the max across each window's KW columns. MathF.Max and the vector Max are the IEEE maximum
+    /// (NaN propagates, +0 &gt; −0), for which the order of a max over a window does not change the result.
+    /// </summary>
+    internal static void MaxForward(float[] y, float[] x, ConvGeometry g, SimdWidth width) => ForEachPlanes(g, (p0, p1) =>
     {
-        int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
-        fixed (float* px = x, py = y)
-            for (int pl = p0; pl < p1; pl++)
+        int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride, used = (ow - 1) * s + g.KW;   // columns the windows read
+        float[] rented = ArrayPool<float>.Shared.Rent(used);
+        var down = rented.AsSpan(0, used);
+        for (int pl = p0; pl < p1; pl++)
+        {
+            var plane = x.AsSpan(pl * hw, hw);
+            var o = y.AsSpan(pl * oh * ow, oh * ow);
+            for (int oy = 0; oy < oh; oy++)
             {
-                float* plane = px + (long)pl * hw, o = py + (long)pl * oh * ow;
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
-                    {
-                        // MathF.Max propagates NaN as ArgMax does; for the value alone it needs no index and no branch.
-                        int start = oy * s * g.W + ox * s;
-                        float m = plane[start];
-                        for (int ky = 0, row = start; ky < g.KH; ky++, row += g.W)
-                            for (int kx = 0; kx < g.KW; kx++) m = MathF.Max(m, plane[row + kx]);
-                        *o++ = m;
-                    }
+                int top = oy * s * g.W;
+                plane.Slice(top, used).CopyTo(down);
+                for (int ky = 1; ky < g.KH; ky++)
+                    SimdDriver.Map<MaxOperator>(down, down, plane.Slice(top + ky * g.W, used), width);
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float m = down[ox * s];
+                    for (int kx = 1; kx < g.KW; kx++) m = MathF.Max(m, down[ox * s + kx]);
+                    o[oy * ow + ox] = m;
+                }
             }
+        }
+        ArrayPool<float>.Shared.Return(rented);
     });
 
     /// <summary>

@@ -1,15 +1,12 @@
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Picks the GEMM variant at start-up: the widest one the hardware accelerates, unless the environment variable
-/// <c>BACKPROP_GEMM</c> (<c>scalar</c>, <c>v128</c>, <c>v256</c> or <c>v512</c>) asks for another. A requested
-/// variant the hardware cannot run falls back to the best supported one, so a setting never makes code crash.
+/// Picks the GEMM variant at start-up from the process-wide <see cref="SimdWidth"/> (<see cref="Simd"/>): the widest
+/// the hardware accelerates unless <c>BACKPROP_SIMD</c> (or its alias <c>BACKPROP_GEMM</c>) names a narrower one.
+/// A request wider than the hardware runs is capped to what it does, so a setting never makes code crash.
 /// </summary>
 internal static class GemmSelector
 {
-    /// <summary>Name of the environment variable that forces a variant.</summary>
-    public const string VariantVariable = "BACKPROP_GEMM";
-
     /// <summary>Name of the environment variable that sets the GEMM thread count.</summary>
     public const string ThreadsVariable = "BACKPROP_THREADS";
 
@@ -34,19 +31,20 @@ internal static class GemmSelector
     public static GemmVariant[] Supported =>
         [.. Enum.GetValues<GemmVariant>().Where(IsSupported)];
 
-    /// <summary>The variant named by <c>BACKPROP_GEMM</c> if set and supported, else <see cref="Best"/>.</summary>
-    public static GemmVariant FromEnvironment()
+    /// <summary>
+    /// The variant of the process-wide <see cref="Simd.Width"/> (<c>BACKPROP_SIMD</c>, or its alias <c>BACKPROP_GEMM</c>,
+    /// capped to the hardware), so that one setting forces GEMM and every other kernel alike.
+    /// </summary>
+    public static GemmVariant FromEnvironment() => FromWidth(Simd.Width);
+
+    /// <summary>The micro-kernel of a width: scalar 4×4, or the 128-, 256- or 512-bit tile.</summary>
+    public static GemmVariant FromWidth(SimdWidth width) => width switch
     {
-        GemmVariant? requested = Environment.GetEnvironmentVariable(VariantVariable)?.Trim().ToLowerInvariant() switch
-        {
-            "scalar" => GemmVariant.Scalar,
-            "v128" => GemmVariant.Vector128,
-            "v256" => GemmVariant.Vector256,
-            "v512" => GemmVariant.Vector512,
-            _ => null,
-        };
-        return requested is { } v && IsSupported(v) ? v : Best;
-    }
+        SimdWidth.Vector128 => GemmVariant.Vector128,
+        SimdWidth.Vector256 => GemmVariant.Vector256,
+        SimdWidth.Vector512 => GemmVariant.Vector512,
+        _ => GemmVariant.Scalar,
+    };
 
     /// <summary>The thread count from <c>BACKPROP_THREADS</c> if it is a positive integer, else the processor count.</summary>
     public static int ThreadsFromEnvironment() =>

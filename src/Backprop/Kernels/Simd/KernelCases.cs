@@ -1,0 +1,211 @@
+namespace Backprop.Kernels;
+
+/// <summary>A kernel run at a width on fixed data of one size; its outputs (several concatenated) come back as floats.</summary>
+internal sealed record KernelCase(string Name, Func<int, SimdWidth, float[]> Run)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// Every SIMD kernel as a <see cref="KernelCase"/>, for <see cref="KernelSelfTest"/> and the tests. The size is the
+/// length of the vectorised dimension (elements, columns, or channels), so a list of sizes reaches every tail; the
+/// data depend only on the case and the size. Inputs mix signs, exact zeros (GEMV skips them; ReLU masks at them),
+/// −0 and repeated values (max-pool ties).
+/// </summary>
+internal static class KernelCases
+{
+    public static IReadOnlyList<KernelCase> All { get; } =
+    [
+        new("dense.bias_relu", (n, w) => Rows(n, (y, b) => DenseKernels.BiasRelu(y, b, n, 0f, w))),
+        new("dense.bias_leaky_relu", (n, w) => Rows(n, (y, b) => DenseKernels.BiasRelu(y, b, n, 0.1f, w))),
+        new("dense.relu", (n, w) => Rows(n, (y, _) => DenseKernels.BiasRelu(y, [], n, 0f, w))),
+        new("dense.leaky_relu", (n, w) => Rows(n, (y, _) => DenseKernels.BiasRelu(y, [], n, 0.2f, w))),
+        new("dense.relu_backward", (n, w) => Backward(n, ActivationKind.Relu, w)),
+        new("dense.leaky_relu_backward", (n, w) => Backward(n, ActivationKind.LeakyRelu, w)),
+        new("dense.sigmoid_backward", (n, w) => Backward(n, ActivationKind.Sigmoid, w)),
+        new("dense.tanh_backward", (n, w) => Backward(n, ActivationKind.Tanh, w)),
+        new("dense.bias_gradient", (n, w) => BiasGradient(n, accumulate: false, w)),
+        new("dense.bias_gradient_accumulate", (n, w) => BiasGradient(n, accumulate: true, w)),
+        new("dense.gemv", Gemv),
+        new("optim.adam", Adam),
+        new("optim.sgd_axpy", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<ScaleAddOperator>(d, x[0], x[1], -0.01f, w))),
+        new("optim.adamw_decay", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<MultiplyOperator>(d, x[0], 0.999f, w))),
+        new("conv.maxpool", MaxPool),
+        new("conv.maxpool_backward", (n, w) => MaxPoolBackward(n, k: 2, s: 2, w)),
+        new("conv.maxpool_backward_overlapping", (n, w) => MaxPoolBackward(n, k: 3, s: 2, w)),
+        new("pool2d.max", (n, w) => GraphMaxPool(n, k: 2, s: 2, w)),
+        new("pool2d.max_overlapping", (n, w) => GraphMaxPool(n, k: 3, s: 1, w)),
+        new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
+        new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
+        new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
+        new("batchnorm.affine_features", (n, w) => BatchNorm(n, spatial: false, part: 0, w)),
+        new("batchnorm.backward_training", (n, w) => BatchNorm(n, spatial: true, part: 1, w)),
+        new("batchnorm.backward_frozen", (n, w) => BatchNorm(n, spatial: true, part: 2, w)),
+        new("op.leaky_relu", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<LeakyReluOperator>(d, x[0], 0.01f, w))),
+        new("op.leaky_relu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<LeakyReluBackwardOperator>(d, x[0], x[1], 0.01f, w))),
+        new("op.sqrt_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<SqrtBackwardOperator>(d, x[0], Positive(x[1]), w))),
+        new("op.abs_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<AbsBackwardOperator>(d, x[0], x[1], w))),
+        new("op.clamp_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<ClampBackwardOperator>(d, x[0], x[1], -0.5f, 1f, w))),
+        new("op.add", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<AddOperator>(d, x[0], x[1], w))),
+        new("op.multiply_add", (n, w) => Map(n, 3, (d, x) => SimdDriver.Map<MultiplyAddOperator>(d, x[0], x[1], x[2], w))),
+    ];
+
+    /// <summary>
+    /// n values from a fixed seed: uniform in (−2, 2), with every 7th an exact 0, every 11th −0, and every 5th a repeat
+    /// of a small set (so comparisons see ties).
+    /// </summary>
+    public static float[] Data(int seed, int n)
+    {
+        var rng = new Random(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            v[i] = (float)(rng.NextDouble() * 4 - 2);
+            int pick = rng.Next(77);
+            if (pick % 7 == 0) v[i] = 0f;
+            else if (pick % 11 == 0) v[i] = -0f;
+            else if (pick % 5 == 0) v[i] = (pick % 3) * 0.5f;
+        }
+        return v;
+    }
+
+    private static float[] Positive(float[] v)
+    {
+        for (int i = 0; i < v.Length; i++) v[i] = MathF.Abs(v[i]) + 0.25f;
+        return v;
+    }
+
+    // d = f(x₀, …) over `inputs` arrays of n values; returns d.
+    private static float[] Map(int n, int inputs, Action<float[], float[][]> run)
+    {
+        var x = new float[inputs][];
+        for (int i = 0; i < inputs; i++) x[i] = Data(n * 31 + i, n);
+        var d = new float[n];
+        run(d, x);
+        return d;
+    }
+
+    // A block of 3 rows of n columns and a bias of n, changed in place.
+    private static float[] Rows(int n, Action<float[], float[]> run)
+    {
+        var y = Data(n, 3 * n);
+        run(y, Data(n + 1, n));
+        return y;
+    }
+
+    private static float[] Backward(int n, ActivationKind act, SimdWidth w)
+    {
+        var dy = Data(n, n);
+        var y = Data(n + 1, n);
+        if (act == ActivationKind.Sigmoid) for (int i = 0; i < n; i++) y[i] = 1f / (1f + MathF.Exp(-y[i]));
+        else if (act == ActivationKind.Tanh) for (int i = 0; i < n; i++) y[i] = MathF.Tanh(y[i]);
+        var dz = new float[n];
+        DenseKernels.ActivationBackward(dz, dy, y, n, act, 0.1f, w);
+        return dz;
+    }
+
+    // Column sums over 1 to 9 rows of n columns.
+    private static float[] BiasGradient(int n, bool accumulate, SimdWidth w)
+    {
+        int rows = 1 + n % 9;
+        var db = Data(n + 2, n);
+        DenseKernels.BiasGradient(db, Data(n, rows * n), rows, n, accumulate, w);
+        return db;
+    }
+
+    // y[n] = x[37]·W[37, n], with every 4th input 0.
+    private static float[] Gemv(int n, SimdWidth w)
+    {
+        const int k = 37;
+        var x = Data(n + 5, k);
+        for (int i = 0; i < k; i += 4) x[i] = 0f;
+        var y = Data(n + 6, n);
+        DenseKernels.Gemv(y, x, Data(n, k * n), k, n, w);
+        return y;
+    }
+
+    // Three Adam steps with an L2 penalty; returns w, m and v.
+    private static float[] Adam(int n, SimdWidth w)
+    {
+        var weights = Data(n, n);
+        var m = new float[n];
+        var v = new float[n];
+        for (int t = 1; t <= 3; t++)
+            Optim.Adam.Apply(weights, Data(n * 3 + t, n), m, v, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, t, w);
+        return [.. weights, .. m, .. v];
+    }
+
+    // 2×2 windows, stride 2, over 2 images of 5×5 pixels with n channels (the last row and column uncovered).
+    private static float[] MaxPool(int n, SimdWidth w)
+    {
+        const int images = 2, h = 5, k = 2, s = 2, out1 = (h - k) / s + 1;
+        int size = images * out1 * out1 * n;
+        var y = new float[size];
+        var arg = new int[size];
+        ChannelsLast.MaxPool(y, arg, Data(n, images * h * h * n), images, h, h, n, k, s, w);
+        return [.. y, .. arg.Select(a => (float)a)];
+    }
+
+    private static float[] MaxPoolBackward(int n, int k, int s, SimdWidth w)
+    {
+        const int images = 2, h = 5;
+        int o = (h - k) / s + 1, size = images * o * o * n;
+        var arg = new int[size];
+        var rng = new Random(n);
+        for (int i = 0; i < size; i++) arg[i] = rng.Next(k * k);
+        var dx = Data(n + 3, images * h * h * n);   // overwritten, including what no window covers
+        ChannelsLast.MaxPoolBackward(dx, Data(n, size), arg, images, h, h, n, k, s, w);
+        return dx;
+    }
+
+    // Planes [2, 2, 5, n + 3] (NCHW) pooled by the graph's kernel: rows of n + 3 pixels.
+    private static float[] GraphMaxPool(int n, int k, int s, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, 2, 5, n + 3, k, k, s, 0);
+        var y = new float[g.N * g.C * g.P];
+        Pool2dKernels.MaxForward(y, Data(n, g.N * g.ImageSize), g, w);
+        return y;
+    }
+
+    // One image [2, 3, n] with a 3×3 kernel, stride 1, padding 1: runs of n values (the graph convolution's im2col).
+    private static float[] Im2ColRuns(int n, bool backward, SimdWidth w)
+    {
+        var g = new ConvGeometry(1, 2, 3, Math.Max(n, 1), 3, 3, 1, 1);
+        var scratch = new float[Im2Col.ScratchSize(g)];
+        if (!backward)
+        {
+            var col = new float[g.K * g.P];
+            Im2Col.Forward(col, Data(n, g.ImageSize), scratch, g, w);
+            return col;
+        }
+        var dx = Data(n + 1, g.ImageSize);
+        Im2Col.Backward(dx, Data(n, g.K * g.P), scratch, g, w);
+        return dx;
+    }
+
+    // x [2, 3, n] (3 channels of n positions) or features [2, n] (S = 1). Part 0: affine; 1: training backward; 2: frozen backward.
+    private static float[] BatchNorm(int n, bool spatial, int part, SimdWidth w)
+    {
+        int batch = 2, c = spatial ? 3 : n, s = spatial ? n : 1, size = batch * c * s;
+        var x = Data(n, size);
+        var g = Data(n + 1, size);
+        var a = Data(n + 2, c);
+        var b = Data(n + 3, c);
+        var invStd = Positive(Data(n + 4, c));
+        var y = new float[size];
+        switch (part)
+        {
+            case 0:
+                BatchNormKernels.Affine(y, x, a, b, batch, c, s, w);
+                break;
+            case 1:
+                BatchNormKernels.BackwardTraining(y, g, x, a, invStd, b, Data(n + 5, c), Data(n + 6, c), batch, c, s, w);
+                break;
+            default:
+                BatchNormKernels.BackwardFrozen(y, g, invStd, a, batch, c, s, w);
+                break;
+        }
+        return y;
+    }
+}
