@@ -10,33 +10,39 @@ using Backprop.Training;
 namespace Backprop.Cli;
 
 /// <summary>
-/// <c>backprop bench</c>: the standard measurements (GEMM GFLOP/s, MLP training throughput, batch-1 inference
-/// latency, bytes allocated per training step). Compare with the peers through <c>tools/bench-peers.sh</c>.
+/// <c>backprop bench</c>: the standard measurements (GEMM GFLOP/s, MLP, CNN and CNN+BatchNorm training throughput,
+/// batch-1 inference latency, bytes allocated per training step, peak RSS, the ISA and SIMD width in use). Compare
+/// with the peers through <c>tools/bench-peers.sh</c>.
 /// </summary>
 internal sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
     public string Summary => "measure GEMM, MLP and CNN training and inference speed, and allocation per step";
     public string Usage =>
-        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--quick]\n\n" +
+        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--bn-steps N] [--quick]\n\n" +
         "  --steps N            MLP training steps per timed epoch (default 400, batch 64; two epochs are timed)\n" +
         "  --cnn-steps N        CNN training steps per timed epoch (default 60, batch 64; 0 skips the CNN)\n" +
+        "  --bn-steps N         CNN+BatchNorm training steps per timed epoch (default: as --cnn-steps; 0 skips it)\n" +
         "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
         "  --json               print one JSON object\n\n" +
         "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
         $"{Datasets.FashionMnistDirectory} exists, else on random data of the same shape.\n" +
-        "The CNN is conv(32,3,pad 1)-relu-maxpool(2)-conv(64,3,pad 1)-relu-maxpool(2)-flatten-dense(128)-relu-dense(10)\n" +
-        "on the same images as [64,1,28,28] (tools/torch_fmnist_cnn.py is its PyTorch peer, which adds dropout 0.3).\n" +
+        $"The CNN is {CnnSpec}\n" +
+        "on the same images as [64,1,28,28] (tools/torch_fmnist_cnn.py is its PyTorch peer); the CNN+BatchNorm is\n" +
+        $"{CnnBnSpec},\n" +
+        "the model of the TorchSharp anchor (../shared/anchors/torchsharp). Allocations are counted on all threads.\n" +
         "BACKPROP_GEMM=scalar|v128|v256|v512 and BACKPROP_THREADS=N force a GEMM kernel and thread count.\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, ["steps", "cnn-steps"], ["json", "quick"]);
+        var cl = new CommandLine(args, ["steps", "cnn-steps", "bn-steps"], ["json", "quick"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         bool quick = cl.Has("quick"), json = cl.Has("json");
         int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
         int cnnSteps = cl.Int("cnn-steps", quick ? 3 : 60, min: 0);
+        int bnSteps = cl.Int("bn-steps", cnnSteps, min: 0);
         var log = json ? stderr : stdout;
+        log.WriteLine($"cpu     {Isa}, SIMD width in use {SimdInUse}, {Environment.ProcessorCount} core(s)");
 
         int allThreads = Environment.ProcessorCount;
         int[] sizes = quick ? [64, 128] : [256, 512, 1024, 2048];
@@ -62,6 +68,15 @@ internal sealed class BenchCommand : ICommand
             log.WriteLine($"cnn     {CnnSpec}, adam, batch 64, {source}: {cnn.SamplesPerSecond:N0} samples/s " +
                 $"({64 / cnn.SamplesPerSecond * 1e3:F1} ms per step), {cnn.AllocatedBytesPerStep:N0} bytes allocated per step");
         }
+        TrainingResult? cnnBn = null;
+        if (bnSteps > 0)
+        {
+            cnnBn = MeasureTraining(ModelLanguage.Build(CnnBnSpec, [1, 28, 28], new Rng(1)), data.WithSampleShape(1, 28, 28), bnSteps);
+            log.WriteLine($"cnn+bn  {CnnBnSpec}, adam, batch 64, {source}: {cnnBn.SamplesPerSecond:N0} samples/s " +
+                $"({64 / cnnBn.SamplesPerSecond * 1e3:F1} ms per step), {cnnBn.AllocatedBytesPerStep:N0} bytes allocated per step");
+        }
+        long peakRssMb = PeakRssMegabytes();
+        log.WriteLine($"memory  peak RSS {peakRssMb:N0} MB (the whole bench run)");
 
         if (json)
         {
@@ -77,6 +92,11 @@ internal sealed class BenchCommand : ICommand
                 ["alloc_bytes_per_train_step"] = mlp.AllocatedBytesPerStep,
                 ["cnn_train_samples_per_s"] = cnn is null ? null : Math.Round(cnn.SamplesPerSecond),
                 ["cnn_alloc_bytes_per_train_step"] = cnn?.AllocatedBytesPerStep,
+                ["cnn_bn_train_samples_per_s"] = cnnBn is null ? null : Math.Round(cnnBn.SamplesPerSecond),
+                ["cnn_bn_alloc_bytes_per_train_step"] = cnnBn?.AllocatedBytesPerStep,
+                ["peak_rss_mb"] = peakRssMb,
+                ["isa"] = Isa,
+                ["simd"] = SimdInUse,
                 ["quick"] = quick,
             }));
         }
@@ -94,6 +114,48 @@ internal sealed class BenchCommand : ICommand
         return (new Dataset(x, y, null, [.. Enumerable.Range(0, 10).Select(i => i.ToString(CultureInfo.InvariantCulture))], "random"), "random data (fashion-mnist not installed)");
     }
 
+    /// <summary>
+    /// The widest vector instruction set the runtime lets this process use (as the runtime sees it: with
+    /// <c>DOTNET_EnableAVX512F=0</c> an AVX-512 machine reports avx2).
+    /// </summary>
+    internal static string Isa =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "avx512"
+        : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "avx2"
+        : System.Runtime.Intrinsics.X86.Sse42.IsSupported ? "sse4.2"
+        : System.Runtime.Intrinsics.X86.Sse2.IsSupported ? "sse2"
+        : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "arm64-advsimd"
+        : "none";
+
+    /// <summary>The vector width the kernels chose (scalar, v128, v256 or v512), after <c>BACKPROP_GEMM</c>.</summary>
+    internal static string SimdInUse => Gemm.Variant switch
+    {
+        GemmVariant.Vector512 => "v512",
+        GemmVariant.Vector256 => "v256",
+        GemmVariant.Vector128 => "v128",
+        _ => "scalar",
+    };
+
+    /// <summary>
+    /// The most physical memory this process has held, in MB: VmHWM of <c>/proc/self/status</c> on Linux (what
+    /// <c>/usr/bin/time -v</c> calls maximum resident set size), the runtime's peak working set elsewhere.
+    /// </summary>
+    internal static long PeakRssMegabytes()
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+        {
+            foreach (var line in File.ReadLines(status))
+            {
+                // "VmHWM:    544564 kB"
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                if (long.TryParse(kb, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value)) return value / 1024;
+            }
+        }
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64 >> 20;
+    }
+
     private sealed record TrainingResult(Module Model, double SamplesPerSecond, long AllocatedBytesPerStep);
 
     /// <summary>The benchmark CNN of issue 4, for [N, 1, 28, 28] images (the model language prepends the reshape).</summary>
@@ -101,10 +163,19 @@ internal sealed class BenchCommand : ICommand
         "conv(32,3,pad=1)-relu-maxpool(2)-conv(64,3,pad=1)-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)";
 
     /// <summary>
+    /// The same CNN with BatchNorm2d after each convolution (before its ReLU), as the TorchSharp anchor builds it:
+    /// <c>Conv2d, BatchNorm2d, ReLU, MaxPool2d</c> twice, eps 1e-5, momentum 0.1, affine, the convolutions keeping
+    /// their biases.
+    /// </summary>
+    internal const string CnnBnSpec =
+        "conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)";
+
+    /// <summary>
     /// Samples per second of <c>Trainer.Fit</c> over two epochs of <paramref name="steps"/> batches each (Adam lr 1e-3,
-    /// cross-entropy, batch 64), and the bytes a steady-state step allocates: the difference between the allocations
-    /// of that two-epoch run and of a one-epoch warm-up run on the same data, divided by the steps of the extra epoch
-    /// — the per-call set-up of <c>Fit</c> (buffers, history) cancels out and what remains is one more epoch's steps.
+    /// cross-entropy, batch 64), and the bytes a steady-state step allocates on all threads (the GEMM and convolution
+    /// workers included): the difference between the allocations of that two-epoch run and of a one-epoch warm-up run
+    /// on the same data, divided by the steps of the extra epoch — the per-call set-up of <c>Fit</c> (buffers,
+    /// history) cancels out and what remains is one more epoch's steps.
     /// </summary>
     private static TrainingResult MeasureTraining(Module model, Dataset data, int steps)
     {
@@ -114,13 +185,13 @@ internal sealed class BenchCommand : ICommand
         var timed = data.Take(steps * batch);
         steps = (timed.Count + batch - 1) / batch;
 
-        long bytes0 = GC.GetAllocatedBytesForCurrentThread();
+        long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         model.Fit(timed, loss, optimizer, epochs: 1, batchSize: batch, seed: 1);
-        long bytes1 = GC.GetAllocatedBytesForCurrentThread();
+        long bytes1 = GC.GetTotalAllocatedBytes(precise: true);
         long t0 = Stopwatch.GetTimestamp();
         model.Fit(timed, loss, optimizer, epochs: 2, batchSize: batch, seed: 2);
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        long bytes2 = GC.GetAllocatedBytesForCurrentThread();
+        long bytes2 = GC.GetTotalAllocatedBytes(precise: true);
         long perStep = Math.Max(0, ((bytes2 - bytes1) - (bytes1 - bytes0)) / steps);
         return new TrainingResult(model, 2 * timed.Count / seconds, perStep);
     }

@@ -18,13 +18,16 @@ internal static class DataOptions
     /// <summary>
     /// For the image datasets, their official train and test sets; for everything else, null (the caller splits).
     /// </summary>
-    public static (Dataset Train, Dataset Test)? LoadPredefinedSplit(CommandLine cl, string? fallbackDataset = null)
+    public static (Dataset Train, Dataset Test)? LoadPredefinedSplit(CommandLine cl, string? fallbackDataset = null) =>
+        ImageDirectory(cl, fallbackDataset) is { } dir ? (Datasets.Mnist(train: true, dir), Datasets.Mnist(train: false, dir)) : null;
+
+    /// <summary>The folder of the IDX files when the dataset is fashion-mnist or mnist, else null.</summary>
+    private static string? ImageDirectory(CommandLine cl, string? fallbackDataset)
     {
         var name = cl.Has("data") ? null : cl.String("dataset") ?? fallbackDataset;
         if (name is not ("fashion-mnist" or "mnist")) return null;
-        var dir = cl.String("data-dir") ?? (name == "fashion-mnist" ? Datasets.FashionMnistDirectory
+        return cl.String("data-dir") ?? (name == "fashion-mnist" ? Datasets.FashionMnistDirectory
             : throw new UsageException("--dataset mnist needs --data-dir DIR (the folder holding the four MNIST IDX files)."));
-        return (Datasets.Mnist(train: true, dir), Datasets.Mnist(train: false, dir));
     }
 
     public static Dataset Load(CommandLine cl, int seed, string? fallbackDataset = "iris")
@@ -44,7 +47,8 @@ internal static class DataOptions
             return CsvDataset.Load(file, target, classification);
         }
         if (cl.Has("target")) throw new UsageException("--target goes with --data FILE.csv.");
-        if (LoadPredefinedSplit(cl, fallbackDataset) is { } images) return images.Test;
+        // Only the test split: the 60,000 training images would be 188 MB read and thrown away.
+        if (ImageDirectory(cl, fallbackDataset) is { } dir) return Datasets.Mnist(train: false, dir);
         var name = cl.String("dataset") ?? fallbackDataset ?? throw new UsageException("give --dataset NAME or --data FILE.csv --target COLUMN.");
         return Datasets.ByName(name, seed);
     }

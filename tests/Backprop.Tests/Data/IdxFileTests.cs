@@ -64,6 +64,20 @@ public sealed class IdxFileTests : IDisposable
     }
 
     [Fact]
+    public void SizesThatDisagreeWithTheFileAreRefused()
+    {
+        // A header promising far more than the file can hold is refused before the array is allocated.
+        var huge = Path.Combine(dir, "huge");
+        File.WriteAllBytes(huge, Idx([2_000_000_000], [1, 2, 3]));
+        Assert.Contains("cannot hold them", Assert.Throws<DataFormatException>(() => IdxFile.Read(huge)).Message);
+        WriteGz("huge.gz", Idx([2_000_000_000], [1, 2, 3]));
+        Assert.Contains("cannot hold them", Assert.Throws<DataFormatException>(() => IdxFile.Read(Path.Combine(dir, "huge.gz"))).Message);
+        // Bytes past the promised data are as wrong as missing ones.
+        WriteGz("long.gz", Idx([2], [1, 2, 3, 4, 5]));
+        Assert.Contains("promises 2 values of shape [2] but the file holds 5", Assert.Throws<DataFormatException>(() => IdxFile.Read(Path.Combine(dir, "long.gz"))).Message);
+    }
+
+    [Fact]
     public void MissingDatasetSaysHowToInstallIt()
     {
         var e = Assert.Throws<FileNotFoundException>(() => Datasets.Mnist(train: true, directory: dir));
