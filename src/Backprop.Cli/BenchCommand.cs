@@ -126,14 +126,8 @@ internal sealed class BenchCommand : ICommand
         : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "arm64-advsimd"
         : "none";
 
-    /// <summary>The vector width the kernels chose (scalar, v128, v256 or v512), after <c>BACKPROP_GEMM</c>.</summary>
-    internal static string SimdInUse => Gemm.Variant switch
-    {
-        GemmVariant.Vector512 => "v512",
-        GemmVariant.Vector256 => "v256",
-        GemmVariant.Vector128 => "v128",
-        _ => "scalar",
-    };
+    /// <summary>The vector width the kernels chose (scalar, v128, v256 or v512), after <c>BACKPROP_SIMD</c>.</summary>
+    internal static string SimdInUse => Simd.Name(Simd.Width);
 
     /// <summary>
     /// The most physical memory this process has held, in MB: VmHWM of <c>/proc/self/status</c> on Linux (what
