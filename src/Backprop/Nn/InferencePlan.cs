@@ -18,7 +18,8 @@ namespace Backprop.Nn;
 /// Results equal <c>model.Predict</c> bit for bit with the SIMD GEMM kernels (the same sums in the same order);
 /// under <c>BACKPROP_GEMM=scalar</c> the packed scalar GEMM sums in another order, so they agree to rounding.</para>
 /// <para>Not thread-safe: a plan owns its buffers, so use one plan per thread (plans over the same model may run
-/// concurrently, as long as nothing trains it meanwhile).</para>
+/// concurrently, as long as nothing trains it meanwhile). <see cref="Predictor"/> wraps plans for sharing between
+/// threads, and falls back to the graph for models a plan cannot run; <c>Predict</c> and <c>Evaluate</c> use it.</para>
 /// </remarks>
 public sealed class InferencePlan
 {

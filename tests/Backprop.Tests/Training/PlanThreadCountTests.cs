@@ -48,4 +48,31 @@ public sealed class PlanThreadCountTests
             }
         }
     }
+
+    [Fact]
+    public void ASteadyStateCnnStepOnSeveralThreadsAllocatesNothing()
+    {
+        var rng = new Rng(5);
+        var data = new Dataset(Tensor.RandomUniform([32, 784], rng),
+            Tensor.FromArray([.. Enumerable.Range(0, 32).Select(i => (float)(i % 10))]), name: "random").WithSampleShape(1, 28, 28);
+        var model = ModelLanguage.Build("conv(8,3,pad=1)-relu-maxpool(2)-conv(16,3,pad=1)-relu-maxpool(2)-flatten-dense(10)", [1, 28, 28], new Rng(4));
+        var plan = TrainingPlan.TryCreate(model, Losses.CrossEntropy, data, 32, out var reason);
+        Assert.True(plan is not null, reason);
+        plan.ConvThreads = 4;
+        int[] rows = [.. Enumerable.Range(0, 32)];
+        for (int i = 0; i < 3; i++) plan.Step(data, rows);
+        // Part 0 of every parallel region runs on this thread, the same code as the workers' parts, so this thread's
+        // count (which nothing else disturbs) must stay at 0. On all threads the test host adds a few hundred bytes
+        // now and then, so the fewest bytes of any step are kept: below 1 KB, which a step allocating per part, per
+        // region or per image could not reach.
+        long fewest = long.MaxValue, mine = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 30; i++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            plan.Step(data, rows);
+            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
+        Assert.True(fewest < 1024, $"a step allocated at least {fewest} bytes on all threads");
+    }
 }
