@@ -7,7 +7,8 @@ namespace Backprop.Nn;
 /// from any number of threads. A model the compiled <see cref="InferencePlan"/> supports (dense networks: Dense,
 /// BatchNorm1d, Dropout, activations) runs through it, graph-free, and a call that writes into the caller's buffer
 /// allocates nothing in steady state; any other model runs through the autograd graph without recording it. Both
-/// give the same values, bit for bit.
+/// give the same values, bit for bit (under the scalar GEMM, <c>BACKPROP_GEMM=scalar</c>, a single row agrees to
+/// rounding: its GEMV sums in another order than the packed product).
 /// </summary>
 /// <remarks>
 /// <para>Thread-safe: calls never change the model (they run in an <see cref="InferenceMode"/> scope: dropout is the

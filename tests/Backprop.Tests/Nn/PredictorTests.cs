@@ -32,11 +32,16 @@ public sealed class PredictorTests
         Assert.Equal((784, 10), (predictor.InFeatures, predictor.OutFeatures));
 
         var expected = GraphEval(model, x).ToArray();
-        Assert.Equal(expected, predictor.Predict(x).ToArray());
-        Assert.Equal(expected, model.Predict(x).ToArray());
         var output = new float[rows * 10];
         predictor.Predict(x.AsSpan(), output, rows);
-        Assert.Equal(expected, output);
+        foreach (var actual in new[] { predictor.Predict(x).ToArray(), model.Predict(x).ToArray(), output })
+        {
+            // Under the scalar GEMM (BACKPROP_GEMM=scalar, or no SIMD) one row takes the plan's GEMV, which sums in
+            // another order than the packed scalar product the graph takes, so they agree to rounding only.
+            if (rows == 1 && Backprop.Kernels.Gemm.Variant == Backprop.Kernels.GemmVariant.Scalar)
+                for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f * Math.Max(1f, Math.Abs(expected[i])));
+            else Assert.Equal(expected, actual);
+        }
     }
 
     [Fact]
