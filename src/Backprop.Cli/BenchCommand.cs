@@ -60,7 +60,7 @@ internal sealed class BenchCommand : ICommand
         var mlp = MeasureTraining(Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1)), data, steps);
         log.WriteLine($"mlp     784-256-128-10 relu, adam, batch 64, {source}: {mlp.SamplesPerSecond:N0} samples/s, {mlp.AllocatedBytesPerStep:N0} bytes allocated per step");
         var (inferUs, inferBytes) = MeasureInference(mlp.Model, data, quick ? 200 : 20000);
-        log.WriteLine($"infer   batch-1 forward (InferencePlan): {inferUs:F2} µs, {inferBytes:N0} bytes allocated per call");
+        log.WriteLine($"infer   batch-1 Predictor.Predict: {inferUs:F2} µs, {inferBytes:N0} bytes allocated per call");
         TrainingResult? cnn = null;
         if (cnnSteps > 0)
         {
@@ -191,24 +191,31 @@ internal sealed class BenchCommand : ICommand
     }
 
     /// <summary>
-    /// Median latency in µs of a batch-1 forward pass through an <see cref="InferencePlan"/> (no graph, no tensors),
-    /// and the bytes it allocates per call, averaged over the timed calls.
+    /// Median latency in µs of a batch-1 prediction through the public <see cref="Predictor"/> (the compiled,
+    /// graph-free path, writing into the caller's buffer), and the bytes allocated per call on all threads, averaged
+    /// over the timed calls.
     /// </summary>
     private static (double Microseconds, long AllocatedBytesPerCall) MeasureInference(Module model, Dataset data, int calls)
     {
-        var plan = InferencePlan.Create(model);
+        var predictor = new Predictor(model);
         var x = data.Features.Slice(0, 1).ToArray();
+        var y = new float[predictor.OutFeatures];
         var times = new double[calls];
         float sink = 0f;
-        for (int i = 0; i < Math.Min(calls, 1000); i++) sink += plan.Run(x)[0];
-        long bytes = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Math.Min(calls, 1000); i++)
+        {
+            predictor.Predict(x, y);
+            sink += y[0];
+        }
+        long bytes = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < calls; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            sink += plan.Run(x)[0];
+            predictor.Predict(x, y);
             times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            sink += y[0];
         }
-        long perCall = (GC.GetAllocatedBytesForCurrentThread() - bytes) / calls;
+        long perCall = (GC.GetTotalAllocatedBytes(precise: true) - bytes) / calls;
         GC.KeepAlive(sink);
         Array.Sort(times);
         return (times[calls / 2], perCall);

@@ -13,38 +13,29 @@ namespace Backprop.Kernels;
 /// 3×4·4×2 take the packed path, which costs about 0.1 µs there. Results do not depend on the thread count.</para>
 /// <para>Environment variables, read once at start-up: <c>BACKPROP_GEMM</c> = <c>scalar</c> | <c>v128</c> |
 /// <c>v256</c> | <c>v512</c> forces a micro-kernel variant (default: the widest the hardware accelerates; see
-/// <see cref="Variant"/>); <c>BACKPROP_THREADS</c> = a positive integer sets the initial <see cref="MaxThreads"/>
+/// <see cref="Variant"/>); <c>BACKPROP_THREADS</c> = a positive integer sets <see cref="MaxThreads"/>
 /// (default: the processor count).</para>
 /// </remarks>
 public static class Gemm
 {
     // Up to this many rows of C, stream B row by row instead of packing it: packing reads and writes all of B, which
     // costs more than the product itself when B is used by so few rows (measured: [4,784]·[784,256] 36 µs vs 47).
-    private const int SkinnyRows = 4;
-
-    private static int s_maxThreads = GemmSelector.ThreadsFromEnvironment();
+    internal const int SkinnyRows = 4;
 
     /// <summary>The micro-kernel variant in use: the widest supported, or the one <c>BACKPROP_GEMM</c> names.</summary>
     public static GemmVariant Variant { get; } = GemmSelector.FromEnvironment();
 
     /// <summary>
-    /// Most threads one product may use (≥ 1). Starts at <c>BACKPROP_THREADS</c> or the processor count. Small products
-    /// always run on the calling thread.
+    /// Most threads one product (and the library's other parallel kernels) may use (≥ 1): <c>BACKPROP_THREADS</c> or
+    /// the processor count, read once at start-up and fixed for the process, so no call can change another's. Small
+    /// products always run on the calling thread.
     /// </summary>
-    public static int MaxThreads
-    {
-        get => s_maxThreads;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            s_maxThreads = value;
-        }
-    }
+    public static int MaxThreads { get; } = GemmSelector.ThreadsFromEnvironment();
 
     /// <summary>C[m,n] = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/> is true.</summary>
     public static void Multiply(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k,
         bool transA = false, bool transB = false, bool accumulate = false) =>
-        Multiply(Variant, s_maxThreads, c, a, b, m, n, k, transA, transB, accumulate);
+        Multiply(Variant, MaxThreads, c, a, b, m, n, k, transA, transB, accumulate);
 
     /// <summary>
     /// <see cref="Multiply(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, bool, bool, bool)"/>

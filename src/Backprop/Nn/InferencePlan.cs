@@ -18,7 +18,8 @@ namespace Backprop.Nn;
 /// Results equal <c>model.Predict</c> bit for bit with the SIMD GEMM kernels (the same sums in the same order);
 /// under <c>BACKPROP_GEMM=scalar</c> the packed scalar GEMM sums in another order, so they agree to rounding.</para>
 /// <para>Not thread-safe: a plan owns its buffers, so use one plan per thread (plans over the same model may run
-/// concurrently, as long as nothing trains it meanwhile).</para>
+/// concurrently, as long as nothing trains it meanwhile). <see cref="Predictor"/> wraps plans for sharing between
+/// threads, and falls back to the graph for models a plan cannot run; <c>Predict</c> and <c>Evaluate</c> use it.</para>
 /// </remarks>
 public sealed class InferencePlan
 {
@@ -62,6 +63,23 @@ public sealed class InferencePlan
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        return Build(model, maxBatch, out var error) ?? throw error!;
+    }
+
+    /// <summary>
+    /// <see cref="Create"/>, or null with the reason (the message Create would throw) when the model is outside what
+    /// a plan supports, for callers that fall back to the graph.
+    /// </summary>
+    internal static InferencePlan? TryCreate(Module model, int maxBatch, out string? reason)
+    {
+        var plan = Build(model, maxBatch, out var error);
+        reason = error?.Message;
+        return plan;
+    }
+
+    // The plan, or null and the exception Create throws (built, not thrown, so that TryCreate costs no throw).
+    private static InferencePlan? Build(Module model, int maxBatch, out ArgumentException? error)
+    {
         var layers = Sequential.Leaves(model);
 
         var steps = new List<Step>();
@@ -76,7 +94,10 @@ public sealed class InferencePlan
                 var (layerIn, layerOut) = module is Dense d ? (d.InFeatures, d.OutFeatures) : (((BatchNorm1d)module).Features, ((BatchNorm1d)module).Features);
                 if (previous is null) inFeatures = layerIn;
                 else if (width != layerIn)
-                    throw new ShapeMismatchException($"{module} at '{path}' expected input [*, {layerIn}] but the layer before it, {previous}, gives [*, {width}].");
+                {
+                    error = new ShapeMismatchException($"{module} at '{path}' expected input [*, {layerIn}] but the layer before it, {previous}, gives [*, {width}].");
+                    return null;
+                }
                 widest = Math.Max(widest, Math.Max(layerIn, layerOut));
                 previous = module;
                 width = layerOut;
@@ -88,7 +109,12 @@ public sealed class InferencePlan
                 else steps.Add(new Step(null, (BatchNorm1d)module, ActivationKind.Identity, 0f, new float[width], new float[width]));
                 continue;
             }
-            var (act, slope) = Kind(module, path);
+            if (Activation.KernelKind(module) is not var (act, slope))
+            {
+                error = new ArgumentException(
+                    $"InferencePlan supports Sequential, Dense, BatchNorm1d, Dropout and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(model));
+                return null;
+            }
             if (act == ActivationKind.Identity) continue;
             // Fuse into the Dense or BatchNorm1d step just before it when that step has no activation yet.
             if (steps.Count > 0 && steps[^1] is { Act: ActivationKind.Identity } last && (last.Layer is not null || last.Norm is not null))
@@ -97,7 +123,11 @@ public sealed class InferencePlan
                 steps.Add(new Step(null, null, act, slope));
         }
         if (!sawDense)
-            throw new ArgumentException($"InferencePlan: {model} contains no Dense layer, so its input width is unknown.", nameof(model));
+        {
+            error = new ArgumentException($"InferencePlan: {model} contains no Dense layer, so its input width is unknown.", nameof(model));
+            return null;
+        }
+        error = null;
         return new InferencePlan([.. steps], inFeatures, width, maxBatch, widest);
     }
 
@@ -157,8 +187,4 @@ public sealed class InferencePlan
             throw new ShapeMismatchException($"InferencePlan expected output room for [{batch}, {OutFeatures}] ({batch * OutFeatures} values) but got {output.Length}.");
         Run(input, batch).CopyTo(output);
     }
-
-    private static (ActivationKind Act, float Slope) Kind(Module module, string path) =>
-        Activation.KernelKind(module) ?? throw new ArgumentException(
-            $"InferencePlan supports Sequential, Dense, BatchNorm1d, Dropout and the activations sigmoid, tanh, relu, leaky_relu, softmax, identity; {module} ({module.GetType().Name}) at '{path}' is not supported.", nameof(module));
 }

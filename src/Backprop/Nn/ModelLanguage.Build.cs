@@ -175,27 +175,19 @@ public static partial class ModelLanguage
     }
 
     /// <summary>
-    /// Runs <paramref name="module"/> once on zeros of shape [1, ..<paramref name="perExample"/>] in evaluation mode
-    /// without recording a graph, restores its mode, and returns the per-example output shape.
+    /// Runs <paramref name="module"/> once on zeros of shape [1, ..<paramref name="perExample"/>] in an
+    /// <see cref="InferenceMode"/> scope (evaluation behaviour, no graph, the module unchanged) and returns the
+    /// per-example output shape.
     /// </summary>
     /// <exception cref="ArgumentException">The module rejects the shape (a <see cref="ShapeMismatchException"/>), or
     /// it changes the batch size.</exception>
     internal static IReadOnlyList<int> OutputShape(Module module, IReadOnlyList<int> perExample)
     {
-        bool training = module.IsTraining;
-        module.Eval();
-        try
-        {
-            using var _ = GradMode.NoGrad();
-            var output = module.Forward(Tensor.Zeros([1, .. perExample]));
-            if (output.Rank == 0 || output.Shape[0] != 1)
-                throw new ShapeMismatchException($"{module} turned a batch of 1 into shape {Shapes.Format(output.dims)}; a layer must keep the batch axis");
-            return output.dims[1..];
-        }
-        finally
-        {
-            if (training) module.Train();
-        }
+        using var _ = InferenceMode.Enter();
+        var output = module.Forward(Tensor.Zeros([1, .. perExample]));
+        if (output.Rank == 0 || output.Shape[0] != 1)
+            throw new ShapeMismatchException($"{module} turned a batch of 1 into shape {Shapes.Format(output.dims)}; a layer must keep the batch axis");
+        return output.dims[1..];
     }
 
     /// <summary>Optimal-string-alignment distance: edits, counting a swap of neighbours (rleu → relu) as one.</summary>

@@ -7,6 +7,14 @@ namespace Backprop.Nn;
 /// biases), never activations: whatever the backward pass needs is kept by the graph, so one module can be called
 /// many times, from several threads, or shared between models.
 /// </summary>
+/// <remarks>
+/// Training or evaluation behaviour is read from <see cref="IsTraining"/> at each call. Inference
+/// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Predictor"/>) runs inside an <see cref="InferenceMode"/> scope, where
+/// <see cref="IsTraining"/> is false on that thread without the model being changed; a module that behaves
+/// differently while training (dropout, batch norm, a custom noise layer) must therefore read <see cref="IsTraining"/>
+/// in <see cref="Forward"/> rather than keep a copy, and must not change its state when it is false. Calls in
+/// evaluation mode may then run on many threads at once.
+/// </remarks>
 public abstract class Module
 {
     /// <summary>Computes the output for <paramref name="input"/>, recording the graph when gradients are on.</summary>
@@ -15,20 +23,26 @@ public abstract class Module
     /// <summary>Shorthand for <see cref="Forward"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
     public Tensor Call(Tensor input) => Forward(input);
 
-    /// <summary>True in training mode (the default); layers such as dropout behave differently in evaluation mode.</summary>
-    public bool IsTraining { get; private set; } = true;
+    private bool training = true;
+
+    /// <summary>
+    /// Whether this call trains: the mode <see cref="Train"/>/<see cref="Eval"/> set (training by default), except
+    /// inside an <see cref="InferenceMode"/> scope on the calling thread, where it is always false. Layers such as
+    /// dropout and batch norm behave differently when it is false.
+    /// </summary>
+    public bool IsTraining => training && !InferenceMode.IsActive;
 
     /// <summary>Puts this module and its children in training mode.</summary>
     public void Train()
     {
-        IsTraining = true;
+        training = true;
         foreach (var (_, child) in Children()) child.Train();
     }
 
     /// <summary>Puts this module and its children in evaluation (inference) mode.</summary>
     public void Eval()
     {
-        IsTraining = false;
+        training = false;
         foreach (var (_, child) in Children()) child.Eval();
     }
 

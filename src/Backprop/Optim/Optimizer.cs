@@ -46,7 +46,7 @@ public abstract class Optimizer
             var p = Parameters[i];
             if (p.Grad is null || !p.RequiresGrad) continue;
             p.MarkWritten();
-            if (UpdatesElementwise && p.Size >= ParallelMinimum && Kernels.Gemm.MaxThreads > 1 && TryUpdateInParallel(i)) continue;
+            if (UpdatesElementwise && p.Size >= 2 * ParallelMinimum && Threads > 1 && TryUpdateInParallel(i)) continue;
             Update(i, 0, p.AsSpan(), p.Grad.AsSpan());
         }
     }
@@ -60,27 +60,38 @@ public abstract class Optimizer
 
     /// <summary>
     /// True when each value's update depends only on that value, its gradient and its own state (Adam), so a large
-    /// parameter may be updated as two halves on two cores; false (the default) updates each parameter whole.
+    /// parameter may be updated in slices on several cores; false (the default) updates each parameter whole.
     /// </summary>
     protected virtual bool UpdatesElementwise => false;
 
-    // Below this many values, waking a second core costs more than half the update saves.
-    private const int ParallelMinimum = 1 << 15;
+    /// <summary>Most cores one parameter's update may use (tests pass another count to compare).</summary>
+    internal int Threads { get; set; } = Kernels.Gemm.MaxThreads;
 
-    private Action<int>? halfUpdate;
-    private int halfIndex;
+    // Below this many values per slice, waking another core costs more than the slice saves.
+    private const int ParallelMinimum = 1 << 14;
 
-    // Parameter halfIndex in two halves, split at a multiple of 16 values (a whole Vector512), one per core.
+    // Slice boundaries fall on multiples of this many values: a whole number of vectors of every width (and of
+    // cache lines), so each value takes the same vector or scalar path it would take in one call, and the result
+    // does not depend on the number of slices.
+    private const int SliceGranule = 64;
+
+    private Action<int>? sliceUpdate;
+    private int sliceIndex, slices;
+
+    // Parameter sliceIndex in `slices` contiguous slices, one per core; the delegate is made once, so a step allocates nothing.
     private bool TryUpdateInParallel(int index)
     {
-        halfIndex = index;
-        halfUpdate ??= part =>
+        var size = Parameters[index].Size;
+        (sliceIndex, slices) = (index, Math.Min(Threads, size / ParallelMinimum));
+        sliceUpdate ??= part =>
         {
-            var p = Parameters[halfIndex];
-            int split = p.Size / 32 * 16, start = part == 0 ? 0 : split, end = part == 0 ? split : p.Size;
-            Update(halfIndex, start, p.AsSpan()[start..end], p.Grad!.AsSpan()[start..end]);
+            var p = Parameters[sliceIndex];
+            int granules = (p.Size + SliceGranule - 1) / SliceGranule;
+            int start = Math.Min(p.Size, (int)((long)part * granules / slices) * SliceGranule);
+            int end = Math.Min(p.Size, (int)((long)(part + 1) * granules / slices) * SliceGranule);
+            Update(sliceIndex, start, p.AsSpan()[start..end], p.Grad!.AsSpan()[start..end]);
         };
-        return Kernels.GemmWorkers.TryRun(2, halfUpdate);
+        return Kernels.GemmWorkers.TryRun(slices, sliceUpdate);
     }
 
     /// <summary>Clears every parameter's gradient.</summary>

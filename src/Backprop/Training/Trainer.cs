@@ -38,6 +38,12 @@ public static partial class Trainer
     /// optional learning-rate schedule, validation and early stopping, progress callbacks, checkpoints after every
     /// epoch, resuming, and cancellation. The same seed gives a bit-identical run, interrupted and resumed or not.
     /// </summary>
+    /// <remarks>
+    /// Training runs in training mode (<see cref="Module.Train"/>); validation runs in evaluation mode through
+    /// <see cref="Evaluate"/>, which never changes the model. <c>Fit</c> leaves the model in the mode it found it in:
+    /// a new model stays in training mode, one put in evaluation mode (or loaded from a file) returns to it.
+    /// <see cref="Predict"/> and <see cref="Evaluate"/> evaluate whatever the mode.
+    /// </remarks>
     /// <returns>The history; <see cref="History.Cancelled"/> tells a run cut short by the token.</returns>
     public static History Fit(this Module model, Dataset train, ILoss loss, Optimizer optimizer, FitOptions options)
     {
@@ -71,6 +77,7 @@ public static partial class Trainer
         bool validated = false;
         var plan = ChooseEngine(model, loss, train, options, history);
         options.OnStart?.Invoke(history);
+        bool wasTraining = model.IsTraining;
 
         void Save()
         {
@@ -116,7 +123,7 @@ public static partial class Trainer
                 {
                     Save();
                     history.Cancelled = true;
-                    model.Eval();
+                    if (!wasTraining) model.Eval();
                     return history;
                 }
             }
@@ -148,7 +155,7 @@ public static partial class Trainer
             if (options.Cancellation.IsCancellationRequested && epoch < epochs && !history.StoppedEarly)
             {
                 history.Cancelled = true;
-                model.Eval();
+                if (!wasTraining) model.Eval();
                 return history;
             }
         }
@@ -163,7 +170,7 @@ public static partial class Trainer
             }
             history.BestEpoch = state.BestEpoch;
         }
-        model.Eval();
+        if (!wasTraining) model.Eval();
         return history;
     }
 
@@ -194,46 +201,44 @@ public static partial class Trainer
         return result;
     }
 
-    /// <summary>Mean loss and (for classification) accuracy of <paramref name="model"/> on <paramref name="data"/>.</summary>
+    /// <summary>
+    /// Mean loss and (for classification) accuracy of <paramref name="model"/> on <paramref name="data"/>, in
+    /// evaluation mode whatever the model's mode, through the compiled inference path when the model allows (see
+    /// <see cref="Predictor"/>). The model is not changed, so many threads may evaluate one model at once.
+    /// </summary>
     public static Evaluation Evaluate(this Module model, Dataset data, ILoss loss, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
-        bool wasTraining = model.IsTraining;
-        model.Eval();
+        var predictor = new Predictor(model);
         double lossSum = 0;
         int correct = 0;
-        using (GradMode.NoGrad())
+        using (InferenceMode.Enter())
         {
             foreach (var (x, y) in new DataLoader(data, batchSize, shuffle: false))
             {
-                var output = model.Forward(x);
+                var output = predictor.Predict(x);
                 TargetAdapter.Validate(data, output, loss);
                 lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)x.Shape[0];
                 if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, loss);
             }
         }
-        if (wasTraining) model.Train();
         int count = Math.Max(1, data.Count);
         return new Evaluation(lossSum / count, data.IsClassification ? (double)correct / count : null, data.Count);
     }
 
-    /// <summary>The model's outputs for <paramref name="features"/> ([N, F]), in evaluation mode, without a graph.</summary>
+    /// <summary>
+    /// The model's outputs for <paramref name="features"/> ([N, F]), in evaluation mode whatever the model's mode,
+    /// without a graph and without changing the model (safe to call from many threads at once). Dense networks run
+    /// through the compiled inference path; for repeated calls, or to write into your own buffer without allocating,
+    /// create a <see cref="Predictor"/> once and call it.
+    /// </summary>
     public static Tensor Predict(this Module model, Tensor features)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
-        bool wasTraining = model.IsTraining;
-        model.Eval();
-        try
-        {
-            using (GradMode.NoGrad()) return model.Forward(features);
-        }
-        finally
-        {
-            if (wasTraining) model.Train();
-        }
+        return new Predictor(model).Predict(features);
     }
 
     /// <summary>

@@ -64,24 +64,29 @@ internal sealed partial class TrainingPlan
     /// dcol = dZ·Wrᵀ), then col2im for dX and the inverse permutation for dW.
     /// </summary>
     /// <remarks>
-    /// The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and the two cores take
-    /// alternate chunks, each with a single-threaded GEMM; col is rebuilt in backward rather than kept. Each core sums
-    /// its own dWr and db, and the two sums are added at the end, so the result does not depend on timing.
+    /// The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
+    /// min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks so that many cores find work. The chunks are fixed
+    /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
+    /// Threads-th chunk, each with a single-threaded GEMM; col is rebuilt in backward rather than kept. Each chunk
+    /// leaves its own dWr and db partial, and the partials are added in chunk order, so the result is the same on any
+    /// number of threads and whatever the timing.
     /// </remarks>
     private sealed class ConvStage : ActivatedStage
     {
-        private const int Parts = 2;
+        // Bytes of one chunk's col block: well inside a 1 MB L2 beside the GEMM's packed panels.
+        private const int ColBlockBytes = 384 * 1024;
         private readonly Conv2d conv;
         private readonly ConvGeometry g;   // N = images per chunk
         private readonly int chunk, oc;
-        private readonly float[][] col = new float[Parts][], dcol = new float[Parts][], dwr = new float[Parts][], db = new float[Parts][];
+        private readonly float[][] dwr, db;                  // one partial per chunk
+        private float[][] col = [], dcol = [];               // one scratch block per part, made on first use
         private readonly float[] wr;
         private readonly GradientUse weight;
         private readonly GradientUse? bias;
         private readonly Action<int> forwardPart, backwardPart;
         private float[] x = [];
         private float[]? dx;
-        private int n;
+        private int n, parts;
         private bool wantWeight, wantBias;
 
         public ConvStage(Conv2d conv, Gradients gradients, int h, int w, int maxBatch)
@@ -90,19 +95,16 @@ internal sealed partial class TrainingPlan
             this.conv = conv;
             oc = conv.OutChannels;
             var one = new ConvGeometry(1, conv.InChannels, h, w, conv.KernelSize, conv.KernelSize, conv.Stride, conv.Padding);
-            // Images per chunk: a col block of at most about 384 KB, well inside the 1 MB L2 beside the packed
-            // panels, and an even number of chunks per full batch so the two cores get the same work.
-            int most = Math.Clamp(384 * 1024 / (one.P * one.K * sizeof(float)), 1, maxBatch);
-            int chunks = (maxBatch + most - 1) / most;
-            chunks += chunks % Parts == 0 ? 0 : Parts - chunks % Parts;
-            chunk = Math.Max(1, (maxBatch + chunks - 1) / chunks);
+            int most = Math.Clamp(ColBlockBytes / (one.P * one.K * sizeof(float)), 1, maxBatch);
+            chunk = Math.Min(most, (maxBatch + ConvParallel.MaxReductionChunks - 1) / ConvParallel.MaxReductionChunks);
             g = one with { N = chunk };
-            for (int t = 0; t < Parts; t++)
+            int chunks = (maxBatch + chunk - 1) / chunk;
+            dwr = new float[chunks][];
+            db = new float[chunks][];
+            for (int c = 0; c < chunks; c++)
             {
-                col[t] = new float[chunk * g.P * g.K];
-                dcol[t] = new float[chunk * g.P * g.K];
-                dwr[t] = new float[g.K * oc];
-                db[t] = new float[oc];
+                dwr[c] = new float[g.K * oc];
+                db[c] = new float[oc];
             }
             wr = new float[g.K * oc];
             weight = gradients.For(conv.Weight);
@@ -112,6 +114,9 @@ internal sealed partial class TrainingPlan
         }
 
         public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
+
+        /// <summary>Most threads a step of this layer uses; results do not depend on it.</summary>
+        public int Threads = Gemm.MaxThreads;
 
         public int OH => g.OH;
 
@@ -130,29 +135,33 @@ internal sealed partial class TrainingPlan
                     for (int t = 0; t < taps; t++)
                         wr[(t * g.C + ch) * oc + o] = wt[(o * g.C + ch) * taps + t];
             (this.x, this.n) = (x, n);
-            RunParts(forwardPart);
+            RunParts(forwardPart, backward: false);
         }
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
             (this.x, this.dx, this.n) = (x, dx, n);
             (wantWeight, wantBias) = (weight.Wanted, bias is { Wanted: true });
-            RunParts(backwardPart);
-            // dW[o, c, kh, kw] = Σ_parts dWr[(kh·KW + kw)·C + c, o]; db = Σ_parts db
-            if (wantWeight) WeightGradient();
+            RunParts(backwardPart, backward: true);
+            // dWr = Σ_chunks dWr_chunk, db = Σ_chunks db_chunk, in chunk order (a frozen parameter's are not computed);
+            // then dW[o, c, kh, kw] (+)= dWr[(kh·KW + kw)·C + c, o], adding when a later use of a shared layer wrote it.
+            int chunks = (n + chunk - 1) / chunk;
+            if (wantWeight) WeightGradient(chunks);
             if (wantBias)
             {
+                var sum = db[0];
+                for (int c = 1; c < chunks; c++) System.Numerics.Tensors.TensorPrimitives.Add(sum, db[c], sum);
                 var dbias = bias!.Span;
-                if (bias.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dbias, db[0], dbias);
-                else db[0].CopyTo(dbias);
-                System.Numerics.Tensors.TensorPrimitives.Add(dbias, db[1], dbias);
+                if (bias.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dbias, sum, dbias);
+                else sum.CopyTo(dbias);
                 bias.Publish();
             }
         }
 
-        // dW (+)= the parts' dWr sums, permuted back to W's layout.
-        private void WeightGradient()
+        private void WeightGradient(int chunks)
         {
+            var sum = dwr[0];
+            for (int c = 1; c < chunks; c++) System.Numerics.Tensors.TensorPrimitives.Add(sum, dwr[c], sum);
             var dw = weight.Span;
             bool accumulate = weight.Accumulate;
             int taps = g.KH * g.KW;
@@ -160,25 +169,29 @@ internal sealed partial class TrainingPlan
                 for (int ch = 0; ch < g.C; ch++)
                     for (int t = 0; t < taps; t++)
                     {
-                        int r = (t * g.C + ch) * oc + o;
                         int at = (o * g.C + ch) * taps + t;
-                        dw[at] = (accumulate ? dw[at] : 0f) + dwr[0][r] + dwr[1][r];
+                        dw[at] = (accumulate ? dw[at] : 0f) + sum[(t * g.C + ch) * oc + o];
                     }
             weight.Publish();
         }
 
-        // Both parts on the two cores when the workers are free, else one after the other on this thread.
-        private static void RunParts(Action<int> part)
+        // One part per thread, at most one per chunk, on the workers when they are free, else one after another here.
+        private void RunParts(Action<int> part, bool backward)
         {
-            if (Gemm.MaxThreads > 1 && GemmWorkers.TryRun(Parts, part)) return;
-            for (int t = 0; t < Parts; t++) part(t);
+            parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, dwr.Length);
+            if (col.Length < parts)
+            {
+                col = [.. col, .. Enumerable.Range(0, parts - col.Length).Select(_ => new float[chunk * g.P * g.K])];
+                dcol = [.. dcol, .. Enumerable.Range(0, parts - dcol.Length).Select(_ => new float[chunk * g.P * g.K])];
+            }
+            GemmWorkers.Run(parts, part);
         }
 
-        // Chunks part, part + Parts, ...: A = act(im2col(X)·Wr + b) for their images.
+        // Chunks part, part + parts, ...: A = act(im2col(X)·Wr + b) for their images.
         private void ForwardPart(int part)
         {
             var c = col[part];
-            for (int first = part * chunk; first < n; first += Parts * chunk)
+            for (int first = part * chunk; first < n; first += parts * chunk)
             {
                 int images = Math.Min(chunk, n - first), rows = images * g.P;
                 ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), g with { N = images });
@@ -188,28 +201,22 @@ internal sealed partial class TrainingPlan
             }
         }
 
-        // The same chunks backward: dZ = dA ⊙ act'(A); this part's dWr += colᵀ·dZ, db += Σ dZ; dX = col2im(dZ·Wrᵀ).
+        // The same chunks backward: dZ = dA ⊙ act'(A); the chunk's dWr = colᵀ·dZ, db = Σ dZ; dX = col2im(dZ·Wrᵀ).
         private void BackwardPart(int part)
         {
             var c = col[part];
-            var dw = dwr[part];
-            var dbp = db[part];
-            dw.AsSpan().Clear();
-            dbp.AsSpan().Clear();
-            bool started = false;
-            for (int first = part * chunk; first < n; first += Parts * chunk)
+            for (int first = part * chunk; first < n; first += parts * chunk)
             {
-                int images = Math.Min(chunk, n - first), rows = images * g.P;
+                int images = Math.Min(chunk, n - first), rows = images * g.P, index = first / chunk;
                 var gc = g with { N = images };
                 var dz = Delta.AsSpan(first * OutSize, images * OutSize);
                 DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
                 if (wantWeight)
                 {
                     ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), gc);
-                    Gemm.Multiply(Gemm.Variant, 1, dw, c, dz, g.K, oc, rows, true, false, started);
-                    started = true;
+                    Gemm.Multiply(Gemm.Variant, 1, dwr[index], c, dz, g.K, oc, rows, true, false, false);
                 }
-                if (wantBias) DenseKernels.BiasGradient(dbp, dz, rows, oc, accumulate: true);
+                if (wantBias) DenseKernels.BiasGradient(db[index], dz, rows, oc);
                 if (dx is null) continue;
                 Gemm.Multiply(Gemm.Variant, 1, dcol[part], dz, wr, rows, g.K, oc, false, true, false);
                 ChannelsLast.Col2Im(dx.AsSpan(first * InSize, images * InSize), dcol[part], gc);

@@ -57,6 +57,18 @@ internal sealed partial class TrainingPlan
     public int MaxBatch { get; }
 
     /// <summary>
+    /// Most threads the convolution stages use (default <see cref="Gemm.MaxThreads"/>); results do not depend on it,
+    /// which tests check by setting another.
+    /// </summary>
+    internal int ConvThreads
+    {
+        set
+        {
+            foreach (var stage in stages) if (stage is ConvStage conv) conv.Threads = value;
+        }
+    }
+
+    /// <summary>
     /// Compiles a step for <paramref name="model"/> trained with <paramref name="loss"/> on <paramref name="data"/>,
     /// or returns null (with the reason) when the model, loss or targets need the general autograd path.
     /// </summary>

@@ -68,29 +68,35 @@ public sealed class ConvKernelTests
     [Fact]
     public void ResultsDoNotDependOnTheThreadCount()
     {
-        // Images are split into chunks fixed by N, and dW sums the chunks' partials in order, on any number of threads.
-        var x = Tensor.RandomNormal([13, 3, 9, 8], 1).RequireGrad();
-        var w = Tensor.RandomNormal([5, 3, 3, 3], 2).RequireGrad();
-        var b = Tensor.RandomNormal([5], 3).RequireGrad();
-        float[][] Run()
+        // Forward and pooling split the batch per thread with no reduction; backward cuts it into chunks fixed by N
+        // (70 images: more than the 64 reduction chunks, so chunks hold 1 or 2) and dW sums the chunks' partials in order.
+        var g = new ConvGeometry(70, 3, 9, 8, 3, 3, 1, 1);
+        int oc = 5;
+        var x = Tensor.RandomNormal([g.N, g.C, g.H, g.W], 1).ToArray();
+        var wb = Tensor.RandomNormal([oc, g.K + 1], 2).ToArray();
+        var w = new float[oc * g.K];
+        for (int o = 0; o < oc; o++) Array.Copy(wb, o * (g.K + 1), w, o * g.K, g.K);
+        var pool = g with { C = oc, KH = 2, KW = 2, Stride = 2, Pad = 0 };
+        float[][] Run(int threads)
         {
-            x.ZeroGrad(); w.ZeroGrad(); b.ZeroGrad();
-            var y = x.Conv2d(w, b, 1, 1);
-            (y * y).Sum().Backward();
-            return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray()];
+            var y = new float[g.N * oc * g.P];
+            Conv2dKernels.Forward(y, x, wb, oc, bias: true, g, threads);
+            var dx = new float[x.Length];
+            var dwb = new float[wb.Length];
+            Conv2dKernels.Backward(dx, dwb, y, x, w, oc, bias: true, g, threads);
+            var pooled = new float[g.N * oc * pool.P];
+            Pool2dKernels.MaxForward(pooled, y, pool, threads);
+            var dy = new float[y.Length];
+            Pool2dKernels.MaxBackward(dy, pooled, y, pool, threads);
+            Pool2dKernels.AvgBackward(dy, pooled, pool, threads);
+            return [y, dx, dwb, pooled, dy];
         }
-        int saved = Gemm.MaxThreads;
-        try
+        var one = Run(1);
+        Assert.Contains(one[2], v => v != 0f);
+        foreach (int threads in new[] { 2, 3, 8 })
         {
-            Gemm.MaxThreads = 1;
-            var one = Run();
-            Gemm.MaxThreads = 4;
-            var four = Run();
-            for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], four[i]);
-        }
-        finally
-        {
-            Gemm.MaxThreads = saved;
+            var many = Run(threads);
+            for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], many[i]);
         }
     }
 

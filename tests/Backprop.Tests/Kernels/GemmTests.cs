@@ -150,6 +150,6 @@ public sealed class GemmTests
     }
 
     [Fact]
-    public void MaxThreadsRejectsZero() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MaxThreads = 0);
+    public void MaxThreadsIsTheEnvironmentsOrTheProcessorCount() =>
+        Assert.Equal(GemmSelector.ThreadsFromEnvironment(), Gemm.MaxThreads);
 }

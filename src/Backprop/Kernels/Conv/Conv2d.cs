@@ -19,19 +19,20 @@ namespace Backprop.Kernels;
 /// CNN; per image the GEMM writes NCHW directly, and col and dcol stay one image's worth (≤ 226 KB for 32 channels of
 /// 14×14), in cache, instead of the batch's (14 MB). The products stay well shaped (OC × P × K1, e.g. 64 × 196 × 289).
 /// col is rebuilt in the backward pass rather than kept: im2col costs a small fraction of the GEMM beside it.</para>
-/// <para>The batch is cut into at most <see cref="MaxChunks"/> chunks of whole images, fixed by N alone; chunks run in
-/// parallel and dWb adds one partial per chunk in chunk order, so results never depend on the thread count. Arrays
-/// rather than spans because the work crosses threads; scratch comes from <see cref="ArrayPool{T}.Shared"/>.</para>
+/// <para>Forward cuts the batch into one chunk of whole images per thread. Backward cuts it into at most
+/// <see cref="ConvParallel.MaxReductionChunks"/> chunks fixed by N alone, run over the threads, and dWb adds one
+/// partial per chunk in chunk order, so results never depend on the thread count. <c>threads</c> defaults to
+/// <see cref="Gemm.MaxThreads"/>. Arrays rather than spans because the work crosses threads; scratch comes from
+/// <see cref="ArrayPool{T}.Shared"/>.</para>
 /// </remarks>
 internal static class Conv2dKernels
 {
-    private const int MaxChunks = 8;
-
     /// <summary>Y [N, OC, P] = conv(X, W) + b, with <paramref name="wb"/> = [OC, K1] (see remarks).</summary>
-    public static void Forward(float[] y, float[] x, float[] wb, int outChannels, bool bias, ConvGeometry g)
+    public static void Forward(float[] y, float[] x, float[] wb, int outChannels, bool bias, ConvGeometry g, int? threads = null)
     {
-        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, MaxChunks);
-        ConvParallel.ForEachChunk(chunks, g.N, (_, n0, n1) =>
+        int t = threads ?? Gemm.MaxThreads;
+        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, t);
+        ConvParallel.ForEachChunk(t, chunks, g.N, (_, n0, n1) =>
         {
             var col = ArrayPool<float>.Shared.Rent(k1 * p);
             var scratch = ArrayPool<float>.Shared.Rent(Im2Col.ScratchSize(g));
@@ -50,11 +51,12 @@ internal static class Conv2dKernels
     /// From dY [N, OC, P]: <paramref name="dwb"/> [OC, K1] += Σ_n dY_n·col_nᵀ (dW, and db in column K when
     /// <paramref name="bias"/>), and <paramref name="dx"/> [N, C, H, W] += col2im(Wᵀ·dY_n). Either may be null to skip it.
     /// </summary>
-    public static void Backward(float[]? dx, float[]? dwb, float[] dy, float[] x, float[] w, int outChannels, bool bias, ConvGeometry g)
+    public static void Backward(float[]? dx, float[]? dwb, float[] dy, float[] x, float[] w, int outChannels, bool bias, ConvGeometry g,
+        int? threads = null)
     {
-        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, MaxChunks);
+        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, ConvParallel.MaxReductionChunks);
         var partials = dwb is null ? null : ArrayPool<float>.Shared.Rent(chunks * oc * k1);
-        ConvParallel.ForEachChunk(chunks, g.N, (chunk, n0, n1) =>
+        ConvParallel.ForEachChunk(threads ?? Gemm.MaxThreads, chunks, g.N, (chunk, n0, n1) =>
         {
             var col = partials is null ? null : ArrayPool<float>.Shared.Rent(k1 * p);
             var dcol = dx is null ? null : ArrayPool<float>.Shared.Rent(k * p);

@@ -5,25 +5,22 @@ namespace Backprop.Kernels;
 
 /// <summary>
 /// Max and average pooling over KH×KW windows moved by a stride, without padding, on N·C independent planes of H×W
-/// (each output [OH, OW]); <see cref="ConvGeometry.N"/>·<see cref="ConvGeometry.C"/> planes are spread over threads.
-/// Arrays rather than spans because the work crosses threads.
+/// (each output [OH, OW]); <see cref="ConvGeometry.N"/>·<see cref="ConvGeometry.C"/> planes are cut into one chunk
+/// per thread (<c>threads</c>, default <see cref="Gemm.MaxThreads"/>); there is no reduction across planes, so the
+/// split cannot change a result. Arrays rather than spans because the work crosses threads.
 /// </summary>
 internal static unsafe class Pool2dKernels
 {
-    // Enough chunks to keep two cores busy with some balance; there is no reduction across planes, so the split
-    // cannot change a result.
-    private const int MaxChunks = 8;
-
     /// <summary>y = the max of each window.</summary>
-    public static void MaxForward(float[] y, float[] x, ConvGeometry g) => MaxForward(y, x, g, Simd.Width);
+    public static void MaxForward(float[] y, float[] x, ConvGeometry g, int? threads = null) => MaxForward(y, x, g, Simd.Width, threads);
 
     /// <summary>
-    /// <see cref="MaxForward(float[], float[], ConvGeometry)"/> at a given width. Each output row takes two passes:
+    /// <see cref="MaxForward(float[], float[], ConvGeometry, int?)"/> at a given width. Each output row takes two passes:
     /// the max down the KH input rows of its windows, for every column any window reads (contiguous, so whole
     /// vectors), then the max across each window's KW columns. MathF.Max and the vector Max are the IEEE maximum
     /// (NaN propagates, +0 &gt; −0), for which the order of a max over a window does not change the result.
     /// </summary>
-    internal static void MaxForward(float[] y, float[] x, ConvGeometry g, SimdWidth width) => ForEachPlanes(g, (p0, p1) =>
+    internal static void MaxForward(float[] y, float[] x, ConvGeometry g, SimdWidth width, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride, used = (ow - 1) * s + g.KW;   // columns the windows read
         float[] rented = ArrayPool<float>.Shared.Rent(used);
@@ -54,7 +51,7 @@ internal static unsafe class Pool2dKernels
     /// found again from x rather than saved by the forward pass: the same comparisons give the same winner, and the
     /// forward pass writes nothing but y.
     /// </summary>
-    public static void MaxBackward(float[] dx, float[] dy, float[] x, ConvGeometry g) => ForEachPlanes(g, (p0, p1) =>
+    public static void MaxBackward(float[] dx, float[] dy, float[] x, ConvGeometry g, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
         fixed (float* px = x, pdx = dx, pdy = dy)
@@ -91,7 +88,7 @@ internal static unsafe class Pool2dKernels
     }
 
     /// <summary>y = the mean of each KH×KW window.</summary>
-    public static void AvgForward(float[] y, float[] x, ConvGeometry g) => ForEachPlanes(g, (p0, p1) =>
+    public static void AvgForward(float[] y, float[] x, ConvGeometry g, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
         float scale = 1f / (g.KH * g.KW);
@@ -111,7 +108,7 @@ internal static unsafe class Pool2dKernels
     });
 
     /// <summary>dx += dy / (KH·KW) spread over each window.</summary>
-    public static void AvgBackward(float[] dx, float[] dy, ConvGeometry g) => ForEachPlanes(g, (p0, p1) =>
+    public static void AvgBackward(float[] dx, float[] dy, ConvGeometry g, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
         float scale = 1f / (g.KH * g.KW);
@@ -129,10 +126,10 @@ internal static unsafe class Pool2dKernels
             }
     });
 
-    private static void ForEachPlanes(ConvGeometry g, Action<int, int> body)
+    private static void ForEachPlanes(ConvGeometry g, int? threads, Action<int, int> body)
     {
-        int planes = g.N * g.C;
+        int planes = g.N * g.C, t = threads ?? Gemm.MaxThreads;
         if (g.OH <= 0 || g.OW <= 0 || (long)planes * g.H * g.W == 0) return;
-        ConvParallel.ForEachChunk(Math.Min(planes, MaxChunks), planes, (_, p0, p1) => body(p0, p1));
+        ConvParallel.ForEachChunk(t, Math.Min(planes, t), planes, (_, p0, p1) => body(p0, p1));
     }
 }

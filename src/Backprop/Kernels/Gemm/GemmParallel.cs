@@ -17,41 +17,34 @@ internal static unsafe class GemmParallel
         bool splitN = nTiles >= mTiles;
         long flops = 2L * m * n * k;
         int parts = (int)Math.Min(Math.Min(threads, splitN ? nTiles : mTiles), Math.Max(1, flops / MinFlopsPerThread));
-        if (parts <= 1)
+        // Inside another parallel region (a convolution's part, an optimizer's slice) the cores are already busy:
+        // run inline rather than re-enter the workers.
+        if (parts <= 1 || GemmWorkers.InRegion)
         {
             GemmDriver<TK>.Run(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate);
             return;
         }
 
-        // One cached job per kernel type, guarded by its own gate: no allocation per call. A concurrent product that
-        // finds the job or the workers busy runs on its own thread.
-        var job = Job<TK>.Shared;
-        if (job.Gate.TryEnter())
-        {
-            try
-            {
-                job.C = c; job.A = a; job.B = b;
-                (job.Ldc, job.RsA, job.CsA, job.RsB, job.CsB) = (ldc, rsA, csA, rsB, csB);
-                (job.M, job.N, job.K, job.Accumulate) = (m, n, k, accumulate);
-                (job.SplitN, job.Parts, job.Tiles) = (splitN, parts, splitN ? nTiles : mTiles);
-                if (GemmWorkers.TryRun(parts, job.RunPart)) return;
-            }
-            finally
-            {
-                job.Gate.Exit();
-            }
-        }
+        // This thread's job, allocated once per thread and kernel type: no allocation per call, and concurrent
+        // callers never share one. A caller that finds the workers busy runs the whole product on its own thread.
+        var job = Job<TK>.ForThisThread;
+        job.C = c; job.A = a; job.B = b;
+        (job.Ldc, job.RsA, job.CsA, job.RsB, job.CsB) = (ldc, rsA, csA, rsB, csB);
+        (job.M, job.N, job.K, job.Accumulate) = (m, n, k, accumulate);
+        (job.SplitN, job.Parts, job.Tiles) = (splitN, parts, splitN ? nTiles : mTiles);
+        if (GemmWorkers.TryRun(parts, job.RunPart)) return;
         GemmDriver<TK>.Run(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate);
     }
 
     // One thread's share: tiles [part·T/P, (part+1)·T/P) of the split dimension.
     private sealed class Job<TK> where TK : struct, IMicroKernel
     {
-        public static readonly Job<TK> Shared = new();
-        public readonly Lock Gate = new();
+        [ThreadStatic] private static Job<TK>? t_job;
         private readonly Action<int> _runPart;
 
         private Job() => _runPart = Run;
+
+        public static Job<TK> ForThisThread => t_job ??= new Job<TK>();
 
         public Action<int> RunPart => _runPart;
 

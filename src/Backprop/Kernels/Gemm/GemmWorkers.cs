@@ -3,27 +3,42 @@ using System.Runtime.ExceptionServices;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Dedicated background threads for splitting one GEMM across cores. Unlike <c>Parallel.For</c> on the shared thread
-/// pool, a part handed to a worker is guaranteed to run beside the caller's part rather than after it (the pool may
-/// let the caller take every iteration when no worker is awake yet). One product uses the workers at a time; a
-/// concurrent caller that finds them busy runs on its own thread.
+/// Dedicated background threads for splitting one piece of work (a GEMM, a convolution's images, an optimizer's
+/// update) across cores. Unlike <c>Parallel.For</c> on the shared thread pool, a part handed to a worker is guaranteed
+/// to run beside the caller's part rather than after it (the pool may let the caller take every iteration when no
+/// worker is awake yet).
 /// </summary>
+/// <remarks>
+/// <para>One parallel region runs at a time. A caller that finds the workers busy (another thread's region) gets
+/// false and runs its parts itself, which is the right thing when the cores are already busy. Work that is already
+/// inside a region (a part running on the caller's thread or on a worker) also gets false, so nested parallel work,
+/// e.g. a GEMM inside a convolution's part, runs inline on the thread of its part instead of re-entering the
+/// workers.</para>
+/// <para>The job fields (<c>s_body</c>, <c>s_remaining</c>, <c>s_error</c>) are written only by the thread that won
+/// <c>s_busy</c>, before it starts the workers, and read by the workers only until they report done, so a region's
+/// state can never be overwritten by another caller.</para>
+/// </remarks>
 internal static class GemmWorkers
 {
-    private static readonly Lock s_gate = new();
+    [ThreadStatic] private static bool t_inRegion;
+    private static int s_busy;   // 1 while a region holds the workers
     private static readonly ManualResetEventSlim s_done = new(false, spinCount: 2000);
     private static Worker[] s_workers = [];
     private static Action<int>? s_body;
     private static int s_remaining;
     private static Exception? s_error;
 
+    /// <summary>True on a thread that is running a part of a parallel region (where nested work runs inline).</summary>
+    public static bool InRegion => t_inRegion;
+
     /// <summary>
     /// Runs <paramref name="body"/>(0 … parts−1) concurrently, part 0 on the calling thread, and returns true; or
-    /// returns false without running anything when another product holds the workers.
+    /// returns false without running anything when <paramref name="parts"/> is below 2, when the calling thread is
+    /// already inside a region, or when another region holds the workers.
     /// </summary>
     public static bool TryRun(int parts, Action<int> body)
     {
-        if (!s_gate.TryEnter()) return false;
+        if (parts < 2 || t_inRegion || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
             EnsureWorkers(parts - 1);
@@ -32,8 +47,10 @@ internal static class GemmWorkers
             s_remaining = parts - 1;
             s_done.Reset();
             for (int w = 0; w < parts - 1; w++) s_workers[w].Start(w + 1);
+            t_inRegion = true;
             try { body(0); }
-            catch (Exception e) { s_error ??= e; }
+            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            finally { t_inRegion = false; }
             s_done.Wait();
             s_body = null;
             if (s_error is { } error) ExceptionDispatchInfo.Throw(error);
@@ -41,8 +58,18 @@ internal static class GemmWorkers
         }
         finally
         {
-            s_gate.Exit();
+            Volatile.Write(ref s_busy, 0);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(0 … parts−1): concurrently when the workers are free (see
+    /// <see cref="TryRun"/>), else one after the other on the calling thread. Either way every part runs once.
+    /// </summary>
+    public static void Run(int parts, Action<int> body)
+    {
+        if (TryRun(parts, body)) return;
+        for (int p = 0; p < parts; p++) body(p);
     }
 
     private static void EnsureWorkers(int count)
@@ -79,6 +106,7 @@ internal static class GemmWorkers
 
         private void Loop()
         {
+            t_inRegion = true;   // a worker only ever runs parts of a region
             while (true)
             {
                 _go.Wait();

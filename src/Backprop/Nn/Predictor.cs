@@ -1,0 +1,147 @@
+using Backprop.Kernels;
+
+namespace Backprop.Nn;
+
+/// <summary>
+/// Inference for a deployed model: create one from a model once, then call <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>
+/// from any number of threads. A model the compiled <see cref="InferencePlan"/> supports (dense networks: Dense,
+/// BatchNorm1d, Dropout, activations) runs through it, graph-free, and a call that writes into the caller's buffer
+/// allocates nothing in steady state; any other model runs through the autograd graph without recording it. Both
+/// give the same values, bit for bit (under the scalar GEMM, <c>BACKPROP_GEMM=scalar</c>, a single row agrees to
+/// rounding: its GEMV sums in another order than the packed product).
+/// </summary>
+/// <remarks>
+/// <para>Thread-safe: calls never change the model (they run in an <see cref="InferenceMode"/> scope: dropout is the
+/// identity, batch norm reads its running statistics), and each concurrent call borrows its own scratch buffers,
+/// which are kept for reuse afterwards.</para>
+/// <para>Weights are read live at every call, so a predictor sees later training steps and loaded weights (do not
+/// train the model while predicting with it). It does not see later changes to the model's structure, such as
+/// <see cref="Sequential.Add"/>: create a new predictor then.</para>
+/// </remarks>
+public sealed class Predictor
+{
+    // Rows per compiled run for large inputs: a block of the widest layer stays in cache, and the buffers stay small.
+    private const int BlockRows = 256;
+
+    // A compiled run of more than SkinnyRows rows takes the packed GEMM, of fewer its few-rows path, which rounds
+    // differently. Blocks never leave SkinnyRows rows or fewer behind, so each row goes through the same path as in
+    // one graph call on the whole input, and the results match the graph bit for bit.
+    private const int MostRows = BlockRows + Gemm.SkinnyRows;
+
+    // Plans not in use, one per slot; a call takes any and puts it back, so concurrent calls never share buffers.
+    private readonly InferencePlan?[] idle;
+
+    /// <summary>Prepares <paramref name="model"/> for inference, compiling it when <see cref="InferencePlan"/> supports it.</summary>
+    public Predictor(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        var plan = InferencePlan.TryCreate(model, 1, out var reason);
+        FallbackReason = reason;
+        if (plan is not null) (InFeatures, OutFeatures) = (plan.InFeatures, plan.OutFeatures);
+        idle = new InferencePlan?[Math.Max(4, 2 * Environment.ProcessorCount)];
+        idle[0] = plan;
+    }
+
+    /// <summary>The model this predictor runs.</summary>
+    public Module Model { get; }
+
+    /// <summary>True when calls run the compiled, graph-free path; false when they run the graph (see <see cref="FallbackReason"/>).</summary>
+    public bool IsCompiled => FallbackReason is null;
+
+    /// <summary>Why the model runs through the graph rather than the compiled path; null when it is compiled.</summary>
+    public string? FallbackReason { get; }
+
+    /// <summary>Values per input row of a compiled model (its first layer's inputs); 0 when it runs through the graph.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Values per output row of a compiled model; 0 when it runs through the graph.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>
+    /// Writes the model's outputs for <paramref name="rows"/> examples, stored one after another in
+    /// <paramref name="input"/> (row-major [rows, features]), to <paramref name="output"/> ([rows, outputs]).
+    /// On the compiled path this allocates nothing once the buffers for that many rows exist.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The input does not hold rows × the model's inputs, or the output has not
+    /// room for rows × its outputs.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is below 1.</exception>
+    public void Predict(ReadOnlySpan<float> input, Span<float> output, int rows = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (!IsCompiled)
+        {
+            if (input.Length % rows != 0)
+                throw new ShapeMismatchException($"{Model} expected {rows} rows of equal length but got {input.Length} values.");
+            var y = Graph(Tensor.FromArray(input.ToArray(), rows, input.Length / rows));
+            if (output.Length < y.Size)
+                throw new ShapeMismatchException($"{Model} needs output room for {Shapes.Format(y.dims)} ({y.Size} values) but got {output.Length}.");
+            y.AsSpan().CopyTo(output);
+            return;
+        }
+        if (input.Length != rows * InFeatures)
+            throw new ShapeMismatchException($"{Model} expected input [{rows}, {InFeatures}] ({rows * InFeatures} values) but got {input.Length} values.");
+        if (output.Length < rows * OutFeatures)
+            throw new ShapeMismatchException($"{Model} needs output room for [{rows}, {OutFeatures}] ({rows * OutFeatures} values) but got {output.Length}.");
+        Compiled(input, output, rows);
+    }
+
+    /// <summary>
+    /// The model's outputs for <paramref name="features"/> ([N, F], or whatever shape the model takes), as a new
+    /// tensor, in evaluation mode and without a graph.
+    /// </summary>
+    public Tensor Predict(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        // A shape other than [N, InFeatures] goes to the graph, which accepts what the model accepts or says why not.
+        if (!IsCompiled || features.Rank != 2 || features.dims[1] != InFeatures || features.dims[0] == 0) return Graph(features);
+        int rows = features.dims[0];
+        var output = new Tensor([rows, OutFeatures], GC.AllocateUninitializedArray<float>(rows * OutFeatures));
+        Compiled(features.data, output.data, rows);
+        return output;
+    }
+
+    private Tensor Graph(Tensor features)
+    {
+        using (InferenceMode.Enter()) return Model.Forward(features);
+    }
+
+    // Runs blocks of at most MostRows rows through a borrowed plan; every block but the last has BlockRows rows.
+    private void Compiled(ReadOnlySpan<float> input, Span<float> output, int rows)
+    {
+        var plan = Borrow(Math.Min(rows, MostRows));
+        try
+        {
+            for (int first = 0; first < rows;)
+            {
+                int n = rows - first <= MostRows ? rows - first : BlockRows;
+                plan.Run(input.Slice(first * InFeatures, n * InFeatures), output.Slice(first * OutFeatures, n * OutFeatures), n);
+                first += n;
+            }
+        }
+        finally
+        {
+            Return(plan);
+        }
+    }
+
+    private InferencePlan Borrow(int rows)
+    {
+        for (int i = 0; i < idle.Length; i++)
+        {
+            if (Volatile.Read(ref idle[i]) is null) continue;
+            var plan = Interlocked.Exchange(ref idle[i], null);
+            if (plan is null) continue;
+            if (plan.MaxBatch >= rows) return plan;
+            break;   // too small: replace it by a larger one
+        }
+        // All plans busy (more threads than slots) or too small: compile one for this many rows.
+        return InferencePlan.Create(Model, rows);
+    }
+
+    private void Return(InferencePlan plan)
+    {
+        for (int i = 0; i < idle.Length; i++)
+            if (Interlocked.CompareExchange(ref idle[i], plan, null) is null) return;
+    }
+}

@@ -1,0 +1,123 @@
+using Backprop.Nn;
+using Backprop.Training;
+
+namespace Backprop.Tests.Nn;
+
+/// <summary>
+/// <see cref="Predictor"/>: the compiled path gives the graph's values bit for bit at every batch size (including the
+/// block boundaries of large inputs), sees later weight updates, falls back to the graph with a reason for models the
+/// plan cannot run, and checks its sizes.
+/// </summary>
+public sealed class PredictorTests
+{
+    private static Tensor GraphEval(Module model, Tensor x)
+    {
+        using (InferenceMode.Enter()) return model.Forward(x);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]     // the GEMM's few-rows path
+    [InlineData(5)]
+    [InlineData(64)]
+    [InlineData(257)]   // up to 260 rows run at once, so no block of 4 rows or fewer is left behind
+    [InlineData(261)]   // a block of 256 rows, then 5
+    [InlineData(600)]   // 256, 256, then 88
+    public void TheReferenceMlpMatchesTheGraphBitForBitAtEveryBatchSize(int rows)
+    {
+        var model = Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1));
+        var x = Tensor.RandomUniform([rows, 784], new Rng(rows));
+        var predictor = new Predictor(model);
+        Assert.True(predictor.IsCompiled, predictor.FallbackReason);
+        Assert.Equal((784, 10), (predictor.InFeatures, predictor.OutFeatures));
+
+        var expected = GraphEval(model, x).ToArray();
+        var output = new float[rows * 10];
+        predictor.Predict(x.AsSpan(), output, rows);
+        foreach (var actual in new[] { predictor.Predict(x).ToArray(), model.Predict(x).ToArray(), output })
+        {
+            // Under the scalar GEMM (BACKPROP_GEMM=scalar, or no SIMD) one row takes the plan's GEMV, which sums in
+            // another order than the packed scalar product the graph takes, so they agree to rounding only.
+            if (rows == 1 && Backprop.Kernels.Gemm.Variant == Backprop.Kernels.GemmVariant.Scalar)
+                for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f * Math.Max(1f, Math.Abs(expected[i])));
+            else Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void APredictorSeesLaterWeightUpdates()
+    {
+        var model = new Sequential(new Dense(4, 5, rng: new Rng(1)), new Tanh(), new BatchNorm1d(5), new Dense(5, 2, rng: new Rng(2)), new Softmax());
+        var predictor = new Predictor(model);
+        var x = Tensor.RandomNormal([3, 4], new Rng(3));
+        var first = predictor.Predict(x).ToArray();
+        Assert.Equal(GraphEval(model, x).ToArray(), first);
+
+        foreach (var p in model.Parameters()) p.AsSpan()[0] += 0.5f;
+        model.Forward(Tensor.RandomNormal([8, 4], new Rng(4), mean: 2f));   // training mode: moves the running statistics
+        var second = predictor.Predict(x).ToArray();
+        Assert.NotEqual(first, second);
+        Assert.Equal(GraphEval(model, x).ToArray(), second);
+    }
+
+    [Fact]
+    public void AModelThePlanCannotRunFallsBackToTheGraphWithAReason()
+    {
+        var model = ModelLanguage.Build("conv(3,3)-relu-flatten-dense(2)", [1, 5, 5], new Rng(1));
+        var predictor = new Predictor(model);
+        Assert.False(predictor.IsCompiled);
+        Assert.Contains("is not supported", predictor.FallbackReason);
+        var x = Tensor.RandomNormal([2, 25], new Rng(2));
+        var expected = GraphEval(model, x).ToArray();
+        Assert.Equal(expected, predictor.Predict(x).ToArray());
+        var output = new float[4];
+        predictor.Predict(x.AsSpan(), output, 2);
+        Assert.Equal(expected, output);
+    }
+
+    [Fact]
+    public void WrongSizesAreRefusedWithTheExpectedShape()
+    {
+        var predictor = new Predictor(new Sequential(new Dense(4, 3), new Relu()));
+        var e = Assert.Throws<ShapeMismatchException>(() => predictor.Predict(new float[5], new float[3]));
+        Assert.Contains("expected input [1, 4] (4 values) but got 5 values", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => predictor.Predict(new float[8], new float[3], 2));
+        Assert.Contains("needs output room for [2, 3] (6 values) but got 3", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => predictor.Predict(new float[4], new float[3], 0));
+    }
+}
+
+/// <summary>Allocation counted on every thread of the process, so it runs alone.</summary>
+[Collection(nameof(RunsAlone))]
+public sealed class PredictorAllocationTests
+{
+    [Fact]
+    public void BatchOnePredictionOfTheReferenceMlpAllocatesNothingOnAnyThread()
+    {
+        var model = Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1));
+        var predictor = new Predictor(model);
+        var x = Tensor.RandomUniform([1, 784], new Rng(2)).ToArray();
+        var y = new float[10];
+        for (int i = 0; i < 200; i++) predictor.Predict(x, y);
+        // The test host's own threads allocate now and then (a few hundred bytes every ~100 ms, measured), so the
+        // all-threads count is taken call by call and the fewest bytes kept: a call that allocated anything (at least
+        // one 24-byte object) would show in every one. The calling thread's count, which the host cannot disturb,
+        // must stay at 0 throughout.
+        long fewest = long.MaxValue;
+        long mine = GC.GetAllocatedBytesForCurrentThread();
+        for (int call = 0; call < 200; call++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            predictor.Predict(x, y);
+            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
+        Assert.Equal(0, fewest);
+        Assert.Equal(GraphOutput(model, x), y);
+    }
+
+    private static float[] GraphOutput(Module model, float[] x)
+    {
+        using (InferenceMode.Enter()) return model.Forward(Tensor.FromArray(x, 1, 784)).ToArray();
+    }
+}
