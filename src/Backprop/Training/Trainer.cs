@@ -172,11 +172,16 @@ public static partial class Trainer
     /// graph: zero the gradients, forward, loss, backward, update. Returns the batch's summed loss (mean × B) and,
     /// for classification, how many rows it classified correctly.
     /// </summary>
-    private static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
+    /// <remarks>
+    /// The whole step runs in one <see cref="TensorArena"/> scope: the batch, every op's result and temporary, and the
+    /// intermediate gradients rent their storage and give it back when the step ends, so only numbers leave it.
+    /// </remarks>
+    internal static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
         ReadOnlySpan<int> rows, ref bool validated)
     {
+        using var step = TensorArena.Step();
         var (x, y) = DataLoader.Gather(train, rows);
-        optimizer.ZeroGrad();
+        optimizer.RecycleGrads();
         var output = model.Forward(x);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
@@ -208,6 +213,8 @@ public static partial class Trainer
         {
             foreach (var (x, y) in new DataLoader(data, batchSize, shuffle: false))
             {
+                // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
+                using var step = TensorArena.Step();
                 var output = model.Forward(x);
                 TargetAdapter.Validate(data, output, loss);
                 lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)x.Shape[0];
