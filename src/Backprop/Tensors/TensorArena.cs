@@ -45,7 +45,7 @@ internal sealed class TensorArena
 
     // Every buffer rented in the open scopes, innermost last; an entry released early is null.
     private readonly List<float[]?> leased = [];
-    private int depth;
+    private int depth, sessions;
     private long steps;
 
     private sealed class SizeClass
@@ -64,6 +64,17 @@ internal sealed class TensorArena
         var arena = threadArena ??= new TensorArena();
         arena.depth++;
         return new StepScope(arena, arena.leased.Count, arena.depth);
+    }
+
+    /// <summary>
+    /// Opens a run of steps (<c>Fit</c>, <c>Evaluate</c>): when the outermost run on this thread ends, the pool lets go
+    /// of every free buffer, so memory sized for training is not held after it.
+    /// </summary>
+    public static SessionScope Session()
+    {
+        var arena = threadArena ??= new TensorArena();
+        arena.sessions++;
+        return new SessionScope(arena);
     }
 
     /// <summary>
@@ -158,6 +169,12 @@ internal sealed class TensorArena
         if (depth == 0 && ++steps % IdleSteps == 0) DropIdleClasses();
     }
 
+    private void EndSession()
+    {
+        if (--sessions > 0 || depth > 0) return;
+        classes.Clear();
+    }
+
     private void DropIdleClasses()
     {
         foreach (var sizeClass in classes.Values)
@@ -174,6 +191,17 @@ internal sealed class TensorArena
 
         /// <summary>Closes the step.</summary>
         public void Dispose() => arena?.Close(mark, depth);
+    }
+
+    /// <summary>An open run of steps; disposing the outermost one empties the pool.</summary>
+    internal readonly struct SessionScope : IDisposable
+    {
+        private readonly TensorArena? arena;
+
+        internal SessionScope(TensorArena arena) => this.arena = arena;
+
+        /// <summary>Ends the run.</summary>
+        public void Dispose() => arena?.EndSession();
     }
 
     /// <summary>Restores the pool's switch when disposed.</summary>

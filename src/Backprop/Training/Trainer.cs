@@ -52,6 +52,7 @@ public static partial class Trainer
         if (options.Resume && options.CheckpointDirectory is null)
             throw new ArgumentException("Resume needs a CheckpointDirectory to resume from.", nameof(options));
 
+        using var session = TensorArena.Session();   // the step pool lets go of its buffers when training ends
         var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
         var early = options.EarlyStopping;
         var schedule = options.Schedule;
@@ -207,6 +208,7 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(loss);
         bool wasTraining = model.IsTraining;
         model.Eval();
+        using var session = TensorArena.Session();
         double lossSum = 0;
         int correct = 0;
         using (GradMode.NoGrad())

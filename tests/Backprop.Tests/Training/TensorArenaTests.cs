@@ -139,6 +139,22 @@ public sealed class TensorArenaTests
     }
 
     [Fact]
+    public void TheEndOfARunLetsGoOfThePool()
+    {
+        var data = Classification(32, 6, 3, seed: 4);
+        var model = ResidualModel(6, 8, 3);
+        model.Fit(data, Losses.CrossEntropy, new Sgd(model.Parameters(), 0.1f),
+            new FitOptions { Epochs = 1, BatchSize = 8, Validation = data, Engine = TrainingEngine.Graph });
+        Assert.Equal(0, TensorArena.FreeBuffers);
+        using (TensorArena.Session())
+        {
+            model.Evaluate(data, Losses.CrossEntropy);
+            Assert.True(TensorArena.FreeBuffers > 0);   // inside a run (Fit's validation) the pool keeps its buffers
+        }
+        Assert.Equal(0, TensorArena.FreeBuffers);
+    }
+
+    [Fact]
     public void NestedStepsReturnOnlyTheirOwnBuffers()
     {
         bool was = TensorArena.PoisonOnRelease;
