@@ -51,14 +51,21 @@ public sealed class TensorArenaTests
     [Theory]
     [InlineData("residual", "cross_entropy")]
     [InlineData("mixed", "mse")]
+    [InlineData("conv", "cross_entropy")]
     public void AGraphRunTrainsBitIdenticallyWithThePoolAndWithout(string kind, string lossName)
     {
         // 100 rows in batches of 16: a short last batch of 4 rows exercises a second set of sizes every epoch.
-        var data = Classification(100, 12, 4, seed: 5);
+        var data = Classification(100, 36, 4, seed: 5).WithSampleShape(1, 6, 6);
         var loss = Losses.ByName(lossName);
         (Module Model, History History) Train(bool pooled)
         {
-            var model = kind == "residual" ? ResidualModel(12, 16, 4) : MixedModel(12, 16, 4);
+            var model = kind switch
+            {
+                "residual" => ResidualModel(36, 16, 4),
+                "mixed" => MixedModel(36, 16, 4),
+                _ => ModelLanguage.Build("conv(4,3,pad=1)-batchnorm-relu-maxpool(2)-dropout(0.2)-conv(4,3,stride=2)-avgpool(1)-flatten-dense(4)",
+                    [1, 6, 6], new Rng(3)),
+            };
             var options = new FitOptions { Epochs = 4, BatchSize = 16, Seed = 9, Validation = data.Take(40), Engine = TrainingEngine.Graph };
             var adam = new Adam(model.Parameters(), 1e-2f);
             if (pooled) return (model, model.Fit(data, loss, adam, options));
