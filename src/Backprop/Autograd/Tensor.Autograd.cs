@@ -21,9 +21,17 @@ public sealed partial class Tensor
 
     /// <summary>
     /// ∂L/∂this after <see cref="Backward()"/>: same shape as this tensor. On leaves gradients accumulate across
-    /// backward passes until <see cref="ZeroGrad"/>; on intermediate results they hold the latest pass.
+    /// backward passes until <see cref="ZeroGrad"/>. An intermediate result's gradient is dropped as soon as its op
+    /// has passed it on, as in PyTorch, unless <see cref="RetainGrad"/> asked to keep it (then it holds the latest pass).
     /// </summary>
     public Tensor? Grad { get; set; }
+
+    /// <summary>Whether <see cref="Backward()"/> keeps this intermediate result's gradient (<see cref="RetainGrad"/>).</summary>
+    public bool RetainsGrad { get; private set; }
+
+    // A leaf's last gradient, handed back by Fit's graph step (RecycleGrad) for the next backward pass to refill
+    // instead of allocating a new one.
+    private Tensor? recycledGrad;
 
     /// <summary>The operation that produced this tensor, or null for a leaf.</summary>
     internal GradNode? Node { get; private set; }
@@ -49,6 +57,27 @@ public sealed partial class Tensor
 
     /// <summary>Forgets the accumulated gradient.</summary>
     public void ZeroGrad() => Grad = null;
+
+    /// <summary>
+    /// Keeps this tensor's gradient in <see cref="Grad"/> after <see cref="Backward()"/> even if it is an intermediate
+    /// result (PyTorch's <c>retain_grad</c>); leaves keep theirs anyway. Returns this tensor (fluent).
+    /// </summary>
+    public Tensor RetainGrad()
+    {
+        RetainsGrad = true;
+        return this;
+    }
+
+    /// <summary>
+    /// Like <see cref="ZeroGrad"/>, but the old gradient's storage is kept for the next backward pass to refill in
+    /// place: a training step of <c>Fit</c> does this, so a parameter's gradient is not allocated anew every step.
+    /// Only for code that owns the gradient: whoever still holds the old <see cref="Grad"/> sees it overwritten.
+    /// </summary>
+    internal void RecycleGrad()
+    {
+        if (Grad is { lease: < 0 } g && ReferenceEquals(g.viewOf, null)) recycledGrad = g;
+        Grad = null;
+    }
 
     /// <summary>
     /// Records <paramref name="backward"/> as the way to push this result's gradient to <paramref name="inputs"/>,
@@ -83,8 +112,23 @@ public sealed partial class Tensor
             throw new ShapeMismatchException(
                 $"gradient of shape {Shapes.Format(gradient.dims)} does not match tensor of shape {Shapes.Format(dims)}" +
                 (Node is null ? "" : $" (output of '{Node.Op}')") + ".");
-        if (Grad is null) Grad = gradient.Clone();
+        if (Grad is null) Grad = CopyAsGrad(gradient);
         else System.Numerics.Tensors.TensorPrimitives.Add(Grad.data, gradient.data, Grad.data);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="gradient"/> for this tensor to hold as its <see cref="Grad"/>: an intermediate result
+    /// rents it for the step, a leaf (whose gradient outlives the step) refills its recycled gradient or allocates.
+    /// </summary>
+    private Tensor CopyAsGrad(Tensor gradient)
+    {
+        Tensor copy;
+        if (Node is not null) copy = Uninitialized(dims);
+        else if (recycledGrad is { } spare && spare.data.Length == data.Length && Shapes.Equal(spare.dims, dims)) copy = spare;
+        else copy = new Tensor((int[])dims.Clone(), new float[data.Length]);
+        recycledGrad = null;
+        gradient.data.AsSpan().CopyTo(copy.data);
+        return copy;
     }
 
     /// <summary>Backpropagates from a scalar (one-element) result: ∂this/∂this = 1.</summary>
@@ -94,14 +138,30 @@ public sealed partial class Tensor
             throw new InvalidOperationException(
                 $"Backward() without a gradient needs a one-element result, but this tensor has shape {Shapes.Format(dims)}; " +
                 "pass the upstream gradient explicitly with Backward(gradient).");
-        Backward(OnesLike(this));
+        var seed = Uninitialized(dims);
+        seed.data[0] = 1f;
+        Backward(seed);
+        TensorArena.Release(seed);
     }
 
     /// <summary>
     /// Backpropagates <paramref name="gradient"/> (∂L/∂this, same shape as this tensor) through the recorded
     /// graph: every tensor that requires a gradient gets ∂L/∂tensor in <see cref="Grad"/>.
     /// </summary>
-    public void Backward(Tensor gradient)
+    public void Backward(Tensor gradient) => Backward(gradient, retainAll: false);
+
+    /// <summary>
+    /// Backpropagates from a scalar result keeping every intermediate gradient, as if each tensor of the graph had
+    /// called <see cref="RetainGrad"/>: for the explain tools, which show ∂L/∂ of every node.
+    /// </summary>
+    internal void BackwardRetainingGrads()
+    {
+        if (Size != 1)
+            throw new InvalidOperationException($"Backward() needs a one-element result, but this tensor has shape {Shapes.Format(dims)}.");
+        Backward(Full(1f, (int[])dims.Clone()), retainAll: true);
+    }
+
+    private void Backward(Tensor gradient, bool retainAll)
     {
         ArgumentNullException.ThrowIfNull(gradient);
         if (!requiresGrad)
@@ -112,20 +172,53 @@ public sealed partial class Tensor
                 $"Backward(gradient): gradient shape {Shapes.Format(gradient.dims)} must equal the tensor's shape {Shapes.Format(dims)}.");
 
         var order = TopologicalOrder(this);
-        // Intermediate results hold only this pass's gradient; leaves keep accumulating.
-        foreach (var t in order) if (t.Node is not null) t.Grad = null;
-        AccumulateGrad(gradient);
-        using (GradMode.NoGrad())
+        try
         {
-            for (int i = order.Count - 1; i >= 0; i--)
+            // Intermediate results hold only this pass's gradient; leaves keep accumulating.
+            foreach (var t in order) if (t.Node is not null) t.Grad = null;
+            AccumulateGrad(gradient);
+            using (GradMode.NoGrad())
             {
-                var t = order[i];
-                if (t.Node is null || t.Grad is null) continue;
-                CheckSavedVersions(t.Node, t);
-                t.Node.Backward(t.Grad);
+                for (int i = order.Count - 1; i >= 0; i--)
+                {
+                    var t = order[i];
+                    if (t.Node is null || t.Grad is null) continue;
+                    CheckSavedVersions(t.Node, t);
+                    t.Node.Backward(t.Grad);
+                    KeepOrDropGrad(t, retainAll);
+                }
             }
         }
+        finally
+        {
+            order.Clear();
+            cachedOrder = order;
+        }
     }
+
+    /// <summary>
+    /// After t's op has passed its gradient on: drops it (its rented storage straight back to the pool), or, when it
+    /// is to be kept, makes sure it lives in ordinary memory that survives the step.
+    /// </summary>
+    private static void KeepOrDropGrad(Tensor t, bool retainAll)
+    {
+        var g = t.Grad!;
+        if (!retainAll && !t.RetainsGrad)
+        {
+            t.Grad = null;
+            TensorArena.Release(g);
+        }
+        else if (g.lease >= 0)
+        {
+            t.Grad = new Tensor(g.dims, g.ToArray());
+            TensorArena.Release(g);
+        }
+    }
+
+    // Collections reused by every backward pass on this thread (taken while in use, so a nested pass makes its own).
+    [ThreadStatic] private static List<Tensor>? cachedOrder;
+    [ThreadStatic] private static HashSet<Tensor>? cachedVisited;
+    [ThreadStatic] private static Stack<(Tensor Tensor, int NextInput)>? cachedStack;
 
     /// <summary>
     /// Every tensor that <paramref name="root"/> depends on and that requires a gradient, inputs before outputs.
@@ -133,9 +226,12 @@ public sealed partial class Tensor
     /// </summary>
     internal static List<Tensor> TopologicalOrder(Tensor root)
     {
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor Tensor, int NextInput)>();
+        var order = cachedOrder ?? [];
+        cachedOrder = null;
+        var visited = cachedVisited ?? new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        cachedVisited = null;
+        var stack = cachedStack ?? new Stack<(Tensor Tensor, int NextInput)>();
+        cachedStack = null;
         visited.Add(root);
         stack.Push((root, 0));
         while (stack.Count > 0)
@@ -150,6 +246,9 @@ public sealed partial class Tensor
             }
             else order.Add(t);
         }
+        visited.Clear();
+        cachedVisited = visited;
+        cachedStack = stack;
         return order;
     }
 }

@@ -82,7 +82,9 @@ public sealed class Expression
             leaves[name] = leaf;
         }
         var result = Build(Root, leaves);
-        if (result.RequiresGrad) result.Backward();   // an expression without variables is a constant: nothing to differentiate
+        // An expression without variables is a constant: nothing to differentiate. Every node keeps its gradient,
+        // which the DOT circuit shows.
+        if (result.RequiresGrad) result.BackwardRetainingGrads();
 
         var gradients = new OrderedDictionary<string, float>(StringComparer.Ordinal);
         var ordered = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);

@@ -16,6 +16,9 @@ public static class GraphExport
     /// The graph that produced <paramref name="root"/> as a DOT digraph. Tensor nodes are <c>t0, t1, ...</c> in
     /// inputs-before-outputs order (so the same graph always gives the same text); the gate that produced
     /// <c>tN</c> is <c>tN_op</c>, with an edge from each input (twice for an input used twice) and one to <c>tN</c>.
+    /// A node shows its gradient when it has one: leaves after <see cref="Tensor.Backward()"/>, intermediate results
+    /// only if they called <see cref="Tensor.RetainGrad"/> first (<see cref="Expression"/> and <see cref="StepTrace"/>
+    /// keep every gradient).
     /// </summary>
     /// <param name="root">The result to draw back from, e.g. a loss or <see cref="GradResult.Root"/>.</param>
     /// <param name="decimals">Decimals for values and gradients.</param>

@@ -93,7 +93,7 @@ public sealed partial class StepTrace
         twoN.Name = "2N";
         var loss = error.Square().Sum() / twoN;
         loss.Name = "E";
-        loss.Backward();
+        loss.BackwardRetainingGrads();   // the trace reads ∂E/∂ of the intermediate results
         entries.Add(new("O_error", error, "O_out − Y", "forward; = N·∂E/∂O_out"));
 
         // Backward, output first. delta_i = N·∂E/∂Z_i; error_i = N·∂E/∂A_i; Wi_update = ∂E/∂W_i.

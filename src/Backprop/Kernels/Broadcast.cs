@@ -45,14 +45,13 @@ internal static class Broadcast
 
     /// <summary>
     /// The gradient of a broadcast: sums <paramref name="g"/> (shape <paramref name="gs"/>) over the dimensions that
-    /// broadcasting expanded, giving a tensor of shape <paramref name="target"/>.
+    /// broadcasting expanded, into <paramref name="result"/> (shape <paramref name="target"/>, zeroed by the caller).
     /// </summary>
-    public static float[] SumTo(float[] g, int[] gs, int[] target)
+    public static void SumTo(float[] g, int[] gs, int[] target, Span<float> result)
     {
         int size = Shapes.Size(target);
-        var result = new float[size];
-        if (size == g.Length) { Array.Copy(g, result, size); return result; }
-        if (size == 1) { result[0] = System.Numerics.Tensors.TensorPrimitives.Sum(g); return result; }
+        if (size == g.Length) { g.AsSpan(0, size).CopyTo(result); return; }
+        if (size == 1) { result[0] = System.Numerics.Tensors.TensorPrimitives.Sum(g); return; }
 
         int rank = gs.Length;
         int[] tStr = Shapes.BroadcastStrides(target, gs);
@@ -71,11 +70,10 @@ internal static class Broadcast
             var gr = g.AsSpan(r * row, row);
             if (rowKept)
             {
-                var tr = result.AsSpan(to, row);
+                var tr = result.Slice(to, row);
                 System.Numerics.Tensors.TensorPrimitives.Add(tr, gr, tr);
             }
             else result[to] += System.Numerics.Tensors.TensorPrimitives.Sum(gr);
         }
-        return result;
     }
 }

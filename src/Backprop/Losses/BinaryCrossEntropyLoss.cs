@@ -34,7 +34,7 @@ internal sealed class BinaryCrossEntropyWithLogitsLoss : ILoss
         double sum = 0;
         for (int i = 0; i < n; i++)
             sum += Math.Max(z[i], 0f) - z[i] * y[i] + Math.Log(1 + Math.Exp(-Math.Abs(z[i])));
-        var loss = Tensor.Scalar((float)(sum / Math.Max(1, n)));
+        var loss = Tensor.ScalarResult((float)(sum / Math.Max(1, n)));
         return loss.Record("bce_logits", [prediction, target], g =>
         {
             float scale = g.data[0] / Math.Max(1, n);

@@ -22,7 +22,7 @@ internal sealed class CrossEntropyLoss : ILoss
         int n = prediction.dims[0], c = prediction.dims[1];
         var t = TargetRows(target, n, c);
 
-        var logSoftmax = new float[n * c];
+        var logSoftmax = TensorArena.Floats(n * c);   // rented for the step inside Fit; the node holds it until backward
         double total = 0;
         for (int i = 0; i < n; i++)
         {
@@ -38,7 +38,7 @@ internal sealed class CrossEntropyLoss : ILoss
                 total -= t[i * c + j] * (double)ls[j];
             }
         }
-        var loss = Tensor.Scalar((float)(total / Math.Max(1, n)));
+        var loss = Tensor.ScalarResult((float)(total / Math.Max(1, n)));
         return loss.Record("cross_entropy", [prediction, target], g =>
         {
             float scale = g.data[0] / Math.Max(1, n);
@@ -68,7 +68,7 @@ internal sealed class CrossEntropyLoss : ILoss
     {
         if (target.Rank == 1 && target.dims[0] == n)
         {
-            var t = new float[n * c];
+            var t = TensorArena.Floats(n * c);
             for (int i = 0; i < n; i++)
             {
                 float label = target.data[i];

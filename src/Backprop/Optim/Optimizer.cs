@@ -100,6 +100,15 @@ public abstract class Optimizer
         foreach (var p in Parameters) p.ZeroGrad();
     }
 
+    /// <summary>
+    /// <see cref="ZeroGrad"/> for a training loop that owns the gradients (<c>Fit</c>): each parameter keeps its old
+    /// gradient's storage for the next backward pass to refill, so steady-state steps allocate no gradients.
+    /// </summary>
+    internal void RecycleGrads()
+    {
+        foreach (var p in Parameters) p.RecycleGrad();
+    }
+
     /// <summary>The name used on the command line (<c>sgd</c>, <c>adam</c>, <c>adamw</c>).</summary>
     public abstract string Name { get; }
 

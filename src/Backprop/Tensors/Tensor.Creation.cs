@@ -40,9 +40,17 @@ public sealed partial class Tensor
     public static Tensor OneHot(Tensor classIndices, int classes)
     {
         ArgumentNullException.ThrowIfNull(classIndices);
+        return OneHot(classIndices, classes, Zeros(classIndices.Size, classes));
+    }
+
+    /// <summary>
+    /// <see cref="OneHot(Tensor, int)"/> into <paramref name="t"/>, zeroed [n, classes] storage of the caller's (a
+    /// training step rents it for the step).
+    /// </summary>
+    internal static Tensor OneHot(Tensor classIndices, int classes, Tensor t)
+    {
         if (classIndices.Rank != 1)
             throw new ShapeMismatchException($"OneHot: expected class indices [n] but got {Shapes.Format(classIndices.dims)}.");
-        var t = Zeros(classIndices.Size, classes);
         for (int i = 0; i < classIndices.Size; i++)
         {
             float label = classIndices.data[i];

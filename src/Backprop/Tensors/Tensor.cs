@@ -6,7 +6,8 @@ namespace Backprop;
 /// </summary>
 /// <remarks>
 /// A scalar is a tensor of rank 0 (shape <c>[]</c>, one element): the same engine serves the seeds' circuits of
-/// gates and their matrices. Tensors never need disposing; storage is ordinary managed memory.
+/// gates and their matrices. Tensors never need disposing: storage is ordinary managed memory, or, for what ops create
+/// inside a training step of <c>Fit</c>, a buffer the library rents and takes back itself (<see cref="TensorArena"/>).
 /// Forward and backward of every op live side by side in the <c>Autograd/Ops</c> folder.
 /// </remarks>
 public sealed partial class Tensor
@@ -14,6 +15,10 @@ public sealed partial class Tensor
     // Storage is always contiguous and row-major; views (Reshape) may share it with another tensor.
     internal readonly float[] data;
     internal readonly int[] dims;
+
+    // Index of the storage in the open TensorArena scope that rented it, or −1 for ordinary memory (and for views,
+    // which never own what they share).
+    internal int lease = -1;
 
     internal Tensor(int[] dims, float[] data)
     {

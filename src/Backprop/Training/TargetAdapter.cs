@@ -16,7 +16,7 @@ internal static class TargetAdapter
         int n = output.Shape[0], cols = output.Shape[1];
         if (cols == 1) return y.Rank == 1 ? y.Reshape(n, 1) : y;
         if (loss is CrossEntropyLoss || y.Rank != 1) return y;
-        return Tensor.OneHot(y, cols);
+        return Tensor.OneHot(y, cols, Tensor.Empty([y.Shape[0], cols]));
     }
 
     /// <summary>Predicted class per row: argmax for several outputs; a threshold for one output.</summary>

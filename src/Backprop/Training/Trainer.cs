@@ -58,6 +58,7 @@ public static partial class Trainer
         if (options.Resume && options.CheckpointDirectory is null)
             throw new ArgumentException("Resume needs a CheckpointDirectory to resume from.", nameof(options));
 
+        using var session = TensorArena.Session();   // the step pool lets go of its buffers when training ends
         var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
         var early = options.EarlyStopping;
         var schedule = options.Schedule;
@@ -179,11 +180,16 @@ public static partial class Trainer
     /// graph: zero the gradients, forward, loss, backward, update. Returns the batch's summed loss (mean × B) and,
     /// for classification, how many rows it classified correctly.
     /// </summary>
-    private static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
+    /// <remarks>
+    /// The whole step runs in one <see cref="TensorArena"/> scope: the batch, every op's result and temporary, and the
+    /// intermediate gradients rent their storage and give it back when the step ends, so only numbers leave it.
+    /// </remarks>
+    internal static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
         ReadOnlySpan<int> rows, ref bool validated)
     {
+        using var step = TensorArena.Step();
         var (x, y) = DataLoader.Gather(train, rows);
-        optimizer.ZeroGrad();
+        optimizer.RecycleGrads();
         var output = model.Forward(x);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
@@ -212,12 +218,15 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
         var predictor = new Predictor(model);
+        using var session = TensorArena.Session();
         double lossSum = 0;
         int correct = 0;
         using (InferenceMode.Enter())
         {
             foreach (var (x, y) in new DataLoader(data, batchSize, shuffle: false))
             {
+                // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
+                using var step = TensorArena.Step();
                 var output = predictor.Predict(x);
                 TargetAdapter.Validate(data, output, loss);
                 lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)x.Shape[0];

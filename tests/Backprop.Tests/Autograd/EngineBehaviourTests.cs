@@ -46,7 +46,7 @@ public sealed class EngineBehaviourTests
     public void BackwardWithAnExplicitGradientOnANonScalar()
     {
         var x = T([1f, -2f, 3f], 3).RequireGrad();
-        var y = x * x;   // ∂y/∂x = 2x elementwise
+        var y = (x * x).RetainGrad();   // ∂y/∂x = 2x elementwise
         y.Backward(T([1f, 10f, 100f], 3));
         Assert.Equal([2f, -40f, 600f], x.Grad!.ToArray());
         Assert.Equal([1f, 10f, 100f], y.Grad!.ToArray());
@@ -93,8 +93,8 @@ public sealed class EngineBehaviourTests
     {
         // a → b = 2a, a → c = a², d = b·c = 2a³: ∂d/∂a = 6a² = 24 at a = 2.
         var a = Tensor.Scalar(2f).RequireGrad();
-        var b = a * 2f;
-        var c = a * a;
+        var b = (a * 2f).RetainGrad();
+        var c = (a * a).RetainGrad();
         var d = b * c;
         d.Backward();
         Assert.Equal(16f, d.Item());
@@ -107,12 +107,28 @@ public sealed class EngineBehaviourTests
     public void IntermediateGradientsHoldTheLatestPassWhileLeavesAccumulate()
     {
         var x = Tensor.Scalar(3f).RequireGrad();
-        var y = x * 2f;
+        var y = (x * 2f).RetainGrad();
         var z = y * y;
         z.Backward();
         z.Backward();
         Assert.Equal(2 * 24f, x.Grad!.Item());   // ∂z/∂x = 8x = 24 per pass
         Assert.Equal(12f, y.Grad!.Item());       // ∂z/∂y = 2y, not accumulated
+    }
+
+    [Fact]
+    public void IntermediateGradientsAreDroppedAfterUseUnlessRetained()
+    {
+        // As PyTorch: a non-leaf's gradient is not kept (it would double the memory of a step) unless retain_grad.
+        var x = Tensor.Scalar(3f).RequireGrad();
+        var y = x * 2f;
+        var kept = (y + 1f).RetainGrad();
+        var z = kept * y;   // (2x + 1)·2x: ∂z/∂x = 8x + 2 = 26
+        z.Backward();
+        Assert.Equal(26f, x.Grad!.Item());
+        Assert.Null(y.Grad);
+        Assert.Null(z.Grad);
+        Assert.True(kept.RetainsGrad);
+        Assert.Equal(6f, kept.Grad!.Item());   // ∂z/∂kept = y = 6
     }
 
     [Fact]
@@ -148,7 +164,7 @@ public sealed class EngineBehaviourTests
     {
         // The leaf's Grad must be its own copy: writing to it (an optimizer step) must not change y.Grad.
         var x = T([1f, 2f], 2).RequireGrad();
-        var y = x + 0f;
+        var y = (x + 0f).RetainGrad();
         y.Backward(T([5f, 6f], 2));
         x.Grad!.AsSpan()[0] = 100f;
         Assert.Equal([5f, 6f], y.Grad!.ToArray());

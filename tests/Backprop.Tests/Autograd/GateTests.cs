@@ -9,7 +9,7 @@ public sealed class GateTests
         var x = Tensor.Scalar(-2f).RequireGrad();
         var y = Tensor.Scalar(5f).RequireGrad();
         var z = Tensor.Scalar(-4f).RequireGrad();
-        var q = x + y;
+        var q = (x + y).RetainGrad();
         var f = q * z;
         f.Backward();
         Assert.Equal(-12f, f.Item());

@@ -72,20 +72,25 @@ public sealed class InferencePlanTests
         var output = new float[4 * 10];
         for (int i = 0; i < x4.Length; i++) x4[i] = (i % 7) * 0.1f;
         x4.AsSpan(0, 784).CopyTo(x1);
-        for (int i = 0; i < 10; i++)
+        for (int i = 0; i < 50; i++)
         {
             plan.Run(x1);
             plan.Run(x4, output, 4);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // The least of three tries: the runtime recompiling a method at a higher tier can allocate during any one.
+        long allocated = long.MaxValue;
         float sink = 0f;
-        for (int i = 0; i < 100; i++)
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            sink += plan.Run(x1)[0];
-            plan.Run(x4, output, 4);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                sink += plan.Run(x1)[0];
+                plan.Run(x4, output, 4);
+            }
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
         Assert.True(float.IsFinite(sink));

@@ -23,15 +23,15 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(p), p, $"dropout probability must be in [0, 1) but got {p.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         if (p == 0f) return this;
 
-        var mask = new float[Size];
+        var mask = TensorArena.Floats(Size);   // rented for the step inside Fit: the node below holds it until backward
         DrawDropoutMask(mask, p, rng);
-        var y = Empty(dims);
+        var y = Uninitialized(dims);
         TensorPrimitives.Multiply(data, mask, y.data);
 
         var input = this;
         return y.Record("dropout", [input], g =>
         {
-            var dx = Empty(input.dims);
+            var dx = Uninitialized(input.dims);
             TensorPrimitives.Multiply(g.data, mask, dx.data);
             input.AccumulateOwnedGrad(dx);
         });

@@ -42,11 +42,12 @@ public sealed partial class Tensor
         if (training && (long)n * s <= 1)
             throw new ShapeMismatchException($"batch_norm expected more than 1 value per channel when training but got input {Shapes.Format(input.dims)}.");
 
-        var mean = new float[c];
-        var invStd = new float[c];
+        // Per-channel scratch: rented for the step inside Fit (the node holds mean and invStd until backward).
+        var mean = TensorArena.Floats(c);
+        var invStd = TensorArena.Floats(c);
         if (training)
         {
-            var variance = new float[c];
+            var variance = TensorArena.Floats(c);
             BatchNormKernels.Statistics(mean, variance, input.data, n, c, s);
             BatchNormKernels.InverseStd(invStd, variance, eps);
             if (runningMean is not null) UpdateRunningStatistics(runningMean.data, runningVar!.data, mean, variance, (long)n * s, momentum);
@@ -58,8 +59,8 @@ public sealed partial class Tensor
             BatchNormKernels.InverseStd(invStd, runningVar!.data, eps);
         }
 
-        var scale = new float[c];
-        var shift = new float[c];
+        var scale = TensorArena.Floats(c);
+        var shift = TensorArena.Floats(c);
         BatchNormKernels.ScaleShift(scale, shift, mean, invStd, weight is null ? [] : weight.data, bias is null ? [] : bias.data);
         var y = Empty(input.dims);
         BatchNormKernels.Affine(y.data, input.data, scale, shift, n, c, s);
@@ -68,8 +69,9 @@ public sealed partial class Tensor
         return y.Record("batch_norm", inputs, g =>
         {
             // dβ = Σ g, dγ = Σ g·x̂ per channel: the parameter gradients, and the training backward's two corrections.
-            var dGamma = new float[c];
-            var dBeta = new float[c];
+            var dGammaT = Empty([c]);
+            var dBetaT = Empty([c]);
+            float[] dGamma = dGammaT.data, dBeta = dBetaT.data;
             BatchNormKernels.ParameterGradients(dGamma, dBeta, g.data, input.data, mean, invStd, n, c, s);
             if (input.RequiresGrad)
             {
@@ -79,8 +81,8 @@ public sealed partial class Tensor
                 else BatchNormKernels.BackwardFrozen(dx.data, g.data, invStd, gamma, n, c, s);
                 input.AccumulateOwnedGrad(dx);
             }
-            if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(new Tensor(weight.dims, dGamma));
-            if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(new Tensor(bias.dims, dBeta));
+            if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(dGammaT);
+            if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(dBetaT);
         }, saved: weight is null ? [input] : [input, weight]);
     }
 

@@ -4,8 +4,28 @@ namespace Backprop;
 
 public sealed partial class Tensor
 {
-    /// <summary>A new tensor of the given shape with uninitialised (zeroed) storage.</summary>
-    internal static Tensor Empty(int[] dims) => new(dims, new float[Shapes.Size(dims)]);
+    /// <summary>
+    /// An op's new result (or gradient) of the given shape, zeroed: its storage is rented from the step scope open on
+    /// this thread (<see cref="TensorArena"/>), or ordinary memory when none is. Every op creates its tensors here.
+    /// </summary>
+    internal static Tensor Empty(int[] dims) => Rented(dims, clear: true);
+
+    /// <summary>Like <see cref="Empty"/> for a caller that writes every element: a reused buffer is not zeroed first.</summary>
+    internal static Tensor Uninitialized(int[] dims) => Rented(dims, clear: false);
+
+    private static Tensor Rented(int[] dims, bool clear)
+    {
+        var storage = TensorArena.Rent(Shapes.Size(dims), clear, out int lease);
+        return new Tensor(dims, storage) { lease = lease };
+    }
+
+    /// <summary>An op's rank-0 result holding <paramref name="value"/> (rented like <see cref="Empty"/>).</summary>
+    internal static Tensor ScalarResult(float value)
+    {
+        var t = Uninitialized([]);
+        t.data[0] = value;
+        return t;
+    }
 
     /// <summary>Elementwise binary op with broadcasting; values only (the caller records the backward).</summary>
     internal static Tensor Elementwise<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryKernel
@@ -13,7 +33,7 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         var dims = Shapes.Equal(a.dims, b.dims) ? a.dims : Shapes.Broadcast(a.dims, b.dims, op);
-        var r = Empty(dims);
+        var r = Uninitialized(dims);
         Broadcast.Binary<TOp>(a.data, a.dims, b.data, b.dims, r.data, dims);
         return r;
     }
@@ -26,20 +46,33 @@ public sealed partial class Tensor
     {
         if (!input.RequiresGrad) return;
         if (Shapes.Equal(input.dims, grad.dims)) input.AccumulateGrad(grad);
-        else input.AccumulateOwnedGrad(new Tensor(input.dims, Broadcast.SumTo(grad.data, grad.dims, input.dims)));
+        else
+        {
+            var summed = Empty(input.dims);
+            Broadcast.SumTo(grad.data, grad.dims, input.dims, summed.data);
+            input.AccumulateOwnedGrad(summed);
+        }
     }
 
-    /// <summary>Like <see cref="AccumulateGrad"/>, for a freshly made gradient the tensor may keep as is.</summary>
+    /// <summary>
+    /// Like <see cref="AccumulateGrad"/>, for a freshly made gradient that nothing else holds: the tensor may keep it as
+    /// is, and otherwise its rented storage goes back to the pool at once. A leaf never keeps rented storage, since its
+    /// gradient outlives the step.
+    /// </summary>
     internal void AccumulateOwnedGrad(Tensor gradient)
     {
-        if (Grad is null && Shapes.Equal(gradient.dims, dims)) Grad = gradient;
-        else AccumulateGrad(gradient);
+        if (Grad is null && Shapes.Equal(gradient.dims, dims) && (Node is not null || gradient.lease < 0)) Grad = gradient;
+        else
+        {
+            AccumulateGrad(gradient);
+            TensorArena.Release(gradient);
+        }
     }
 
     /// <summary>Applies <paramref name="forward"/> to every element span; values only.</summary>
     internal Tensor Map(SpanMap forward)
     {
-        var r = Empty(dims);
+        var r = Uninitialized(dims);
         forward(data, r.data);
         return r;
     }
@@ -57,7 +90,7 @@ public sealed partial class Tensor
         var output = this;
         return Record(op, [input], g =>
         {
-            var dx = Empty(input.dims);
+            var dx = Uninitialized(input.dims);
             localGrad(input.data, output.data, g.data, dx.data);
             input.AccumulateOwnedGrad(dx);
         }, saved: [fromOutput ? output : input]);

@@ -9,16 +9,16 @@ public sealed partial class Tensor
     /// <summary>Sum of all elements, as a scalar: ∂/∂x = g everywhere.</summary>
     public Tensor Sum()
     {
-        var r = Scalar(TensorPrimitives.Sum(data));
-        return r.Record("sum", [this], g => AccumulateOwnedGrad(Full(g.data[0], (int[])dims.Clone())));
+        var r = ScalarResult(TensorPrimitives.Sum(data));
+        return r.Record("sum", [this], g => AccumulateOwnedGrad(FilledLike(g.data[0])));
     }
 
     /// <summary>Mean of all elements, as a scalar: ∂/∂x = g / size.</summary>
     public Tensor Mean()
     {
         if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor is undefined.");
-        var r = Scalar(TensorPrimitives.Sum(data) / Size);
-        return r.Record("mean", [this], g => AccumulateOwnedGrad(Full(g.data[0] / Size, (int[])dims.Clone())));
+        var r = ScalarResult(TensorPrimitives.Sum(data) / Size);
+        return r.Record("mean", [this], g => AccumulateOwnedGrad(FilledLike(g.data[0] / Size)));
     }
 
     /// <summary>Sum along <paramref name="axis"/>; the axis is removed unless <paramref name="keepDim"/>.</summary>
@@ -113,10 +113,18 @@ public sealed partial class Tensor
         return [.. dims[..ax], .. dims[(ax + 1)..]];
     }
 
+    /// <summary>A new gradient of this tensor's shape with every element <paramref name="value"/>: the backward of a full reduction.</summary>
+    private Tensor FilledLike(float value)
+    {
+        var dx = Uninitialized(dims);
+        dx.data.AsSpan().Fill(value);
+        return dx;
+    }
+
     /// <summary>Repeats g ([outer, inner]) n times along the reduced axis, scaled: the backward of sum and mean.</summary>
     private Tensor ExpandAlong(Tensor g, int outer, int n, int inner, float scale)
     {
-        var dx = Empty(dims);
+        var dx = Uninitialized(dims);
         for (int o = 0; o < outer; o++)
         {
             var src = g.data.AsSpan(o * inner, inner);

@@ -99,17 +99,21 @@ public sealed partial class Tensor
     {
         if (Rank == 0) throw new ShapeMismatchException("rows: a scalar has no rows.");
         int rowSize = Size / Math.Max(1, dims[0]);
-        var idx = indices.ToArray();
         var newDims = (int[])dims.Clone();
-        newDims[0] = idx.Length;
-        var r = Empty(newDims);
-        for (int i = 0; i < idx.Length; i++)
+        newDims[0] = indices.Length;
+        var r = Uninitialized(newDims);
+        for (int i = 0; i < indices.Length; i++)
         {
-            if ((uint)idx[i] >= (uint)dims[0])
-                throw new IndexOutOfRangeException($"rows: index {idx[i]} is out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
-            Array.Copy(data, idx[i] * rowSize, r.data, i * rowSize, rowSize);
+            if ((uint)indices[i] >= (uint)dims[0])
+                throw new IndexOutOfRangeException($"rows: index {indices[i]} is out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
+            Array.Copy(data, indices[i] * rowSize, r.data, i * rowSize, rowSize);
         }
-        return r.Record("rows", [this], g =>
+        // Gathering a batch records nothing: only a recorded gather copies the indices (and makes its closure).
+        return GradMode.IsEnabled && RequiresGrad ? RecordRows(r, indices.ToArray(), rowSize) : r;
+    }
+
+    private Tensor RecordRows(Tensor r, int[] idx, int rowSize) =>
+        r.Record("rows", [this], g =>
         {
             var dx = Empty(dims);
             for (int i = 0; i < idx.Length; i++)
@@ -119,7 +123,6 @@ public sealed partial class Tensor
             }
             AccumulateOwnedGrad(dx);
         });
-    }
 
     /// <summary>Rows <paramref name="start"/> .. start+count−1 along the first dimension (a copy).</summary>
     public Tensor Slice(int start, int count)

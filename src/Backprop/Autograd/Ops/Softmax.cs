@@ -76,7 +76,7 @@ public sealed partial class Tensor
                 body(src.AsSpan(o * n, n), dst.AsSpan(o * n, n), aux.AsSpan(o * n, n));
             return;
         }
-        var s = new float[n]; var d = new float[n]; var a = new float[n];
+        float[] s = TensorArena.Floats(n), d = TensorArena.Floats(n), a = TensorArena.Floats(n);
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {

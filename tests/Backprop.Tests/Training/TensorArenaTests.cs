@@ -1,0 +1,225 @@
+using System.Text.Json.Nodes;
+using Xunit.Abstractions;
+using Backprop.Data;
+using Backprop.Nn;
+using Backprop.Optim;
+using Backprop.Training;
+
+namespace Backprop.Tests.Training;
+
+/// <summary>
+/// The step-scoped buffer pool of the autograd graph: a graph step of a custom model trains bit-identically with the
+/// pool and without it, returns its buffers when it ends (poisoned, so a tensor kept past its step reads NaN), and
+/// lets nothing the user keeps (parameters, their gradients, retained gradients, tensors made outside a step) live
+/// in rented storage.
+/// </summary>
+public sealed class TensorArenaTests
+{
+    /// <summary>x + fc2(relu(fc1(x))): a custom module built from ops, which the compiled step cannot express.</summary>
+    internal sealed class ResidualBlock(int width, int hidden, int seed) : Module
+    {
+        private readonly Dense fc1 = new(width, hidden, rng: new Rng(seed));
+        private readonly Dense fc2 = new(hidden, width, rng: new Rng(seed + 1));
+
+        public override Tensor Forward(Tensor input) => input + fc2.Forward(fc1.Forward(input).Relu());
+
+        public override IEnumerable<(string Name, Module Module)> Children() => [("fc1", fc1), ("fc2", fc2)];
+
+        public override JsonObject ToSpec() => new() { ["type"] = "residual" };
+
+        public override string ToString() => "Residual";
+    }
+
+    internal static Module ResidualModel(int features, int width, int classes) =>
+        new Sequential(new Dense(features, width, rng: new Rng(1)), new Tanh(), new ResidualBlock(width, 2 * width, 3),
+            new Dense(width, classes, rng: new Rng(2)));
+
+    // Every other op family the graph step pools: BatchNorm's per-channel scratch, dropout's mask, sigmoid, and
+    // (with MSE on class labels) the one-hot targets, broadcasting gradients and full reductions.
+    private static Module MixedModel(int features, int width, int classes) =>
+        new Sequential(new Dense(features, width, rng: new Rng(1)), new BatchNorm1d(width), new Relu(), new Dropout(0.25f, new Rng(7)),
+            new ResidualBlock(width, width, 3), new Sigmoid(), new Dense(width, classes, rng: new Rng(2)));
+
+    internal static Dataset Classification(int rows, int features, int classes, int seed)
+    {
+        var rng = new Rng(seed);
+        var x = Tensor.RandomNormal([rows, features], rng);
+        var y = Tensor.FromArray([.. Enumerable.Range(0, rows).Select(i => (float)(i % classes))]);
+        return new Dataset(x, y, name: "random");
+    }
+
+    [Theory]
+    [InlineData("residual", "cross_entropy")]
+    [InlineData("mixed", "mse")]
+    [InlineData("conv", "cross_entropy")]
+    public void AGraphRunTrainsBitIdenticallyWithThePoolAndWithout(string kind, string lossName)
+    {
+        // 100 rows in batches of 16: a short last batch of 4 rows exercises a second set of sizes every epoch.
+        var data = Classification(100, 36, 4, seed: 5).WithSampleShape(1, 6, 6);
+        var loss = Losses.ByName(lossName);
+        (Module Model, History History) Train(bool pooled)
+        {
+            var model = kind switch
+            {
+                "residual" => ResidualModel(36, 16, 4),
+                "mixed" => MixedModel(36, 16, 4),
+                _ => ModelLanguage.Build("conv(4,3,pad=1)-batchnorm-relu-maxpool(2)-dropout(0.2)-conv(4,3,stride=2)-avgpool(1)-flatten-dense(4)",
+                    [1, 6, 6], new Rng(3)),
+            };
+            var options = new FitOptions { Epochs = 4, BatchSize = 16, Seed = 9, Validation = data.Take(40), Engine = TrainingEngine.Graph };
+            var adam = new Adam(model.Parameters(), 1e-2f);
+            if (pooled) return (model, model.Fit(data, loss, adam, options));
+            using (TensorArena.Disable()) return (model, model.Fit(data, loss, adam, options));
+        }
+
+        var (plain, plainHistory) = Train(pooled: false);
+        var (pooled, pooledHistory) = Train(pooled: true);
+        Assert.Equal(TrainingEngine.Graph, pooledHistory.Engine);
+        for (int e = 0; e < 4; e++)
+        {
+            Assert.Equal(plainHistory.Epochs[e].Loss, pooledHistory.Epochs[e].Loss);
+            Assert.Equal(plainHistory.Epochs[e].ValidationLoss, pooledHistory.Epochs[e].ValidationLoss);
+        }
+        var a = plain.Parameters();
+        var b = pooled.Parameters();
+        for (int p = 0; p < a.Count; p++)
+        {
+            Assert.Equal(a[p].ToArray(), b[p].ToArray());
+            // The last step's gradients outlive the step in ordinary memory: finite and the same numbers.
+            Assert.NotNull(b[p].Grad);
+            Assert.Equal(-1, b[p].Grad!.lease);
+            Assert.Equal(a[p].Grad!.ToArray(), b[p].Grad!.ToArray());
+            Assert.All(b[p].Grad!.ToArray(), v => Assert.True(float.IsFinite(v)));
+        }
+    }
+
+    [Fact]
+    public void ATensorReadAfterItsStepEndsIsPoisoned()
+    {
+        bool was = TensorArena.PoisonOnRelease;
+        TensorArena.PoisonOnRelease = true;
+        try
+        {
+            var w = Tensor.FromArray([1f, 2f, 3f]).RequireGrad();
+            Tensor kept, made;
+            using (TensorArena.Step())
+            {
+                kept = w * 2f;
+                made = Tensor.Ones(3);   // a public creation helper: ordinary memory, even inside a step
+                Assert.Equal([2f, 4f, 6f], kept.ToArray());
+                kept.Sum().Backward();
+            }
+            // The op's result went back to the pool: a stale read cannot pass for data.
+            Assert.All(kept.ToArray(), v => Assert.True(float.IsNaN(v)));
+            Assert.Equal([1f, 1f, 1f], made.ToArray());
+            Assert.Equal([2f, 2f, 2f], w.Grad!.ToArray());   // a leaf's gradient outlives the step
+            Assert.Equal([1f, 2f, 3f], w.ToArray());
+
+            // Without a step, op results are ordinary memory, as before the pool.
+            var outside = w * 2f;
+            Assert.Equal(-1, outside.lease);
+            Assert.Equal([2f, 4f, 6f], outside.ToArray());
+        }
+        finally
+        {
+            TensorArena.PoisonOnRelease = was;
+        }
+    }
+
+    [Fact]
+    public void ARetainedGradientOutlivesItsStepAndDroppedOnesAreReused()
+    {
+        var x = Tensor.FromArray([1f, -2f, 3f, 4f], 2, 2).RequireGrad();
+        Tensor hidden, retained;
+        using (TensorArena.Step())
+        {
+            hidden = x.MatMul(x);
+            retained = hidden.Relu().RetainGrad();
+            retained.Sum().Backward();
+            Assert.Null(hidden.Grad);
+            Assert.True(TensorArena.FreeBuffers > 0);   // dropped intermediate gradients went back before the step ended
+        }
+        Assert.Equal([1f, 1f, 1f, 1f], retained.Grad!.ToArray());
+        Assert.Equal(-1, retained.Grad!.lease);
+        // x·x = [[-5, -10], [15, 10]]: relu passes the second row, G = [[0, 0], [1, 1]]; d/dx Σ relu(x·x) = G·xᵀ + xᵀ·G.
+        Assert.Equal([3f, 3f, 3f, 11f], x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void TheEndOfARunLetsGoOfThePool()
+    {
+        var data = Classification(32, 6, 3, seed: 4);
+        var model = ResidualModel(6, 8, 3);
+        model.Fit(data, Losses.CrossEntropy, new Sgd(model.Parameters(), 0.1f),
+            new FitOptions { Epochs = 1, BatchSize = 8, Validation = data, Engine = TrainingEngine.Graph });
+        Assert.Equal(0, TensorArena.FreeBuffers);
+        using (TensorArena.Session())
+        {
+            model.Evaluate(data, Losses.CrossEntropy);
+            Assert.True(TensorArena.FreeBuffers > 0);   // inside a run (Fit's validation) the pool keeps its buffers
+        }
+        Assert.Equal(0, TensorArena.FreeBuffers);
+    }
+
+    [Fact]
+    public void NestedStepsReturnOnlyTheirOwnBuffers()
+    {
+        bool was = TensorArena.PoisonOnRelease;
+        TensorArena.PoisonOnRelease = true;
+        try
+        {
+            var a = Tensor.FromArray([1f, 2f]);
+            using (TensorArena.Step())
+            {
+                var outer = a * 3f;
+                Tensor inner;
+                using (TensorArena.Step()) inner = outer + 1f;
+                Assert.Equal([3f, 6f], outer.ToArray());
+                Assert.True(float.IsNaN(inner.ToArray()[0]));
+            }
+        }
+        finally
+        {
+            TensorArena.PoisonOnRelease = was;
+        }
+    }
+}
+
+/// <summary>Bytes a steady-state graph step allocates on every thread, so it must not run beside other tests.</summary>
+[Collection(nameof(AllocationCounting))]
+public sealed class TensorArenaAllocationTests(ITestOutputHelper output)
+{
+    // The residual model, Adam, cross-entropy, batch 64; returns the bytes allocated per step on all threads, less
+    // what the test host's own threads allocate over an idle wait as long as the steps.
+    private static long BytesPerGraphStep(bool pooled)
+    {
+        var data = TensorArenaTests.Classification(128, 64, 10, seed: 2);
+        var model = TensorArenaTests.ResidualModel(64, 128, 10);
+        var adam = new Adam(model.Parameters(), 1e-3f);
+        int[] a = [.. Enumerable.Range(0, 64)], b = [.. Enumerable.Range(64, 64)];
+        bool validated = false;
+        using var off = pooled ? default : TensorArena.Disable();
+        model.Train();
+        // Steady state: past the runtime's tiered recompilation of the step's methods (after 30 calls).
+        for (int warm = 0; warm < 40; warm++) Trainer.TrainBatch(model, data, Losses.CrossEntropy, adam, warm % 2 == 0 ? a : b, ref validated);
+        const int steps = 20;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int s = 0; s < steps; s++) Trainer.TrainBatch(model, data, Losses.CrossEntropy, adam, s % 2 == 0 ? a : b, ref validated);
+        long all = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Thread.Sleep(clock.Elapsed);
+        long idle = GC.GetTotalAllocatedBytes(precise: true) - before - all;
+        return Math.Max(0, all - idle) / steps;
+    }
+
+    [Fact]
+    public void ASteadyStateGraphStepOfACustomModelAllocatesOnlyItsGraphObjects()
+    {
+        long plain = BytesPerGraphStep(pooled: false);
+        long pooled = BytesPerGraphStep(pooled: true);
+        output.WriteLine($"bytes per graph step: {plain} without the pool, {pooled} with it");
+        // What remains is the graph's small objects (tensors, nodes, closures, shapes): no float buffers.
+        Assert.True(pooled < 16 * 1024, $"a pooled graph step allocated {pooled} bytes ({plain} without the pool)");
+        Assert.True(pooled * 20 < plain, $"a pooled graph step allocated {pooled} bytes, not under 5% of the {plain} without the pool");
+    }
+}
