@@ -7,7 +7,8 @@ namespace Backprop.Training;
 /// <summary>
 /// A training step compiled from a feed-forward network: forward, loss and backward as fused kernel calls over
 /// buffers allocated once, so a steady-state step allocates nothing and records no graph. <see cref="Trainer"/> uses
-/// it whenever the model and loss allow; every other model trains through the autograd graph.
+/// it whenever the model and loss allow; every other model trains through the autograd graph. Its forward slice, in
+/// evaluation mode, is also the compiled inference path (<see cref="TryCreateForward"/>, used by <see cref="Predictor"/>).
 /// </summary>
 /// <remarks>
 /// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/>, <see cref="BatchNorm1d"/> and
