@@ -38,6 +38,7 @@ public sealed class Predictor
     // each row goes through the same path as in one graph call on the whole input.
     private readonly int blockRows;
     private readonly IReadOnlyList<int> outputShape = [];
+    private readonly bool takesAnySampleShape;
 
     /// <summary>Prepares <paramref name="model"/> for inference, compiling its forward pass when the stages can express it.</summary>
     public Predictor(Module model)
@@ -48,7 +49,7 @@ public sealed class Predictor
         FallbackReason = reason;
         if (plan is not null)
         {
-            (InFeatures, OutFeatures, outputShape) = (plan.InFeatures, plan.OutFeatures, plan.OutputShape);
+            (InFeatures, OutFeatures, outputShape, takesAnySampleShape) = (plan.InFeatures, plan.OutFeatures, plan.OutputShape, plan.TakesAnySampleShape);
             blockRows = Math.Clamp(BlockBytes / (sizeof(float) * plan.FloatsPerRow), Gemm.SkinnyRows + 1, MostBlockRows);
         }
         idle = new TrainingPlan?[Math.Max(4, 2 * Environment.ProcessorCount)];
@@ -105,11 +106,14 @@ public sealed class Predictor
     public Tensor Predict(Tensor features)
     {
         ArgumentNullException.ThrowIfNull(features);
-        // A shape other than [N, InFeatures] goes to the graph, which accepts what the model accepts or says why not.
-        if (!IsCompiled || features.Rank != 2 || features.dims[1] != InFeatures || features.dims[0] == 0) return Graph(features);
-        int rows = features.dims[0];
-        var output = new Tensor([rows, .. outputShape], GC.AllocateUninitializedArray<float>(rows * OutFeatures));
-        Compiled(features.data, output.data, rows);
+        // A shape other than [N, InFeatures] (or [N, ...] of InFeatures per example, for a model that starts with a
+        // Reshape) goes to the graph, which accepts what the model accepts or says why not.
+        bool rows = features.Rank == 2 && features.dims[1] == InFeatures
+            || takesAnySampleShape && features.Rank > 2 && features.Size == (long)features.dims[0] * InFeatures;
+        if (!IsCompiled || !rows || features.dims[0] == 0) return Graph(features);
+        int n = features.dims[0];
+        var output = new Tensor([n, .. outputShape], GC.AllocateUninitializedArray<float>(n * OutFeatures));
+        Compiled(features.data, output.data, n);
         return output;
     }
 

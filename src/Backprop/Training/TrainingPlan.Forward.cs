@@ -35,6 +35,12 @@ internal sealed partial class TrainingPlan
     /// <summary>The shape of one output of a forward-only plan: [F], or [C, H, W] for a model that ends on an image.</summary>
     public IReadOnlyList<int> OutputShape { get; } = [];
 
+    /// <summary>
+    /// True when the model starts with a <see cref="Reshape"/> (after any activations), which takes examples of any
+    /// shape holding <see cref="InFeatures"/> values, e.g. [N, 1, 28, 28] as well as [N, 784].
+    /// </summary>
+    public bool TakesAnySampleShape { get; private init; }
+
     /// <summary>Floats of activation buffers the plan holds per row of its batch (its input and every stage's output).</summary>
     public int FloatsPerRow => InFeatures + stages.Sum(s => s.OutSize);
 
@@ -54,22 +60,25 @@ internal sealed partial class TrainingPlan
             return null;
         }
         var stages = Compile(model, features, maxBatch, new Gradients(), forwardOnly: true, out var sampleShape, out reason);
-        return stages is null ? null : new TrainingPlan(stages, features, maxBatch, sampleShape);
+        return stages is null ? null
+            : new TrainingPlan(stages, features, maxBatch, sampleShape) { TakesAnySampleShape = FirstShapedLayer(model) is Reshape };
     }
 
-    // The width of the rows the model takes: that of its first layer that fixes it, past activations and dropout.
-    private static int? InputWidth(Module model)
+    private static int? InputWidth(Module model) => FirstShapedLayer(model) switch
+    {
+        Dense dense => dense.InFeatures,
+        BatchNorm1d bn => bn.Features,
+        Reshape reshape => Product(reshape.SampleShape),
+        _ => null,
+    };
+
+    // The model's first layer that fixes the width of its input, past activations and dropout; null at any other.
+    private static Module? FirstShapedLayer(Module model)
     {
         foreach (var (_, module) in Sequential.Leaves(model))
         {
-            switch (module)
-            {
-                case Dense dense: return dense.InFeatures;
-                case BatchNorm1d bn: return bn.Features;
-                case Reshape reshape: return Product(reshape.SampleShape);
-                case Dropout: continue;
-            }
-            if (Activation.KernelKind(module) is null) return null;
+            if (module is Dense or BatchNorm1d or Reshape) return module;
+            if (module is not Dropout && Activation.KernelKind(module) is null) return null;
         }
         return null;
     }

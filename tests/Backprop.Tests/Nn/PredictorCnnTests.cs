@@ -84,6 +84,8 @@ public sealed class PredictorCnnTests
             predictor.Predict(x.AsSpan(), viaSpan, rows);
             Assert.Equal(viaTensor.ToArray(), viaSpan);
             Assert.Equal(viaTensor.ToArray(), model.Predict(x).ToArray());
+            // The leading Reshape takes images as well as rows: the same compiled values.
+            Assert.Equal(viaTensor.ToArray(), predictor.Predict(x.Reshape([rows, .. shape])).ToArray());
         }
         Assert.Equal(before, Snapshot(model));
         Assert.True(model.IsTraining);
