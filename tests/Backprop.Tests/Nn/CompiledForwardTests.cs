@@ -68,23 +68,29 @@ public sealed class CompiledForwardTests
         var output = new float[4 * 10];
         for (int i = 0; i < x4.Length; i++) x4[i] = (i % 7) * 0.1f;
         x4.AsSpan(0, 784).CopyTo(x1);
-        for (int i = 0; i < 10; i++)
-        {
-            predictor.Predict(x1, output);
-            predictor.Predict(x4, output, 4);
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        float sink = 0f;
         for (int i = 0; i < 100; i++)
         {
             predictor.Predict(x1, output);
-            sink += output[0];
             predictor.Predict(x4, output, 4);
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(0, allocated);
+        // The least of three tries: the runtime's recompilation of a hot method at a higher tier can allocate on
+        // the calling thread in one of them, while an allocation by the call itself would show in every one.
+        long fewest = long.MaxValue;
+        float sink = 0f;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                predictor.Predict(x1, output);
+                sink += output[0];
+                predictor.Predict(x4, output, 4);
+            }
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.Equal(0, fewest);
         Assert.True(float.IsFinite(sink));
     }
 
