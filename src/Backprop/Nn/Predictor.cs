@@ -1,45 +1,58 @@
 using Backprop.Kernels;
+using Backprop.Training;
 
 namespace Backprop.Nn;
 
 /// <summary>
 /// Inference for a deployed model: create one from a model once, then call <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>
-/// from any number of threads. A model the compiled <see cref="InferencePlan"/> supports (dense networks: Dense,
-/// BatchNorm1d, Dropout, activations) runs through it, graph-free, and a call that writes into the caller's buffer
-/// allocates nothing in steady state; any other model runs through the autograd graph without recording it. Both
-/// give the same values, bit for bit (under the scalar GEMM, <c>BACKPROP_GEMM=scalar</c>, a single row agrees to
-/// rounding: its GEMV sums in another order than the packed product).
+/// from any number of threads. A model the compiled step can express (Dense, Conv2d, BatchNorm1d/2d, max and average
+/// pooling, Flatten/Reshape, Dropout, activations, softmax) runs through the forward slice of that step
+/// (<see cref="IsCompiled"/>), graph-free, and a call that writes into the caller's buffer allocates nothing in steady
+/// state; any other model runs through the autograd graph without recording it.
 /// </summary>
 /// <remarks>
+/// <para>Both paths give the graph's evaluation-mode values: bit for bit for dense layers, batch norm, pooling and
+/// activations (the same kernels; under the scalar GEMM, <c>BACKPROP_GEMM=scalar</c>, a single row agrees to rounding:
+/// its GEMV sums in another order than the packed product). A convolution sums its receptive field in another order
+/// (channels-last, bias after the sum, where the graph's per-image NCHW product sums channel-major with the bias
+/// inside), so a CNN's outputs agree with the graph's to float rounding of those sums, not bit for bit.</para>
 /// <para>Thread-safe: calls never change the model (they run in an <see cref="InferenceMode"/> scope: dropout is the
-/// identity, batch norm reads its running statistics), and each concurrent call borrows its own scratch buffers,
-/// which are kept for reuse afterwards.</para>
+/// identity, batch norm reads its running statistics), and each concurrent call borrows its own compiled plan (its
+/// scratch), which is kept for reuse afterwards. Results do not depend on how many threads call at once.</para>
 /// <para>Weights are read live at every call, so a predictor sees later training steps and loaded weights (do not
 /// train the model while predicting with it). It does not see later changes to the model's structure, such as
 /// <see cref="Sequential.Add"/>: create a new predictor then.</para>
 /// </remarks>
 public sealed class Predictor
 {
-    // Rows per compiled run for large inputs: a block of the widest layer stays in cache, and the buffers stay small.
-    private const int BlockRows = 256;
-
-    // A compiled run of more than SkinnyRows rows takes the packed GEMM, of fewer its few-rows path, which rounds
-    // differently. Blocks never leave SkinnyRows rows or fewer behind, so each row goes through the same path as in
-    // one graph call on the whole input, and the results match the graph bit for bit.
-    private const int MostRows = BlockRows + Gemm.SkinnyRows;
+    // Rows per compiled run for large inputs: at most 256, and fewer when a row's activations are large (a CNN's), so
+    // that a plan's buffers stay near BlockBytes and one plan per calling thread stays affordable.
+    private const int MostBlockRows = 256;
+    private const int BlockBytes = 8 << 20;
 
     // Plans not in use, one per slot; a call takes any and puts it back, so concurrent calls never share buffers.
-    private readonly InferencePlan?[] idle;
+    private readonly TrainingPlan?[] idle;
 
-    /// <summary>Prepares <paramref name="model"/> for inference, compiling it when <see cref="InferencePlan"/> supports it.</summary>
+    // A compiled run of more than SkinnyRows rows takes the packed GEMM, of fewer its few-rows path, which rounds
+    // differently. Blocks never leave SkinnyRows rows or fewer behind (a run takes up to BlockRows + SkinnyRows), so
+    // each row goes through the same path as in one graph call on the whole input.
+    private readonly int blockRows;
+    private readonly IReadOnlyList<int> outputShape = [];
+    private readonly bool takesAnySampleShape;
+
+    /// <summary>Prepares <paramref name="model"/> for inference, compiling its forward pass when the stages can express it.</summary>
     public Predictor(Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
-        var plan = InferencePlan.TryCreate(model, 1, out var reason);
+        var plan = TrainingPlan.TryCreateForward(model, 1, out var reason);
         FallbackReason = reason;
-        if (plan is not null) (InFeatures, OutFeatures) = (plan.InFeatures, plan.OutFeatures);
-        idle = new InferencePlan?[Math.Max(4, 2 * Environment.ProcessorCount)];
+        if (plan is not null)
+        {
+            (InFeatures, OutFeatures, outputShape, takesAnySampleShape) = (plan.InFeatures, plan.OutFeatures, plan.OutputShape, plan.TakesAnySampleShape);
+            blockRows = Math.Clamp(BlockBytes / (sizeof(float) * plan.FloatsPerRow), Gemm.SkinnyRows + 1, MostBlockRows);
+        }
+        idle = new TrainingPlan?[Math.Max(4, 2 * Environment.ProcessorCount)];
         idle[0] = plan;
     }
 
@@ -93,11 +106,14 @@ public sealed class Predictor
     public Tensor Predict(Tensor features)
     {
         ArgumentNullException.ThrowIfNull(features);
-        // A shape other than [N, InFeatures] goes to the graph, which accepts what the model accepts or says why not.
-        if (!IsCompiled || features.Rank != 2 || features.dims[1] != InFeatures || features.dims[0] == 0) return Graph(features);
-        int rows = features.dims[0];
-        var output = new Tensor([rows, OutFeatures], GC.AllocateUninitializedArray<float>(rows * OutFeatures));
-        Compiled(features.data, output.data, rows);
+        // A shape other than [N, InFeatures] (or [N, ...] of InFeatures per example, for a model that starts with a
+        // Reshape) goes to the graph, which accepts what the model accepts or says why not.
+        bool rows = features.Rank == 2 && features.dims[1] == InFeatures
+            || takesAnySampleShape && features.Rank > 2 && features.Size == (long)features.dims[0] * InFeatures;
+        if (!IsCompiled || !rows || features.dims[0] == 0) return Graph(features);
+        int n = features.dims[0];
+        var output = new Tensor([n, .. outputShape], GC.AllocateUninitializedArray<float>(n * OutFeatures));
+        Compiled(features.data, output.data, n);
         return output;
     }
 
@@ -106,16 +122,17 @@ public sealed class Predictor
         using (InferenceMode.Enter()) return Model.Forward(features);
     }
 
-    // Runs blocks of at most MostRows rows through a borrowed plan; every block but the last has BlockRows rows.
+    // Runs blocks of at most blockRows + SkinnyRows rows through a borrowed plan; every block but the last has blockRows.
     private void Compiled(ReadOnlySpan<float> input, Span<float> output, int rows)
     {
-        var plan = Borrow(Math.Min(rows, MostRows));
+        int most = blockRows + Gemm.SkinnyRows;
+        var plan = Borrow(Math.Min(rows, most));
         try
         {
             for (int first = 0; first < rows;)
             {
-                int n = rows - first <= MostRows ? rows - first : BlockRows;
-                plan.Run(input.Slice(first * InFeatures, n * InFeatures), output.Slice(first * OutFeatures, n * OutFeatures), n);
+                int n = rows - first <= most ? rows - first : blockRows;
+                plan.Forward(input.Slice(first * InFeatures, n * InFeatures), output.Slice(first * OutFeatures, n * OutFeatures), n);
                 first += n;
             }
         }
@@ -125,7 +142,7 @@ public sealed class Predictor
         }
     }
 
-    private InferencePlan Borrow(int rows)
+    private TrainingPlan Borrow(int rows)
     {
         for (int i = 0; i < idle.Length; i++)
         {
@@ -136,10 +153,11 @@ public sealed class Predictor
             break;   // too small: replace it by a larger one
         }
         // All plans busy (more threads than slots) or too small: compile one for this many rows.
-        return InferencePlan.Create(Model, rows);
+        return TrainingPlan.TryCreateForward(Model, rows, out var reason)
+            ?? throw new InvalidOperationException($"Predictor: {Model} no longer compiles ({reason}); its structure changed after the predictor was made.");
     }
 
-    private void Return(InferencePlan plan)
+    private void Return(TrainingPlan plan)
     {
         for (int i = 0; i < idle.Length; i++)
             if (Interlocked.CompareExchange(ref idle[i], plan, null) is null) return;

@@ -239,8 +239,8 @@ public static partial class Trainer
 
     /// <summary>
     /// The model's outputs for <paramref name="features"/> ([N, F]), in evaluation mode whatever the model's mode,
-    /// without a graph and without changing the model (safe to call from many threads at once). Dense networks run
-    /// through the compiled inference path; for repeated calls, or to write into your own buffer without allocating,
+    /// without a graph and without changing the model (safe to call from many threads at once). Dense networks and
+    /// CNNs run through the compiled forward pass (see <see cref="Predictor"/>); for repeated calls, or to write into your own buffer without allocating,
     /// create a <see cref="Predictor"/> once and call it.
     /// </summary>
     public static Tensor Predict(this Module model, Tensor features)

@@ -5,8 +5,14 @@ internal sealed partial class TrainingPlan
     /// <summary>One parameter's gradient buffer, owned by the plan and shared by every stage that uses the parameter.</summary>
     private sealed class ParameterGradient(Tensor parameter)
     {
+        private Tensor? buffer;
+
         public readonly Tensor Parameter = parameter;
-        public readonly Tensor Buffer = Tensor.Zeros([.. parameter.Shape]);
+
+        /// <summary>The buffer, made by <see cref="Gradients.Finish"/> (a forward-only plan has none).</summary>
+        public Tensor Buffer => buffer ?? throw new InvalidOperationException("TrainingPlan: a forward-only plan has no gradient buffers.");
+
+        public void Allocate() => buffer ??= Tensor.Zeros([.. Parameter.Shape]);
     }
 
     /// <summary>
@@ -49,9 +55,13 @@ internal sealed partial class TrainingPlan
             return use;
         }
 
-        /// <summary>Marks every use but the last in forward order (the first in backward order) of each parameter to accumulate.</summary>
+        /// <summary>
+        /// Allocates the buffers and marks every use but the last in forward order (the first in backward order) of
+        /// each parameter to accumulate.
+        /// </summary>
         public void Finish()
         {
+            foreach (var target in targets.Values) target.Allocate();
             var written = new HashSet<ParameterGradient>(ReferenceEqualityComparer.Instance);
             for (int i = uses.Count - 1; i >= 0; i--) uses[i].Accumulate = !written.Add(uses[i].Target);
         }

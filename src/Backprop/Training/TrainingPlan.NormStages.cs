@@ -65,9 +65,26 @@ internal sealed partial class TrainingPlan
             runPart = RunPart;
         }
 
+        /// <summary>
+        /// Evaluation mode (a forward-only plan): normalise with the running statistics, as
+        /// <see cref="Tensor.BatchNorm"/> does when not training (scale = γ/√(running_var + ε), shift = β − running_mean·scale),
+        /// and change nothing in the layer.
+        /// </summary>
+        public bool UsesRunningStatistics;
+
         public override void Forward(float[] x, int n)
         {
             rows = n * pixels;
+            if (UsesRunningStatistics)
+            {
+                this.x = x;
+                blocks = (long)rows * c >= MinValuesToSplit ? Math.Min(Blocks, rows) : 1;
+                parts = Math.Clamp(Gemm.MaxThreads, 1, blocks);
+                BatchNormKernels.InverseStd(invStd, bn.RunningVar.AsSpan(), bn.Eps);
+                BatchNormKernels.ScaleShift(scale, shift, bn.RunningMean.AsSpan(), invStd, Gamma, bn.Bias is null ? [] : bn.Bias.AsSpan());
+                Run(Phase.Normalize);
+                return;
+            }
             if (rows <= 1)
                 throw new ShapeMismatchException($"{bn} expected more than 1 value per channel when training but got a batch of {n}; use batches of 2 or more.");
             bn.NumBatchesTracked.AsSpan()[0] += 1f;

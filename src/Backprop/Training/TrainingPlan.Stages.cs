@@ -16,10 +16,16 @@ internal sealed partial class TrainingPlan
     {
         public readonly int InSize = inSize, OutSize = outSize;
         public readonly float[] Output = new float[maxBatch * outSize];
-        public readonly float[] Delta = new float[maxBatch * outSize];
+        private readonly int maxRows = maxBatch;
+
+        /// <summary>∂E/∂Output [n, OutSize]; empty in a forward-only plan, which never runs backward.</summary>
+        public float[] Delta { get; private set; } = [];
 
         /// <summary>Whether this stage has a parameter to train now; stages without parameters say false.</summary>
         public virtual bool HasTrainableParameters => true;
+
+        /// <summary>Allocates what backward needs (a training plan calls it once, when it is built).</summary>
+        public virtual void AllocateBackward() => Delta = new float[maxRows * OutSize];
 
         public abstract void Forward(float[] x, int n);
 
@@ -77,8 +83,8 @@ internal sealed partial class TrainingPlan
         private const int ColBlockBytes = 384 * 1024;
         private readonly Conv2d conv;
         private readonly ConvGeometry g;   // N = images per chunk
-        private readonly int chunk, oc;
-        private readonly float[][] dwr, db;                  // one partial per chunk
+        private readonly int chunk, chunks, oc;
+        private float[][] dwr = [], db = [];                 // one partial per chunk, made by AllocateBackward
         private float[][] col = [], dcol = [];               // one scratch block per part, made on first use
         private readonly float[] wr;
         private readonly GradientUse weight;
@@ -98,14 +104,7 @@ internal sealed partial class TrainingPlan
             int most = Math.Clamp(ColBlockBytes / (one.P * one.K * sizeof(float)), 1, maxBatch);
             chunk = Math.Min(most, (maxBatch + ConvParallel.MaxReductionChunks - 1) / ConvParallel.MaxReductionChunks);
             g = one with { N = chunk };
-            int chunks = (maxBatch + chunk - 1) / chunk;
-            dwr = new float[chunks][];
-            db = new float[chunks][];
-            for (int c = 0; c < chunks; c++)
-            {
-                dwr[c] = new float[g.K * oc];
-                db[c] = new float[oc];
-            }
+            chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[g.K * oc];
             weight = gradients.For(conv.Weight);
             bias = conv.Bias is null ? null : gradients.For(conv.Bias);
@@ -114,6 +113,13 @@ internal sealed partial class TrainingPlan
         }
 
         public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
+
+        public override void AllocateBackward()
+        {
+            base.AllocateBackward();
+            dwr = [.. Enumerable.Range(0, chunks).Select(_ => new float[g.K * oc])];
+            db = [.. Enumerable.Range(0, chunks).Select(_ => new float[oc])];
+        }
 
         /// <summary>Most threads a step of this layer uses; results do not depend on it.</summary>
         public int Threads = Gemm.MaxThreads;
@@ -178,12 +184,11 @@ internal sealed partial class TrainingPlan
         // One part per thread, at most one per chunk, on the workers when they are free, else one after another here.
         private void RunParts(Action<int> part, bool backward)
         {
-            parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, dwr.Length);
+            parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
             if (col.Length < parts)
-            {
                 col = [.. col, .. Enumerable.Range(0, parts - col.Length).Select(_ => new float[chunk * g.P * g.K])];
+            if (backward && dcol.Length < parts)
                 dcol = [.. dcol, .. Enumerable.Range(0, parts - dcol.Length).Select(_ => new float[chunk * g.P * g.K])];
-            }
             GemmWorkers.Run(parts, part);
         }
 

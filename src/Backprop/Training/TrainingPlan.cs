@@ -7,7 +7,8 @@ namespace Backprop.Training;
 /// <summary>
 /// A training step compiled from a feed-forward network: forward, loss and backward as fused kernel calls over
 /// buffers allocated once, so a steady-state step allocates nothing and records no graph. <see cref="Trainer"/> uses
-/// it whenever the model and loss allow; every other model trains through the autograd graph.
+/// it whenever the model and loss allow; every other model trains through the autograd graph. Its forward slice, in
+/// evaluation mode, is also the compiled inference path (<see cref="TryCreateForward"/>, used by <see cref="Predictor"/>).
 /// </summary>
 /// <remarks>
 /// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/>, <see cref="BatchNorm1d"/> and
@@ -91,9 +92,10 @@ internal sealed partial class TrainingPlan
             return null;
         }
         var gradients = new Gradients();
-        var stages = Compile(model, data.NumFeatures, maxBatch, gradients, out reason);
+        var stages = Compile(model, data.NumFeatures, maxBatch, gradients, forwardOnly: false, out _, out reason);
         if (stages is null) return null;
         gradients.Finish();
+        foreach (var stage in stages) stage.AllocateBackward();
         if (stages[^1] is not DenseStage)
         {
             reason = $"the model ends with {LastLayer(model)}, but the compiled step must end with a Dense layer";
@@ -111,9 +113,14 @@ internal sealed partial class TrainingPlan
     }
 
     // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
-    // channels-last. Null (with the reason) at the first layer the plan cannot express.
-    private static Stage[]? Compile(Module model, int features, int maxBatch, Gradients gradients, out string? reason)
+    // channels-last. Null (with the reason) at the first layer the plan cannot express. Forward-only (evaluation
+    // mode): dropout is the identity and takes no stage, batch norm uses its running statistics, softmax is a layer
+    // like any other activation (on flat rows), and a model that ends on an image gets its NCHW layout back;
+    // sampleShape is then the shape of one output.
+    private static Stage[]? Compile(Module model, int features, int maxBatch, Gradients gradients, bool forwardOnly,
+        out int[] sampleShape, out string? reason)
     {
+        sampleShape = [];
         var stages = new List<Stage>();
         int flat = features;
         (int C, int H, int W)? image = null;
@@ -121,6 +128,8 @@ internal sealed partial class TrainingPlan
         {
             switch (module)
             {
+                case Dropout when forwardOnly:
+                    continue;
                 case Dense dense when image is null && dense.InFeatures == flat:
                     stages.Add(new DenseStage(dense, gradients, maxBatch));
                     flat = dense.OutFeatures;
@@ -149,10 +158,10 @@ internal sealed partial class TrainingPlan
                     image = null;
                     continue;
                 case BatchNorm2d bn when image is { } im && bn.Features == im.C:
-                    stages.Add(new BatchNormStage(bn, gradients, im.H * im.W, maxBatch));
+                    stages.Add(new BatchNormStage(bn, gradients, im.H * im.W, maxBatch) { UsesRunningStatistics = forwardOnly });
                     continue;
                 case BatchNorm1d bn when image is null && bn.Features == flat:
-                    stages.Add(new BatchNormStage(bn, gradients, 1, maxBatch));
+                    stages.Add(new BatchNormStage(bn, gradients, 1, maxBatch) { UsesRunningStatistics = forwardOnly });
                     continue;
                 case AvgPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var avg = new AvgPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
@@ -164,12 +173,16 @@ internal sealed partial class TrainingPlan
                     continue;
             }
             // An activation fuses into the Dense, Conv2d or BatchNorm stage just before it, if that has none yet, and
-            // is a stage of its own anywhere else. Softmax is left to the loss, and a negative leaky slope would make
-            // the sign of the output not that of the input, which the backward (written in terms of the output) relies on.
-            if (Activation.KernelKind(module) is var (act, slope) && act != ActivationKind.Softmax && slope >= 0f)
+            // is a stage of its own anywhere else. In training, softmax is left to the loss, and a negative leaky slope
+            // would make the sign of the output not that of the input, which the backward (written in terms of the
+            // output) relies on. Forward-only, softmax over a row's features fuses into a Dense only (the
+            // normalising pass has no softmax), and is not taken on an image (the graph's runs over the last axis, W).
+            if (Activation.KernelKind(module) is var (act, slope)
+                && (forwardOnly ? act != ActivationKind.Softmax || image is null : act != ActivationKind.Softmax && slope >= 0f))
             {
                 if (act == ActivationKind.Identity) continue;
-                if (stages.Count > 0 && stages[^1] is ActivatedStage { Act: ActivationKind.Identity } last)
+                if (stages.Count > 0 && stages[^1] is ActivatedStage { Act: ActivationKind.Identity } last
+                    && (act != ActivationKind.Softmax || last is DenseStage))
                     (last.Act, last.Slope) = (act, slope);
                 else
                     stages.Add(new ActivationStage(image is { } img ? img.C * img.H * img.W : flat, act, slope, maxBatch));
@@ -183,6 +196,12 @@ internal sealed partial class TrainingPlan
             reason = "the model has no layers";
             return null;
         }
+        if (forwardOnly && image is { } end)
+        {
+            stages.Add(new LayoutStage(end.H * end.W, end.C, maxBatch));   // [HW, C] → [C, HW]
+            sampleShape = [end.C, end.H, end.W];
+        }
+        else sampleShape = [stages[^1].OutSize];
         reason = null;
         return [.. stages];
     }
@@ -212,6 +231,7 @@ internal sealed partial class TrainingPlan
     /// </summary>
     public (double LossSum, int Correct) Step(Dataset data, ReadOnlySpan<int> rows)
     {
+        if (forwardOnly) throw new InvalidOperationException("TrainingPlan: a forward-only plan cannot take a training step.");
         int n = rows.Length;
         if (n < 1 || n > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(rows), n, $"TrainingPlan: a step takes 1..{MaxBatch} rows.");

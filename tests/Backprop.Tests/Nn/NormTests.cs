@@ -221,7 +221,7 @@ public sealed class NormTests : IDisposable
     }
 
     [Fact]
-    public void InferencePlanFoldsBatchNormAndSkipsDropout()
+    public void PredictorFoldsBatchNormAndSkipsDropout()
     {
         var model = new Sequential(new BatchNorm1d(5), new Dense(5, 7, rng: new Rng(1)), new BatchNorm1d(7), new Relu(), new Dropout(0.3f),
             new Dense(7, 3, rng: new Rng(2)), new BatchNorm1d(3, affine: false), new Tanh());
@@ -229,32 +229,31 @@ public sealed class NormTests : IDisposable
         foreach (var (_, p) in model.NamedParameters()) Tensor.RandomNormal([.. p.Shape], rng).AsSpan().CopyTo(p.AsSpan());
         for (int i = 0; i < 4; i++) model.Forward(Tensor.RandomNormal([16, 5], rng, mean: 2f, std: 3f));
 
-        var plan = InferencePlan.Create(model, maxBatch: 4);
-        Assert.Equal((5, 3), (plan.InFeatures, plan.OutFeatures));
+        var predictor = new Predictor(model);
+        Assert.True(predictor.IsCompiled, predictor.FallbackReason);
+        Assert.Equal((5, 3), (predictor.InFeatures, predictor.OutFeatures));
         var x = Tensor.RandomNormal([4, 5], rng, mean: 2f, std: 3f);
         var input = x.ToArray();
-        var expected = InferencePlanTests.Graph(model, x).ToArray();
-        var actual = plan.Run(x.AsSpan(), 4).ToArray();
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5f * Math.Max(1f, Math.Abs(expected[i])),
-                $"output {i} is {actual[i]} but Predict gives {expected[i]}.");
+        // The same kernels in the same order as the graph's evaluation-mode ops: bit for bit.
+        var expected = CompiledForwardTests.Graph(model, x).ToArray();
+        Assert.Equal(expected, predictor.Predict(x).ToArray());
         Assert.Equal(input, x.ToArray());   // the leading BatchNorm never writes the caller's input
 
-        // Live statistics: a later training step changes the plan's next result as it changes Predict's.
+        // Live statistics: a later training step changes the predictor's next result as it changes the graph's.
         model.Train();
         model.Forward(Tensor.RandomNormal([16, 5], rng, mean: -4f));
-        var after = InferencePlanTests.Graph(model, x).ToArray();
+        var after = CompiledForwardTests.Graph(model, x).ToArray();
         Assert.NotEqual(expected, after);
-        var rerun = plan.Run(x.AsSpan(), 4).ToArray();
-        for (int i = 0; i < after.Length; i++) Assert.True(Math.Abs(rerun[i] - after[i]) <= 1e-5f * Math.Max(1f, Math.Abs(after[i])));
+        Assert.Equal(after, predictor.Predict(x).ToArray());
     }
 
     [Fact]
-    public void InferencePlanRejectsBatchNorm2dAndMismatchedWidths()
+    public void PredictorFallsBackForBatchNorm2dOnRowsAndMismatchedWidths()
     {
-        var e1 = Assert.Throws<ArgumentException>(() => InferencePlan.Create(new Sequential(new Dense(4, 3), new BatchNorm2d(3))));
-        Assert.Contains("BatchNorm2d(3) (BatchNorm2d) at 'model.1' is not supported", e1.Message);
-        var e2 = Assert.Throws<ShapeMismatchException>(() => InferencePlan.Create(new Sequential(new Dense(4, 3), new BatchNorm1d(5))));
-        Assert.Equal("BatchNorm1d(5) at 'model.1' expected input [*, 5] but the layer before it, Dense(4→3), gives [*, 3].", e2.Message);
+        var p1 = new Predictor(new Sequential(new Dense(4, 3), new BatchNorm2d(3)));
+        Assert.Contains("BatchNorm2d(3) at '1' on rows of 3 features is not in the compiled step", p1.FallbackReason);
+        var p2 = new Predictor(new Sequential(new Dense(4, 3), new BatchNorm1d(5)));
+        Assert.Contains("BatchNorm1d(5) at '1' on rows of 3 features is not in the compiled step", p2.FallbackReason);
+        Assert.Throws<ShapeMismatchException>(() => p2.Predict(Tensor.Zeros(2, 4)));
     }
 }

@@ -1,0 +1,107 @@
+using Backprop.Nn;
+
+namespace Backprop.Training;
+
+/// <remarks>
+/// The forward slice of the same stages, for inference (<see cref="Predictor"/>): a plan built by
+/// <see cref="TryCreateForward"/> runs the model in evaluation mode — dropout is the identity, batch norm normalises
+/// with its running statistics and updates nothing — with no loss, so its output is the model's (a trailing softmax
+/// included). It owns no backward buffers and no gradients, reads the live weights at every call and never writes to
+/// the model, so plans over one model may run on many threads at once; one plan is not for two threads at once
+/// (its stages' buffers are its scratch).
+/// </remarks>
+internal sealed partial class TrainingPlan
+{
+    private readonly bool forwardOnly;
+
+    private TrainingPlan(Stage[] stages, int inFeatures, int maxBatch, int[] sampleShape)
+    {
+        this.stages = stages;
+        forwardOnly = true;
+        MaxBatch = maxBatch;
+        InFeatures = inFeatures;
+        OutputShape = sampleShape;
+        input = new float[maxBatch * inFeatures];
+        targets = [];
+        labels = [];
+    }
+
+    /// <summary>Values per input row of a forward-only plan.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Values per output row (the last stage's width).</summary>
+    public int OutFeatures => stages[^1].OutSize;
+
+    /// <summary>The shape of one output of a forward-only plan: [F], or [C, H, W] for a model that ends on an image.</summary>
+    public IReadOnlyList<int> OutputShape { get; } = [];
+
+    /// <summary>
+    /// True when the model starts with a <see cref="Reshape"/> (after any activations), which takes examples of any
+    /// shape holding <see cref="InFeatures"/> values, e.g. [N, 1, 28, 28] as well as [N, 784].
+    /// </summary>
+    public bool TakesAnySampleShape { get; private init; }
+
+    /// <summary>Floats of activation buffers the plan holds per row of its batch (its input and every stage's output).</summary>
+    public int FloatsPerRow => InFeatures + stages.Sum(s => s.OutSize);
+
+    /// <summary>
+    /// Compiles the forward pass of <paramref name="model"/> in evaluation mode for batches of up to
+    /// <paramref name="maxBatch"/> rows, or returns null (with the reason) when a layer is outside what the stages
+    /// express or the input width cannot be read from the model (it must start, after any activations, with a
+    /// Dense, a BatchNorm1d or a Reshape).
+    /// </summary>
+    public static TrainingPlan? TryCreateForward(Module model, int maxBatch, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        if (InputWidth(model) is not { } features)
+        {
+            reason = $"the input width of {model} is not known until it runs (the compiled forward needs a Dense, BatchNorm1d or Reshape first)";
+            return null;
+        }
+        var stages = Compile(model, features, maxBatch, new Gradients(), forwardOnly: true, out var sampleShape, out reason);
+        return stages is null ? null
+            : new TrainingPlan(stages, features, maxBatch, sampleShape) { TakesAnySampleShape = FirstShapedLayer(model) is Reshape };
+    }
+
+    private static int? InputWidth(Module model) => FirstShapedLayer(model) switch
+    {
+        Dense dense => dense.InFeatures,
+        BatchNorm1d bn => bn.Features,
+        Reshape reshape => Product(reshape.SampleShape),
+        _ => null,
+    };
+
+    // The model's first layer that fixes the width of its input, past activations and dropout; null at any other.
+    private static Module? FirstShapedLayer(Module model)
+    {
+        foreach (var (_, module) in Sequential.Leaves(model))
+        {
+            if (module is Dense or BatchNorm1d or Reshape) return module;
+            if (module is not Dropout && Activation.KernelKind(module) is null) return null;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Writes the model's evaluation-mode outputs [n, <see cref="OutFeatures"/>] for the rows <paramref name="x"/>
+    /// [n, <see cref="InFeatures"/>] to <paramref name="y"/>. Allocates nothing once each convolution's scratch exists.
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        if (!forwardOnly) throw new InvalidOperationException("TrainingPlan: Forward needs a plan made by TryCreateForward.");
+        if (n < 1 || n > MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(n), n, $"TrainingPlan: a forward pass takes 1..{MaxBatch} rows.");
+        int outputs = OutFeatures;
+        if (x.Length != n * InFeatures || y.Length < n * outputs)
+            throw new ShapeMismatchException($"TrainingPlan expected input [{n}, {InFeatures}] and output room for [{n}, {outputs}] but got {x.Length} and {y.Length} values.");
+        x.CopyTo(input);
+        float[] current = input;
+        foreach (var stage in stages)
+        {
+            stage.Forward(current, n);
+            current = stage.Output;
+        }
+        current.AsSpan(0, n * outputs).CopyTo(y);
+    }
+}
