@@ -6,8 +6,8 @@ namespace Backprop.Kernels;
 
 /// <summary>
 /// Average pooling over k×k windows moved by a stride s, without padding, on channels-last images [N, H, W, C] →
-/// [N, (H − k)/s + 1, (W − k)/s + 1, C]: the compiled training step's twin of <see cref="Pool2dKernels.AvgForward"/> and
-/// <see cref="Pool2dKernels.AvgBackward"/>. Each window is summed from 0 in row-major order and the sum multiplied by
+/// [N, (H − k)/s + 1, (W − k)/s + 1, C]: the compiled training step's twin of <see cref="Pool2dKernels.AvgForward(float[], float[], ConvGeometry)"/> and
+/// <see cref="Pool2dKernels.AvgBackward(float[], float[], ConvGeometry)"/>. Each window is summed from 0 in row-major order and the sum multiplied by
 /// 1/k², as they do, so the values are the same bit for bit; the inner loops run across a pixel's C contiguous
 /// channels at <see cref="Simd.Width"/> (every width gives the same bits). Span in, span out; no allocation, no autograd.
 /// </summary>

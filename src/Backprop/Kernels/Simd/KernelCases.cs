@@ -36,6 +36,10 @@ internal static class KernelCases
         new("conv.maxpool_backward_overlapping", (n, w) => MaxPoolBackward(n, k: 3, s: 2, w)),
         new("pool2d.max", (n, w) => GraphMaxPool(n, k: 2, s: 2, w)),
         new("pool2d.max_overlapping", (n, w) => GraphMaxPool(n, k: 3, s: 1, w)),
+        new("pool2d.avg_stride1", (n, w) => GraphAvgPool(n, k: 2, backward: false, w)),
+        new("pool2d.avg_stride1_3x3", (n, w) => GraphAvgPool(n, k: 3, backward: false, w)),
+        new("pool2d.avg_stride1_backward", (n, w) => GraphAvgPool(n, k: 2, backward: true, w)),
+        new("pool2d.avg_stride1_3x3_backward", (n, w) => GraphAvgPool(n, k: 3, backward: true, w)),
         new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
         new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
         new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
@@ -179,6 +183,22 @@ internal static class KernelCases
         var y = new float[g.N * g.C * g.P];
         Pool2dKernels.MaxForward(y, Data(n, g.N * g.ImageSize), g, w);
         return y;
+    }
+
+    // Planes [2, 2, 5, n + 3] (NCHW) average-pooled with stride 1 by the graph's kernel, or its backward (adding into dx).
+    private static float[] GraphAvgPool(int n, int k, bool backward, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, 2, 5, n + 3, k, k, 1, 0);
+        int pooled = g.N * g.C * g.P;
+        if (!backward)
+        {
+            var y = new float[pooled];
+            Pool2dKernels.AvgForward(y, Data(n, g.N * g.ImageSize), g, w);
+            return y;
+        }
+        var dx = Data(n + 1, g.N * g.ImageSize);
+        Pool2dKernels.AvgBackward(dx, Data(n, pooled), g, w);
+        return dx;
     }
 
     // One image [2, 3, n] with a 3×3 kernel, stride 1, padding 1: runs of n values (the graph convolution's im2col).
