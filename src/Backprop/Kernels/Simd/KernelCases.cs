@@ -42,6 +42,7 @@ internal static class KernelCases
         new("pool2d.avg_stride1_3x3_backward", (n, w) => GraphAvgPool(n, k: 3, backward: true, w)),
         new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
         new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
+        new("conv.col2im_channels_last", ChannelsLastCol2Im),
         new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
         new("batchnorm.affine_features", (n, w) => BatchNorm(n, spatial: false, part: 0, w)),
         new("batchnorm.backward_training", (n, w) => BatchNorm(n, spatial: true, part: 1, w)),
@@ -198,6 +199,15 @@ internal static class KernelCases
         }
         var dx = Data(n + 1, g.N * g.ImageSize);
         Pool2dKernels.AvgBackward(dx, Data(n, pooled), g, w);
+        return dx;
+    }
+
+    // The channels-last adjoint of im2col for 2 images [3, 4, n] with a 3×3 kernel, stride 1, padding 1.
+    private static float[] ChannelsLastCol2Im(int n, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, n, 3, 4, 3, 3, 1, 1);
+        var dx = Data(n + 1, g.N * g.ImageSize);   // overwritten
+        ChannelsLast.Col2Im(dx, Data(n, g.N * g.P * g.K), g, w);
         return dx;
     }
 
