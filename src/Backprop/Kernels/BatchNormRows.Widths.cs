@@ -38,6 +38,7 @@ internal static partial class BatchNormRows
 
     // Column sums of columns [j, c) at 512 bits, one or two float vectors of columns at a time (two or four double
     // accumulators) summed down every row; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumColumns512(ref double s, ref float x, int rows, int c, int j)
     {
         const int L = 16, H = L / 2;
@@ -73,6 +74,7 @@ internal static partial class BatchNormRows
     }
 
     // Σ (x − μ)² of columns [j, c) at 512 bits, blocked as SumColumns512.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumSquaredDeviations512(ref double q, ref float x, ref double mu, int rows, int c, int j)
     {
         const int L = 16, H = L / 2;
@@ -119,6 +121,7 @@ internal static partial class BatchNormRows
 
     // Σ g and Σ g·(x − μ) of columns [j, c) at 512 bits, one float vector of columns at a time (four double
     // accumulators) down every row, gating g first when p.Relu; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumGradients512(in GradientRefs p, int j)
     {
         const int L = 16, H = L / 2;
@@ -174,6 +177,7 @@ internal static partial class BatchNormRows
 
     // Column sums of columns [j, c) at 256 bits, one or two float vectors of columns at a time (two or four double
     // accumulators) summed down every row; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumColumns256(ref double s, ref float x, int rows, int c, int j)
     {
         const int L = 8, H = L / 2;
@@ -209,6 +213,7 @@ internal static partial class BatchNormRows
     }
 
     // Σ (x − μ)² of columns [j, c) at 256 bits, blocked as SumColumns256.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumSquaredDeviations256(ref double q, ref float x, ref double mu, int rows, int c, int j)
     {
         const int L = 8, H = L / 2;
@@ -255,6 +260,7 @@ internal static partial class BatchNormRows
 
     // Σ g and Σ g·(x − μ) of columns [j, c) at 256 bits, one float vector of columns at a time (four double
     // accumulators) down every row, gating g first when p.Relu; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumGradients256(in GradientRefs p, int j)
     {
         const int L = 8, H = L / 2;
@@ -310,6 +316,7 @@ internal static partial class BatchNormRows
 
     // Column sums of columns [j, c) at 128 bits, one or two float vectors of columns at a time (two or four double
     // accumulators) summed down every row; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumColumns128(ref double s, ref float x, int rows, int c, int j)
     {
         const int L = 4, H = L / 2;
@@ -345,6 +352,7 @@ internal static partial class BatchNormRows
     }
 
     // Σ (x − μ)² of columns [j, c) at 128 bits, blocked as SumColumns128.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumSquaredDeviations128(ref double q, ref float x, ref double mu, int rows, int c, int j)
     {
         const int L = 4, H = L / 2;
@@ -391,6 +399,7 @@ internal static partial class BatchNormRows
 
     // Σ g and Σ g·(x − μ) of columns [j, c) at 128 bits, one float vector of columns at a time (four double
     // accumulators) down every row, gating g first when p.Relu; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SumGradients128(in GradientRefs p, int j)
     {
         const int L = 4, H = L / 2;

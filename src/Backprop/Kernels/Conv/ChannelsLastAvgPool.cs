@@ -77,6 +77,7 @@ internal static class ChannelsLastAvgPool
     }
 
     // y[o + j..] = (Σ over the window of x) · scale for vectors of channels from j at 512 bits; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Window512(ref float y, ref float x, int o, int corner, int rowStep, int c, int k, float scale, int j)
     {
         var vscale = Vector512.Create(scale);
@@ -91,6 +92,7 @@ internal static class ChannelsLastAvgPool
     }
 
     // y[o + j..] = (Σ over the window of x) · scale for vectors of channels from j at 256 bits; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Window256(ref float y, ref float x, int o, int corner, int rowStep, int c, int k, float scale, int j)
     {
         var vscale = Vector256.Create(scale);
@@ -105,6 +107,7 @@ internal static class ChannelsLastAvgPool
     }
 
     // y[o + j..] = (Σ over the window of x) · scale for vectors of channels from j at 128 bits; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Window128(ref float y, ref float x, int o, int corner, int rowStep, int c, int k, float scale, int j)
     {
         var vscale = Vector128.Create(scale);
