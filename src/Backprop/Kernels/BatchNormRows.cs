@@ -45,6 +45,7 @@ internal static partial class BatchNormRows
     }
 
     /// <summary>sum[c] += Σ_r x[r, c], in double, rows in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumColumns(Span<double> sum, ReadOnlySpan<float> x, int rows, int c) => SumColumns(sum, x, rows, c, Simd.Width);
 
     /// <summary><see cref="SumColumns(Span{double}, ReadOnlySpan{float}, int, int)"/> at a given width.</summary>
@@ -64,6 +65,7 @@ internal static partial class BatchNormRows
     }
 
     /// <summary>sq[c] += Σ_r (x[r, c] − μ[c])², in double with μ in double, rows in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumSquaredDeviations(Span<double> sq, ReadOnlySpan<float> x, ReadOnlySpan<double> mu, int rows, int c) =>
         SumSquaredDeviations(sq, x, mu, rows, c, Simd.Width);
 
@@ -93,11 +95,13 @@ internal static partial class BatchNormRows
     /// ReLU and leaky ReLU (slope ≥ 0) are applied in the same pass; sigmoid and tanh by
     /// <see cref="TensorPrimitives"/> over the block afterwards, as the autograd ops compute them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
         int rows, int c, ActivationKind act, float slope) =>
         Normalize(y, x, scale, shift, rows, c, act, slope, Simd.Width);
 
     /// <summary><see cref="Normalize(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, ActivationKind, float)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Normalize(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
         int rows, int c, ActivationKind act, float slope, SimdWidth width)
     {
@@ -154,6 +158,7 @@ internal static partial class BatchNormRows
     /// that slope, g ← y &gt; 0 ? g : slope·g (from the activation's output y, as
     /// <see cref="DenseKernels.ActivationBackward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, ActivationKind, float)"/>), and written back.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumGradients(Span<double> sumG, Span<double> sumGx, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
         ReadOnlySpan<float> x, ReadOnlySpan<float> mean, int rows, int c) =>
         SumGradients(sumG, sumGx, g, y, reluSlope, x, mean, rows, c, Simd.Width);
@@ -220,6 +225,7 @@ internal static partial class BatchNormRows
     }
 
     /// <summary>dx[r, c] = k[c]·(g[r, c] − (dβ/M)[c] − s[c]·(x[r, c] − μ[c])), with the <see cref="BackwardCoefficients"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardRows(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
         ReadOnlySpan<float> coefficients, int rows, int c) =>
         BackwardRows(dx, g, x, mean, coefficients, rows, c, Simd.Width);

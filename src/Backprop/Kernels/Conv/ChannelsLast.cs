@@ -88,6 +88,7 @@ internal static class ChannelsLast
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n, ih, iw, c] += Σ dcol over every (row, kh, kw) that read it. dx is overwritten.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g) => Col2Im(dx, dcol, g, Simd.Width);
 
     /// <summary><see cref="Col2Im(Span{float}, ReadOnlySpan{float}, ConvGeometry)"/> at a given width: each clipped run of (KW)·C values is added through <see cref="SimdDriver"/>.</summary>

@@ -14,6 +14,7 @@ namespace Backprop.Kernels;
 internal static class ChannelsLastAvgPool
 {
     /// <summary>y[n, oh, ow, c] = (Σ over the window at (oh·s, ow·s) of x[n, ·, ·, c]) · 1/k².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s) =>
         Forward(y, x, n, h, w, c, k, s, Simd.Width);
 
@@ -47,6 +48,7 @@ internal static class ChannelsLastAvgPool
     }
 
     /// <summary>dx (overwritten) = Σ over the windows that hold each pixel of dy · 1/k², windows taken in row-major order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Span<float> dx, ReadOnlySpan<float> dy, int n, int h, int w, int c, int k, int s) =>
         Backward(dx, dy, n, h, w, c, k, s, Simd.Width);
 
