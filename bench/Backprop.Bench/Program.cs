@@ -4,11 +4,11 @@ using Backprop.Kernels;
 // Usage: Backprop.Bench [n ...] [--variants scalar,v128,v256,v512] [--seconds s]
 // Compare in the same run with OpenBLAS: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 shared/anchors/sgemm_numpy.py
 var sizes = new List<int>();
-var variants = GemmVariantsSupported();
+var widths = SupportedWidths();
 double seconds = 0.25;
 for (int i = 0; i < args.Length; i++)
 {
-    if (args[i] == "--variants") variants = [.. args[++i].Split(',').Select(ParseVariant)];
+    if (args[i] == "--variants") widths = [.. args[++i].Split(',').Select(ParseWidth)];
     else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
     else sizes.Add(int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture));
 }
@@ -17,37 +17,20 @@ if (sizes.Count == 0) sizes = [256, 512, 1024, 2048];
 int all = Gemm.MaxThreads;
 Console.WriteLine($"GEMM GFLOP/s, best call; default variant {Gemm.Variant}, {all} threads available");
 Console.WriteLine($"{"variant",-10}{"n",6}{"1 thread",12}{$"{all} threads",12}{"ratio",8}");
-foreach (var v in variants)
+foreach (var width in widths)
     foreach (int n in sizes)
     {
+        var v = GemmSelector.FromWidth(width);
         // The scalar reference needs seconds per call at n = 2048; one call is enough to show its rate.
         double s = v == GemmVariant.Scalar ? 0 : seconds;
         double one = GemmBenchmark.Measure(n, 1, v, s);
         double many = all > 1 ? GemmBenchmark.Measure(n, all, v, s) : one;
-        Console.WriteLine($"{Name(v),-10}{n,6}{one,12:F1}{many,12:F1}{many / one,8:F2}");
+        Console.WriteLine($"{Simd.Name(width),-10}{n,6}{one,12:F1}{many,12:F1}{many / one,8:F2}");
     }
 
-static List<GemmVariant> GemmVariantsSupported() =>
-    [.. Enum.GetValues<GemmVariant>().Where(v => v == GemmVariant.Scalar || v switch
-    {
-        GemmVariant.Vector128 => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
-        GemmVariant.Vector256 => System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated,
-        _ => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
-    })];
+// The widths whose GEMM micro-kernel runs in hardware here, and the names BACKPROP_SIMD uses for them.
+static List<SimdWidth> SupportedWidths() =>
+    [.. Simd.AllWidths.Where(w => GemmSelector.IsSupported(GemmSelector.FromWidth(w)))];
 
-static GemmVariant ParseVariant(string s) => s switch
-{
-    "scalar" => GemmVariant.Scalar,
-    "v128" => GemmVariant.Vector128,
-    "v256" => GemmVariant.Vector256,
-    "v512" => GemmVariant.Vector512,
-    _ => throw new ArgumentException($"unknown variant '{s}': expected scalar, v128, v256 or v512"),
-};
-
-static string Name(GemmVariant v) => v switch
-{
-    GemmVariant.Scalar => "scalar",
-    GemmVariant.Vector128 => "v128",
-    GemmVariant.Vector256 => "v256",
-    _ => "v512",
-};
+static SimdWidth ParseWidth(string s) =>
+    Simd.Parse(s) ?? throw new ArgumentException($"unknown variant '{s}': expected scalar, v128, v256 or v512");

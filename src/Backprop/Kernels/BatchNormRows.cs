@@ -1,7 +1,7 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -14,16 +14,18 @@ namespace Backprop.Kernels;
 /// The arithmetic is <see cref="BatchNormKernels"/>' with S = 1, operation for operation: each channel's values are
 /// summed in the same (row) order in double, and the per-value formulas are the same float expressions, so the
 /// results are bit for bit those of <see cref="BatchNormKernels"/> over [R, C, 1], its scalar twin. Only the loop
-/// order differs: the inner loops run across a row's C contiguous channels, one <see cref="Vector{T}"/> of channels at
-/// a time with a scalar tail, and the per-channel accumulators live in caller-owned scratch. The row loops take any
-/// run of rows, so a caller may split a batch across threads and add the partial sums in a fixed order.
+/// order differs: the element-wise passes run across a row's C contiguous channels through <see cref="SimdDriver"/>, and
+/// the sums keep a block of channels' double accumulators in registers down all the rows (one float vector widens to
+/// two double vectors), at <see cref="Simd.Width"/>; every width gives the scalar path's bits. The per-channel sums
+/// start from what the caller's scratch holds. The row loops take any run of rows, so a caller may split a batch
+/// across threads and add the partial sums in a fixed order.
 /// </remarks>
-internal static class BatchNormRows
+internal static partial class BatchNormRows
 {
     /// <summary>
     /// mean[c] = Σ_r x[r, c] / R and the biased variance var[c] = Σ_r (x[r, c] − mean[c])² / R, two passes
-    /// accumulated in double (see <see cref="BatchNormKernels.Statistics"/>): <see cref="SumColumns"/>, then
-    /// <see cref="SumSquaredDeviations"/> from the mean in double. <paramref name="scratch"/> holds at least 2·C doubles.
+    /// accumulated in double (see <see cref="BatchNormKernels.Statistics"/>): <see cref="SumColumns(Span{double}, ReadOnlySpan{float}, int, int)"/>, then
+    /// <see cref="SumSquaredDeviations(Span{double}, ReadOnlySpan{float}, ReadOnlySpan{double}, int, int)"/> from the mean in double. <paramref name="scratch"/> holds at least 2·C doubles.
     /// </summary>
     public static void Statistics(Span<float> mean, Span<float> variance, ReadOnlySpan<float> x, int rows, int c, Span<double> scratch)
     {
@@ -44,55 +46,48 @@ internal static class BatchNormRows
 
     /// <summary>sum[c] += Σ_r x[r, c], in double, rows in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SumColumns(Span<double> sum, ReadOnlySpan<float> x, int rows, int c)
+    public static void SumColumns(Span<double> sum, ReadOnlySpan<float> x, int rows, int c) => SumColumns(sum, x, rows, c, Simd.Width);
+
+    /// <summary><see cref="SumColumns(Span{double}, ReadOnlySpan{float}, int, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SumColumns(Span<double> sum, ReadOnlySpan<float> x, int rows, int c, SimdWidth width)
     {
         Check(x.Length, rows, c, sum.Length, c);
         ref float xr = ref MemoryMarshal.GetReference(x);
-        ref double mr = ref MemoryMarshal.GetReference(sum);
-        int w = Vector<float>.Count, half = Vector<double>.Count;
-        bool vector = Vector.IsHardwareAccelerated;
+        ref double sr = ref MemoryMarshal.GetReference(sum);
+        int j = 0;
+        if (width >= SimdWidth.Vector512) j = SumColumns512(ref sr, ref xr, rows, c, j);
+        if (width >= SimdWidth.Vector256) j = SumColumns256(ref sr, ref xr, rows, c, j);
+        if (width >= SimdWidth.Vector128) j = SumColumns128(ref sr, ref xr, rows, c, j);
+        if (j == c) return;
         for (int r = 0; r < rows; r++)
-        {
-            int at = r * c, j = 0;
-            if (vector)
-                for (; j + w <= c; j += w)
-                {
-                    Vector.Widen(Vector.LoadUnsafe(ref xr, (nuint)(at + j)), out var lo, out var hi);
-                    (Vector.LoadUnsafe(ref mr, (nuint)j) + lo).StoreUnsafe(ref mr, (nuint)j);
-                    (Vector.LoadUnsafe(ref mr, (nuint)(j + half)) + hi).StoreUnsafe(ref mr, (nuint)(j + half));
-                }
-            for (; j < c; j++) sum[j] += x[at + j];
-        }
+            for (int q = j, at = r * c; q < c; q++) sum[q] += x[at + q];
     }
 
     /// <summary>sq[c] += Σ_r (x[r, c] − μ[c])², in double with μ in double, rows in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SumSquaredDeviations(Span<double> sq, ReadOnlySpan<float> x, ReadOnlySpan<double> mu, int rows, int c)
+    public static void SumSquaredDeviations(Span<double> sq, ReadOnlySpan<float> x, ReadOnlySpan<double> mu, int rows, int c) =>
+        SumSquaredDeviations(sq, x, mu, rows, c, Simd.Width);
+
+    /// <summary><see cref="SumSquaredDeviations(Span{double}, ReadOnlySpan{float}, ReadOnlySpan{double}, int, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SumSquaredDeviations(Span<double> sq, ReadOnlySpan<float> x, ReadOnlySpan<double> mu, int rows, int c, SimdWidth width)
     {
         Check(x.Length, rows, c, Math.Min(sq.Length, mu.Length), c);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref double mr = ref MemoryMarshal.GetReference(mu);
         ref double qr = ref MemoryMarshal.GetReference(sq);
-        int w = Vector<float>.Count, half = Vector<double>.Count;
-        bool vector = Vector.IsHardwareAccelerated;
+        int j = 0;
+        if (width >= SimdWidth.Vector512) j = SumSquaredDeviations512(ref qr, ref xr, ref mr, rows, c, j);
+        if (width >= SimdWidth.Vector256) j = SumSquaredDeviations256(ref qr, ref xr, ref mr, rows, c, j);
+        if (width >= SimdWidth.Vector128) j = SumSquaredDeviations128(ref qr, ref xr, ref mr, rows, c, j);
+        if (j == c) return;
         for (int r = 0; r < rows; r++)
-        {
-            int at = r * c, j = 0;
-            if (vector)
-                for (; j + w <= c; j += w)
-                {
-                    Vector.Widen(Vector.LoadUnsafe(ref xr, (nuint)(at + j)), out var lo, out var hi);
-                    var dlo = lo - Vector.LoadUnsafe(ref mr, (nuint)j);
-                    var dhi = hi - Vector.LoadUnsafe(ref mr, (nuint)(j + half));
-                    (Vector.LoadUnsafe(ref qr, (nuint)j) + dlo * dlo).StoreUnsafe(ref qr, (nuint)j);
-                    (Vector.LoadUnsafe(ref qr, (nuint)(j + half)) + dhi * dhi).StoreUnsafe(ref qr, (nuint)(j + half));
-                }
-            for (; j < c; j++)
+            for (int q = j, at = r * c; q < c; q++)
             {
-                double d = x[at + j] - mu[j];
-                sq[j] += d * d;
+                double d = x[at + q] - mu[q];
+                sq[q] += d * d;
             }
-        }
     }
 
     /// <summary>
@@ -102,37 +97,25 @@ internal static class BatchNormRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Normalize(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
-        int rows, int c, ActivationKind act, float slope)
+        int rows, int c, ActivationKind act, float slope) =>
+        Normalize(y, x, scale, shift, rows, c, act, slope, Simd.Width);
+
+    /// <summary><see cref="Normalize(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, ActivationKind, float)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Normalize(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
+        int rows, int c, ActivationKind act, float slope, SimdWidth width)
     {
         Check(x.Length, rows, c, y.Length, rows * c);
         if (scale.Length < c || shift.Length < c)
             throw new ArgumentException($"BatchNormRows: expected {c} scales and shifts but got {scale.Length} and {shift.Length}.");
-        bool relu = act is ActivationKind.Relu or ActivationKind.LeakyRelu;
-        if (act == ActivationKind.Relu) slope = 0f;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref float ar = ref MemoryMarshal.GetReference(scale);
-        ref float br = ref MemoryMarshal.GetReference(shift);
-        int w = Vector<float>.Count;
-        bool vector = Vector.IsHardwareAccelerated;
-        var vs = new Vector<float>(slope);
-        for (int r = 0; r < rows; r++)
-        {
-            int at = r * c, j = 0;
-            if (vector)
-                for (; j + w <= c; j += w)
-                {
-                    var z = Vector.LoadUnsafe(ref xr, (nuint)(at + j)) * Vector.LoadUnsafe(ref ar, (nuint)j) + Vector.LoadUnsafe(ref br, (nuint)j);
-                    if (relu) z = Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<float>.Zero), z, slope == 0f ? Vector<float>.Zero : z * vs);
-                    z.StoreUnsafe(ref yr, (nuint)(at + j));
-                }
-            for (; j < c; j++)
-            {
-                float z = x[at + j] * scale[j] + shift[j];
-                y[at + j] = !relu || z > 0f ? z : slope == 0f ? 0f : slope * z;
-            }
-        }
         var block = y[..(rows * c)];
+        var input = x[..(rows * c)];
+        if (act == ActivationKind.Relu || (act == ActivationKind.LeakyRelu && slope == 0f))
+            SimdDriver.MapRows<AffineReluOperator>(block, input, scale, shift, c, width);
+        else if (act == ActivationKind.LeakyRelu)
+            SimdDriver.MapRows<AffineLeakyReluOperator>(block, input, scale, shift, slope, c, width);
+        else
+            SimdDriver.MapRows<MultiplyAddOperator>(block, input, scale, shift, c, width);
         switch (act)
         {
             case ActivationKind.Identity or ActivationKind.Relu or ActivationKind.LeakyRelu:
@@ -150,7 +133,7 @@ internal static class BatchNormRows
 
     /// <summary>
     /// The per-channel sums of the backward (see <see cref="BatchNormKernels.ParameterGradients"/>): dβ[c] = Σ_r g and
-    /// dγ[c] = invStd[c]·Σ_r g·(x − μ), in double, through <see cref="SumGradients"/> (which see for
+    /// dγ[c] = invStd[c]·Σ_r g·(x − μ), in double, through <see cref="SumGradients(Span{double}, Span{double}, Span{float}, ReadOnlySpan{float}, float, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int)"/> (which see for
     /// <paramref name="reluSlope"/>). <paramref name="scratch"/> holds at least 2·C doubles.
     /// </summary>
     public static void GradientSums(Span<float> dGamma, Span<float> dBeta, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
@@ -177,58 +160,43 @@ internal static class BatchNormRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumGradients(Span<double> sumG, Span<double> sumGx, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, int rows, int c)
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, int rows, int c) =>
+        SumGradients(sumG, sumGx, g, y, reluSlope, x, mean, rows, c, Simd.Width);
+
+    /// <summary><see cref="SumGradients(Span{double}, Span{double}, Span{float}, ReadOnlySpan{float}, float, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SumGradients(Span<double> sumG, Span<double> sumGx, Span<float> g, ReadOnlySpan<float> y, float reluSlope,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, int rows, int c, SimdWidth width)
     {
         Check(x.Length, rows, c, Math.Min(Math.Min(sumG.Length, sumGx.Length), mean.Length), c);
         bool relu = !float.IsNaN(reluSlope);
         Check(g.Length, rows, c, relu ? y.Length : rows * c, rows * c);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gr = ref MemoryMarshal.GetReference(g);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref float mr = ref MemoryMarshal.GetReference(mean);
-        ref double sr = ref MemoryMarshal.GetReference(sumG);
-        ref double tr = ref MemoryMarshal.GetReference(sumGx);
-        int w = Vector<float>.Count, half = Vector<double>.Count;
-        bool vector = Vector.IsHardwareAccelerated;
-        var vs = new Vector<float>(relu ? reluSlope : 0f);
+        var p = new GradientRefs(
+            ref MemoryMarshal.GetReference(sumG), ref MemoryMarshal.GetReference(sumGx), ref MemoryMarshal.GetReference(g),
+            ref MemoryMarshal.GetReference(y), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(mean),
+            rows, c, relu, reluSlope);
+        int j = 0;
+        if (width >= SimdWidth.Vector512) j = SumGradients512(p, j);
+        if (width >= SimdWidth.Vector256) j = SumGradients256(p, j);
+        if (width >= SimdWidth.Vector128) j = SumGradients128(p, j);
+        if (j == c) return;
         for (int r = 0; r < rows; r++)
-        {
-            int at = r * c, j = 0;
-            if (vector)
-                for (; j + w <= c; j += w)
-                {
-                    var gv = Vector.LoadUnsafe(ref gr, (nuint)(at + j));
-                    if (relu)
-                    {
-                        gv = Vector.ConditionalSelect(Vector.GreaterThan(Vector.LoadUnsafe(ref yr, (nuint)(at + j)), Vector<float>.Zero),
-                            gv, reluSlope == 0f ? Vector<float>.Zero : gv * vs);
-                        gv.StoreUnsafe(ref gr, (nuint)(at + j));
-                    }
-                    var dv = Vector.LoadUnsafe(ref xr, (nuint)(at + j)) - Vector.LoadUnsafe(ref mr, (nuint)j);
-                    Vector.Widen(gv, out var glo, out var ghi);
-                    Vector.Widen(dv, out var dlo, out var dhi);
-                    (Vector.LoadUnsafe(ref sr, (nuint)j) + glo).StoreUnsafe(ref sr, (nuint)j);
-                    (Vector.LoadUnsafe(ref sr, (nuint)(j + half)) + ghi).StoreUnsafe(ref sr, (nuint)(j + half));
-                    (Vector.LoadUnsafe(ref tr, (nuint)j) + glo * dlo).StoreUnsafe(ref tr, (nuint)j);
-                    (Vector.LoadUnsafe(ref tr, (nuint)(j + half)) + ghi * dhi).StoreUnsafe(ref tr, (nuint)(j + half));
-                }
-            for (; j < c; j++)
+            for (int q = j, at = r * c; q < c; q++)
             {
-                float gi = g[at + j];
+                float gi = g[at + q];
                 if (relu)
                 {
-                    gi = y[at + j] > 0f ? gi : reluSlope == 0f ? 0f : reluSlope * gi;
-                    g[at + j] = gi;
+                    gi = reluSlope == 0f ? ReluBackwardOperator.Invoke(gi, y[at + q]) : LeakyReluBackwardOperator.Invoke(gi, y[at + q], reluSlope);
+                    g[at + q] = gi;
                 }
-                sumG[j] += gi;
-                sumGx[j] += (double)gi * (x[at + j] - mean[j]);
+                sumG[q] += gi;
+                sumGx[q] += (double)gi * (x[at + q] - mean[q]);
             }
-        }
     }
 
     /// <summary>
     /// ∂L/∂x with the batch's own statistics (see <see cref="BatchNormKernels.BackwardTraining(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int)"/>):
-    /// <see cref="BackwardCoefficients"/> for the R rows, then <see cref="BackwardRows"/>. An empty γ means 1.
+    /// <see cref="BackwardCoefficients"/> for the R rows, then <see cref="BackwardRows(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int)"/>. An empty γ means 1.
     /// <paramref name="scratch"/> holds at least 3·C floats.
     /// </summary>
     public static void BackwardTraining(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
@@ -259,33 +227,29 @@ internal static class BatchNormRows
     /// <summary>dx[r, c] = k[c]·(g[r, c] − (dβ/M)[c] − s[c]·(x[r, c] − μ[c])), with the <see cref="BackwardCoefficients"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardRows(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
-        ReadOnlySpan<float> coefficients, int rows, int c)
+        ReadOnlySpan<float> coefficients, int rows, int c) =>
+        BackwardRows(dx, g, x, mean, coefficients, rows, c, Simd.Width);
+
+    /// <summary><see cref="BackwardRows(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void BackwardRows(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> mean,
+        ReadOnlySpan<float> coefficients, int rows, int c, SimdWidth width)
     {
         Check(x.Length, rows, c, Math.Min(coefficients.Length / 3, mean.Length), c);
         Check(g.Length, rows, c, dx.Length, rows * c);
         var k = coefficients[..c];
         var meanG = coefficients.Slice(c, c);
         var slope = coefficients.Slice(2 * c, c);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gr = ref MemoryMarshal.GetReference(g);
-        ref float dr = ref MemoryMarshal.GetReference(dx);
-        ref float mr = ref MemoryMarshal.GetReference(mean);
-        ref float kr = ref MemoryMarshal.GetReference(k);
-        ref float er = ref MemoryMarshal.GetReference(meanG);
-        ref float sr = ref MemoryMarshal.GetReference(slope);
-        int w = Vector<float>.Count;
-        bool vector = Vector.IsHardwareAccelerated;
+        var p = new BackwardRefs(
+            ref MemoryMarshal.GetReference(dx), ref MemoryMarshal.GetReference(g), ref MemoryMarshal.GetReference(x),
+            ref MemoryMarshal.GetReference(mean), ref MemoryMarshal.GetReference(k), ref MemoryMarshal.GetReference(meanG),
+            ref MemoryMarshal.GetReference(slope));
         for (int r = 0; r < rows; r++)
         {
             int at = r * c, j = 0;
-            if (vector)
-                for (; j + w <= c; j += w)
-                {
-                    var gv = Vector.LoadUnsafe(ref gr, (nuint)(at + j));
-                    var d = Vector.LoadUnsafe(ref xr, (nuint)(at + j)) - Vector.LoadUnsafe(ref mr, (nuint)j);
-                    (Vector.LoadUnsafe(ref kr, (nuint)j) * (gv - Vector.LoadUnsafe(ref er, (nuint)j) - Vector.LoadUnsafe(ref sr, (nuint)j) * d))
-                        .StoreUnsafe(ref dr, (nuint)(at + j));
-                }
+            if (width >= SimdWidth.Vector512) j = BackwardRow512(p, at, j, c);
+            if (width >= SimdWidth.Vector256) j = BackwardRow256(p, at, j, c);
+            if (width >= SimdWidth.Vector128) j = BackwardRow128(p, at, j, c);
             for (; j < c; j++) dx[at + j] = k[j] * (g[at + j] - meanG[j] - slope[j] * (x[at + j] - mean[j]));
         }
     }

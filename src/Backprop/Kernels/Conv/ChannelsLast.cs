@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -90,7 +89,11 @@ internal static class ChannelsLast
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: dx[n, ih, iw, c] += Σ dcol over every (row, kh, kw) that read it. dx is overwritten.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g)
+    public static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g) => Col2Im(dx, dcol, g, Simd.Width);
+
+    /// <summary><see cref="Col2Im(Span{float}, ReadOnlySpan{float}, ConvGeometry)"/> at a given width: each clipped run of (KW)·C values is added through <see cref="SimdDriver"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Col2Im(Span<float> dx, ReadOnlySpan<float> dcol, ConvGeometry g, SimdWidth width)
     {
         int c = g.C, kw = g.KW, k = g.K, run = kw * c;
         dx[..(g.N * g.H * g.W * c)].Clear();
@@ -108,7 +111,7 @@ internal static class ChannelsLast
                         int ih = oh * g.Stride - g.Pad + kh;
                         if (ih < 0 || ih >= g.H) continue;
                         var d = dx.Slice(((n * g.H + ih) * g.W + iw0 + lo) * c, (hi - lo) * c);
-                        TensorPrimitives.Add(d, src.Slice(kh * run + lo * c, (hi - lo) * c), d);
+                        SimdDriver.Map<AddOperator>(d, d, src.Slice(kh * run + lo * c, (hi - lo) * c), width);
                     }
                 }
     }

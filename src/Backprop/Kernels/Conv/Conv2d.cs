@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 
 namespace Backprop.Kernels;
 
@@ -84,7 +83,7 @@ internal static class Conv2dKernels
         });
         if (partials is null || dwb is null) return;
         var sum = partials.AsSpan(0, k1 * oc);                            // chunk 0 += chunks 1.., in order
-        for (int c = 1; c < chunks; c++) TensorPrimitives.Add(sum, partials.AsSpan(c * k1 * oc, k1 * oc), sum);
+        for (int c = 1; c < chunks; c++) SimdDriver.Map<AddOperator>(sum, sum, partials.AsSpan(c * k1 * oc, k1 * oc), Simd.Width);
         for (int j = 0; j < k1; j++)                                       // dWb[o, j] += dWbᵀ[j, o]
             for (int o = 0; o < oc; o++) dwb[o * k1 + j] += sum[j * oc + o];
         ArrayPool<float>.Shared.Return(partials);

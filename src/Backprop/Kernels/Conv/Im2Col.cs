@@ -92,7 +92,7 @@ internal static unsafe class Im2Col
             for (int y = 0; y < g.H; y++)
             {
                 var row = dx.Slice((c * g.H + y) * g.W, g.W);
-                System.Numerics.Tensors.TensorPrimitives.Add(row, dst.Slice((c * hp + y + g.Pad) * wp + g.Pad, g.W), row);
+                SimdDriver.Map<AddOperator>(row, row, dst.Slice((c * hp + y + g.Pad) * wp + g.Pad, g.W), width);
             }
     }
 

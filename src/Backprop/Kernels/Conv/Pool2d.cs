@@ -88,10 +88,37 @@ internal static unsafe class Pool2dKernels
     }
 
     /// <summary>y = the mean of each KH×KW window.</summary>
-    public static void AvgForward(float[] y, float[] x, ConvGeometry g, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
+    public static void AvgForward(float[] y, float[] x, ConvGeometry g, int? threads = null) => AvgForward(y, x, g, Simd.Width, threads);
+
+    /// <summary>
+    /// <see cref="AvgForward(float[], float[], ConvGeometry, int?)"/> at a given width. Each window is summed from 0 in
+    /// row-major order and the sum multiplied by 1/(KH·KW). With stride 1 the windows of an output row start at
+    /// consecutive columns, so each window element (ky, kx) is one contiguous run of OW inputs, added to the row's OW
+    /// sums through <see cref="SimdDriver"/> in that same order: the same bits as the scalar loop. Strided windows
+    /// read every s-th column, which vectors could only reach by a gather or a deinterleave, so they stay scalar.
+    /// </summary>
+    internal static void AvgForward(float[] y, float[] x, ConvGeometry g, SimdWidth width, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
         float scale = 1f / (g.KH * g.KW);
+        if (s == 1 && width > SimdWidth.Scalar)
+        {
+            for (int pl = p0; pl < p1; pl++)
+            {
+                var plane = x.AsSpan(pl * hw, hw);
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    var row = y.AsSpan((pl * oh + oy) * ow, ow);
+                    int top = oy * g.W;
+                    SimdDriver.Map<AddOperator>(row, plane.Slice(top, ow), 0f, width);   // 0 + x, as the scalar sum starts (−0 becomes +0)
+                    for (int ky = 0; ky < g.KH; ky++)
+                        for (int kx = ky == 0 ? 1 : 0; kx < g.KW; kx++)
+                            SimdDriver.Map<AddOperator>(row, row, plane.Slice(top + ky * g.W + kx, ow), width);
+                    SimdDriver.Map<MultiplyOperator>(row, row, scale, width);
+                }
+            }
+            return;
+        }
         fixed (float* px = x, py = y)
             for (int pl = p0; pl < p1; pl++)
             {
@@ -108,10 +135,40 @@ internal static unsafe class Pool2dKernels
     });
 
     /// <summary>dx += dy / (KH·KW) spread over each window.</summary>
-    public static void AvgBackward(float[] dx, float[] dy, ConvGeometry g, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
+    public static void AvgBackward(float[] dx, float[] dy, ConvGeometry g, int? threads = null) => AvgBackward(dx, dy, g, Simd.Width, threads);
+
+    /// <summary>
+    /// <see cref="AvgBackward(float[], float[], ConvGeometry, int?)"/> at a given width. Each pixel receives its windows'
+    /// shares dy·1/(KH·KW) in row-major order of the windows. With stride 1 a row of shares is added to the run of OW
+    /// pixels at each (ky, kx) through <see cref="SimdDriver"/>, kx from KW − 1 down to 0: a pixel's windows in one
+    /// output row then arrive with ox ascending, as in the scalar loop, so the sums are the same bits. Strided windows
+    /// stay scalar (see <see cref="AvgForward(float[], float[], ConvGeometry, SimdWidth, int?)"/>).
+    /// </summary>
+    internal static void AvgBackward(float[] dx, float[] dy, ConvGeometry g, SimdWidth width, int? threads = null) => ForEachPlanes(g, threads, (p0, p1) =>
     {
         int hw = g.H * g.W, oh = g.OH, ow = g.OW, s = g.Stride;
         float scale = 1f / (g.KH * g.KW);
+        if (s == 1 && width > SimdWidth.Scalar)
+        {
+            float[] rented = ArrayPool<float>.Shared.Rent(ow);
+            var share = rented.AsSpan(0, ow);
+            for (int pl = p0; pl < p1; pl++)
+            {
+                var dplane = dx.AsSpan(pl * hw, hw);
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    SimdDriver.Map<MultiplyOperator>(share, dy.AsSpan((pl * oh + oy) * ow, ow), scale, width);
+                    for (int ky = 0; ky < g.KH; ky++)
+                        for (int kx = g.KW - 1; kx >= 0; kx--)
+                        {
+                            var run = dplane.Slice((oy + ky) * g.W + kx, ow);
+                            SimdDriver.Map<AddOperator>(run, run, share, width);
+                        }
+                }
+            }
+            ArrayPool<float>.Shared.Return(rented);
+            return;
+        }
         fixed (float* pdx = dx, pdy = dy)
             for (int pl = p0; pl < p1; pl++)
             {

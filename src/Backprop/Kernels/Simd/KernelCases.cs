@@ -36,12 +36,30 @@ internal static class KernelCases
         new("conv.maxpool_backward_overlapping", (n, w) => MaxPoolBackward(n, k: 3, s: 2, w)),
         new("pool2d.max", (n, w) => GraphMaxPool(n, k: 2, s: 2, w)),
         new("pool2d.max_overlapping", (n, w) => GraphMaxPool(n, k: 3, s: 1, w)),
+        new("pool2d.avg_stride1", (n, w) => GraphAvgPool(n, k: 2, backward: false, w)),
+        new("pool2d.avg_stride1_3x3", (n, w) => GraphAvgPool(n, k: 3, backward: false, w)),
+        new("pool2d.avg_stride1_backward", (n, w) => GraphAvgPool(n, k: 2, backward: true, w)),
+        new("pool2d.avg_stride1_3x3_backward", (n, w) => GraphAvgPool(n, k: 3, backward: true, w)),
         new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
         new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
+        new("conv.col2im_channels_last", ChannelsLastCol2Im),
         new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
         new("batchnorm.affine_features", (n, w) => BatchNorm(n, spatial: false, part: 0, w)),
         new("batchnorm.backward_training", (n, w) => BatchNorm(n, spatial: true, part: 1, w)),
         new("batchnorm.backward_frozen", (n, w) => BatchNorm(n, spatial: true, part: 2, w)),
+        new("batchnorm.rows_sum", (n, w) => RowSums(n, deviations: false, w)),
+        new("batchnorm.rows_sum_squares", (n, w) => RowSums(n, deviations: true, w)),
+        new("batchnorm.rows_grad_sums", (n, w) => RowGradientSums(n, float.NaN, w)),
+        new("batchnorm.rows_grad_sums_relu", (n, w) => RowGradientSums(n, 0f, w)),
+        new("batchnorm.rows_grad_sums_leaky", (n, w) => RowGradientSums(n, 0.1f, w)),
+        new("batchnorm.rows_normalize", (n, w) => RowNormalize(n, ActivationKind.Identity, 0f, w)),
+        new("batchnorm.rows_normalize_relu", (n, w) => RowNormalize(n, ActivationKind.Relu, 0f, w)),
+        new("batchnorm.rows_normalize_leaky_relu", (n, w) => RowNormalize(n, ActivationKind.LeakyRelu, 0.1f, w)),
+        new("batchnorm.rows_backward", RowBackward),
+        new("conv.avgpool", (n, w) => AvgPool(n, k: 2, s: 2, backward: false, w)),
+        new("conv.avgpool_overlapping", (n, w) => AvgPool(n, k: 3, s: 1, backward: false, w)),
+        new("conv.avgpool_backward", (n, w) => AvgPool(n, k: 2, s: 2, backward: true, w)),
+        new("conv.avgpool_backward_overlapping", (n, w) => AvgPool(n, k: 3, s: 1, backward: true, w)),
         new("op.leaky_relu", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<LeakyReluOperator>(d, x[0], 0.01f, w))),
         new("op.leaky_relu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<LeakyReluBackwardOperator>(d, x[0], x[1], 0.01f, w))),
         new("op.sqrt_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<SqrtBackwardOperator>(d, x[0], Positive(x[1]), w))),
@@ -168,6 +186,31 @@ internal static class KernelCases
         return y;
     }
 
+    // Planes [2, 2, 5, n + 3] (NCHW) average-pooled with stride 1 by the graph's kernel, or its backward (adding into dx).
+    private static float[] GraphAvgPool(int n, int k, bool backward, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, 2, 5, n + 3, k, k, 1, 0);
+        int pooled = g.N * g.C * g.P;
+        if (!backward)
+        {
+            var y = new float[pooled];
+            Pool2dKernels.AvgForward(y, Data(n, g.N * g.ImageSize), g, w);
+            return y;
+        }
+        var dx = Data(n + 1, g.N * g.ImageSize);
+        Pool2dKernels.AvgBackward(dx, Data(n, pooled), g, w);
+        return dx;
+    }
+
+    // The channels-last adjoint of im2col for 2 images [3, 4, n] with a 3×3 kernel, stride 1, padding 1.
+    private static float[] ChannelsLastCol2Im(int n, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, n, 3, 4, 3, 3, 1, 1);
+        var dx = Data(n + 1, g.N * g.ImageSize);   // overwritten
+        ChannelsLast.Col2Im(dx, Data(n, g.N * g.P * g.K), g, w);
+        return dx;
+    }
+
     // One image [2, 3, n] with a 3×3 kernel, stride 1, padding 1: runs of n values (the graph convolution's im2col).
     private static float[] Im2ColRuns(int n, bool backward, SimdWidth w)
     {
@@ -207,5 +250,74 @@ internal static class KernelCases
                 break;
         }
         return y;
+    }
+
+    // A double's bits as two floats, so that sums kept in double are compared bit for bit too.
+    private static float[] Bits(ReadOnlySpan<double> values)
+    {
+        var bits = new float[2 * values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            long b = BitConverter.DoubleToInt64Bits(values[i]);
+            bits[2 * i] = BitConverter.Int32BitsToSingle((int)b);
+            bits[2 * i + 1] = BitConverter.Int32BitsToSingle((int)(b >> 32));
+        }
+        return bits;
+    }
+
+    private static double[] Doubles(float[] v) => [.. v.Select(f => (double)f)];
+
+    // Column sums (or squared deviations from a mean) in double over 1 to 9 rows of n channels, added to sums already there.
+    private static float[] RowSums(int n, bool deviations, SimdWidth w)
+    {
+        int rows = 1 + n % 9;
+        var x = Data(n, rows * n);
+        var sums = Doubles(Data(n + 1, n));
+        if (deviations) BatchNormRows.SumSquaredDeviations(sums, x, Doubles(Data(n + 2, n)), rows, n, w);
+        else BatchNormRows.SumColumns(sums, x, rows, n, w);
+        return Bits(sums);
+    }
+
+    // Σ g and Σ g·(x − μ) over 1 to 9 rows of n channels, g gated by a fused (leaky) ReLU unless the slope is NaN; returns g and both sums.
+    private static float[] RowGradientSums(int n, float slope, SimdWidth w)
+    {
+        int rows = 1 + n % 9;
+        var g = Data(n, rows * n);
+        var sumG = Doubles(Data(n + 4, n));
+        var sumGx = Doubles(Data(n + 5, n));
+        BatchNormRows.SumGradients(sumG, sumGx, g, Data(n + 1, rows * n), slope, Data(n + 2, rows * n), Data(n + 3, n), rows, n, w);
+        return [.. g, .. Bits(sumG), .. Bits(sumGx)];
+    }
+
+    // act(x·scale + shift) over 3 rows of n channels.
+    private static float[] RowNormalize(int n, ActivationKind act, float slope, SimdWidth w)
+    {
+        var y = new float[3 * n];
+        BatchNormRows.Normalize(y, Data(n, 3 * n), Data(n + 1, n), Data(n + 2, n), 3, n, act, slope, w);
+        return y;
+    }
+
+    // dx = k·(g − dβ/M − s·(x − μ)) over 3 rows of n channels.
+    private static float[] RowBackward(int n, SimdWidth w)
+    {
+        var dx = new float[3 * n];
+        BatchNormRows.BackwardRows(dx, Data(n, 3 * n), Data(n + 1, 3 * n), Data(n + 2, n), Data(n + 3, 3 * n), 3, n, w);
+        return dx;
+    }
+
+    // Average pooling of 2 channels-last images of 5×5 pixels with n channels, or its backward (which overwrites dx).
+    private static float[] AvgPool(int n, int k, int s, bool backward, SimdWidth w)
+    {
+        const int images = 2, h = 5;
+        int o = (h - k) / s + 1, pooled = images * o * o * n, size = images * h * h * n;
+        if (!backward)
+        {
+            var y = new float[pooled];
+            ChannelsLastAvgPool.Forward(y, Data(n, size), images, h, h, n, k, s, w);
+            return y;
+        }
+        var dx = Data(n + 1, size);
+        ChannelsLastAvgPool.Backward(dx, Data(n, pooled), images, h, h, n, k, s, w);
+        return dx;
     }
 }

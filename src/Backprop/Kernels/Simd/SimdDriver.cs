@@ -104,6 +104,34 @@ internal static class SimdDriver
             Core<TOp>(ref Unsafe.Add(ref dr, start), ref Unsafe.Add(ref xr, start), ref rr, z, (nuint)cols, width);
     }
 
+    /// <summary>d[r, :] = TOp(x[r, :], row1, row2) for every row of d [·, cols]: two per-column operands, as a scale and a shift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MapRows<TOp>(Span<float> d, ReadOnlySpan<float> x, ReadOnlySpan<float> row1, ReadOnlySpan<float> row2, int cols, SimdWidth width) where TOp : struct, ITernaryOperator
+    {
+        SameLength(d, x.Length, nameof(x));
+        CheckRows(d.Length, Math.Min(row1.Length, row2.Length), cols);
+        ref float dr = ref MemoryMarshal.GetReference(d);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float ar = ref MemoryMarshal.GetReference(row1);
+        ref float br = ref MemoryMarshal.GetReference(row2);
+        for (int start = 0; start < d.Length; start += cols)
+            Core<TOp>(ref Unsafe.Add(ref dr, start), ref Unsafe.Add(ref xr, start), ref ar, ref br, (nuint)cols, width);
+    }
+
+    /// <summary>d[r, :] = TOp(x[r, :], row1, row2, w) for every row of d [·, cols].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MapRows<TOp>(Span<float> d, ReadOnlySpan<float> x, ReadOnlySpan<float> row1, ReadOnlySpan<float> row2, float w, int cols, SimdWidth width) where TOp : struct, IQuaternaryOperator
+    {
+        SameLength(d, x.Length, nameof(x));
+        CheckRows(d.Length, Math.Min(row1.Length, row2.Length), cols);
+        ref float dr = ref MemoryMarshal.GetReference(d);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float ar = ref MemoryMarshal.GetReference(row1);
+        ref float br = ref MemoryMarshal.GetReference(row2);
+        for (int start = 0; start < d.Length; start += cols)
+            Core<TOp>(ref Unsafe.Add(ref dr, start), ref Unsafe.Add(ref xr, start), ref ar, ref br, w, (nuint)cols, width);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Core<TOp>(ref float d, ref float x, nuint n, SimdWidth width) where TOp : struct, IUnaryOperator
     {
@@ -253,6 +281,28 @@ internal static class SimdDriver
             for (; i + 4 <= n; i += 4) TOp.Invoke(Vector128.LoadUnsafe(ref x, i), Vector128.LoadUnsafe(ref y, i), z128, w128).StoreUnsafe(ref d, i);
         }
         for (; i < n; i++) Unsafe.Add(ref d, i) = TOp.Invoke(Unsafe.Add(ref x, i), Unsafe.Add(ref y, i), z, w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Core<TOp>(ref float d, ref float x, ref float y, ref float z, float w, nuint n, SimdWidth width) where TOp : struct, IQuaternaryOperator
+    {
+        nuint i = 0;
+        if (width >= SimdWidth.Vector512)
+        {
+            var w512 = Vector512.Create(w);
+            for (; i + 16 <= n; i += 16) TOp.Invoke(Vector512.LoadUnsafe(ref x, i), Vector512.LoadUnsafe(ref y, i), Vector512.LoadUnsafe(ref z, i), w512).StoreUnsafe(ref d, i);
+        }
+        if (width >= SimdWidth.Vector256)
+        {
+            var w256 = Vector256.Create(w);
+            for (; i + 8 <= n; i += 8) TOp.Invoke(Vector256.LoadUnsafe(ref x, i), Vector256.LoadUnsafe(ref y, i), Vector256.LoadUnsafe(ref z, i), w256).StoreUnsafe(ref d, i);
+        }
+        if (width >= SimdWidth.Vector128)
+        {
+            var w128 = Vector128.Create(w);
+            for (; i + 4 <= n; i += 4) TOp.Invoke(Vector128.LoadUnsafe(ref x, i), Vector128.LoadUnsafe(ref y, i), Vector128.LoadUnsafe(ref z, i), w128).StoreUnsafe(ref d, i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref d, i) = TOp.Invoke(Unsafe.Add(ref x, i), Unsafe.Add(ref y, i), Unsafe.Add(ref z, i), w);
     }
 
     private static void SameLength(Span<float> d, int length, string name)
