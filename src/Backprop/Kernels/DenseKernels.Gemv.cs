@@ -25,44 +25,59 @@ internal static partial class DenseKernels
     internal static void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, SimdWidth width)
     {
         if (k < 0 || n < 0 || y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
+        // The rows p with x[p] ≠ 0, found once without a branch: each column block then walks only these, instead
+        // of testing every x[p] again (an unpredictable branch per input per block; an image is about half zeros).
+        int[]? rented = k > MaxStackRows ? System.Buffers.ArrayPool<int>.Shared.Rent(k) : null;
+        Span<int> rows = rented is null ? stackalloc int[k] : rented;
+        int count = 0;
+        for (int p = 0; p < k; p++)
+        {
+            rows[count] = p;
+            count += x[p] != 0f ? 1 : 0;
+        }
         ref float wr = ref MemoryMarshal.GetReference(w);
         ref float yr = ref MemoryMarshal.GetReference(y);
         ref float xr = ref MemoryMarshal.GetReference(x);
+        ref int nz = ref MemoryMarshal.GetReference(rows);
         int j = 0;
-        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, ref xr, ref wr, k, n, j);
-        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, ref xr, ref wr, k, n, j);
-        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, ref xr, ref wr, k, n, j);
-        GemvScalar(y, x, w, k, n, j);
+        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, ref xr, ref wr, ref nz, count, n, j);
+        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, ref xr, ref wr, ref nz, count, n, j);
+        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, ref xr, ref wr, ref nz, count, n, j);
+        GemvScalar(y, x, w, rows[..count], n, j);
+        if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
     }
 
-    // Columns [j0, n) one float at a time, still row by row so that W is read in order: y[j] += W[p, j]·x[p].
-    private static void GemvScalar(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, int j0)
+    // Inputs up to this many keep their non-zero row list on the stack (16 KB).
+    private const int MaxStackRows = 4096;
+
+    // Columns [j0, n) one float at a time, still row by row so that W is read in order: y[j] += W[p, j]·x[p] over
+    // the non-zero rows p.
+    private static void GemvScalar(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<int> rows, int n, int j0)
     {
         if (j0 >= n) return;
         var yj = y[j0..n];
         yj.Clear();
-        for (int p = 0; p < k; p++)
+        foreach (int p in rows)
         {
             float xp = x[p];
-            if (xp == 0f) continue;
             var row = w.Slice(p * n + j0, n - j0);
             for (int j = 0; j < yj.Length; j++) yj[j] += row[j] * xp;
         }
     }
 
-    // Columns [j, n) in blocks of 8·16 held in eight Vector512 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·16 held in eight Vector512 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv512(ref float yr, ref float xr, ref float wr, int k, int n, int j)
+    private static int Gemv512(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
     {
         const int L = 16;
         for (; j + 8 * L <= n; j += 8 * L)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 var s = Vector512.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
                 a0 += Vector512.LoadUnsafe(ref row, 0 * L) * s;
@@ -87,10 +102,10 @@ internal static partial class DenseKernels
         for (; j + L <= n; j += L)
         {
             Vector512<float> a = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 a += Vector512.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector512.Create(xp);
             }
             a.StoreUnsafe(ref yr, (nuint)j);
@@ -98,19 +113,19 @@ internal static partial class DenseKernels
         return j;
     }
 
-    // Columns [j, n) in blocks of 8·8 held in eight Vector256 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·8 held in eight Vector256 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv256(ref float yr, ref float xr, ref float wr, int k, int n, int j)
+    private static int Gemv256(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
     {
         const int L = 8;
         for (; j + 8 * L <= n; j += 8 * L)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 var s = Vector256.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
                 a0 += Vector256.LoadUnsafe(ref row, 0 * L) * s;
@@ -135,10 +150,10 @@ internal static partial class DenseKernels
         for (; j + L <= n; j += L)
         {
             Vector256<float> a = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 a += Vector256.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector256.Create(xp);
             }
             a.StoreUnsafe(ref yr, (nuint)j);
@@ -146,19 +161,19 @@ internal static partial class DenseKernels
         return j;
     }
 
-    // Columns [j, n) in blocks of 8·4 held in eight Vector128 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·4 held in eight Vector128 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv128(ref float yr, ref float xr, ref float wr, int k, int n, int j)
+    private static int Gemv128(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
     {
         const int L = 4;
         for (; j + 8 * L <= n; j += 8 * L)
         {
             Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 var s = Vector128.Create(xp);
                 ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
                 a0 += Vector128.LoadUnsafe(ref row, 0 * L) * s;
@@ -183,10 +198,10 @@ internal static partial class DenseKernels
         for (; j + L <= n; j += L)
         {
             Vector128<float> a = default;
-            for (int p = 0; p < k; p++)
+            for (int q = 0; q < count; q++)
             {
+                int p = Unsafe.Add(ref nz, q);
                 float xp = Unsafe.Add(ref xr, p);
-                if (xp == 0f) continue;
                 a += Vector128.LoadUnsafe(ref wr, (nuint)((nint)p * n + j)) * Vector128.Create(xp);
             }
             a.StoreUnsafe(ref yr, (nuint)j);

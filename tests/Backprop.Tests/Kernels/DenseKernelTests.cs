@@ -32,6 +32,31 @@ public sealed class DenseKernelTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void GemvSkipsZeroInputsAndKeepsEveryOtherValue(SimdWidth width)
+    {
+        // Half the inputs 0 or −0 (skipped, as an image's background and a ReLU's output are), the rest including a
+        // NaN and an infinity (kept: skipping them would hide them); 5000 inputs take the rented row list.
+        foreach (var (k, n) in new[] { (784, 96), (5000, 40), (33, 17) })
+        {
+            var x = KernelCases.Data(k + 3, k);
+            for (int p = 0; p < k; p += 2) x[p] = p % 4 == 0 ? 0f : -0f;
+            x[1] = float.NaN;
+            x[k - 2 + k % 2] = float.PositiveInfinity;
+            var w = KernelCases.Data(n + 5, k * n);
+            var y = new float[n];
+            DenseKernels.Gemv(y, x, w, k, n, width);
+            for (int j = 0; j < n; j++)
+            {
+                float s = 0f;
+                for (int p = 0; p < k; p++)
+                    if (x[p] != 0f) s += w[p * n + j] * x[p];
+                Assert.Equal(BitConverter.SingleToInt32Bits(s), BitConverter.SingleToInt32Bits(y[j]));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void BiasGradientSumsColumnsDownTheRows(SimdWidth width)
     {
         foreach (var (rows, cols) in new[] { (1, 1), (3, 7), (50, 32), (9, 70), (4, 200), (0, 5) })
