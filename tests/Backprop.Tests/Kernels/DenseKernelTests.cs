@@ -20,13 +20,7 @@ public sealed class DenseKernelTests
             var w = KernelCases.Data(n, k * n);
             var y = KernelCases.Data(1, n);   // overwritten
             DenseKernels.Gemv(y, x, w, k, n, width);
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0f;
-                for (int p = 0; p < k; p++)
-                    if (x[p] != 0f) s += w[p * n + j] * x[p];
-                Assert.Equal(BitConverter.SingleToInt32Bits(s), BitConverter.SingleToInt32Bits(y[j]));
-            }
+            AssertIsTheDefinition(y, x, w, k, n);
         }
     }
 
@@ -45,13 +39,19 @@ public sealed class DenseKernelTests
             var w = KernelCases.Data(n + 5, k * n);
             var y = new float[n];
             DenseKernels.Gemv(y, x, w, k, n, width);
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0f;
-                for (int p = 0; p < k; p++)
-                    if (x[p] != 0f) s += w[p * n + j] * x[p];
-                Assert.Equal(BitConverter.SingleToInt32Bits(s), BitConverter.SingleToInt32Bits(y[j]));
-            }
+            AssertIsTheDefinition(y, x, w, k, n);
+        }
+    }
+
+    // y[j] = Σ_p x[p]·W[p, j] from 0, p ascending, zero inputs skipped: bit for bit.
+    private static void AssertIsTheDefinition(float[] y, float[] x, float[] w, int k, int n)
+    {
+        for (int j = 0; j < n; j++)
+        {
+            float s = 0f;
+            for (int p = 0; p < k; p++)
+                if (x[p] != 0f) s += w[p * n + j] * x[p];
+            Assert.Equal(BitConverter.SingleToInt32Bits(s), BitConverter.SingleToInt32Bits(y[j]));
         }
     }
 
