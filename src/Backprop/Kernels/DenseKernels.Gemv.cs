@@ -22,7 +22,16 @@ internal static partial class DenseKernels
     /// FMA), so all widths give the same bits, and the same bits as <see cref="GemmSmall"/>'s row updates.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, SimdWidth width)
+    internal static void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, SimdWidth width) =>
+        Gemv(y, x, w, k, n, width, threads: 1);
+
+    /// <summary>
+    /// <see cref="Gemv(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, SimdWidth)"/> with the columns
+    /// split over up to <paramref name="threads"/> cores when W is large (see <see cref="GemvParallel"/>); each column's
+    /// sum is the same whichever core computes it, so the result does not depend on the thread count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, SimdWidth width, int threads)
     {
         if (k < 0 || n < 0 || y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
         // The rows p with x[p] ≠ 0, found once without a branch: each column block then walks only these, instead
@@ -35,42 +44,54 @@ internal static partial class DenseKernels
             rows[count] = p;
             count += x[p] != 0f ? 1 : 0;
         }
-        ref float wr = ref MemoryMarshal.GetReference(w);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref int nz = ref MemoryMarshal.GetReference(rows);
-        int j = 0;
-        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, ref xr, ref wr, ref nz, count, n, j);
-        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, ref xr, ref wr, ref nz, count, n, j);
-        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, ref xr, ref wr, ref nz, count, n, j);
-        GemvScalar(y, x, w, rows[..count], n, j);
+        fixed (float* py = y, px = x, pw = w)
+        fixed (int* pr = rows)
+        {
+            if (!GemvParallel.TryRun(py, px, pw, pr, count, n, width, threads))
+                GemvColumns(py, px, pw, pr, count, n, 0, n, width);
+        }
         if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+    }
+
+    /// <summary>y[j] for columns [j0, j1) of W [·, n] over the count non-zero rows listed at rows, at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void GemvColumns(float* y, float* x, float* w, int* rows, int count, int n, int j0, int j1, SimdWidth width)
+    {
+        ref float yr = ref *y;
+        ref float xr = ref *x;
+        ref float wr = ref *w;
+        ref int nz = ref *rows;
+        int j = j0;
+        if (width >= SimdWidth.Vector512) j = Gemv512(ref yr, ref xr, ref wr, ref nz, count, n, j, j1);
+        if (width >= SimdWidth.Vector256) j = Gemv256(ref yr, ref xr, ref wr, ref nz, count, n, j, j1);
+        if (width >= SimdWidth.Vector128) j = Gemv128(ref yr, ref xr, ref wr, ref nz, count, n, j, j1);
+        GemvScalar(y, x, w, rows, count, n, j, j1);
     }
 
     // Inputs up to this many keep their non-zero row list on the stack (16 KB).
     private const int MaxStackRows = 4096;
 
-    // Columns [j0, n) one float at a time, still row by row so that W is read in order: y[j] += W[p, j]·x[p] over
+    // Columns [j0, j1) one float at a time, still row by row so that W is read in order: y[j] += W[p, j]·x[p] over
     // the non-zero rows p.
-    private static void GemvScalar(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<int> rows, int n, int j0)
+    private static unsafe void GemvScalar(float* y, float* x, float* w, int* rows, int count, int n, int j0, int j1)
     {
-        if (j0 >= n) return;
-        var yj = y[j0..n];
-        yj.Clear();
-        foreach (int p in rows)
+        if (j0 >= j1) return;
+        for (int j = j0; j < j1; j++) y[j] = 0f;
+        for (int q = 0; q < count; q++)
         {
+            int p = rows[q];
             float xp = x[p];
-            var row = w.Slice(p * n + j0, n - j0);
-            for (int j = 0; j < yj.Length; j++) yj[j] += row[j] * xp;
+            float* row = w + (nint)p * n;
+            for (int j = j0; j < j1; j++) y[j] += row[j] * xp;
         }
     }
 
-    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·16 held in eight Vector512 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, end) of W [·, n], over the count non-zero rows listed at nz, in blocks of 8·16 held in eight Vector512 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv512(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
+    private static int Gemv512(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j, int end)
     {
         const int L = 16;
-        for (; j + 8 * L <= n; j += 8 * L)
+        for (; j + 8 * L <= end; j += 8 * L)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
@@ -99,7 +120,7 @@ internal static partial class DenseKernels
             a6.StoreUnsafe(ref yj, 6 * L);
             a7.StoreUnsafe(ref yj, 7 * L);
         }
-        for (; j + L <= n; j += L)
+        for (; j + L <= end; j += L)
         {
             Vector512<float> a = default;
             for (int q = 0; q < count; q++)
@@ -113,12 +134,12 @@ internal static partial class DenseKernels
         return j;
     }
 
-    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·8 held in eight Vector256 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, end) of W [·, n], over the count non-zero rows listed at nz, in blocks of 8·8 held in eight Vector256 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv256(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
+    private static int Gemv256(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j, int end)
     {
         const int L = 8;
-        for (; j + 8 * L <= n; j += 8 * L)
+        for (; j + 8 * L <= end; j += 8 * L)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
@@ -147,7 +168,7 @@ internal static partial class DenseKernels
             a6.StoreUnsafe(ref yj, 6 * L);
             a7.StoreUnsafe(ref yj, 7 * L);
         }
-        for (; j + L <= n; j += L)
+        for (; j + L <= end; j += L)
         {
             Vector256<float> a = default;
             for (int q = 0; q < count; q++)
@@ -161,12 +182,12 @@ internal static partial class DenseKernels
         return j;
     }
 
-    // Columns [j, n), over the count non-zero rows listed at nz, in blocks of 8·4 held in eight Vector128 accumulators, then single vectors; returns where it stopped.
+    // Columns [j, end) of W [·, n], over the count non-zero rows listed at nz, in blocks of 8·4 held in eight Vector128 accumulators, then single vectors; returns where it stopped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Gemv128(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j)
+    private static int Gemv128(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j, int end)
     {
         const int L = 4;
-        for (; j + 8 * L <= n; j += 8 * L)
+        for (; j + 8 * L <= end; j += 8 * L)
         {
             Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default,
                 a4 = default, a5 = default, a6 = default, a7 = default;
@@ -195,7 +216,7 @@ internal static partial class DenseKernels
             a6.StoreUnsafe(ref yj, 6 * L);
             a7.StoreUnsafe(ref yj, 7 * L);
         }
-        for (; j + L <= n; j += L)
+        for (; j + L <= end; j += L)
         {
             Vector128<float> a = default;
             for (int q = 0; q < count; q++)

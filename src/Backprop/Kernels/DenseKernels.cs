@@ -50,7 +50,7 @@ internal static partial class DenseKernels
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
         int batch, int inFeatures, int outFeatures, ActivationKind act, float slope)
     {
-        if (batch == 1 && UseGemv) Gemv(y[..outFeatures], x[..inFeatures], w[..(inFeatures * outFeatures)], inFeatures, outFeatures, Simd.Width);
+        if (batch == 1 && UseGemv) Gemv(y[..outFeatures], x[..inFeatures], w[..(inFeatures * outFeatures)], inFeatures, outFeatures, Simd.Width, Gemm.MaxThreads);
         else Gemm.Multiply(y, x, w, batch, outFeatures, inFeatures);
         BiasActivateRows(y, bias, batch, outFeatures, act, slope);
     }

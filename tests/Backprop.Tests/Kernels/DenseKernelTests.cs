@@ -43,6 +43,26 @@ public sealed class DenseKernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void GemvSplitOverCoresGivesTheDefinitionAtEveryThreadCount(SimdWidth width)
+    {
+        // Large enough to split (the first layer of an MNIST MLP, one with a ragged last block, one a single block
+        // wide), with half the inputs zero.
+        foreach (var (k, n) in new[] { (784, 256), (700, 211), (3000, 64) })
+        {
+            var x = KernelCases.Data(k + 1, k);
+            for (int p = 0; p < k; p += 2) x[p] = 0f;
+            var w = KernelCases.Data(n + 2, k * n);
+            foreach (int threads in new[] { 1, 2, 3, 5 })
+            {
+                var y = KernelCases.Data(3, n);   // overwritten
+                DenseKernels.Gemv(y, x, w, k, n, width, threads);
+                AssertIsTheDefinition(y, x, w, k, n);
+            }
+        }
+    }
+
     // y[j] = Σ_p x[p]·W[p, j] from 0, p ascending, zero inputs skipped: bit for bit.
     private static void AssertIsTheDefinition(float[] y, float[] x, float[] w, int k, int n)
     {
