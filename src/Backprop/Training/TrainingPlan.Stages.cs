@@ -241,12 +241,30 @@ internal sealed partial class TrainingPlan
 
         public int OW => (w - k) / s + 1;
 
-        public override void Forward(float[] x, int n) => ChannelsLast.MaxPool(Output, arg, x, n, h, w, c, k, s);
+        private ImageSplit? forward, backward;
+        private float[] x = [];
+        private float[]? dx;
+
+        public override void Forward(float[] x, int n)
+        {
+            this.x = x;
+            (forward ??= new ImageSplit(ForwardImages)).Run(n);
+        }
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
-            if (dx is not null) ChannelsLast.MaxPoolBackward(dx, Delta, arg, n, h, w, c, k, s);
+            if (dx is null) return;
+            this.dx = dx;
+            (backward ??= new ImageSplit(BackwardImages)).Run(n);
         }
+
+        private void ForwardImages(int i0, int count) =>
+            ChannelsLast.MaxPool(Output.AsSpan(i0 * OutSize, count * OutSize), arg.AsSpan(i0 * OutSize, count * OutSize),
+                x.AsSpan(i0 * InSize, count * InSize), count, h, w, c, k, s);
+
+        private void BackwardImages(int i0, int count) =>
+            ChannelsLast.MaxPoolBackward(dx.AsSpan(i0 * InSize, count * InSize), Delta.AsSpan(i0 * OutSize, count * OutSize),
+                arg.AsSpan(i0 * OutSize, count * OutSize), count, h, w, c, k, s);
     }
 
     /// <summary>
@@ -258,12 +276,28 @@ internal sealed partial class TrainingPlan
     {
         public override bool HasTrainableParameters => false;
 
-        public override void Forward(float[] x, int n) => ChannelsLast.TransposeEach(Output, x, n, rows, cols);
+        private ImageSplit? forward, backward;
+        private float[] x = [];
+        private float[]? dx;
+
+        public override void Forward(float[] x, int n)
+        {
+            this.x = x;
+            (forward ??= new ImageSplit(ForwardImages)).Run(n);
+        }
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
-            if (dx is not null) ChannelsLast.TransposeEach(dx, Delta, n, cols, rows);
+            if (dx is null) return;
+            this.dx = dx;
+            (backward ??= new ImageSplit(BackwardImages)).Run(n);
         }
+
+        private void ForwardImages(int i0, int count) =>
+            ChannelsLast.TransposeEach(Output.AsSpan(i0 * InSize, count * InSize), x.AsSpan(i0 * InSize, count * InSize), count, rows, cols);
+
+        private void BackwardImages(int i0, int count) =>
+            ChannelsLast.TransposeEach(dx.AsSpan(i0 * InSize, count * InSize), Delta.AsSpan(i0 * InSize, count * InSize), count, cols, rows);
     }
 
     /// <summary>
