@@ -205,19 +205,7 @@ public sealed class PredictorCnnConcurrencyTests
         var predictor = new Predictor(model);
         var x = Tensor.RandomUniform([1, 784], new Rng(2)).ToArray();
         var y = new float[10];
-        for (int i = 0; i < 50; i++) predictor.Predict(x, y);
-        // As in the MLP's test: the host's threads allocate now and then, so the fewest bytes over many calls are
-        // kept (a call that allocated would show in every one); the calling thread's count must stay 0 throughout.
-        long fewest = long.MaxValue;
-        long mine = GC.GetAllocatedBytesForCurrentThread();
-        for (int call = 0; call < 50; call++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            predictor.Predict(x, y);
-            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
-        Assert.Equal(0, fewest);
+        PredictorAllocationTests.AssertPredictAllocatesNothing(predictor, x, y, calls: 50);
         PredictorCnnTests.AssertClose(PredictorCnnTests.GraphEval(model, Tensor.FromArray(x, 1, 784)).ToArray(), y, spec);
     }
 }

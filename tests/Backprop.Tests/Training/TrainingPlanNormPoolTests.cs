@@ -59,18 +59,7 @@ public sealed class TrainingPlanNormPoolTests
         plan.Step(data, first);
         var (lossSum, correct) = plan.Step(data, second);
 
-        Assert.Equal(expected.LossSum, lossSum, 1e-4 * Math.Max(1, Math.Abs(expected.LossSum)));
-        Assert.Equal(expected.Correct, correct);
-        var parameters = planModel.Parameters();
-        Assert.Equal(expected.Grads.Length, parameters.Count);
-        for (int p = 0; p < parameters.Count; p++)
-        {
-            var got = parameters[p].Grad!.ToArray();
-            float scale = expected.Grads[p].Max(MathF.Abs);
-            for (int i = 0; i < got.Length; i++)
-                Assert.True(Math.Abs(got[i] - expected.Grads[p][i]) <= 1e-5 * Math.Max(1, scale) + 1e-4 * Math.Abs(expected.Grads[p][i]),
-                    $"{name}: parameter {p}, element {i}: plan {got[i]} vs autograd {expected.Grads[p][i]}");
-        }
+        TrainingPlanTests.AssertStepMatches(name, expected, lossSum, correct, planModel);
         var graphBuffers = graphModel.NamedBuffers().ToList();
         var planBuffers = planModel.NamedBuffers().ToList();
         Assert.Equal(graphBuffers.Select(b => b.Name), planBuffers.Select(b => b.Name));
