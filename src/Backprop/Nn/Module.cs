@@ -8,14 +8,20 @@ namespace Backprop.Nn;
 /// many times, from several threads, or shared between models.
 /// </summary>
 /// <remarks>
-/// Training or evaluation behaviour is read from <see cref="IsTraining"/> at each call. Inference
+/// <para>A custom module needs only a constructor and <see cref="Forward"/>, as in PyTorch: its children, parameters,
+/// buffers and random generators are found from its fields and properties (a <see cref="Module"/> field is a child, a
+/// <see cref="Tensor"/> field a parameter unless marked <see cref="BufferAttribute"/> or
+/// <see cref="ConstantAttribute"/>, an <see cref="Rng"/> field a generator, arrays, lists and string-keyed
+/// dictionaries of them are named <c>field.0</c>, <c>field.key</c>). Override <see cref="Children"/>,
+/// <see cref="OwnParameters"/>, <see cref="OwnBuffers"/> or <see cref="OwnGenerators"/> to declare them yourself.</para>
+/// <para>Training or evaluation behaviour is read from <see cref="IsTraining"/> at each call. Inference
 /// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Predictor"/>) runs inside an <see cref="InferenceMode"/> scope, where
 /// <see cref="IsTraining"/> is false on that thread without the model being changed; a module that behaves
 /// differently while training (dropout, batch norm, a custom noise layer) must therefore read <see cref="IsTraining"/>
 /// in <see cref="Forward"/> rather than keep a copy, and must not change its state when it is false. Calls in
-/// evaluation mode may then run on many threads at once.
+/// evaluation mode may then run on many threads at once.</para>
 /// </remarks>
-public abstract class Module
+public abstract partial class Module
 {
     /// <summary>Computes the output for <paramref name="input"/>, recording the graph when gradients are on.</summary>
     public abstract Tensor Forward(Tensor input);
@@ -46,11 +52,22 @@ public abstract class Module
         foreach (var (_, child) in Children()) child.Eval();
     }
 
-    /// <summary>The modules directly inside this one, with their names (e.g. <c>"0"</c>, <c>"1"</c> in a Sequential).</summary>
-    public virtual IEnumerable<(string Name, Module Module)> Children() => [];
+    /// <summary>
+    /// The modules directly inside this one, with their names (e.g. <c>"0"</c>, <c>"1"</c> in a Sequential). By
+    /// default, the module-typed fields and properties, named as written (see the remarks on <see cref="Module"/>).
+    /// </summary>
+    public virtual IEnumerable<(string Name, Module Module)> Children() => ModuleFields.Children(this);
 
-    /// <summary>This module's own parameters (not its children's), with their names.</summary>
-    protected virtual IEnumerable<(string Name, Tensor Parameter)> OwnParameters() => [];
+    /// <summary>
+    /// This module's own parameters (not its children's), with their names. By default, its tensor-typed fields and
+    /// properties, except those marked <see cref="BufferAttribute"/> or <see cref="ConstantAttribute"/> and those
+    /// <see cref="OwnBuffers"/> lists.
+    /// </summary>
+    protected virtual IEnumerable<(string Name, Tensor Parameter)> OwnParameters()
+    {
+        var buffers = new HashSet<Tensor>(OwnBuffers().Select(b => b.Buffer), ReferenceEqualityComparer.Instance);
+        return ModuleFields.Parameters(this).Where(p => !buffers.Contains(p.Parameter));
+    }
 
     /// <summary>
     /// Every trainable tensor in this module and its children, named by path as PyTorch does:
@@ -66,9 +83,10 @@ public abstract class Module
 
     /// <summary>
     /// This module's own non-trainable state (not its children's), e.g. BatchNorm's running mean and variance:
-    /// saved in model files and checkpoints beside the parameters, never touched by an optimizer.
+    /// saved in model files and checkpoints beside the parameters, never touched by an optimizer. By default, its
+    /// tensor fields and properties marked <see cref="BufferAttribute"/>.
     /// </summary>
-    protected virtual IEnumerable<(string Name, Tensor Buffer)> OwnBuffers() => [];
+    protected virtual IEnumerable<(string Name, Tensor Buffer)> OwnBuffers() => ModuleFields.Buffers(this);
 
     /// <summary>
     /// Every non-trainable state tensor of this module and its children, named by path like parameters; a tensor
@@ -78,9 +96,10 @@ public abstract class Module
 
     /// <summary>
     /// The random generators this module itself draws from while training (e.g. Dropout's mask generator), so a
-    /// checkpoint can save their state and a resumed run continues the same random sequence.
+    /// checkpoint can save their state and a resumed run continues the same random sequence. By default, its
+    /// <see cref="Rng"/> fields and properties.
     /// </summary>
-    protected virtual IEnumerable<(string Name, Rng Generator)> OwnGenerators() => [];
+    protected virtual IEnumerable<(string Name, Rng Generator)> OwnGenerators() => ModuleFields.Generators(this);
 
     /// <summary>
     /// Every random generator of this module and its children, named by path (<c>3.generator</c>); a generator
@@ -137,10 +156,19 @@ public abstract class Module
 
     /// <summary>
     /// The architecture as JSON (type name and constructor arguments, no weights): saved in model files and read
-    /// back by <see cref="ModuleSpec.Create"/>.
+    /// back by <see cref="ModuleSpec.Create"/>. By default <c>{"type": name}</c> with the name the type was
+    /// registered under (<see cref="ModuleSpec.Register{T}"/>), or else its class name; override it to record
+    /// constructor arguments that the registered factory reads back.
     /// </summary>
-    public abstract JsonObject ToSpec();
+    public virtual JsonObject ToSpec() => new() { ["type"] = ModuleSpec.NameOf(GetType()) };
 
-    /// <summary>A one-line description, e.g. <c>Dense(4→8)</c>.</summary>
-    public abstract override string ToString();
+    /// <summary>
+    /// A one-line description, e.g. <c>Dense(4→8)</c>. By default the class name and its children, e.g.
+    /// <c>TwoTower(left: Dense(4→8), right: Dense(3→8))</c>.
+    /// </summary>
+    public override string ToString()
+    {
+        var children = Children().Select(c => $"{c.Name}: {c.Module}").ToList();
+        return children.Count == 0 ? GetType().Name : $"{GetType().Name}({string.Join(", ", children)})";
+    }
 }
