@@ -43,7 +43,8 @@ internal static class Shapes
     public static int Offset(int[] shape, int[] index)
     {
         if (index.Length != shape.Length)
-            throw new ArgumentException($"index has {index.Length} components but the tensor has rank {shape.Length} (shape {Format(shape)}).");
+            throw new ArgumentException($"index has {index.Length} components but the tensor has rank {shape.Length} (shape {Format(shape)})" +
+                (index.Length < shape.Length ? "; for a slice (PyTorch's x[i]) use Select(0, i), or Narrow for a range." : "."));
         int off = 0;
         for (int i = 0; i < shape.Length; i++)
         {

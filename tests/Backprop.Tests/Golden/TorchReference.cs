@@ -39,14 +39,21 @@ public sealed record GoldenCase(
     public override string ToString() => Name;
 }
 
-/// <summary>Reads <c>Golden/torch_ops.json</c> (copied next to the test assembly) once.</summary>
+/// <summary>
+/// Reads <c>Golden/torch_ops.json</c> (tools/make_torch_reference.py) and <c>Golden/torch_tensor_api.json</c>
+/// (tools/make_tensor_api_reference.py), copied next to the test assembly, once each.
+/// </summary>
 public static class TorchReference
 {
     private sealed record Document(string Generator, string Torch, string Loss, GoldenCase[] Cases, GoldenCase[] Losses);
 
-    private static readonly Lazy<Document> File = new(() =>
+    private static readonly Lazy<Document> File = new(() => Read("torch_ops.json"));
+
+    private static readonly Lazy<Document> TensorApiFile = new(() => Read("torch_tensor_api.json"));
+
+    private static Document Read(string name)
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "Golden", "torch_ops.json");
+        var path = Path.Combine(AppContext.BaseDirectory, "Golden", name);
         var options = new JsonSerializerOptions
         {
             PropertyNameCaseInsensitive = true,
@@ -55,10 +62,13 @@ public static class TorchReference
         using var stream = System.IO.File.OpenRead(path);
         return JsonSerializer.Deserialize<Document>(stream, options)
             ?? throw new InvalidDataException($"{path} holds no reference document.");
-    });
+    }
 
     /// <summary>The op cases, in file order.</summary>
     public static IReadOnlyList<GoldenCase> Ops => File.Value.Cases;
+
+    /// <summary>The cases of the wider tensor API (torch_tensor_api.json), in file order.</summary>
+    public static IReadOnlyList<GoldenCase> TensorApi => TensorApiFile.Value.Cases;
 
     /// <summary>The loss cases (Backprop.Nn.Losses), in file order.</summary>
     public static IReadOnlyList<GoldenCase> Losses => File.Value.Losses;

@@ -7,12 +7,16 @@ public sealed partial class Tensor
 {
     /// <summary>
     /// Matrix product. Shapes: [m,k]·[k,n] → [m,n]; batched [b,m,k]·[b,k,n] → [b,m,n]; and [b,m,k]·[k,n] → [b,m,n]
-    /// (the same right matrix for every batch entry).
+    /// (the same right matrix for every batch entry). As in PyTorch, a 1-D left operand is a row ([k] → [1,k]) and a
+    /// 1-D right operand a column ([k] → [k,1]), the added dimension removed from the result ([k]·[k] is a scalar),
+    /// and more batch dimensions ([..., m, k]·[..., k, n], equal, or a shared [k, n]) are flattened into one.
     /// Backward: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G (summed over the batch when B is shared).
     /// </summary>
     public Tensor MatMul(Tensor other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        if (Rank == 1 || other.Rank == 1) return MatMulVectors(other);
+        if (Rank > 3 || other.Rank > 3) return MatMulBatches(other);
         var a = this;
         var b = other;
         int batch, m, k, n;
@@ -56,6 +60,33 @@ public sealed partial class Tensor
                 b.AccumulateOwnedGrad(db);
             }
         }, saved: [a, b]);
+    }
+
+    // A 1-D operand as a row (left) or column (right) matrix; the added dimension is removed from the result.
+    private Tensor MatMulVectors(Tensor other)
+    {
+        if (Rank == 0 || other.Rank == 0)
+            throw new ShapeMismatchException($"matmul: {Shapes.Format(dims)} · {Shapes.Format(other.dims)}: a scalar has no matrix product; use *.");
+        var a = Rank == 1 ? Unsqueeze(0) : this;
+        var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
+        var r = a.MatMul(b);
+        if (other.Rank == 1) r = r.Squeeze(-1);
+        if (Rank == 1) r = r.Squeeze(r.Rank == 1 && other.Rank == 1 ? 0 : -2);
+        return r;
+    }
+
+    // [..., m, k]·[..., k, n] with equal batch dimensions, or ·[k, n]: flattened to one batch dimension and back.
+    private Tensor MatMulBatches(Tensor other)
+    {
+        var batchDims = dims[..^2];
+        bool shared = other.Rank == 2;
+        if (!shared && !Shapes.Equal(batchDims, other.dims[..^2]))
+            throw new ShapeMismatchException($"matmul: {Shapes.Format(dims)} · {Shapes.Format(other.dims)}: the batch dimensions {Shapes.Format(batchDims)} and {Shapes.Format(other.dims[..^2])} differ; broadcasting between different batch shapes is not supported.");
+        int batch = Shapes.Size(batchDims);
+        var a = Reshape(batch, dims[^2], dims[^1]);
+        var b = shared ? other : other.Reshape(batch, other.dims[^2], other.dims[^1]);
+        var r = a.MatMul(b);
+        return r.Reshape([.. batchDims, r.dims[^2], r.dims[^1]]);
     }
 
     /// <summary>Matrix product <c>a · b</c>; see <see cref="MatMul(Tensor)"/>.</summary>

@@ -1,0 +1,80 @@
+namespace Backprop;
+
+// The smooth activations of modern networks, with PyTorch's definitions and defaults. Computed in double, rounded once.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// GELU: x·Φ(x), Φ the standard normal CDF, ½(1 + erf(x/√2)) (PyTorch's default); with
+    /// <paramref name="tanhApproximation"/>, ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (PyTorch's <c>approximate='tanh'</c>).
+    /// f'(x) = Φ(x) + x·φ(x), φ the normal density (exact form).
+    /// </summary>
+    public Tensor Gelu(bool tanhApproximation = false) => tanhApproximation
+        ? MapDouble(GeluTanh).RecordUnary("gelu_tanh", this, static (x, y, g, dx) => { for (int i = 0; i < dx.Length; i++) dx[i] = (float)(g[i] * GeluTanhGrad(x[i])); })
+        : MapDouble(static x => x * NormalCdf(x)).RecordUnary("gelu", this, static (x, y, g, dx) =>
+        {
+            for (int i = 0; i < dx.Length; i++) dx[i] = (float)(g[i] * (NormalCdf(x[i]) + x[i] * Math.Exp(-0.5 * x[i] * x[i]) / Math.Sqrt(2 * Math.PI)));
+        });
+
+    /// <summary>SiLU (swish): x·σ(x); f'(x) = σ(x)(1 + x(1 − σ(x))).</summary>
+    public Tensor Silu() => MapDouble(static x => x / (1 + Math.Exp(-x))).RecordUnary("silu", this, static (x, y, g, dx) =>
+    {
+        for (int i = 0; i < dx.Length; i++) { double s = 1 / (1 + Math.Exp(-(double)x[i])); dx[i] = (float)(g[i] * s * (1 + x[i] * (1 - s))); }
+    });
+
+    /// <summary>
+    /// Softplus: (1/β)·ln(1 + e^(βx)), and x itself where βx &gt; <paramref name="threshold"/> (PyTorch's defaults
+    /// β = 1, threshold 20); f'(x) = σ(βx), 1 above the threshold.
+    /// </summary>
+    public Tensor Softplus(float beta = 1f, float threshold = 20f)
+    {
+        if (!(beta > 0)) throw new ArgumentOutOfRangeException(nameof(beta), $"Softplus: beta must be positive but got {beta}.");
+        return MapDouble(x => beta * x > threshold ? x : Log1p(Math.Exp(beta * x)) / beta).RecordUnary("softplus", this, (x, y, g, dx) =>
+        {
+            for (int i = 0; i < dx.Length; i++) dx[i] = beta * x[i] > threshold ? g[i] : (float)(g[i] / (1 + Math.Exp(-(double)beta * x[i])));
+        });
+    }
+
+    /// <summary>ELU: x for x &gt; 0, else α(eˣ − 1) (α = 1 by default); f'(x) = 1, or α·eˣ.</summary>
+    public Tensor Elu(float alpha = 1f) =>
+        MapDouble(x => x > 0 ? x : alpha * Expm1(x)).RecordUnary("elu", this, (x, y, g, dx) =>
+        {
+            for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0 ? g[i] : (float)(g[i] * alpha * Math.Exp(x[i]));
+        });
+
+    private static double GeluTanh(double x)
+    {
+        const double c = 0.7978845608028654;   // √(2/π)
+        return 0.5 * x * (1 + Math.Tanh(c * (x + 0.044715 * x * x * x)));
+    }
+
+    private static double GeluTanhGrad(double x)
+    {
+        const double c = 0.7978845608028654;
+        double t = Math.Tanh(c * (x + 0.044715 * x * x * x));
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
+    }
+
+    /// <summary>Φ(x) = ½(1 + erf(x/√2)), through erfc in the left tail so that small values keep their digits.</summary>
+    internal static double NormalCdf(double x) => x < 0 ? 0.5 * Erfc(-x / Math.Sqrt(2)) : 1 - 0.5 * Erfc(x / Math.Sqrt(2));
+
+    /// <summary>
+    /// erfc(x) for x ≥ 0 to about 1e-14: 1 − erf by its Taylor series below 2.5 (at most ~3 digits lost to
+    /// cancellation), and the continued fraction e^(−x²)/√π · 1/(x + ½/(x + 1/(x + 3/2/(x + ...)))) above.
+    /// </summary>
+    internal static double Erfc(double x)
+    {
+        if (x < 2.5)
+        {
+            double term = x, sum = x, x2 = x * x;
+            for (int n = 1; n < 60 && Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
+            {
+                term *= -x2 / n;
+                sum += term / (2 * n + 1);
+            }
+            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        double f = x;
+        for (int k = 60; k >= 1; k--) f = x + k / 2.0 / f;
+        return Math.Exp(-x * x) / Math.Sqrt(Math.PI) / f;
+    }
+}
