@@ -16,12 +16,12 @@ internal static class OutputPaths
     private const int MaxNameBytes = 255;
 
     /// <summary>A file written atomically (through <see cref="TempFiles"/>), e.g. <c>--save FILE</c>.</summary>
-    public static void CheckFile(string option, string path)
+    public static void CheckFile(string option, string path, string exampleName = "model.safetensors")
     {
         if (string.IsNullOrWhiteSpace(path)) throw new RefusedException($"{option} needs a file name but got '{path}'.");
         var full = FullPath(option, path);
         if (Directory.Exists(full) || path.EndsWith('/') || path.EndsWith(Path.DirectorySeparatorChar))
-            throw new RefusedException($"{option} {Show(path)} is a folder, but {option} names a file; give a file name such as {Show(Path.Combine(path, "model.safetensors"))}.");
+            throw new RefusedException($"{option} {Show(path)} is a folder, but {option} names a file; give a file name such as {Show(Path.Combine(path, exampleName))}.");
         CheckWritable(option, path, Path.GetDirectoryName(full)!, Path.GetFileName(full));
     }
 

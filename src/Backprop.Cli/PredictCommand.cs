@@ -23,7 +23,7 @@ internal sealed class PredictCommand : ICommand
     {
         var cl = new CommandLine(args, ["model", "data", "output"], []);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
-        if (cl.String("output") is { } output) OutputPaths.CheckFile("--output", output);
+        if (cl.String("output") is { } output) OutputPaths.CheckFile("--output", output, "predictions.csv");
         var saved = SavedModel.Load(cl);
         var file = cl.String("data") ?? throw new UsageException("--data FILE.csv is required.");
         if (saved.Info.FeatureNames.Count == 0)
