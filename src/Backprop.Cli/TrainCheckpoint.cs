@@ -41,7 +41,7 @@ internal static class TrainCheckpoint
     /// The checks that need nothing but the command line, made before any data is loaded: the checkpoint exists, is
     /// whole (its checksum), comes from 'backprop train', and has not gone past <c>--epochs</c>.
     /// </summary>
-    public static void CheckOptions(string dir, int epochs)
+    public static void CheckPosition(string dir, int epochs)
     {
         var metadata = Checkpoint.ReadMetadata(dir);
         if (!metadata.ContainsKey(ValuesKey) && !metadata.ContainsKey(LegacyOptionsKey))

@@ -61,7 +61,7 @@ internal sealed class TrainCommand : ICommand
         if (cl.Has("resume"))
         {
             if (checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
-            TrainCheckpoint.CheckOptions(checkpointDir, epochs);
+            TrainCheckpoint.CheckPosition(checkpointDir, epochs);
         }
         TrainOutputs.CheckBeforeData(cl);
         var schedule = ScheduleOption.Parse(cl, epochs);
