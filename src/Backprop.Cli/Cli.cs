@@ -41,6 +41,11 @@ internal static class Cli
             stderr.Write(command.Usage);
             return 2;
         }
+        catch (RefusedException e)
+        {
+            stderr.WriteLine($"backprop {command.Name}: {e.Message}");
+            return 2;
+        }
         catch (Exception e) when (IsUserError(e))
         {
             stderr.WriteLine($"backprop {command.Name}: error: {e.Message}");

@@ -12,6 +12,8 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class CommandLine
 {
     private readonly Dictionary<string, string?> options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> used = new(StringComparer.Ordinal);
+    private readonly IReadOnlyCollection<string> flagNames;
 
     public List<string> Positionals { get; } = [];
 
@@ -20,6 +22,7 @@ internal sealed class CommandLine
     /// <param name="flags">Options that take none.</param>
     public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> valueOptions, IReadOnlyCollection<string> flags)
     {
+        flagNames = flags;
         using var e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -54,30 +57,58 @@ internal sealed class CommandLine
     /// <summary>Every option given, by name; flags have a null value.</summary>
     public IReadOnlyDictionary<string, string?> Options => options;
 
-    public bool Has(string name) => options.ContainsKey(name);
+    /// <summary>
+    /// Every option the command has read, by name, with the value it used: a default where the option was not
+    /// given, a number in one canonical spelling (<c>1e-2</c> and <c>0.01</c> are both <c>0.01</c>), a flag as
+    /// <c>given</c> or <c>not given</c>, null for an option read without a default and not given.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> Used => used;
 
-    public string? String(string name) => options.TryGetValue(name, out var v) ? v : null;
+    public bool Has(string name)
+    {
+        bool given = options.ContainsKey(name);
+        if (flagNames.Contains(name)) used[name] = given ? "given" : "not given";
+        return given;
+    }
 
-    public string String(string name, string fallback) => String(name) ?? fallback;
+    public string? String(string name)
+    {
+        var value = options.TryGetValue(name, out var v) ? v : null;
+        used.TryAdd(name, value);
+        return value;
+    }
+
+    public string String(string name, string fallback) => Use(name, String(name) ?? fallback);
+
+    private T Use<T>(string name, T value) where T : notnull
+    {
+        used[name] = value switch
+        {
+            float f => f.ToString("R", CultureInfo.InvariantCulture),
+            IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
+            _ => value.ToString(),
+        };
+        return value;
+    }
 
     public int Int(string name, int fallback, int min = int.MinValue)
     {
         var s = String(name);
-        if (s is null) return fallback;
+        if (s is null) return Use(name, fallback);
         if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
             throw new UsageException($"--{name} expects a whole number but got '{s}'.");
         if (v < min) throw new UsageException($"--{name} must be at least {min} but got {v}.");
-        return v;
+        return Use(name, v);
     }
 
     public float Float(string name, float fallback, float min = float.NegativeInfinity, float maxExclusive = float.PositiveInfinity)
     {
         var s = String(name);
-        if (s is null) return fallback;
+        if (s is null) return Use(name, fallback);
         if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
             throw new UsageException($"--{name} expects a number but got '{s}'.");
         if (v < min || v >= maxExclusive)
             throw new UsageException($"--{name} must be in [{min.ToString(CultureInfo.InvariantCulture)}, {maxExclusive.ToString(CultureInfo.InvariantCulture)}) but got {s}.");
-        return v;
+        return Use(name, v);
     }
 }

@@ -18,6 +18,7 @@ internal sealed class EvaluateCommand : ICommand
     {
         var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "seed", "report"], ["json"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+        if (cl.String("report") is { } report) OutputPaths.CheckFolder("--report", report, "index.html");
         var saved = SavedModel.Load(cl);
         var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))

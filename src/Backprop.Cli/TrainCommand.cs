@@ -47,7 +47,7 @@ internal sealed class TrainCommand : ICommand
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
              "seed", "test-split", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
-            ["json", "no-standardize", "resume"]);
+            ["json", "no-standardize", "resume", "overwrite"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
         int seed = cl.Int("seed", 1);
@@ -61,8 +61,9 @@ internal sealed class TrainCommand : ICommand
         if (cl.Has("resume"))
         {
             if (checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
-            TrainCheckpoint.CheckOptions(cl, checkpointDir);
+            TrainCheckpoint.CheckPosition(checkpointDir, epochs);
         }
+        TrainOutputs.CheckBeforeData(cl);
         var schedule = ScheduleOption.Parse(cl, epochs);
         var engine = cl.String("engine", "auto") switch
         {
@@ -104,7 +105,6 @@ internal sealed class TrainCommand : ICommand
         }
         // Hashing 60,000 images takes a moment: once, for both the resume check and the checkpoint's metadata.
         var dataHash = checkpointDir is null ? null : TrainCheckpoint.Hash(train, val);
-        if (cl.Has("resume")) TrainCheckpoint.CheckData(checkpointDir!, dataHash!);
 
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
@@ -125,6 +125,9 @@ internal sealed class TrainCommand : ICommand
         int logEvery = cl.Int("log-every", Math.Max(1, (int)Math.Ceiling(epochs / 20.0)), min: 1);
         EarlyStopping? early = cl.Has("patience") ? new EarlyStopping(cl.Int("patience", 10, min: 1)) : null;
         var bar = !json && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
+        var savePath = cl.String("save", $"{SafeFileName(cl.String("dataset") ?? data.Name)}.safetensors");
+        TrainOutputs.CheckBeforeTraining(cl, savePath, model, optimizer, early is not null, epochs, data.NumFeatures);
+        if (cl.Has("resume")) TrainCheckpoint.CheckResume(cl, checkpointDir!, dataHash!);
         using var ctrlC = new CtrlC(stderr);
         var history = model.Fit(train, loss, optimizer, new FitOptions
         {
@@ -147,9 +150,11 @@ internal sealed class TrainCommand : ICommand
         if (history.Cancelled)
         {
             bar?.Finish(null);
-            if (history.CheckpointPath is null) log.WriteLine("interrupted; nothing saved (train with --checkpoint DIR to be able to resume)");
-            else log.WriteLine($"interrupted; saved {history.CheckpointPath}. Continue with: backprop train {string.Join(' ', args.Where(a => a != "--resume"))} --resume");
-            return 130;
+            if (history.CheckpointPath is not null)
+            {
+                log.WriteLine($"interrupted; saved {history.CheckpointPath}. Continue with: backprop train {string.Join(' ', args.Where(a => a is not ("--resume" or "--overwrite")))} --resume");
+                return ctrlC.ExitCode;
+            }
         }
         if (history.StoppedEarly)
             log.WriteLine($"stopped early after epoch {history.Last.Epoch}; restored the weights of epoch {history.BestEpoch}");
@@ -159,7 +164,6 @@ internal sealed class TrainCommand : ICommand
             log.WriteLine($"test    loss {F(evaluation.Loss)}" + (evaluation.Accuracy is { } acc
                 ? $"  accuracy {F(acc)} ({(int)Math.Round(acc * evaluation.Count)}/{evaluation.Count})" : ""));
 
-        var savePath = cl.String("save", $"{SafeFileName(cl.String("dataset") ?? data.Name)}.safetensors");
         model.Save(savePath, new ModelInfo
         {
             FeatureNames = data.FeatureNames,
@@ -171,6 +175,7 @@ internal sealed class TrainCommand : ICommand
             TargetName = cl.String("target"),
         });
         log.WriteLine($"saved   {savePath}");
+        if (history.Cancelled) return Interrupted(log, history, epochs, savePath, ctrlC.ExitCode);
         if (test is not null && evaluation is not null)
             ReportOption.WriteIfAsked(cl, log, "Training report", model, loss, rawTest!, test, evaluation, history,
                 [new("dataset", data.ToString()), new("model", $"{model}, {model.ParameterCount()} parameters"),
@@ -199,6 +204,15 @@ internal sealed class TrainCommand : ICommand
             stdout.WriteLine(Json.Write(result));
         }
         return 0;
+    }
+
+    // Without --checkpoint an interrupted run is saved as a model file: its weights are kept, but not the optimizer
+    // state and position that resuming needs.
+    private static int Interrupted(TextWriter log, History history, int epochs, string savePath, int exitCode)
+    {
+        log.WriteLine($"interrupted after {history.Epochs.Count} of {epochs} epochs; saved the model trained so far to {savePath}. " +
+            "It cannot be resumed: that needs a checkpoint (train with --checkpoint DIR to be able to stop and continue).");
+        return exitCode;
     }
 
     /// <summary>The <c>engine</c> line: <c>compiled step</c>, or <c>autograd graph (why)</c>.</summary>

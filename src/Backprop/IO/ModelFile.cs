@@ -63,6 +63,7 @@ public static class ModelFile
                 throw new ModelFormatException(path, $"the architecture needs tensor '{name}' of shape {Shapes.Format(p.dims)} but the file has no such tensor.");
             if (!Shapes.Equal(stored.dims, p.dims))
                 throw new ModelFormatException(path, $"tensor '{name}' should have shape {Shapes.Format(p.dims)} but the file stores {Shapes.Format(stored.dims)}.");
+            FiniteWeights.Check(path, name, stored);
             stored.AsSpan().CopyTo(p.AsSpan());
         }
         var extra = tensors.Keys.Except(expected.Select(e => e.Name)).ToList();

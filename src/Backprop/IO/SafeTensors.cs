@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,9 +12,16 @@ namespace Backprop.IO;
 /// mapping each tensor name to its dtype, shape and byte range, an optional string-to-string
 /// <c>__metadata__</c> map, then the raw little-endian data. Only F32 tensors are supported.
 /// </summary>
+/// <remarks>
+/// Files written here carry a SHA-256 of their data section in the metadata entry <c>backprop.sha256</c>;
+/// <see cref="Read"/> checks it when present (files from other tools have none and load as before) and never returns
+/// it among the metadata. As the format's reference implementation does, reading also refuses tensor byte ranges that
+/// overlap, leave gaps, or stop short of the file's end (once sorted by offset; the header may list them in any order).
+/// </remarks>
 public static class SafeTensors
 {
     private const string MetadataKey = "__metadata__";
+    private const string ChecksumKey = "backprop.sha256";
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
     /// <summary>
@@ -24,15 +33,14 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         var header = new JsonObject();
-        if (metadata is { Count: > 0 })
-        {
-            var meta = new JsonObject();
-            foreach (var (k, v) in metadata) meta[k] = v;
-            header[MetadataKey] = meta;
-        }
+        var meta = new JsonObject();
+        foreach (var (k, v) in metadata ?? new Dictionary<string, string>()) meta[k] = v;
+        header[MetadataKey] = meta;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long offset = 0;
         foreach (var (name, t) in tensors)
         {
+            AppendLittleEndian(sha, t.AsSpan());
             if (name == MetadataKey || header.ContainsKey(name)) throw new ArgumentException($"duplicate or reserved tensor name '{name}'.");
             long bytes = (long)t.Size * sizeof(float);
             header[name] = new JsonObject
@@ -43,12 +51,14 @@ public static class SafeTensors
             };
             offset += bytes;
         }
+        meta[ChecksumKey] = Convert.ToHexString(sha.GetHashAndReset());
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8;   // the format recommends 8-byte alignment of the data
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        TempFiles.RemoveStale(path);
+        var temp = TempFiles.PathFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -96,7 +106,7 @@ public static class SafeTensors
 
         long dataStart = 8 + (long)headerLen;
         long dataLength = bytes.Length - dataStart;
-        var tensors = new Dictionary<string, Tensor>();
+        var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
         var metadata = new Dictionary<string, string>();
         foreach (var (name, node) in header)
         {
@@ -121,21 +131,67 @@ public static class SafeTensors
                     throw new ModelFormatException(path, $"tensor '{name}' of shape {Shapes.Format(shape)} needs {expected} bytes but its offsets are [{begin}, {end}).");
                 if (end > dataLength)
                     throw new ModelFormatException(path, $"tensor '{name}' ends at byte {end} of the data but the file holds only {dataLength}: the file is truncated.");
-                var t = Tensor.Zeros(shape);
-                ReadFloats(bytes.AsSpan((int)(dataStart + begin), (int)expected), t.AsSpan());
-                tensors[name] = t;
+                entries.Add((name, shape, begin, end));
             }
             catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or NullReferenceException or IndexOutOfRangeException)
             {
                 throw new ModelFormatException(path, $"entry '{name}' is malformed ({e.Message}).", e);
             }
         }
+        CheckLayout(path, entries, dataLength);
+        var data = bytes.AsSpan((int)dataStart);
+        if (metadata.Remove(ChecksumKey, out var recorded))
+        {
+            var actual = Convert.ToHexString(SHA256.HashData(data));
+            if (!string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException(path, $"corrupt: checksum mismatch: its tensor data has SHA-256 {Short(actual)} but the file records {Short(recorded)}; the file was damaged after it was written. Use an undamaged copy or train again.");
+        }
+
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (name, shape, begin, end) in entries)
+        {
+            var t = Tensor.Zeros(shape);
+            ReadFloats(data.Slice((int)begin, (int)(end - begin)), t.AsSpan());
+            tensors[name] = t;
+        }
         return (tensors, metadata);
     }
 
+    // Every byte of the data section belongs to exactly one tensor: sorted by offset, each range starts where the
+    // previous one ended and the last ends at the file's end. An overlap would let two tensors (or a tensor and
+    // hidden bytes) alias each other; the reference implementation refuses the same files.
+    private static void CheckLayout(string path, List<(string Name, int[] Shape, long Begin, long End)> entries, long dataLength)
+    {
+        var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long at = 0;
+        string? previous = null;
+        long previousBegin = 0;
+        foreach (var (name, _, begin, end) in sorted)
+        {
+            if (begin < at)
+                throw new ModelFormatException(path, $"the data of tensors '{previous}' [{previousBegin}, {at}) and '{name}' [{begin}, {end}) overlap; each byte must belong to one tensor (the file is corrupt or was crafted).");
+            if (begin > at)
+                throw new ModelFormatException(path, $"bytes [{at}, {begin}) of the data, before tensor '{name}', belong to no tensor; safetensors data must be packed without gaps (the file is corrupt).");
+            if (end > begin) (previous, previousBegin, at) = (name, begin, end);
+        }
+        if (at != dataLength)
+            throw new ModelFormatException(path, $"the data holds {dataLength - at} bytes after the last tensor, which ends at byte {at}; the file is corrupt or not a safetensors file.");
+    }
+
+    /// <summary>Adds <paramref name="values"/> to the hash as the little-endian bytes the file stores.</summary>
+    private static void AppendLittleEndian(IncrementalHash sha, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian) { sha.AppendData(MemoryMarshal.AsBytes(values)); return; }
+        var bytes = new byte[values.Length * sizeof(float)];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+        sha.AppendData(bytes);
+    }
+
+    private static string Short(string hex) => hex.Length > 16 ? hex[..16] + "…" : hex.Length == 0 ? "(empty)" : hex;
+
     private static void WriteFloats(Stream stream, ReadOnlySpan<float> values)
     {
-        if (BitConverter.IsLittleEndian) { stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values)); return; }
+        if (BitConverter.IsLittleEndian) { stream.Write(MemoryMarshal.AsBytes(values)); return; }
         Span<byte> b = stackalloc byte[4];
         foreach (var v in values) { BinaryPrimitives.WriteSingleLittleEndian(b, v); stream.Write(b); }
     }

@@ -1,4 +1,5 @@
 using Backprop.Data;
+using Backprop.IO;
 using Backprop.Training;
 
 namespace Backprop.Reporting;
@@ -121,7 +122,8 @@ public sealed partial class TrainingReport
 
     private static void WriteAtomically(string path, string text)
     {
-        var temp = path + $".{Environment.ProcessId}.tmp";
+        TempFiles.RemoveStale(path);
+        var temp = TempFiles.PathFor(path);
         try
         {
             File.WriteAllText(temp, text);

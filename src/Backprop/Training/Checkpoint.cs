@@ -78,6 +78,7 @@ public static class Checkpoint
         var path = Existing(directory);
         var (tensors, metadata) = SafeTensors.Read(path);
         var state = ReadState(path, metadata);
+        foreach (var (name, t) in tensors) FiniteWeights.Check(path, name, t);
 
         if (state.TrainCount != loader.Data.Count)
             throw new InvalidOperationException($"the checkpoint {path} was trained on {state.TrainCount} rows but this run has {loader.Data.Count}; resume with the same data.");
