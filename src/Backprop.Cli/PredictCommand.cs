@@ -28,7 +28,7 @@ internal sealed class PredictCommand : ICommand
         if (saved.Info.FeatureNames.Count == 0)
             throw new ArgumentException($"{saved.Path} does not record its feature names, so the CSV columns cannot be matched.");
         var raw = CsvDataset.ReadFeatures(file, saved.Info.FeatureNames);
-        var output = saved.Model.Predict(saved.Prepare(raw));
+        var output = saved.ToTargetUnits(saved.Model.Predict(saved.Prepare(raw)));
         var csv = Format(raw, output, saved);
 
         var outPath = cl.String("output");

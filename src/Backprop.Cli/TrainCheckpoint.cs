@@ -45,7 +45,8 @@ internal static class TrainCheckpoint
             .Select(k => $"--{k} {Show(saved, k)} in the checkpoint but {Show(now, k)} now").ToList();
         if (differences.Count > 0)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with other options: {string.Join("; ", differences)}.");
-        if ((cl.String("schedule") ?? "").StartsWith("cosine", StringComparison.Ordinal)
+        // Without --schedule a fixed-length run anneals with cosine (TrainDefaults.Length); only --patience keeps it constant.
+        if ((cl.String("schedule") ?? (cl.Has("patience") ? "constant" : "cosine")).StartsWith("cosine", StringComparison.Ordinal)
             && metadata.TryGetValue("cli.epochs", out var epochs) && epochs != (cl.String("epochs") ?? ""))
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with --epochs {cl.String("epochs") ?? "(default)"}: it ran with {(epochs.Length == 0 ? "the default" : epochs)}, and the cosine schedule is laid out over the run's length.");
     }
