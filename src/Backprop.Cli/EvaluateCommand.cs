@@ -23,15 +23,20 @@ internal sealed class EvaluateCommand : ICommand
         var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))
             throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
-        var prepared = data.WithFeatures(saved.Prepare(data.Features));
+        var prepared = saved.PrepareData(data);
         var evaluation = saved.Model.Evaluate(prepared, saved.Loss);
+        var scores = data.IsClassification ? null : RegressionScores.Of(saved.Model, prepared.Features, data.Targets, saved.ToTargetUnits);
         if (cl.Has("json"))
-            stdout.WriteLine(Json.Write(new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy }));
+        {
+            var result = new JsonObject { ["rows"] = evaluation.Count, ["loss"] = evaluation.Loss, ["accuracy"] = evaluation.Accuracy };
+            RegressionScores.AddTo(result, scores, "");
+            stdout.WriteLine(Json.Write(result));
+        }
         else
             stdout.WriteLine($"{data.Name}: {evaluation.Count} rows  loss {TrainCommand.F(evaluation.Loss)}" +
-                (evaluation.Accuracy is { } a ? $"  accuracy {TrainCommand.F(a)}" : ""));
+                (evaluation.Accuracy is { } a ? $"  accuracy {TrainCommand.F(a)}" : "") + (scores is null ? "" : RegressionScores.Line(scores)));
         ReportOption.WriteIfAsked(cl, cl.Has("json") ? stderr : stdout, "Evaluation report", saved.Model, saved.Loss, data, prepared,
-            evaluation, history: null, [new("model", $"{saved.Path}: {saved.Model}"), new("dataset", data.ToString())]);
+            evaluation, history: null, [new("model", $"{saved.Path}: {saved.Model}"), new("dataset", data.ToString())], saved.ToTargetUnits);
         return 0;
     }
 }

@@ -23,13 +23,14 @@ internal sealed class PredictCommand : ICommand
     {
         var cl = new CommandLine(args, ["model", "data", "output"], []);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
-        if (cl.String("output") is { } output) OutputPaths.CheckFile("--output", output, "predictions.csv");
+        if (cl.String("output") is { } requested) OutputPaths.CheckFile("--output", requested, "predictions.csv");
         var saved = SavedModel.Load(cl);
         var file = cl.String("data") ?? throw new UsageException("--data FILE.csv is required.");
         if (saved.Info.FeatureNames.Count == 0)
             throw new ArgumentException($"{saved.Path} does not record its feature names, so the CSV columns cannot be matched.");
         var raw = CsvDataset.ReadFeatures(file, saved.Info.FeatureNames);
-        var csv = Format(raw, saved.Model.Predict(saved.Prepare(raw)), saved);
+        var output = saved.ToTargetUnits(saved.Model.Predict(saved.Prepare(raw)));
+        var csv = Format(raw, output, saved);
 
         var outPath = cl.String("output");
         if (outPath is null) stdout.Write(csv);

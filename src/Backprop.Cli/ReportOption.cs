@@ -14,14 +14,16 @@ internal static class ReportOption
     /// <summary>
     /// Writes the report when <c>--report DIR</c> was given. <paramref name="shown"/> holds the test rows as the user
     /// knows them (raw features, drawn as images or listed); <paramref name="modelInput"/> the same rows as the model
-    /// takes them (standardized when it was trained so).
+    /// takes them (standardized when it was trained so); <paramref name="toTargetUnits"/> maps a regression model's
+    /// outputs back to the target's units when it was trained on standardized targets.
     /// </summary>
     public static void WriteIfAsked(CommandLine cl, TextWriter log, string title, Module model, ILoss loss, Dataset shown,
-        Dataset modelInput, Evaluation evaluation, History? history, IReadOnlyList<KeyValuePair<string, string>> config)
+        Dataset modelInput, Evaluation evaluation, History? history, IReadOnlyList<KeyValuePair<string, string>> config,
+        Func<Tensor, Tensor>? toTargetUnits = null)
     {
         if (cl.String("report") is not { } dir) return;
         var outputs = model.Predict(modelInput.Features);
-        var predictions = shown.IsClassification ? ClassProbabilities.FromOutputs(outputs, loss) : outputs;
+        var predictions = shown.IsClassification ? ClassProbabilities.FromOutputs(outputs, loss) : toTargetUnits?.Invoke(outputs) ?? outputs;
         var report = new TrainingReport(shown, predictions)
         {
             Title = title,

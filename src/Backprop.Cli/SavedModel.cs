@@ -33,4 +33,16 @@ internal sealed record SavedModel(Module Model, ModelInfo Info, string Path)
             throw new ShapeMismatchException($"{Path} expects {Info.FeatureNames.Count} features ({string.Join(", ", Info.FeatureNames)}) but the data has {features.Shape[1]}.");
         return Info.InputMean is { } mean && Info.InputStd is { } std ? new Standardizer(mean, std).Transform(features) : features;
     }
+
+    /// <summary>The model's outputs in the target's units (regression models trained on standardized targets).</summary>
+    public Tensor ToTargetUnits(Tensor outputs) =>
+        Info.TargetMean is { } mean && Info.TargetStd is { } std ? Preprocessing.Unstandardize(outputs, mean, std) : outputs;
+
+    /// <summary>Rows as the model saw them in training: features prepared, regression targets standardized when they were.</summary>
+    public Dataset PrepareData(Dataset data)
+    {
+        var prepared = data.WithFeatures(Prepare(data.Features));
+        return !data.IsClassification && Info.TargetMean is { } mean && Info.TargetStd is { } std
+            ? Preprocessing.StandardizeTargets(prepared, new Standardizer(mean, std)) : prepared;
+    }
 }

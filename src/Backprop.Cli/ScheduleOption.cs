@@ -10,14 +10,19 @@ namespace Backprop.Cli;
 internal static class ScheduleOption
 {
     public const string Help =
-        "  --schedule NAME      learning-rate schedule, per epoch: constant (default), step:S[,G] (× G, default 0.1,\n" +
-        "                       every S epochs), cosine[:MIN] (toward MIN, default 0, over the epochs after warm-up)\n" +
+        "  --schedule NAME      learning-rate schedule, per epoch: constant, step:S[,G] (× G, default 0.1,\n" +
+        "                       every S epochs), cosine[:MIN] (toward MIN, default 0, over the epochs after warm-up);\n" +
+        "                       default: cosine when the run has a fixed length (--epochs without --patience, or\n" +
+        "                       tiny data), constant when early stopping ends it\n" +
         "  --warmup N           ramp the rate linearly from 0.1× over the first N epochs, then the schedule\n";
 
-    /// <summary>The schedule the options describe, or null for a constant rate without warm-up.</summary>
-    public static LearningRateSchedule? Parse(CommandLine cl, int epochs)
+    /// <summary>
+    /// The schedule the options describe (<paramref name="defaultSchedule"/> without --schedule), or null for a
+    /// constant rate without warm-up.
+    /// </summary>
+    public static LearningRateSchedule? Parse(CommandLine cl, int epochs, string defaultSchedule = "constant")
     {
-        string text = cl.String("schedule", "constant");
+        string text = cl.String("schedule", defaultSchedule);
         int warmup = cl.Int("warmup", 0, min: 0);
         if (warmup >= epochs && warmup > 0)
             throw new UsageException($"--warmup must be shorter than the run's {epochs} epochs but got {warmup}.");

@@ -15,26 +15,32 @@ internal sealed class TrainCommand : ICommand
     public string Summary => "train a network (default: an MLP on the embedded Iris data) and save it";
     public string Usage =>
         "usage: backprop train [options]\n\n" + DataOptions.Help +
-        "  --model mlp:H1,H2    hidden layer sizes (default mlp:16; 'mlp' alone is a linear model)\n" +
+        "  --model mlp:H1,H2    hidden layer sizes (default mlp:100; 'mlp' alone is a linear model)\n" +
         "  --model SPEC         or layers joined by '-', e.g. \"dense(64)-relu-dense(10)\" (see 'backprop summary --help')\n" +
-        "  --activation NAME    hidden activation of mlp:...: sigmoid, tanh (default), relu, leaky_relu\n" +
+        "  --activation NAME    hidden activation of mlp:...: sigmoid, tanh, relu (default), leaky_relu\n" +
         "  --loss NAME          cross_entropy (default for classes), mse (default for regression), half_mse, bce, bce_logits\n" +
         "  --optimizer NAME     adam (default), adamw (decoupled weight decay) or sgd\n" +
-        "  --lr RATE            learning rate (default 0.01)\n" +
+        "  --lr RATE            learning rate (default 0.001)\n" +
         "  --momentum M         SGD momentum (default 0)\n" +
         "  --weight-decay L     L2 penalty for adam and sgd, decoupled decay for adamw (default 0; adamw 0.01)\n" +
-        "  --epochs N           passes over the training data (default 100)\n" +
-        "  --batch N            mini-batch size (default 16)\n" +
+        "  --epochs N           passes over the training data (default: up to 500, stopped early when the\n" +
+        "                       validation loss has not improved for 10 epochs, best weights restored)\n" +
+        "  --batch N            mini-batch size (default 32)\n" +
         "  --seed N             seed for the split, initial weights and shuffling (default 1)\n" +
-        "  --test-split F       fraction held out for testing (default 0.2)\n" +
+        "  --test-split F       fraction held out for testing (default 0.2; data under 25 rows trains and is\n" +
+        "                       scored on all rows, for 1000 epochs, unless this is given)\n" +
+        TestDataOption.Help +
         "  --limit N            use only the first N training rows and the first N test rows (a quick check)\n" +
-        "  --val-split F        fraction of the training rows held out (stratified) for validation (default 0;\n" +
-        "                       0.1 with --patience): epoch lines and early stopping use it, not the test split\n" +
-        "  --patience N         stop early after N epochs without validation improvement (default: off)\n" +
+        "  --val-split F        fraction of the training rows held out (stratified) for validation (default 0.1;\n" +
+        "                       0 with --epochs unless --patience): epoch lines and early stopping use it\n" +
+        "  --patience N         stop early after N epochs without validation improvement (default 10 without\n" +
+        "                       --epochs; off with --epochs)\n" +
         ScheduleOption.Help + TrainCheckpoint.Help +
         "  --engine NAME        auto (default): the compiled step when the model allows it, else the autograd graph;\n" +
         "                       compiled: fail when it does not; graph: always the graph (the 'engine' line says which)\n" +
-        "  --no-standardize     feed raw features (default: standardize with train-set statistics)\n" +
+        "  --no-standardize     feed raw features (default: images are normalized with one mean and std over all\n" +
+        "                       train pixels, table columns each standardized with train statistics)\n" +
+        "                       Regression targets are standardized for training; results are in their own units.\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
         "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
         "  --json               print one JSON object with the results (progress goes to stderr)\n";
@@ -46,25 +52,19 @@ internal sealed class TrainCommand : ICommand
     {
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
+             "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
             ["json", "no-standardize", "resume", "overwrite"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
 
         int seed = cl.Int("seed", 1);
-        int epochs = cl.Int("epochs", 100, min: 1);
-        int batch = cl.Int("batch", 16, min: 1);
-        float lr = cl.Float("lr", 0.01f, min: float.Epsilon);
-        float testSplit = cl.Float("test-split", 0.2f, min: 0f, maxExclusive: 1f);
+        int batch = cl.Int("batch", TrainDefaults.Batch, min: 1);
+        float lr = cl.Float("lr", TrainDefaults.LearningRate, min: float.Epsilon);
+        float testSplit = cl.Float("test-split", TrainDefaults.TestSplit, min: 0f, maxExclusive: 1f);
         bool json = cl.Has("json");
         var log = json ? stderr : stdout;
         var checkpointDir = cl.String("checkpoint");
-        if (cl.Has("resume"))
-        {
-            if (checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
-            TrainCheckpoint.CheckPosition(checkpointDir, epochs);
-        }
+        if (cl.Has("resume") && checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
         TrainOutputs.CheckBeforeData(cl);
-        var schedule = ScheduleOption.Parse(cl, epochs);
         var engine = cl.String("engine", "auto") switch
         {
             "auto" => TrainingEngine.Auto,
@@ -73,18 +73,19 @@ internal sealed class TrainCommand : ICommand
             var e => throw new UsageException($"--engine must be auto, compiled or graph but got '{e}'."),
         };
 
-        var predefined = DataOptions.LoadPredefinedSplit(cl);
+        var predefined = DataOptions.LoadPredefinedSplit(cl) ?? TestDataOption.Load(cl, seed);
         var data = predefined?.Train ?? DataOptions.Load(cl, seed);
-        var modelSpec = cl.String("model", "mlp:16");
+        var modelSpec = cl.String("model", TrainDefaults.Model);
         var hidden = ModelLanguage.IsMlpShorthand(modelSpec) ? Mlp.ParseHidden(modelSpec) : null;
         if (hidden is null && cl.Has("activation"))
             throw new UsageException("--activation goes with --model mlp:...; write the activations into the spec, e.g. dense(64)-relu-dense(10).");
-        string activation = cl.String("activation", "tanh");
+        string activation = cl.String("activation", TrainDefaults.Activation);
         var loss = Losses.ByName(cl.String("loss", data.IsClassification ? "cross_entropy" : "mse"));
         CheckLossFitsData(loss, data);
 
+        bool tiny = TrainDefaults.IsTiny(cl, data, predefined is not null);
         var (train, test) = predefined is { } official ? official
-            : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
+            : tiny ? (data, data) : testSplit > 0 ? data.Split(1 - testSplit, seed) : (data, null);
         if (cl.Has("limit"))
         {
             int limit = cl.Int("limit", 0, min: 1);
@@ -93,16 +94,28 @@ internal sealed class TrainCommand : ICommand
         }
         var rawTest = test;
         if (cl.Has("report") && test is null) throw new UsageException("--report needs a test set; give --test-split above 0.");
-        float valSplit = cl.Float("val-split", cl.Has("patience") ? 0.1f : 0f, min: 0f, maxExclusive: 1f);
+        var length = TrainDefaults.Length(cl, tiny);
+        int epochs = length.Epochs;
+        // The run's length can depend on the data (tiny sets train longer), so this comes after loading it.
+        if (cl.Has("resume")) TrainCheckpoint.CheckPosition(checkpointDir!, epochs);
+        var schedule = ScheduleOption.Parse(cl, epochs, length.Schedule);
         Dataset? val = null;
-        if (valSplit > 0) (train, val) = train.Split(1 - valSplit, seed + 1);
-        Standardizer? scaler = cl.Has("no-standardize") ? null : Standardizer.Fit(train.Features);
+        if (length.ValidationSplit > 0) (train, val) = train.Split(1 - length.ValidationSplit, seed + 1);
+        Standardizer? scaler = cl.Has("no-standardize") ? null : Preprocessing.FitInputs(train);
         if (scaler is not null)
         {
             train = scaler.Transform(train);
             if (test is not null) test = scaler.Transform(test);
             if (val is not null) val = scaler.Transform(val);
         }
+        Standardizer? targetScaler = data.IsClassification ? null : Preprocessing.FitTargets(train);
+        if (targetScaler is not null)
+        {
+            train = Preprocessing.StandardizeTargets(train, targetScaler);
+            if (test is not null) test = Preprocessing.StandardizeTargets(test, targetScaler);
+            if (val is not null) val = Preprocessing.StandardizeTargets(val, targetScaler);
+        }
+        Func<Tensor, Tensor> toTargetUnits = z => targetScaler is null ? z : Preprocessing.Unstandardize(z, targetScaler.Mean, targetScaler.Std);
         // Hashing 60,000 images takes a moment: once, for both the resume check and the checkpoint's metadata.
         var dataHash = checkpointDir is null ? null : TrainCheckpoint.Hash(train, val);
 
@@ -118,12 +131,15 @@ internal sealed class TrainCommand : ICommand
             var o => throw new UsageException($"--optimizer must be adam, adamw or sgd but got '{o}'."),
         };
 
-        log.WriteLine($"data    {data}; train {train.Count}{(val is null ? "" : $" / validation {val.Count}")} / test {test?.Count ?? 0} rows{(scaler is null ? "" : ", standardized with train statistics")}");
+        string inputs = InputsText(scaler, train);
+        log.WriteLine($"data    {data}; " + (tiny ? $"train and test on all {data.Count} rows (under {TrainDefaults.TinyRows}: too few to hold out a test set)"
+            : $"train {train.Count}{(val is null ? "" : $" / validation {val.Count}")} / test {test?.Count ?? 0} rows")
+            + $", {inputs}{(targetScaler is null ? "" : "; targets standardized with train statistics (results in their own units)")}");
         log.WriteLine($"model   {model}, {model.ParameterCount()} parameters");
-        log.WriteLine($"train   {optimizer.Name} lr {F(lr)}{(schedule is null ? "" : $" {schedule}")}, {loss.Name}, batch {batch}, {epochs} epochs, seed {seed}");
+        log.WriteLine($"train   {optimizer.Name} lr {F(lr)}{(schedule is null ? "" : $" {schedule}")}, {loss.Name}, batch {batch}, {length.Text}, seed {seed}");
 
         int logEvery = cl.Int("log-every", Math.Max(1, (int)Math.Ceiling(epochs / 20.0)), min: 1);
-        EarlyStopping? early = cl.Has("patience") ? new EarlyStopping(cl.Int("patience", 10, min: 1)) : null;
+        var early = length.Early;
         var bar = !json && ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? new ProgressBar(stdout) : null;
         var savePath = cl.String("save", $"{SafeFileName(cl.String("dataset") ?? data.Name)}.safetensors");
         TrainOutputs.CheckBeforeTraining(cl, savePath, model, optimizer, early is not null, epochs, data.NumFeatures);
@@ -156,13 +172,19 @@ internal sealed class TrainCommand : ICommand
                 return ctrlC.ExitCode;
             }
         }
+        if (history.StoppedEarly && history.Last.Epoch % logEvery != 0 && history.Last.Epoch != 1)
+            log.WriteLine(FormatEpoch(history.Last, epochs));   // the epoch that ended the run, between two logged ones
         if (history.StoppedEarly)
             log.WriteLine($"stopped early after epoch {history.Last.Epoch}; restored the weights of epoch {history.BestEpoch}");
+        else if (early?.RestoreBestWeights == true && history.BestEpoch != history.Last.Epoch)
+            log.WriteLine($"ran all {history.Last.Epoch} epochs; restored the weights of epoch {history.BestEpoch} (lowest validation loss)");
 
         var evaluation = test is null ? null : model.Evaluate(test, loss);
+        var scores = evaluation is null || targetScaler is null ? null : RegressionScores.Of(model, test!.Features, rawTest!.Targets, toTargetUnits);
         if (evaluation is not null)
             log.WriteLine($"test    loss {F(evaluation.Loss)}" + (evaluation.Accuracy is { } acc
-                ? $"  accuracy {F(acc)} ({(int)Math.Round(acc * evaluation.Count)}/{evaluation.Count})" : ""));
+                ? $"  accuracy {F(acc)} ({(int)Math.Round(acc * evaluation.Count)}/{evaluation.Count})" : "")
+                + (scores is null ? "" : RegressionScores.Line(scores)) + (tiny ? " (the training rows)" : ""));
 
         model.Save(savePath, new ModelInfo
         {
@@ -170,6 +192,8 @@ internal sealed class TrainCommand : ICommand
             ClassNames = data.ClassNames,
             InputMean = scaler?.Mean,
             InputStd = scaler?.Std,
+            TargetMean = targetScaler?.Mean,
+            TargetStd = targetScaler?.Std,
             Loss = loss.Name,
             Dataset = cl.String("dataset") ?? data.Name,
             TargetName = cl.String("target"),
@@ -180,7 +204,7 @@ internal sealed class TrainCommand : ICommand
             ReportOption.WriteIfAsked(cl, log, "Training report", model, loss, rawTest!, test, evaluation, history,
                 [new("dataset", data.ToString()), new("model", $"{model}, {model.ParameterCount()} parameters"),
                  new("training", $"{optimizer.Name} lr {F(lr)}, {loss.Name}, batch {batch}, {history.Epochs.Count} of {epochs} epochs, seed {seed}"),
-                 new("features", scaler is null ? "raw" : "standardized with train statistics"), new("saved", savePath)]);
+                 new("features", inputs), new("saved", savePath)], toTargetUnits);
 
         if (json)
         {
@@ -196,11 +220,16 @@ internal sealed class TrainCommand : ICommand
                 ["test_loss"] = evaluation?.Loss,
                 ["test_accuracy"] = evaluation?.Accuracy,
                 ["test_rows"] = evaluation?.Count ?? 0,
+                ["train_rows"] = train.Count,
+                ["validation_rows"] = val?.Count ?? 0,
+                ["all_rows"] = tiny,
+                ["preprocessing"] = inputs,
                 ["stopped_early"] = history.StoppedEarly,
                 ["engine"] = history.Engine == TrainingEngine.Compiled ? "compiled" : "graph",
                 ["engine_reason"] = history.EngineReason,
                 ["saved"] = savePath,
             };
+            RegressionScores.AddTo(result, scores, "test_");
             stdout.WriteLine(Json.Write(result));
         }
         return 0;
@@ -214,6 +243,11 @@ internal sealed class TrainCommand : ICommand
             "It cannot be resumed: that needs a checkpoint (train with --checkpoint DIR to be able to stop and continue).");
         return exitCode;
     }
+
+    private static string InputsText(Standardizer? scaler, Dataset train) =>
+        scaler is null ? "raw features"
+        : Preprocessing.IsImage(train) ? $"images normalized with one mean {F(scaler.Mean[0])} and std {F(scaler.Std[0])} over all train pixels"
+        : "features standardized per column with train statistics";
 
     /// <summary>The <c>engine</c> line: <c>compiled step</c>, or <c>autograd graph (why)</c>.</summary>
     internal static string EngineLine(History history, TrainingEngine asked) =>

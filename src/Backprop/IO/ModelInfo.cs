@@ -21,6 +21,15 @@ public sealed record ModelInfo
     /// <summary>Per-feature standard deviation divided by before the model.</summary>
     public float[]? InputStd { get; init; }
 
+    /// <summary>
+    /// Regression: per-target mean μ the model was trained to predict around; outputs map back as z · σ + μ
+    /// (null: the outputs are already in the target's units, as in files from before targets were standardized).
+    /// </summary>
+    public float[]? TargetMean { get; init; }
+
+    /// <summary>Regression: per-target standard deviation σ that scales the model's outputs back to the target's units.</summary>
+    public float[]? TargetStd { get; init; }
+
     /// <summary>The loss name the model was trained with (e.g. <c>cross_entropy</c>).</summary>
     public string? Loss { get; init; }
 

@@ -75,7 +75,7 @@ public sealed class ModelLanguageCliTests : IDisposable
     public void TrainsIrisFromASpecAndSummarisesTheSavedModel()
     {
         var model = Path.Combine(dir, "iris.safetensors");
-        var (code, stdout, _) = Run("train", "--model", "dense(8)-tanh-dense(3)", "--epochs", "60", "--save", model, "--json");
+        var (code, stdout, _) = Run("train", "--model", "dense(8)-tanh-dense(3)", "--epochs", "60", "--lr", "0.01", "--save", model, "--json");
         Assert.Equal(0, code);
         var result = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(67, result.GetProperty("parameters").GetInt32());
@@ -91,7 +91,8 @@ public sealed class ModelLanguageCliTests : IDisposable
     [Fact]
     public void ASpecTrainsLikeTheSameMlpShorthand()
     {
-        var (_, fromSpec, _) = Run("train", "--model", "dense(8)-tanh-dense(3)", "--epochs", "5", "--save", Path.Combine(dir, "a.safetensors"), "--json");
+        // mlp:8's hidden activation is the default, ReLU.
+        var (_, fromSpec, _) = Run("train", "--model", "dense(8)-relu-dense(3)", "--epochs", "5", "--save", Path.Combine(dir, "a.safetensors"), "--json");
         var (_, fromMlp, _) = Run("train", "--model", "mlp:8", "--epochs", "5", "--save", Path.Combine(dir, "b.safetensors"), "--json");
         double Loss(string json) => JsonDocument.Parse(json).RootElement.GetProperty("test_loss").GetDouble();
         Assert.Equal(Loss(fromMlp), Loss(fromSpec));
@@ -121,7 +122,7 @@ public sealed class ModelLanguageCliTests : IDisposable
     public void AModelStartingWithReshapeSavesEvaluatesAndPredicts()
     {
         var model = Path.Combine(dir, "reshaped.safetensors");
-        Assert.Equal(0, Run("train", "--model", "reshape(2,2)-reshape(4)-dense(8)-tanh-dense(3)", "--epochs", "60", "--save", model).Code);
+        Assert.Equal(0, Run("train", "--model", "reshape(2,2)-reshape(4)-dense(8)-tanh-dense(3)", "--epochs", "60", "--lr", "0.01", "--save", model).Code);
 
         var (evalCode, evalOut, _) = Run("evaluate", "--model", model, "--json");
         Assert.Equal(0, evalCode);

@@ -45,7 +45,7 @@ public sealed class TrainWatchTests : IDisposable
         var (code, stdout, _) = Run(["train", .. Common, "--epochs", "3", "--checkpoint", P("ckpt"), "--save", P("half.safetensors")]);
         Assert.Equal(0, code);
         Assert.Contains("train 96 / validation 24 / test 30 rows", stdout);
-        Assert.Contains("adamw lr 0.0100 warmup(N=1, s=0.1) then step(S=2, γ=0.5)", stdout);
+        Assert.Contains("adamw lr 0.0010 warmup(N=1, s=0.1) then step(S=2, γ=0.5)", stdout);
         (code, stdout, _) = Run(["train", .. Common, "--epochs", "6", "--checkpoint", P("ckpt"), "--resume", "--save", P("resumed.safetensors")]);
         Assert.Equal(0, code);
         Assert.Contains("epoch 6/6", stdout);
