@@ -19,7 +19,8 @@ namespace Backprop.Training;
 /// language's
 /// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
 /// BatchNorm layers train with batch statistics and update their running statistics, as in training mode.
-/// Trained with <see cref="Losses.CrossEntropy"/> on class indices, or with MSE / half-MSE on real targets.
+/// Trained with <see cref="Losses.CrossEntropy"/> on class indices (the plain loss: no class weights, label smoothing
+/// or ignored index), or with MSE / half-MSE on real targets.
 /// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
 /// forward   Z_l = A_{l−1}·W_l + b_l,  A_l = act_l(Z_l)                     (DenseKernels.Forward, bias+act fused)
@@ -80,11 +81,16 @@ internal sealed partial class TrainingPlan
         ArgumentNullException.ThrowIfNull(data);
         LossKind? kind = loss switch
         {
-            CrossEntropyLoss when data.IsClassification => LossKind.CrossEntropy,
+            CrossEntropyLoss { IsPlain: true } when data.IsClassification => LossKind.CrossEntropy,
             MeanSquaredError { Half: false } when !data.IsClassification => LossKind.MeanSquared,
             MeanSquaredError { Half: true } when !data.IsClassification => LossKind.HalfMeanSquared,
             _ => null,
         };
+        if (loss is CrossEntropyLoss { IsPlain: false } options)
+        {
+            reason = $"cross_entropy with {options.Options} is not in the compiled step (it fuses the plain mean cross-entropy only)";
+            return null;
+        }
         if (kind is null)
         {
             reason = $"the loss '{loss.Name}' on {(data.IsClassification ? "class labels" : "real targets")} is not in the compiled step " +
