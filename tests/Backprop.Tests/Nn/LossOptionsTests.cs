@@ -1,4 +1,5 @@
 using Backprop.Data;
+using Backprop.IO;
 using Backprop.Nn;
 using Backprop.Optim;
 using Backprop.Training;
@@ -133,6 +134,27 @@ public sealed class LossOptionsTests
             Assert.Throws<ArgumentException>(() => Losses.KLDiv.Compute(Tensor.FromArray([-1f, -1f], 2), Tensor.FromArray([1.5f, -0.5f], 2))).Message);
         Assert.Equal("l1: prediction [3,3] and target [3] must have the same shape.",
             Assert.Throws<ShapeMismatchException>(() => Losses.L1.Compute(Logits, labels)).Message);
+    }
+
+    [Fact]
+    public void ALogSoftmaxLayerIsInTheModelLanguageAndSurvivesSaveAndLoad()
+    {
+        var model = ModelLanguage.Build("dense(3)-log_softmax", [4], new Rng(1));
+        Assert.Equal("LogSoftmax", model.Layers[^1].ToString());
+        var x = Tensor.RandomNormal([5, 4], seed: 2);
+        var expected = model.Layers[0].Forward(x).LogSoftmax(1).ToArray();
+        Assert.Equal(expected, model.Forward(x).ToArray());
+        var path = Path.Combine(Path.GetTempPath(), $"backprop-logsoftmax-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path, new ModelInfo { Loss = "nll" });
+            var (loaded, info) = ModelFile.Load(path);
+            Assert.Equal("nll", info.Loss);
+            Assert.Equal("dense(3)-log_softmax", ModelLanguage.Describe(loaded));
+            var predicted = loaded.Predict(x).ToArray();
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], predicted[i], 5);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]
