@@ -15,8 +15,8 @@ namespace Backprop.Nn;
 /// PyTorch; Sum by 1; BatchMean by N. When D is 0 (every row ignored) the loss is 0 with a zero gradient, so such a
 /// batch is a no-op step; PyTorch returns NaN (0/0) there.</para>
 /// <para>Fusing avoids forming log(softmax) of tiny probabilities and gives the textbook gradient softmax − onehot
-/// directly. Only the plain form (<see cref="IsPlain"/>) is fused into <c>Fit</c>'s compiled step; with any option
-/// set, <c>Fit</c> trains through the autograd graph and says so in its engine reason.</para>
+/// directly. <c>Fit</c>'s compiled step fuses the same loss on class indices, options included (the plain form,
+/// <see cref="IsPlain"/>, through its own kernel).</para>
 /// </remarks>
 public sealed class CrossEntropyLoss : ILoss
 {
@@ -42,6 +42,9 @@ public sealed class CrossEntropyLoss : ILoss
     /// <summary>The class weights (a copy), or null when every class weighs 1.</summary>
     public IReadOnlyList<float>? Weight => weight;
 
+    /// <summary>The class weights as the compiled step's kernel reads them (never written), or null.</summary>
+    internal float[]? WeightArray => weight;
+
     /// <summary>ε: the share of each target's mass spread evenly over all classes.</summary>
     public float LabelSmoothing { get; }
 
@@ -58,7 +61,7 @@ public sealed class CrossEntropyLoss : ILoss
     public string Name => "cross_entropy";
 
     /// <summary>The options that differ from the plain loss ("class weights, label smoothing 0.1"), empty when plain.</summary>
-    public string Options => ClassTargets.Describe(weight, LabelSmoothing, IgnoreIndex, Reduction);
+    internal string Options => ClassTargets.Describe(weight, LabelSmoothing, IgnoreIndex, Reduction);
 
     /// <inheritdoc/>
     public Tensor Compute(Tensor prediction, Tensor target)

@@ -1,14 +1,12 @@
-using Backprop.Data;
 using Backprop.IO;
 using Backprop.Nn;
-using Backprop.Optim;
 using Backprop.Training;
 
 namespace Backprop.Tests.Nn;
 
 /// <summary>
-/// The new losses' defined edge cases (every row ignored, p = t), their errors, their names, and the training
-/// engine's choice for cross-entropy with options; values against PyTorch are in <see cref="LossReferenceTests"/>.
+/// The new losses' defined edge cases (every row ignored, p = t), their errors, their names, and
+/// the log_softmax layer; values against PyTorch are in <see cref="LossReferenceTests"/>.
 /// </summary>
 public sealed class LossOptionsTests
 {
@@ -155,21 +153,5 @@ public sealed class LossOptionsTests
             for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], predicted[i], 5);
         }
         finally { File.Delete(path); }
-    }
-
-    [Fact]
-    public void CrossEntropyWithOptionsTrainsThroughTheGraphAndSaysWhy()
-    {
-        var data = Datasets.Spirals(20, 3, seed: 5);
-        var model = new Sequential(new Dense(2, 8, rng: new Rng(1)), new Relu(), new Dense(8, 3, rng: new Rng(2)));
-        var loss = new CrossEntropyLoss(weight: [1f, 2f, 1f], labelSmoothing: 0.1f);
-        Assert.Null(TrainingPlan.TryCreate(model, loss, data, 16, out var reason));
-        Assert.Equal("cross_entropy with class weights, label smoothing 0.1 is not in the compiled step (it fuses the plain mean cross-entropy only)", reason);
-        var history = model.Fit(data, loss, new Adam(model.Parameters(), 0.01f), new FitOptions { Epochs = 1, BatchSize = 16 });
-        Assert.Equal(TrainingEngine.Graph, history.Engine);
-        Assert.Equal(reason, history.EngineReason);
-        Assert.Throws<InvalidOperationException>(() => model.Fit(data, new CrossEntropyLoss(reduction: LossReduction.Sum),
-            new Adam(model.Parameters(), 0.01f), new FitOptions { Epochs = 1, Engine = TrainingEngine.Compiled }));
-        Assert.NotNull(TrainingPlan.TryCreate(model, new CrossEntropyLoss(), data, 16, out _));
     }
 }
