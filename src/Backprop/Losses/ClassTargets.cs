@@ -40,15 +40,4 @@ internal static class ClassTargets
                 (ignoreIndex is { } ig ? $" (or the ignored index {ig})." : "."));
         return k;
     }
-
-    /// <summary>A short description of the options for reasons and ToString: "weights, label smoothing 0.1".</summary>
-    public static string Describe(float[]? weight, float labelSmoothing, int? ignoreIndex, LossReduction reduction)
-    {
-        var parts = new List<string>();
-        if (weight is not null) parts.Add("class weights");
-        if (labelSmoothing != 0f) parts.Add($"label smoothing {labelSmoothing.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-        if (ignoreIndex is { } ig) parts.Add($"ignore_index {ig}");
-        if (reduction != LossReduction.Mean) parts.Add($"reduction {reduction}");
-        return string.Join(", ", parts);
-    }
 }

@@ -54,14 +54,11 @@ public sealed class CrossEntropyLoss : ILoss
     /// <summary>How the row terms are reduced.</summary>
     public LossReduction Reduction { get; }
 
-    /// <summary>True without weights, smoothing or an ignored index and with the mean: the form the compiled step fuses.</summary>
+    /// <summary>True without weights, smoothing or an ignored index and with the mean: PyTorch's default cross-entropy.</summary>
     public bool IsPlain => weight is null && LabelSmoothing == 0f && IgnoreIndex is null && Reduction == LossReduction.Mean;
 
     /// <inheritdoc/>
     public string Name => "cross_entropy";
-
-    /// <summary>The options that differ from the plain loss ("class weights, label smoothing 0.1"), empty when plain.</summary>
-    internal string Options => ClassTargets.Describe(weight, LabelSmoothing, IgnoreIndex, Reduction);
 
     /// <inheritdoc/>
     public Tensor Compute(Tensor prediction, Tensor target)
