@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using Backprop.Training;
 
 namespace Backprop.Optim;
 
@@ -10,8 +9,8 @@ namespace Backprop.Optim;
 /// <remarks>
 /// Only the gradients the optimizer would apply take part: a parameter with no gradient, or frozen
 /// (<see cref="Tensor.RequiresGrad"/> false, whose stale gradient <see cref="Optimizer.Step"/> ignores), is skipped,
-/// and a tensor listed twice (a shared layer) counts once. In <c>Fit</c>, set <see cref="FitOptions.ClipGradNorm"/>
-/// or <see cref="FitOptions.ClipGradValue"/>; both engines clip the same gradients the same way.
+/// and a tensor listed twice (a shared layer) counts once. In <c>Fit</c>, set <c>FitOptions.ClipGradNorm</c> or
+/// <c>FitOptions.ClipGradValue</c>; both engines clip the same gradients the same way.
 /// </remarks>
 public static class GradClip
 {
@@ -49,12 +48,12 @@ public static class GradClip
 
     /// <summary>
     /// <c>Fit</c>'s clipping, on the optimizer's parameters (already without repeats, so nothing is allocated): by
-    /// value first, then by norm, as <paramref name="options"/> ask; nothing when neither is set.
+    /// value first, then by norm; nothing for a limit that is null. The limits were checked when they were set.
     /// </summary>
-    internal static void ForFit(IReadOnlyList<Tensor> parameters, FitOptions? options)
+    internal static void Apply(IReadOnlyList<Tensor> parameters, float? clipValue, float? maxNorm)
     {
-        if (options?.ClipGradValue is { } clip) ValueOfUnique(parameters, clip);
-        if (options?.ClipGradNorm is { } maxNorm) NormOfUnique(parameters, maxNorm);
+        if (clipValue is { } clip) ValueOfUnique(parameters, clip);
+        if (maxNorm is { } norm) NormOfUnique(parameters, norm);
     }
 
     /// <summary>Throws unless <paramref name="value"/> is a positive finite number.</summary>

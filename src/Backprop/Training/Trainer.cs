@@ -194,7 +194,7 @@ public static partial class Trainer
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
-        GradClip.ForFit(optimizer.Parameters, options);
+        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
         optimizer.Step();
         int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
         return (cost.Item() * (double)x.Shape[0], correct);
@@ -204,7 +204,7 @@ public static partial class Trainer
     private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows, FitOptions options)
     {
         var result = plan.Step(train, rows);
-        GradClip.ForFit(optimizer.Parameters, options);
+        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
         optimizer.Step();
         return result;
     }
