@@ -204,7 +204,7 @@ public static partial class Trainer
     private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows, FitOptions options)
     {
         var result = plan.Step(train, rows);
-        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
+        GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);
         optimizer.Step();
         return result;
     }
