@@ -177,8 +177,8 @@ public static partial class Trainer
 
     /// <summary>
     /// One gradient step on the batch of <paramref name="train"/>'s <paramref name="rows"/> through the autograd
-    /// graph: zero the gradients, forward, loss, backward, clip (as <paramref name="options"/> ask), update. Returns the batch's summed loss (mean × B) and,
-    /// for classification, how many rows it classified correctly.
+    /// graph: zero the gradients, forward, loss, backward, clip (as <paramref name="options"/> ask), update. Returns
+    /// the batch's summed loss (mean × B) and, for classification, how many rows it classified correctly.
     /// </summary>
     /// <remarks>
     /// The whole step runs in one <see cref="TensorArena"/> scope: the batch, every op's result and temporary, and the
