@@ -18,7 +18,7 @@ internal sealed class TrainCommand : ICommand
         "  --model mlp:H1,H2    hidden layer sizes (default mlp:100; 'mlp' alone is a linear model)\n" +
         "  --model SPEC         or layers joined by '-', e.g. \"dense(64)-relu-dense(10)\" (see 'backprop summary --help')\n" +
         "  --activation NAME    hidden activation of mlp:...: sigmoid, tanh, relu (default), leaky_relu\n" +
-        "  --loss NAME          cross_entropy (default for classes), mse (default for regression), half_mse, bce, bce_logits\n" +
+        LossOptions.Help +
         "  --optimizer NAME     adam (default), adamw (decoupled weight decay) or sgd\n" +
         "  --lr RATE            learning rate (default 0.001)\n" +
         "  --momentum M         SGD momentum (default 0)\n" +
@@ -35,7 +35,7 @@ internal sealed class TrainCommand : ICommand
         "                       0 with --epochs unless --patience): epoch lines and early stopping use it\n" +
         "  --patience N         stop early after N epochs without validation improvement (default 10 without\n" +
         "                       --epochs; off with --epochs)\n" +
-        ScheduleOption.Help + TrainCheckpoint.Help +
+        ScheduleOption.Help + LossOptions.ClipHelp + TrainCheckpoint.Help +
         "  --engine NAME        auto (default): the compiled step when the model allows it, else the autograd graph;\n" +
         "                       compiled: fail when it does not; graph: always the graph (the 'engine' line says which)\n" +
         "  --no-standardize     feed raw features (default: images are normalized with one mean and std over all\n" +
@@ -51,7 +51,7 @@ internal sealed class TrainCommand : ICommand
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var cl = new CommandLine(args,
-            [.. DataOptions.ValueOptions, "model", "activation", "loss", "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
+            [.. DataOptions.ValueOptions, "model", "activation", .. LossOptions.Names, "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
              "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
             ["json", "no-standardize", "resume", "overwrite"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
@@ -80,7 +80,8 @@ internal sealed class TrainCommand : ICommand
         if (hidden is null && cl.Has("activation"))
             throw new UsageException("--activation goes with --model mlp:...; write the activations into the spec, e.g. dense(64)-relu-dense(10).");
         string activation = cl.String("activation", TrainDefaults.Activation);
-        var loss = Losses.ByName(cl.String("loss", data.IsClassification ? "cross_entropy" : "mse"));
+        var loss = LossOptions.Parse(cl, data);
+        var (clipNorm, clipValue) = LossOptions.Clipping(cl);
         CheckLossFitsData(loss, data);
 
         bool tiny = TrainDefaults.IsTiny(cl, data, predefined is not null);
@@ -121,7 +122,7 @@ internal sealed class TrainCommand : ICommand
 
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
-            ? Mlp.Create(data.NumFeatures, hidden, outputs, activation, loss.Name == "bce" ? "sigmoid" : null, new Rng(seed))
+            ? Mlp.Create(data.NumFeatures, hidden, outputs, activation, LossOptions.OutputActivation(loss), new Rng(seed))
             : BuildFromSpec(modelSpec, data, cl.String("dataset") ?? data.Name, loss, outputs, seed);
         Optimizer optimizer = cl.String("optimizer", "adam") switch
         {
@@ -150,6 +151,7 @@ internal sealed class TrainCommand : ICommand
             Epochs = epochs, BatchSize = batch, Validation = val ?? test, Seed = seed, EarlyStopping = early, Schedule = schedule,
             CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
             CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
+            ClipGradNorm = clipNorm, ClipGradValue = clipValue,
             OnStart = h => log.WriteLine($"engine  {EngineLine(h, engine)}"),
             OnBatch = p =>
             {
@@ -257,7 +259,7 @@ internal sealed class TrainCommand : ICommand
 
     private static void CheckLossFitsData(ILoss loss, Dataset data)
     {
-        if (!data.IsClassification && loss.Name is "cross_entropy" or "bce" or "bce_logits")
+        if (!data.IsClassification && loss.Name is "cross_entropy" or "bce" or "bce_logits" or "nll")
             throw new UsageException($"--loss {loss.Name} needs class labels, but the target of '{data.Name}' is numeric; use mse, or --task classify.");
         if (loss.Name is "bce" or "bce_logits" && data.NumClasses > 2)
             throw new UsageException($"--loss {loss.Name} is for two classes, but '{data.Name}' has {data.NumClasses}; use cross_entropy.");
@@ -267,6 +269,7 @@ internal sealed class TrainCommand : ICommand
     private static Sequential BuildFromSpec(string spec, Dataset data, string dataName, ILoss loss, int outputs, int seed)
     {
         var model = ModelLanguage.Build(spec, data.SampleShape, new Rng(seed));
+        LossOptions.CheckModelEnd(loss, model);
         var end = ModelSummary.Of(model, [data.NumFeatures]).OutputShape;
         if (end.Count == 1 && end[0] == outputs) return model;
         string got = end.Count == 1 ? $"{end[0]} output{(end[0] == 1 ? "" : "s")}" : $"outputs of shape {ModelLanguage.FormatShape(end)}";

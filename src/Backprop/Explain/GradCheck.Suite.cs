@@ -27,8 +27,8 @@ public static partial class GradCheck
     /// <summary>
     /// Named checks covering every differentiable op (with broadcasting, reductions along each axis, softmax along
     /// each axis of a 3-D tensor, the three matmul forms, shape ops, convolution and pooling) and a two-layer network
-    /// in the seeds' form (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE), every loss of <see cref="Losses"/> (the fused
-    /// ones have hand-written backward passes), Sequential(Dense, Tanh, Dense) and a small CNN with cross-entropy,
+    /// in the seeds' form (X·W1 → sigmoid → ·W2 → sigmoid → half-MSE), every loss of <see cref="Losses"/> and their
+    /// options (weights, label smoothing, ignored rows, reductions; the fused ones have hand-written backward passes), Sequential(Dense, Tanh, Dense) and a small CNN with cross-entropy,
     /// batch norm (training and evaluation) and dropout. Each case has fresh, seeded inputs.
     /// </summary>
     public static IReadOnlyList<GradCheckCase> StandardSuite()
@@ -108,6 +108,7 @@ public static partial class GradCheck
         AddDenseTanhDenseWithCrossEntropy(Add, seed++);
         AddSmallCnnWithCrossEntropy(Add, seed++);
         AddNormalization(Add, ref seed);
+        AddMoreLosses(Add, 900);
         return s;
     }
 

@@ -1,18 +1,66 @@
 namespace Backprop.Nn;
 
 /// <summary>
-/// Softmax cross-entropy from logits Z [N, C], one fused op:
-/// loss = −(1/N) Σᵢ Σ_c T[i,c]·log softmax(Z)[i,c]; ∂loss/∂Z = (softmax(Z) − T)/N·Σ_c T[i,c] per row
-/// (= (softmax(Z) − T)/N for one-hot or probability targets).
+/// Softmax cross-entropy from logits Z [N, C], one fused op (PyTorch's <c>F.cross_entropy</c>), with optional class
+/// weights w, label smoothing ε and an ignored target index. With U the effective target rows (below):
+/// loss = −(1/D) Σᵢ Σ_c U[i,c]·log softmax(Z)[i,c]; ∂loss/∂Z[i,j] = (softmax(Z)[i,j]·Σ_c U[i,c] − U[i,j])/D
+/// (= (softmax(Z) − onehot)/N in the plain case).
 /// </summary>
 /// <remarks>
-/// Targets may be class indices [N] (stored as floats) or rows [N, C]. Fusing avoids forming log(softmax) of tiny
-/// probabilities and gives the textbook gradient softmax − onehot directly.
+/// <para>Targets are class indices yᵢ [N] (stored as floats) or probability rows T [N, C].</para>
+/// <para>Effective targets: for indices U[i,c] = w_c·((1 − ε)·[c = yᵢ] + ε/C), and U[i,·] = 0 for a row whose target
+/// is <see cref="IgnoreIndex"/>; for rows U[i,c] = w_c·((1 − ε)·T[i,c] + ε/C). Without weights w_c = 1.</para>
+/// <para>D, by <see cref="Reduction"/>: Mean (default) divides by Σᵢ w_yᵢ over the rows not ignored for indices (the
+/// row count without weights, so the plain loss is the mean over rows) and by N for probability rows, exactly as
+/// PyTorch; Sum by 1; BatchMean by N. When D is 0 (every row ignored) the loss is 0 with a zero gradient, so such a
+/// batch is a no-op step; PyTorch returns NaN (0/0) there.</para>
+/// <para>Fusing avoids forming log(softmax) of tiny probabilities and gives the textbook gradient softmax − onehot
+/// directly. <c>Fit</c>'s compiled step fuses the same loss on class indices, options included (the plain form,
+/// <see cref="IsPlain"/>, through its own kernel).</para>
 /// </remarks>
-internal sealed class CrossEntropyLoss : ILoss
+public sealed class CrossEntropyLoss : ILoss
 {
+    private readonly float[]? weight;
+
+    /// <summary>
+    /// A cross-entropy loss with optional class <paramref name="weight"/>s (one per class, finite, ≥ 0),
+    /// <paramref name="labelSmoothing"/> ε in [0, 1], a class index whose rows are ignored (PyTorch's default is −100;
+    /// here no index is ignored unless one is given), and a reduction.
+    /// </summary>
+    public CrossEntropyLoss(IReadOnlyList<float>? weight = null, float labelSmoothing = 0f, int? ignoreIndex = null,
+        LossReduction reduction = LossReduction.Mean)
+    {
+        this.weight = ClassTargets.CopyWeights(weight, "cross_entropy");
+        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
+                $"cross_entropy: label smoothing must be a number in [0, 1] but is {labelSmoothing}.");
+        LabelSmoothing = labelSmoothing;
+        IgnoreIndex = ignoreIndex;
+        Reduction = LossTerms.Check(reduction, "cross_entropy");
+    }
+
+    /// <summary>The class weights (a copy), or null when every class weighs 1.</summary>
+    public IReadOnlyList<float>? Weight => weight;
+
+    /// <summary>The class weights as the compiled step's kernel reads them (never written), or null.</summary>
+    internal float[]? WeightArray => weight;
+
+    /// <summary>ε: the share of each target's mass spread evenly over all classes.</summary>
+    public float LabelSmoothing { get; }
+
+    /// <summary>The class-index target whose rows are left out of the loss, or null for none.</summary>
+    public int? IgnoreIndex { get; }
+
+    /// <summary>How the row terms are reduced.</summary>
+    public LossReduction Reduction { get; }
+
+    /// <summary>True without weights, smoothing or an ignored index and with the mean: PyTorch's default cross-entropy.</summary>
+    public bool IsPlain => weight is null && LabelSmoothing == 0f && IgnoreIndex is null && Reduction == LossReduction.Mean;
+
+    /// <inheritdoc/>
     public string Name => "cross_entropy";
 
+    /// <inheritdoc/>
     public Tensor Compute(Tensor prediction, Tensor target)
     {
         ArgumentNullException.ThrowIfNull(prediction);
@@ -20,7 +68,8 @@ internal sealed class CrossEntropyLoss : ILoss
         if (prediction.Rank != 2)
             throw new ShapeMismatchException($"cross_entropy: expected logits [N, C] but got {Shapes.Format(prediction.dims)}.");
         int n = prediction.dims[0], c = prediction.dims[1];
-        var t = TargetRows(target, n, c);
+        ClassTargets.RequireWeightsFor(weight, c, Name);
+        var (u, divisor) = TargetRows(target, n, c);
 
         var logSoftmax = TensorArena.Floats(n * c);   // rented for the step inside Fit; the node holds it until backward
         double total = 0;
@@ -35,51 +84,69 @@ internal sealed class CrossEntropyLoss : ILoss
             for (int j = 0; j < c; j++)
             {
                 ls[j] = z[j] - logSum;
-                total -= t[i * c + j] * (double)ls[j];
+                total -= u[i * c + j] * (double)ls[j];
             }
         }
-        var loss = Tensor.ScalarResult((float)(total / Math.Max(1, n)));
+        var loss = Tensor.ScalarResult(divisor == 0 ? 0f : (float)(total / divisor));
         return loss.Record("cross_entropy", [prediction, target], g =>
         {
-            float scale = g.data[0] / Math.Max(1, n);
+            float scale = divisor == 0 ? 0f : g.data[0] / (float)divisor;
             if (prediction.RequiresGrad)
             {
                 var dz = Tensor.Empty(prediction.dims);
                 for (int i = 0; i < n; i++)
                 {
                     float rowMass = 0f;
-                    for (int j = 0; j < c; j++) rowMass += t[i * c + j];
+                    for (int j = 0; j < c; j++) rowMass += u[i * c + j];
                     for (int j = 0; j < c; j++)
-                        dz.data[i * c + j] = scale * (MathF.Exp(logSoftmax[i * c + j]) * rowMass - t[i * c + j]);
+                        dz.data[i * c + j] = scale * (MathF.Exp(logSoftmax[i * c + j]) * rowMass - u[i * c + j]);
                 }
                 prediction.AccumulateOwnedGrad(dz);
             }
             if (target.RequiresGrad && target.Rank == 2)
             {
-                var dt = Tensor.Empty(target.dims);   // ∂/∂T = −log softmax(Z)/N
-                for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * logSoftmax[k];
+                var dt = Tensor.Empty(target.dims);   // ∂/∂T[i,c] = −(1 − ε)·w_c·log softmax(Z)[i,c]/D
+                float kept = 1f - LabelSmoothing;
+                for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * kept * (weight?[k % c] ?? 1f) * logSoftmax[k];
                 target.AccumulateOwnedGrad(dt);
             }
         }, saved: target.Rank == 2 ? [target] : []);
     }
 
-    /// <summary>Target rows [N, C]: the one-hot rows of class indices, or the given rows.</summary>
-    private static float[] TargetRows(Tensor target, int n, int c)
+    /// <summary>
+    /// The effective target rows U [N, C] (one-hot rows of class indices, or the given rows, with weights and
+    /// smoothing folded in; the given rows themselves when there is nothing to fold) and the divisor D.
+    /// </summary>
+    private (float[] Rows, double Divisor) TargetRows(Tensor target, int n, int c)
     {
+        float kept = 1f - LabelSmoothing, spread = LabelSmoothing / c;
         if (target.Rank == 1 && target.dims[0] == n)
         {
-            var t = TensorArena.Floats(n * c);
+            var u = TensorArena.Floats(n * c);
+            double mass = 0;
             for (int i = 0; i < n; i++)
             {
-                float label = target.data[i];
-                int k = (int)label;
-                if (k != label || k < 0 || k >= c)
-                    throw new ArgumentException($"cross_entropy: target {i} is {label}, but class indices must be whole numbers in 0..{c - 1}.");
-                t[i * c + k] = 1f;
+                int k = ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name);
+                if (k < 0) continue;
+                var row = u.AsSpan(i * c, c);
+                if (spread != 0f)
+                    for (int j = 0; j < c; j++) row[j] = (weight?[j] ?? 1f) * spread;
+                row[k] += (weight?[k] ?? 1f) * kept;
+                mass += weight?[k] ?? 1f;
             }
-            return t;
+            return (u, LossTerms.Divisor(Reduction, mass, n));
         }
-        if (target.Rank == 2 && target.dims[0] == n && target.dims[1] == c) return target.data;
+        if (target.Rank == 2 && target.dims[0] == n && target.dims[1] == c)
+        {
+            if (IgnoreIndex is { } ignored)
+                throw new ArgumentException(
+                    $"cross_entropy: ignore_index {ignored} applies to class-index targets [{n}], but the targets are probability rows {Shapes.Format(target.dims)}.");
+            double divisor = LossTerms.Divisor(Reduction, n, n);
+            if (weight is null && spread == 0f) return (target.data, divisor);
+            var u = TensorArena.Floats(n * c);
+            for (int k = 0; k < u.Length; k++) u[k] = (weight?[k % c] ?? 1f) * (kept * target.data[k] + spread);
+            return (u, divisor);
+        }
         throw new ShapeMismatchException(
             $"cross_entropy: logits {Shapes.Format([n, c])} need targets [{n}] (class indices) or [{n},{c}] (one-hot) but got {Shapes.Format(target.dims)}.");
     }

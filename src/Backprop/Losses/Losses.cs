@@ -27,10 +27,38 @@ public static class Losses
     /// </summary>
     public static ILoss CrossEntropy { get; } = new CrossEntropyLoss();
 
-    /// <summary>Every loss, by name.</summary>
-    public static IReadOnlyList<ILoss> All { get; } = [MSE, HalfMSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy];
+    /// <summary>
+    /// Mean absolute error, <c>mean |prediction − target|</c> (<see cref="L1Loss"/>; construct one for another
+    /// reduction).
+    /// </summary>
+    public static ILoss L1 { get; } = new L1Loss();
 
-    /// <summary>A loss by its name (mse, half_mse, bce, bce_logits, cross_entropy).</summary>
+    /// <summary>Smooth L1 with β = 1 (<see cref="SmoothL1Loss"/>; construct one for another β).</summary>
+    public static ILoss SmoothL1 { get; } = new SmoothL1Loss();
+
+    /// <summary>Huber with δ = 1 (<see cref="HuberLoss"/>; construct one for another δ).</summary>
+    public static ILoss Huber { get; } = new HuberLoss();
+
+    /// <summary>
+    /// Negative log-likelihood of log-probabilities [N, C] (after a log_softmax layer) and class indices [N], mean
+    /// over rows (<see cref="NllLoss"/>; construct one for class weights or an ignored index).
+    /// </summary>
+    public static ILoss Nll { get; } = new NllLoss();
+
+    /// <summary>
+    /// KL divergence of log-probabilities (input) from probabilities (target), PyTorch's <c>kl_div</c> with
+    /// <c>reduction='batchmean'</c> (<see cref="KLDivLoss"/>).
+    /// </summary>
+    public static ILoss KLDiv { get; } = new KLDivLoss();
+
+    /// <summary>Every loss, by name.</summary>
+    public static IReadOnlyList<ILoss> All { get; } =
+        [MSE, HalfMSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, L1, SmoothL1, Huber, Nll, KLDiv];
+
+    /// <summary>
+    /// A loss by its name (mse, half_mse, bce, bce_logits, cross_entropy, l1, smooth_l1, huber, nll, kl_div), with
+    /// its default settings.
+    /// </summary>
     public static ILoss ByName(string name) =>
         All.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"unknown loss '{name}'; expected one of: {string.Join(", ", All.Select(l => l.Name))}.");

@@ -15,13 +15,14 @@ public abstract class Activation : Module
     /// <inheritdoc/>
     public override string ToString() => Name switch
     {
-        "sigmoid" => "Sigmoid", "tanh" => "Tanh", "relu" => "ReLU", "softmax" => "Softmax", "identity" => "Identity",
+        "sigmoid" => "Sigmoid", "tanh" => "Tanh", "relu" => "ReLU", "softmax" => "Softmax", "log_softmax" => "LogSoftmax",
+        "identity" => "Identity",
         _ => Name,
     };
 
     /// <summary>
     /// Creates an activation by name: sigmoid, tanh, relu, leaky_relu (optionally <c>leaky_relu:0.2</c>), softmax,
-    /// identity.
+    /// log_softmax, identity.
     /// </summary>
     public static Activation Create(string name)
     {
@@ -39,13 +40,14 @@ public abstract class Activation : Module
                     ? throw new ArgumentException($"leaky_relu slope '{parts[1]}' is not a number.")
                     : new LeakyRelu(),
             "softmax" => new Softmax(),
+            "log_softmax" => new LogSoftmax(),
             "identity" or "linear" or "none" => new Identity(),
             _ => throw new ArgumentException($"unknown activation '{name}'; expected one of {string.Join(", ", Names)}."),
         };
     }
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity"];
+    public static IReadOnlyList<string> Names { get; } = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "identity"];
 
     /// <summary>
     /// The fused kernels' name for <paramref name="module"/>'s function (with leaky ReLU's slope), or null when the
@@ -112,6 +114,18 @@ public sealed class Softmax : Activation
     public override string Name => "softmax";
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Softmax(-1);
+}
+
+/// <summary>
+/// log softmax along the last axis: z − log Σ e^z per row, the log-probabilities that <see cref="Losses.Nll"/> and
+/// <see cref="Losses.KLDiv"/> take (computed stably, not as the log of a softmax that may underflow to 0).
+/// </summary>
+public sealed class LogSoftmax : Activation
+{
+    /// <inheritdoc/>
+    public override string Name => "log_softmax";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.LogSoftmax(-1);
 }
 
 /// <summary>The identity: passes its input through unchanged.</summary>

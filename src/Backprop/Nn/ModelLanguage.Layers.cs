@@ -72,6 +72,7 @@ public static partial class ModelLanguage
             (a, _, _) => new LeakyRelu(a.Float("slope", 0.01f)),
             m => m is LeakyRelu l ? l.Slope == 0.01f ? "leaky_relu" : $"leaky_relu({Num(l.Slope)})" : null),
         Simple<Softmax>("softmax"),
+        Simple<LogSoftmax>("log_softmax"),
         Simple<Identity>("identity"),
         new("reshape", "reshape(d1[,d2,...])", LayerInput.Any, [new("shape", ArgKind.Count, Required: true, Repeated: true)],
             (a, _, _) => new Reshape(a.Ints("shape")),

@@ -6,9 +6,10 @@ namespace Backprop.Reporting;
 public static class ClassProbabilities
 {
     /// <summary>
-    /// Class probabilities [N, C] from outputs [N, C] or [N, 1]: softmax of logits trained with cross-entropy; for a
-    /// single output, [1 − p, p] with p = σ(z) (bce_logits) or the output clamped to [0, 1] (bce, mse); otherwise the
-    /// outputs themselves (a model trained with MSE on one-hot rows, as in the seeds, gives scores, not probabilities).
+    /// Class probabilities [N, C] from outputs [N, C] or [N, 1]: softmax of logits trained with cross-entropy (and of
+    /// log-probabilities trained with nll or kl_div); for a single output, [1 − p, p] with p = σ(z) (bce_logits) or the
+    /// output clamped to [0, 1] (bce, mse); otherwise the outputs themselves (a model trained with MSE on one-hot rows,
+    /// as in the seeds, gives scores, not probabilities).
     /// The argmax of each row is the class <see cref="Training.Trainer.ToClasses"/> picks.
     /// </summary>
     public static Tensor FromOutputs(Tensor outputs, ILoss loss)
@@ -26,6 +27,7 @@ public static class ClassProbabilities
             for (int i = 0; i < n; i++) (pairs[2 * i], pairs[2 * i + 1]) = (1 - p1.data[i], p1.data[i]);
             return Tensor.FromArray(pairs, n, 2);
         }
-        return loss is CrossEntropyLoss ? outputs.Softmax(-1) : outputs.Detach();
+        // Log-probabilities (nll, kl_div) give the probabilities back under softmax too: softmax(ln p) = p.
+        return loss is CrossEntropyLoss or NllLoss or KLDivLoss ? outputs.Softmax(-1) : outputs.Detach();
     }
 }

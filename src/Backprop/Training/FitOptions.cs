@@ -34,6 +34,28 @@ public sealed record FitOptions
     /// </summary>
     public bool SchedulePerStep { get; init; }
 
+    /// <summary>
+    /// Clip the gradients' global L2 norm to this value before every optimizer step (PyTorch's
+    /// <c>clip_grad_norm_</c>, see <see cref="GradClip.ByNorm"/>). Null (default): no clipping. Must be positive.
+    /// </summary>
+    public float? ClipGradNorm
+    {
+        get => clipGradNorm;
+        init => clipGradNorm = value is { } v ? GradClip.RequirePositive(v, nameof(ClipGradNorm), "ClipGradNorm") : null;
+    }
+
+    /// <summary>
+    /// Clamp every gradient element to [−value, value] before every optimizer step (PyTorch's
+    /// <c>clip_grad_value_</c>), before <see cref="ClipGradNorm"/> when both are set. Null (default): no clipping.
+    /// </summary>
+    public float? ClipGradValue
+    {
+        get => clipGradValue;
+        init => clipGradValue = value is { } v ? GradClip.RequirePositive(v, nameof(ClipGradValue), "ClipGradValue") : null;
+    }
+
+    private readonly float? clipGradNorm, clipGradValue;
+
     /// <summary>Called after each epoch with its metrics.</summary>
     public Action<EpochMetrics>? OnEpoch { get; init; }
 

@@ -5,7 +5,8 @@ namespace Backprop.Training;
 
 /// <summary>
 /// Bridges a dataset's targets and a model's outputs: class indices become one-hot rows for losses that compare
-/// rows (MSE, as in the seeds), and a column [N,1] for single-output binary models; accuracy reads classes back.
+/// rows (MSE, as in the seeds; kl_div) and stay indices for cross_entropy and nll, and a column [N,1] for single-output
+/// binary models; accuracy reads classes back.
 /// </summary>
 internal static class TargetAdapter
 {
@@ -15,7 +16,7 @@ internal static class TargetAdapter
         if (!classification || output.Rank != 2) return y;
         int n = output.Shape[0], cols = output.Shape[1];
         if (cols == 1) return y.Rank == 1 ? y.Reshape(n, 1) : y;
-        if (loss is CrossEntropyLoss || y.Rank != 1) return y;
+        if (loss is CrossEntropyLoss or NllLoss || y.Rank != 1) return y;
         return Tensor.OneHot(y, cols, Tensor.Empty([y.Shape[0], cols]));
     }
 
@@ -56,8 +57,8 @@ internal static class TargetAdapter
                 throw new ShapeMismatchException($"the model has 1 output but the dataset '{data.Name}' has {data.NumClasses} classes; use {data.NumClasses} outputs.");
             if (cols > 1 && cols != data.NumClasses)
                 throw new ShapeMismatchException($"the model has {cols} outputs but the dataset '{data.Name}' has {data.NumClasses} classes.");
-            if (cols == 1 && loss is CrossEntropyLoss)
-                throw new ArgumentException("cross_entropy needs one output per class; with a single output use bce_logits (or bce after a sigmoid).");
+            if (cols == 1 && loss is CrossEntropyLoss or NllLoss)
+                throw new ArgumentException($"{loss.Name} needs one output per class; with a single output use bce_logits (or bce after a sigmoid).");
         }
         else if (data.Targets.Rank == 2 && data.Targets.Shape[1] != cols)
             throw new ShapeMismatchException($"the model has {cols} outputs but the dataset '{data.Name}' has {data.Targets.Shape[1]} target columns.");

@@ -112,8 +112,8 @@ public static partial class Trainer
                 var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
                 if (schedule is not null && options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, optimizer.StepCount);
                 var (batchLoss, batchCorrect) = plan is not null
-                    ? PlannedBatch(plan, optimizer, train, rows)
-                    : TrainBatch(model, train, loss, optimizer, rows, ref validated);
+                    ? PlannedBatch(plan, optimizer, train, rows, options)
+                    : TrainBatch(model, train, loss, optimizer, rows, ref validated, options);
                 state.LossSum += batchLoss;
                 state.Correct += batchCorrect;
                 state.Seen += rows.Length;
@@ -177,15 +177,15 @@ public static partial class Trainer
 
     /// <summary>
     /// One gradient step on the batch of <paramref name="train"/>'s <paramref name="rows"/> through the autograd
-    /// graph: zero the gradients, forward, loss, backward, update. Returns the batch's summed loss (mean × B) and,
-    /// for classification, how many rows it classified correctly.
+    /// graph: zero the gradients, forward, loss, backward, clip (as <paramref name="options"/> ask), update. Returns
+    /// the batch's summed loss (mean × B) and, for classification, how many rows it classified correctly.
     /// </summary>
     /// <remarks>
     /// The whole step runs in one <see cref="TensorArena"/> scope: the batch, every op's result and temporary, and the
     /// intermediate gradients rent their storage and give it back when the step ends, so only numbers leave it.
     /// </remarks>
     internal static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
-        ReadOnlySpan<int> rows, ref bool validated)
+        ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null)
     {
         using var step = TensorArena.Step();
         var (x, y) = DataLoader.Gather(train, rows);
@@ -194,15 +194,17 @@ public static partial class Trainer
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
+        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
         optimizer.Step();
         int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
         return (cost.Item() * (double)x.Shape[0], correct);
     }
 
     /// <summary>The same step through the compiled <see cref="TrainingPlan"/>: no graph, no allocation.</summary>
-    private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows)
+    private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows, FitOptions options)
     {
         var result = plan.Step(train, rows);
+        GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);
         optimizer.Step();
         return result;
     }

@@ -19,7 +19,8 @@ namespace Backprop.Training;
 /// language's
 /// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
 /// BatchNorm layers train with batch statistics and update their running statistics, as in training mode.
-/// Trained with <see cref="Losses.CrossEntropy"/> on class indices, or with MSE / half-MSE on real targets.
+/// Trained with <see cref="CrossEntropyLoss"/> on class indices (with or without class weights, label smoothing, an
+/// ignored index and any reduction), or with MSE / half-MSE on real targets.
 /// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
 /// forward   Z_l = A_{l−1}·W_l + b_l,  A_l = act_l(Z_l)                     (DenseKernels.Forward, bias+act fused)
@@ -109,7 +110,15 @@ internal sealed partial class TrainingPlan
                 : $"the model's {outputs} outputs do not match the data's {data.NumOutputs} targets";
             return null;
         }
-        return new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch);
+        if (loss is CrossEntropyLoss { WeightArray: { } weight } && weight.Length != outputs)
+        {
+            reason = $"cross_entropy has {weight.Length} class weights but the model has {outputs} outputs";
+            return null;
+        }
+        return new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch)
+        {
+            CrossEntropyOptions = loss is CrossEntropyLoss { IsPlain: false } options ? options : null,
+        };
     }
 
     // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
@@ -248,7 +257,8 @@ internal sealed partial class TrainingPlan
         var last = stages[^1];
         int outputs = last.OutSize;
         var (lossSum, correct) = lossKind == LossKind.CrossEntropy
-            ? SoftmaxCrossEntropyKernel.ForwardBackward(last.Delta, last.Output, labels, n, outputs, n)
+            ? CrossEntropyOptions is null ? SoftmaxCrossEntropyKernel.ForwardBackward(last.Delta, last.Output, labels, n, outputs, n)
+                : CrossEntropyWithOptions(last, n)
             : (SquaredError(last.Delta, last.Output, n * outputs, lossKind == LossKind.HalfMeanSquared ? 1 : 2, n * outputs) / outputs, 0);
 
         int first = FirstTrainingStage();

@@ -1,0 +1,82 @@
+namespace Backprop.Nn;
+
+/// <summary>
+/// Negative log-likelihood (PyTorch's <c>F.nll_loss</c>): the input X [N, C] holds log-probabilities (e.g. the
+/// output of a <c>log_softmax</c> layer), the target [N] class indices yᵢ (stored as floats). Row i's term is
+/// −w_yᵢ·X[i, yᵢ] (w = 1 without class weights); rows whose target is <see cref="IgnoreIndex"/> count for nothing.
+/// <see cref="LossReduction.Mean"/> (default) divides the sum by Σᵢ w_yᵢ over the rows not ignored (the row count
+/// without weights), as PyTorch does. ∂loss/∂X[i, yᵢ] = −w_yᵢ/divisor; every other entry gets 0.
+/// </summary>
+/// <remarks>
+/// When nothing is left to average (every row ignored, or only zero-weight classes), the mean is defined here as 0
+/// with a zero gradient, so such a batch is a no-op step; PyTorch returns NaN (0/0) there.
+/// <c>log_softmax</c> followed by this loss equals <see cref="CrossEntropyLoss"/> on the logits.
+/// </remarks>
+public sealed class NllLoss : ILoss
+{
+    private readonly float[]? weight;
+
+    /// <summary>
+    /// An NLL loss with optional class <paramref name="weight"/>s (one per class, finite, ≥ 0), an optional class
+    /// index to ignore (PyTorch's default is −100; here no index is ignored unless one is given), and a reduction.
+    /// </summary>
+    public NllLoss(IReadOnlyList<float>? weight = null, int? ignoreIndex = null, LossReduction reduction = LossReduction.Mean)
+    {
+        this.weight = ClassTargets.CopyWeights(weight, "nll");
+        IgnoreIndex = ignoreIndex;
+        Reduction = LossTerms.Check(reduction, "nll");
+    }
+
+    /// <summary>The class weights (a copy), or null when every class weighs 1.</summary>
+    public IReadOnlyList<float>? Weight => weight;
+
+    /// <summary>The target value whose rows are left out of the loss, or null for none.</summary>
+    public int? IgnoreIndex { get; }
+
+    /// <summary>How the row terms are reduced.</summary>
+    public LossReduction Reduction { get; }
+
+    /// <inheritdoc/>
+    public string Name => "nll";
+
+    /// <inheritdoc/>
+    public Tensor Compute(Tensor prediction, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        if (prediction.Rank != 2)
+            throw new ShapeMismatchException($"nll: expected log-probabilities [N, C] but got {Shapes.Format(prediction.dims)}.");
+        int n = prediction.dims[0], c = prediction.dims[1];
+        if (target.Rank != 1 || target.dims[0] != n)
+            throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
+        ClassTargets.RequireWeightsFor(weight, c, Name);
+
+        // classes[i] = yᵢ, or −1 for an ignored row; the arena gives it back when the step ends.
+        var classes = TensorArena.Floats(n);
+        var x = prediction.data;
+        double sum = 0, weightSum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int y = ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name);
+            classes[i] = y;
+            if (y < 0) continue;
+            double w = weight?[y] ?? 1;
+            sum -= w * x[i * c + y];
+            weightSum += w;
+        }
+        double scale = LossTerms.Scale(LossTerms.Divisor(Reduction, weightSum, n));
+        var loss = Tensor.ScalarResult((float)(sum * scale));
+        return loss.Record(Name, [prediction, target], g =>
+        {
+            if (!prediction.RequiresGrad) return;
+            double s = g.data[0] * scale;
+            var dx = Tensor.Empty(prediction.dims);
+            for (int i = 0; i < n; i++)
+            {
+                int y = (int)classes[i];
+                if (y >= 0) dx.data[i * c + y] = (float)(-s * (weight?[y] ?? 1));
+            }
+            prediction.AccumulateOwnedGrad(dx);
+        });
+    }
+}
