@@ -12,7 +12,7 @@ namespace Backprop.Cli;
 /// Refused: SGD momentum outside [0, 1), a learning rate ≤ 0, a negative weight decay, a one-class target.
 /// Warned about (training goes on): a learning rate above <see cref="LargeAdamRate"/> for Adam/AdamW or above
 /// <see cref="LargeSgdRate"/> for SGD, a final softmax before cross_entropy or sigmoid before bce_logits.
-/// A batch larger than the training set becomes one batch of every row, with a note.
+/// An explicit batch larger than the training set gets a note: it trains as one batch of every row.
 /// </summary>
 internal static class TrainChecks
 {
@@ -39,12 +39,11 @@ internal static class TrainChecks
             : $"no class in {column}; classification needs at least two.");
     }
 
-    /// <summary>The batch size to train with: at most the training rows (a larger batch is one batch of every row).</summary>
-    public static int Batch(int batch, int trainRows, TextWriter warn)
+    /// <summary>Notes that an explicit <c>--batch</c> above the training rows means one batch of every row (the library trains it so).</summary>
+    public static void Batch(CommandLine cl, int batch, int trainRows, TextWriter warn)
     {
-        if (batch <= trainRows) return batch;
-        warn.WriteLine($"note: --batch {batch} is more than the {trainRows} training rows; each epoch is one batch of all {trainRows}.");
-        return trainRows;
+        if (cl.Has("batch") && batch > trainRows)
+            warn.WriteLine($"note: --batch {batch} is more than the {trainRows} training rows; each epoch is one batch of all {trainRows}.");
     }
 
     /// <summary>Warns about settings that train, but badly: a very large learning rate, a final activation the loss applies itself.</summary>

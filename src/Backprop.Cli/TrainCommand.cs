@@ -108,7 +108,7 @@ internal sealed class TrainCommand : ICommand
         var dataHash = checkpointDir is null ? null : TrainCheckpoint.Hash(train, val);
         if (cl.Has("resume")) TrainCheckpoint.CheckData(checkpointDir!, dataHash!);
 
-        batch = TrainChecks.Batch(batch, train.Count, stderr);
+        TrainChecks.Batch(cl, batch, train.Count, stderr);
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
             ? Mlp.Create(data.NumFeatures, hidden, outputs, activation, loss.Name == "bce" ? "sigmoid" : null, new Rng(seed))
