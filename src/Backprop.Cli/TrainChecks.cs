@@ -11,7 +11,7 @@ namespace Backprop.Cli;
 /// <c>backprop train</c>'s checks of values that parse but make no sense, and what it says when a run diverges.
 /// Refused: SGD momentum outside [0, 1), a learning rate ≤ 0, a negative weight decay, a one-class target.
 /// Warned about (training goes on): a learning rate above <see cref="LargeAdamRate"/> for Adam/AdamW or above
-/// <see cref="LargeSgdRate"/> for SGD, a final softmax before cross_entropy or sigmoid before bce_logits.
+/// <see cref="LargeSgdRate"/> for SGD, a final softmax before cross_entropy or sigmoid before bce_logits, bce without a final sigmoid.
 /// An explicit batch larger than the training set gets a note: it trains as one batch of every row.
 /// </summary>
 internal static class TrainChecks
@@ -63,6 +63,9 @@ internal static class TrainChecks
         else if (last is Activation { Name: "sigmoid" } && loss.Name == "bce_logits")
             warn.WriteLine("warning: the model ends with sigmoid but bce_logits takes logits (it applies the sigmoid itself); " +
                            "remove the final sigmoid or use --loss bce. Training continues, but more slowly.");
+        else if (last is not Activation { Name: "sigmoid" } && loss.Name == "bce")
+            warn.WriteLine("warning: bce takes probabilities in (0, 1) but the model does not end with sigmoid; end it with sigmoid, " +
+                           "or use --loss bce_logits. Training continues, and may turn NaN.");
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ internal sealed class DivergenceGuard
             NonFiniteSite.Weights => $"{found.Describe()} weights were already non-finite before this batch",
             NonFiniteSite.Activations => $"first non-finite values in {found.Describe()} activations",
             NonFiniteSite.Gradients => $"first non-finite values in {found.Describe()} gradients",
-            NonFiniteSite.Loss => "the model's outputs were finite, but so far from the targets that the loss overflowed",
+            NonFiniteSite.Loss => "the model's outputs were finite but the loss of them was not (outputs the loss cannot take, or so far off that it overflowed)",
             _ => "the batch stays finite when re-run through the autograd graph, so no layer can be named",
         };
         return Fail($"training diverged at epoch {epoch}, batch {batch}: the loss became {(double.IsNaN(mean) ? "NaN" : "infinite")}; {where}.",
@@ -92,7 +92,9 @@ internal sealed class DivergenceGuard
     public TrainingDivergedException? AfterEpoch(History history, int batches)
     {
         var m = history.Last;
-        if (!tensors.All(t => AllFinite(t.AsSpan())))
+        bool finite = true;
+        for (int i = 0; i < tensors.Length && finite; i++) finite = AllFinite(tensors[i].AsSpan());
+        if (!finite)
         {
             var found = DivergenceDiagnosis.FirstNonFiniteWeights(model);
             return Fail($"training diverged at epoch {m.Epoch}: the loss stayed finite, but an update made {found.Describe()} weights non-finite.",

@@ -35,7 +35,7 @@ public sealed class DivergenceCliTests : IDisposable
     {
         var save = Path.Combine(dir, "m.safetensors");
         var (code, stdout, stderr) = Run("train", "--data", RegressionCsv(), "--target", "y", "--optimizer", "sgd", "--momentum", "0.9",
-            "--lr", "1000", "--model", "mlp:16,16", "--activation", "relu", "--epochs", "5", "--engine", engine, "--save", save);
+            "--lr", "1000", "--model", "mlp:16,16", "--activation", "relu", "--batch", "16", "--epochs", "5", "--engine", engine, "--save", save);
         Assert.Equal(1, code);
         Assert.Equal(
             "warning: --lr 1000 is large for sgd (usual: 0.001 to 0.5); training may diverge.\n" +
@@ -49,7 +49,7 @@ public sealed class DivergenceCliTests : IDisposable
     public void AdamAtRate100IsWarnedAboutThenStoppedWhenItsLossGrowsAHundredfold()
     {
         var save = Path.Combine(dir, "m.safetensors");
-        var (code, stdout, stderr) = Run("train", "--lr", "100", "--epochs", "20", "--save", save, "--json");
+        var (code, stdout, stderr) = Run("train", "--lr", "100", "--activation", "tanh", "--batch", "16", "--epochs", "20", "--save", save, "--json");
         Assert.Equal(1, code);
         var lines = stderr.ReplaceLineEndings("\n").Split('\n');
         Assert.Equal("warning: --lr 100 is large for adam (usual: 0.0001 to 0.01); training may diverge.", lines[0]);
@@ -70,7 +70,7 @@ public sealed class DivergenceCliTests : IDisposable
         var checkpoint = Path.Combine(dir, "ck");
         var save = Path.Combine(dir, "m.safetensors");
         var (code, stdout, stderr) = Run("train", "--data", RegressionCsv(), "--target", "y", "--optimizer", "sgd", "--lr", "0.001",
-            "--schedule", "step:1,100", "--model", "mlp:16,16", "--activation", "relu", "--epochs", "6", "--checkpoint", checkpoint, "--save", save);
+            "--schedule", "step:1,100", "--model", "mlp:16,16", "--activation", "relu", "--batch", "16", "--epochs", "6", "--checkpoint", checkpoint, "--save", save);
         Assert.Equal(1, code);
         Assert.Contains("epoch 2/6", stdout);
         Assert.DoesNotContain("epoch 3/6", stdout);
@@ -129,5 +129,20 @@ public sealed class DivergenceCliTests : IDisposable
         Assert.Equal(0, code);
         Assert.Equal("warning: the model ends with sigmoid but bce_logits takes logits (it applies the sigmoid itself); remove the final sigmoid " +
                      "or use --loss bce. Training continues, but more slowly.\n", stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void BceWithoutAFinalSigmoidIsWarnedAboutAndItsNaNIsBlamedOnTheLoss()
+    {
+        var (code, _, stderr) = Run("train", "--dataset", "moons", "--loss", "bce", "--model", "dense(8)-relu-dense(1)", "--lr", "0.01", "--batch", "16", "--epochs", "3",
+            "--save", Path.Combine(dir, "s.safetensors"));
+        var lines = stderr.ReplaceLineEndings("\n").Split('\n');
+        Assert.Equal("warning: bce takes probabilities in (0, 1) but the model does not end with sigmoid; end it with sigmoid, " +
+                     "or use --loss bce_logits. Training continues, and may turn NaN.", lines[0]);
+        Assert.Equal(1, code);
+        Assert.Matches(@"^backprop train: error: training diverged at epoch \d, batch \d+: the loss became NaN; the model's outputs were finite but the " +
+                       @"loss of them was not \(outputs the loss cannot take, or so far off that it overflowed\)\. Nothing saved\. Try a lower --lr \(now 0\.01\)\.$", lines[1]);
+        var (_, _, clean) = Run("train", "--dataset", "moons", "--loss", "bce", "--epochs", "1", "--save", Path.Combine(dir, "m.safetensors"));
+        Assert.Equal("", clean);
     }
 }
