@@ -126,6 +126,32 @@ public sealed class DivergenceGuardTests
         Assert.True(history.Epochs[0].Loss > 100 * start);
     }
 
+    [Theory]
+    [InlineData(TrainingEngine.Compiled)]
+    [InlineData(TrainingEngine.Graph)]
+    public void BatchNormRunningStatisticsAreRestoredWithTheWeights(TrainingEngine engine)
+    {
+        var data = Regression();
+        Sequential Build() => new(new Dense(4, 16, rng: new Rng(1)), new BatchNorm1d(16), new Relu(), new Dense(16, 1, rng: new Rng(3)));
+        // One healthy epoch, then a rate that blows the next one up.
+        var reference = Build();
+        var refSgd = new Sgd(reference.Parameters(), 0.01f);
+        reference.Fit(data, Losses.MSE, refSgd, new FitOptions { Epochs = 1, BatchSize = 16, Seed = 3, Engine = engine });
+
+        var model = Build();
+        var sgd = new Sgd(model.Parameters(), 0.01f);
+        var e = Assert.Throws<TrainingDivergedException>(() => model.Fit(data, Losses.MSE, sgd, new FitOptions
+        {
+            Epochs = 5, BatchSize = 16, Seed = 3, Engine = engine, OnEpoch = _ => sgd.LearningRate = 1e6f,
+        }));
+        Assert.Equal(2, e.Epoch);
+        Assert.Equal(1, e.KeptEpoch);
+        var expected = reference.NamedParameters().Concat(reference.NamedBuffers()).Select(t => t.Item2.ToArray()).ToList();
+        var kept = model.NamedParameters().Concat(model.NamedBuffers()).Select(t => t.Item2.ToArray()).ToList();
+        Assert.Equal(6 + 3, kept.Count);   // Dense weight and bias twice, BatchNorm γ and β; running mean, variance and count
+        for (int i = 0; i < kept.Count; i++) Assert.Equal(expected[i], kept[i]);
+    }
+
     [Fact]
     public void TurnedOffTheRunGoesOnThroughNaN()
     {
