@@ -47,6 +47,9 @@ internal sealed class DivergenceGuard
         growthRows = Math.Min(ReferenceRows, trainRows);
         tensors = [.. model.NamedParameters().Select(p => p.Parameter), .. model.NamedBuffers().Select(b => b.Buffer)];
         snapshot = [.. tensors.Select(t => new float[t.Size])];
+        // A NaN weight need not show in the loss at once (ReLU maps NaN to 0), so it is looked for before the first step.
+        if (DivergenceDiagnosis.FirstNonFiniteWeights(model) is { Site: NonFiniteSite.Weights } bad)
+            throw new ArgumentException($"{bad.Describe()} weights hold NaN or infinite values before training; a model cannot train from them.", nameof(model));
     }
 
     /// <summary>Keeps a copy of the weights the epoch starts from (the ones restored if it diverges).</summary>
@@ -75,7 +78,10 @@ internal sealed class DivergenceGuard
         var found = DivergenceDiagnosis.Find(model, train, loss, rows);
         string where = found.Site switch
         {
-            NonFiniteSite.Weights => $"{found.Describe()} weights were already non-finite before this batch",
+            // Training starts from finite weights (the constructor) and every epoch ends with them (AfterEpoch), so
+            // non-finite weights come from the last update, whose loss was finite (else the run would have stopped
+            // there) while its gradients were not.
+            NonFiniteSite.Weights => $"{found.Describe()} weights became non-finite in the update of batch {batch - 1}, whose loss was finite",
             NonFiniteSite.Activations => $"first non-finite values in {found.Describe()} activations",
             NonFiniteSite.Gradients => $"first non-finite values in {found.Describe()} gradients",
             NonFiniteSite.Loss => "the model's outputs were finite but the loss of them was not (outputs the loss cannot take, or so far off that it overflowed)",

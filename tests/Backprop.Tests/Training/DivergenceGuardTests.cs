@@ -153,6 +153,18 @@ public sealed class DivergenceGuardTests
     }
 
     [Fact]
+    public void NonFiniteStartingWeightsAreRefusedBeforeTheFirstStep()
+    {
+        // Behind a ReLU a NaN weight does not reach the loss at once (ReLU maps NaN to 0): it is looked for up front.
+        var model = Relu3();
+        ((Dense)model.Layers[2]).Weight.AsSpan()[5] = float.NaN;
+        var e = Assert.Throws<ArgumentException>(() => model.Fit(Regression(), Losses.MSE, new Sgd(model.Parameters(), 0.01f),
+            new FitOptions { Epochs = 1, BatchSize = 16 }));
+        Assert.Equal("model", e.ParamName);
+        Assert.StartsWith("layer 2 (Dense(16→16)) weights hold NaN or infinite values before training; a model cannot train from them.", e.Message);
+    }
+
+    [Fact]
     public void TurnedOffTheRunGoesOnThroughNaN()
     {
         var data = Regression();
