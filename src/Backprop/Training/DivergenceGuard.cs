@@ -81,7 +81,9 @@ internal sealed class DivergenceGuard
             // Training starts from finite weights (the constructor) and every epoch ends with them (AfterEpoch), so
             // non-finite weights come from the last update, whose loss was finite (else the run would have stopped
             // there) while its gradients were not.
-            NonFiniteSite.Weights => $"{found.Describe()} weights became non-finite in the update of batch {batch - 1}, whose loss was finite",
+            NonFiniteSite.Weights => batch > startBatch + 1
+                ? $"{found.Describe()} weights became non-finite in the update of batch {batch - 1}, whose loss was finite"
+                : $"{found.Describe()} weights were non-finite when the epoch started",
             NonFiniteSite.Activations => $"first non-finite values in {found.Describe()} activations",
             NonFiniteSite.Gradients => $"first non-finite values in {found.Describe()} gradients",
             NonFiniteSite.Loss => "the model's outputs were finite but the loss of them was not (outputs the loss cannot take, or so far off that it overflowed)",
