@@ -48,7 +48,7 @@ internal static class Cli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine($"backprop {command.Name}: error: {e.Message}");
+            stderr.WriteLine($"backprop {command.Name}: error: {UserMessage.Of(e)}");
             return 1;
         }
     }

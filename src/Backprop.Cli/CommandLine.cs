@@ -108,7 +108,9 @@ internal sealed class CommandLine
         if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
             throw new UsageException($"--{name} expects a number but got '{s}'.");
         if (v < min || v >= maxExclusive)
-            throw new UsageException($"--{name} must be in [{min.ToString(CultureInfo.InvariantCulture)}, {maxExclusive.ToString(CultureInfo.InvariantCulture)}) but got {s}.");
+            throw new UsageException(float.IsPositiveInfinity(maxExclusive)
+                ? min == float.Epsilon ? $"--{name} must be above 0 but got {s}." : $"--{name} must be at least {min.ToString(CultureInfo.InvariantCulture)} but got {s}."
+                : $"--{name} must be in [{min.ToString(CultureInfo.InvariantCulture)}, {maxExclusive.ToString(CultureInfo.InvariantCulture)}) but got {s}.");
         return Use(name, v);
     }
 }

@@ -50,6 +50,8 @@ internal static class DataOptions
         // Only the test split: the 60,000 training images would be 188 MB read and thrown away.
         if (ImageDirectory(cl, fallbackDataset) is { } dir) return Datasets.Mnist(train: false, dir);
         var name = cl.String("dataset") ?? fallbackDataset ?? throw new UsageException("give --dataset NAME or --data FILE.csv --target COLUMN.");
+        if (!Datasets.Names.Contains(name.ToLowerInvariant()))
+            throw new ArgumentException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Datasets.Names)}, fashion-mnist, mnist (with --data-dir).");
         return Datasets.ByName(name, seed);
     }
 }

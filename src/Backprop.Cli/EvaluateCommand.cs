@@ -21,8 +21,14 @@ internal sealed class EvaluateCommand : ICommand
         if (cl.String("report") is { } report) OutputPaths.CheckFolder("--report", report, "index.html");
         var saved = SavedModel.Load(cl);
         var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
+        // Labels map by name: data holding some of the model's classes (a few new rows, one class) is scored as it is.
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))
-            throw new ArgumentException($"the model's classes ({string.Join(", ", classes)}) differ from the data's ({string.Join(", ", dataClasses)}).");
+        {
+            var unknown = dataClasses.Where(c => !classes.Contains(c)).ToList();
+            if (unknown.Count > 0)
+                throw new ArgumentException($"the data has class{(unknown.Count == 1 ? "" : "es")} {string.Join(", ", unknown.Select(c => $"'{c}'"))} that the model never saw; its classes are {string.Join(", ", classes)}.");
+            data = data.WithClasses(classes);
+        }
         var prepared = saved.PrepareData(data);
         var evaluation = saved.Model.Evaluate(prepared, saved.Loss);
         var scores = data.IsClassification ? null : RegressionScores.Of(saved.Model, prepared.Features, data.Targets, saved.ToTargetUnits);

@@ -55,6 +55,7 @@ internal sealed class TrainCommand : ICommand
              "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
             ["json", "no-standardize", "resume", "overwrite"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+        TrainChecks.Options(cl);
 
         int seed = cl.Int("seed", 1);
         int batch = cl.Int("batch", TrainDefaults.Batch, min: 1);
@@ -83,6 +84,7 @@ internal sealed class TrainCommand : ICommand
         var loss = LossOptions.Parse(cl, data);
         var (clipNorm, clipValue) = LossOptions.Clipping(cl);
         CheckLossFitsData(loss, data);
+        TrainChecks.Data(data, cl.String("target"));
 
         bool tiny = TrainDefaults.IsTiny(cl, data, predefined is not null);
         var (train, test) = predefined is { } official ? official
@@ -120,6 +122,7 @@ internal sealed class TrainCommand : ICommand
         // Hashing 60,000 images takes a moment: once, for both the resume check and the checkpoint's metadata.
         var dataHash = checkpointDir is null ? null : TrainCheckpoint.Hash(train, val);
 
+        TrainChecks.Batch(cl, batch, train.Count, stderr);
         int outputs = OutputCount(loss, data);
         var model = hidden is not null
             ? Mlp.Create(data.NumFeatures, hidden, outputs, activation, LossOptions.OutputActivation(loss), new Rng(seed))
@@ -128,10 +131,11 @@ internal sealed class TrainCommand : ICommand
         {
             "adam" => new Adam(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
             "adamw" => new AdamW(model.Parameters(), lr, weightDecay: cl.Float("weight-decay", 0.01f, min: 0f)),
-            "sgd" => new Sgd(model.Parameters(), lr, momentum: cl.Float("momentum", 0f, min: 0f), weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
+            "sgd" => new Sgd(model.Parameters(), lr, momentum: cl.Float("momentum", 0f, min: 0f, maxExclusive: 1f), weightDecay: cl.Float("weight-decay", 0f, min: 0f)),
             var o => throw new UsageException($"--optimizer must be adam, adamw or sgd but got '{o}'."),
         };
 
+        TrainChecks.Warn(model, loss, optimizer, stderr);
         string inputs = InputsText(scaler, train);
         log.WriteLine($"data    {data}; " + (tiny ? $"train and test on all {data.Count} rows (under {TrainDefaults.TinyRows}: too few to hold out a test set)"
             : $"train {train.Count}{(val is null ? "" : $" / validation {val.Count}")} / test {test?.Count ?? 0} rows")
@@ -146,9 +150,9 @@ internal sealed class TrainCommand : ICommand
         TrainOutputs.CheckBeforeTraining(cl, savePath, model, optimizer, early is not null, epochs, data.NumFeatures);
         if (cl.Has("resume")) TrainCheckpoint.CheckResume(cl, checkpointDir!, dataHash!);
         using var ctrlC = new CtrlC(stderr);
-        var history = model.Fit(train, loss, optimizer, new FitOptions
+        var history = TrainChecks.Fit(() => model.Fit(train, loss, optimizer, new FitOptions
         {
-            Epochs = epochs, BatchSize = batch, Validation = val ?? test, Seed = seed, EarlyStopping = early, Schedule = schedule,
+            Epochs = epochs, BatchSize = batch, Validation = val ?? test, ValidationIsTest = val is null, Seed = seed, EarlyStopping = early, Schedule = schedule,
             CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
             CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
             ClipGradNorm = clipNorm, ClipGradValue = clipValue,
@@ -161,10 +165,10 @@ internal sealed class TrainCommand : ICommand
             OnEpoch = m =>
             {
                 bool shown = m.Epoch % logEvery == 0 || m.Epoch == 1 || m.Epoch == epochs;
-                if (bar is not null) bar.Finish(shown ? FormatEpoch(m, epochs) : null);
-                else if (shown) log.WriteLine(FormatEpoch(m, epochs));
+                if (bar is not null) bar.Finish(shown ? FormatEpoch(m, epochs, val is null) : null);
+                else if (shown) log.WriteLine(FormatEpoch(m, epochs, val is null));
             },
-        });
+        }), lr, bar, json, stdout);
         if (history.Cancelled)
         {
             bar?.Finish(null);
@@ -282,12 +286,14 @@ internal sealed class TrainCommand : ICommand
     private static int OutputCount(ILoss loss, Dataset data) =>
         loss.Name is "bce" or "bce_logits" ? 1 : data.IsClassification ? data.NumClasses : data.Targets.Shape[1];
 
-    internal static string FormatEpoch(EpochMetrics m, int epochs)
+    /// <summary>One epoch's line; <paramref name="test"/>: its held-out metrics are the test split's (<c>test_loss</c>), not a validation split's (<c>val_loss</c>).</summary>
+    internal static string FormatEpoch(EpochMetrics m, int epochs, bool test = false)
     {
+        string split = test ? "test" : "val";
         var line = $"epoch {m.Epoch.ToString(CultureInfo.InvariantCulture).PadLeft(epochs.ToString(CultureInfo.InvariantCulture).Length)}/{epochs}  loss {F(m.Loss)}";
         if (m.Accuracy is { } a) line += $"  acc {F(a)}";
-        if (m.ValidationLoss is { } vl) line += $"  val_loss {F(vl)}";
-        if (m.ValidationAccuracy is { } va) line += $"  val_acc {F(va)}";
+        if (m.ValidationLoss is { } vl) line += $"  {split}_loss {F(vl)}";
+        if (m.ValidationAccuracy is { } va) line += $"  {split}_acc {F(va)}";
         line += $"  {m.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)} samples/s";
         return line;
     }

@@ -41,6 +41,9 @@ public static class CsvDataset
         var table = CsvTable.Read(text, source);
         int target = table.ColumnIndex(targetColumn, "target");
         var featureColumns = Enumerable.Range(0, table.Columns.Length).Where(j => j != target).ToArray();
+        if (featureColumns.Length == 0)
+            throw new DataFormatException(
+                $"'{source}' has no feature columns: its only column is the target '{table.Columns[target]}'; a model needs at least one input column beside it.", source);
         var features = table.Numbers(featureColumns);
         var featureNames = featureColumns.Select(j => table.Columns[j]).ToArray();
 

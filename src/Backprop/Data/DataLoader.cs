@@ -50,7 +50,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     public Rng Rng { get; }
 
     /// <summary>Batches per epoch: ⌊N / B⌋ with <see cref="DropLast"/>, ⌈N / B⌉ without.</summary>
-    public int BatchCount => DropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
+    public int BatchCount => DropLast ? Data.Count / BatchSize : (int)(((long)Data.Count + BatchSize - 1) / BatchSize);
 
     /// <summary>Starts an epoch: draws its row order now, then yields the batches lazily.</summary>
     public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator() => StartEpoch(0).GetEnumerator();

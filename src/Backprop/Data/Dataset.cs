@@ -185,6 +185,30 @@ public sealed class Dataset
     }
 
     /// <summary>
+    /// The same rows labelled against <paramref name="classNames"/> (for example a model's classes), matched by name:
+    /// a set holding only some of them, in any order, is renumbered so that class index i means
+    /// <paramref name="classNames"/>[i].
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The set is a regression set.</exception>
+    /// <exception cref="ArgumentException">A class of this set is not among <paramref name="classNames"/>.</exception>
+    public Dataset WithClasses(IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (this.classNames is not { } own)
+            throw new InvalidOperationException($"Dataset '{Name}' has numeric targets, so it has no classes to relabel.");
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < classNames.Count; c++) index.TryAdd(classNames[c], c);
+        var map = new int[own.Length];
+        for (int c = 0; c < own.Length; c++)
+            map[c] = index.TryGetValue(own[c], out var to) ? to
+                : throw new ArgumentException($"'{Name}' has class '{own[c]}', which is not one of the {classNames.Count} expected ({string.Join(", ", classNames)}).", nameof(classNames));
+        var t = Targets.data;
+        var relabelled = new float[t.Length];
+        for (int i = 0; i < t.Length; i++) relabelled[i] = map[(int)t[i]];
+        return new Dataset(Features, Tensor.FromArray(relabelled, t.Length), featureNames, classNames, Name) { sampleShape = sampleShape };
+    }
+
+    /// <summary>
     /// Splits into a training and a test set, deterministically for a given <paramref name="seed"/>.
     /// </summary>
     /// <remarks>

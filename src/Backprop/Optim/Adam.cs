@@ -19,10 +19,11 @@ public class Adam : Optimizer
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
         : base(parameters, lr)
     {
-        if (beta1 is < 0f or >= 1f) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "β₁ must be in [0, 1).");
-        if (beta2 is < 0f or >= 1f) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "β₂ must be in [0, 1).");
-        if (!(eps > 0f)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "ε must be positive.");
-        if (weightDecay < 0f) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
+        if (!(beta1 is >= 0f and < 1f)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, $"{Name} β₁ must be in [0, 1) but is {Show(beta1)}; 0.9 is usual.");
+        if (!(beta2 is >= 0f and < 1f)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, $"{Name} β₂ must be in [0, 1) but is {Show(beta2)}; 0.999 is usual.");
+        if (!(eps > 0f) || float.IsInfinity(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{Name} ε must be a positive finite number but is {Show(eps)}.");
+        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, $"{Name} weight decay must be a finite number ≥ 0 but is {Show(weightDecay)}.");
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = eps;
@@ -30,6 +31,8 @@ public class Adam : Optimizer
         m = [.. Parameters.Select(p => new float[p.Size])];
         v = [.. Parameters.Select(p => new float[p.Size])];
     }
+
+    private static string Show(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>β₁, decay of the first moment.</summary>
     public float Beta1 { get; }

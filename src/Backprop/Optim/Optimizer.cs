@@ -20,7 +20,8 @@ public abstract class Optimizer
         if (unique.Contains(null!)) throw new ArgumentNullException(nameof(parameters), "a parameter given to the optimizer is null.");
         if (Parameters.Count == 0) throw new ArgumentException("the optimizer got no parameters to update.", nameof(parameters));
         if (!(learningRate > 0f) || float.IsInfinity(learningRate))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be a positive number.");
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate,
+                $"the learning rate must be a positive finite number but is {learningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
         LearningRate = learningRate;
     }
 

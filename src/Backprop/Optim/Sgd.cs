@@ -16,8 +16,11 @@ public sealed class Sgd : Optimizer
     public Sgd(IEnumerable<Tensor> parameters, float lr = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(parameters, lr)
     {
-        if (momentum < 0f) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be ≥ 0.");
-        if (weightDecay < 0f) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
+        // μ ≥ 1 makes the velocity a growing sum of past gradients (μ = 5 multiplies it by 5 every step): it diverges.
+        if (!(momentum >= 0f && momentum < 1f))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"SGD momentum must be in [0, 1) but is {Show(momentum)}; 0.9 is usual.");
+        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, $"SGD weight decay must be a finite number ≥ 0 but is {Show(weightDecay)}.");
         if (nesterov && momentum == 0f) throw new ArgumentException("Nesterov momentum needs momentum > 0.", nameof(nesterov));
         Momentum = momentum;
         Nesterov = nesterov;
@@ -25,6 +28,8 @@ public sealed class Sgd : Optimizer
         velocity = new float[]?[Parameters.Count];
         scratch = new float[]?[Parameters.Count];
     }
+
+    private static string Show(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>μ.</summary>
     public float Momentum { get; }

@@ -63,15 +63,16 @@ public sealed partial class TrainingReport
         }
         var x = h.Epochs.Select(e => e.Epoch).ToList();
         var loss = new List<ChartSeries> { new("train", [.. h.Epochs.Select(e => (double?)e.Loss)], Blue) };
+        string heldOut = h.ValidationIsTest ? "test" : "validation";
         if (h.Epochs.Any(e => e.ValidationLoss is not null))
-            loss.Add(new("validation", [.. h.Epochs.Select(e => e.ValidationLoss)], Orange, Dashed: true));
+            loss.Add(new(heldOut, [.. h.Epochs.Select(e => e.ValidationLoss)], Orange, Dashed: true));
         sb.Append("<div class=\"row\">");
         sb.Append(SvgLineChart.Render("Loss per epoch", "epoch", "loss", x, loss));
         if (h.Epochs.Any(e => e.Accuracy is not null))
         {
             var acc = new List<ChartSeries> { new("train", [.. h.Epochs.Select(e => e.Accuracy)], Blue) };
             if (h.Epochs.Any(e => e.ValidationAccuracy is not null))
-                acc.Add(new("validation", [.. h.Epochs.Select(e => e.ValidationAccuracy)], Orange, Dashed: true));
+                acc.Add(new(heldOut, [.. h.Epochs.Select(e => e.ValidationAccuracy)], Orange, Dashed: true));
             sb.Append(SvgLineChart.Render("Accuracy per epoch", "epoch", "accuracy", x, acc));
         }
         sb.Append("</div>\n");

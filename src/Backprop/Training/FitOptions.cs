@@ -15,11 +15,34 @@ public sealed record FitOptions
     /// <summary>Held-out data evaluated after each epoch; early stopping monitors its loss.</summary>
     public Dataset? Validation { get; init; }
 
+    /// <summary>
+    /// True when <see cref="Validation"/> is the test split rather than a held-out validation split, so that epoch
+    /// lines and reports say "test" (copied to <see cref="History.ValidationIsTest"/>).
+    /// </summary>
+    public bool ValidationIsTest { get; init; }
+
     /// <summary>Seed for the shuffling order.</summary>
     public int Seed { get; init; }
 
     /// <summary>Optional early stopping rule.</summary>
     public EarlyStopping? EarlyStopping { get; init; }
+
+    /// <summary>
+    /// True (default): stop a diverging run with a <see cref="TrainingDivergedException"/> that names the epoch, the
+    /// batch and the first layer whose values went non-finite, and keep the weights the diverging epoch started from.
+    /// A run diverges when a batch's loss is NaN or infinite (checked before that batch's update), when an epoch ends
+    /// with non-finite weights, or when the epoch's running mean loss, over at least 256 rows (or the whole epoch),
+    /// exceeds <see cref="DivergenceFactor"/> times the model's mean loss on the first 256 training rows as the run
+    /// found it (measured once, before the first step). False: train to the end whatever the loss does.
+    /// </summary>
+    public bool StopOnDivergence { get; init; } = true;
+
+    /// <summary>
+    /// The growth limit of <see cref="StopOnDivergence"/>: a running epoch loss more than this many times the loss
+    /// the model started from has diverged (default 100: two orders of magnitude; a healthy run only goes down from
+    /// its starting loss). Infinity keeps only the NaN/infinity checks.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = 100;
 
     /// <summary>
     /// The learning-rate schedule; the optimizer's <see cref="Optimizer.LearningRate"/> when Fit starts is its base

@@ -32,6 +32,12 @@ public sealed class History
     /// </summary>
     public string? EngineReason { get; internal set; }
 
+    /// <summary>
+    /// True when the epochs' validation metrics were measured on the test split (<see cref="FitOptions.ValidationIsTest"/>),
+    /// so they are labelled "test" rather than "validation".
+    /// </summary>
+    public bool ValidationIsTest { get; internal set; }
+
     /// <summary>The checkpoint last written by the run, or null when it wrote none.</summary>
     public string? CheckpointPath { get; internal set; }
 

@@ -55,6 +55,10 @@ public static partial class Trainer
         int epochs = options.Epochs;
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), epochs, "epochs must be ≥ 0.");
         if (train.Count == 0) throw new ArgumentException("the training set is empty.", nameof(train));
+        if (options.BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, $"FitOptions.BatchSize must be at least 1 but is {options.BatchSize}.");
+        // A batch larger than the data is one batch of every row: the compiled step needs no buffers for rows that do not exist.
+        int planBatch = Math.Min(options.BatchSize, train.Count);
         if (options.Resume && options.CheckpointDirectory is null)
             throw new ArgumentException("Resume needs a CheckpointDirectory to resume from.", nameof(options));
 
@@ -73,10 +77,13 @@ public static partial class Trainer
         var history = new History();
         foreach (var m in state.History) history.Add(m);
         history.StoppedEarly = state.StoppedEarly;
+        history.ValidationIsTest = options.ValidationIsTest;
         float baseRate = state.BaseLearningRate;
         int batchCount = loader.BatchCount;
         bool validated = false;
-        var plan = ChooseEngine(model, loss, train, options, history);
+        var plan = ChooseEngine(model, loss, train, options with { BatchSize = planBatch }, history);
+        if (options.StopOnDivergence && state.DivergenceReference == 0) state.DivergenceReference = DivergenceGuard.Reference(model, train, loss);
+        var guard = options.StopOnDivergence ? new DivergenceGuard(model, options.DivergenceFactor, state.DivergenceReference, train.Count) : null;
         options.OnStart?.Invoke(history);
         bool wasTraining = model.IsTraining;
 
@@ -103,6 +110,7 @@ public static partial class Trainer
                 (state.LossSum, state.Correct, state.Seen) = (0, 0, 0);
             }
             if (schedule is not null && !options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, epoch - 1);
+            guard?.EpochStarts(state.Batch);
             int seenBefore = state.Seen;
             // This epoch's row order, drawn exactly as loader.StartEpoch draws it (so a resumed epoch sees the same
             // batches); batch b is rows [b·B, (b+1)·B) of it.
@@ -112,8 +120,13 @@ public static partial class Trainer
                 var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
                 if (schedule is not null && options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, optimizer.StepCount);
                 var (batchLoss, batchCorrect) = plan is not null
-                    ? PlannedBatch(plan, optimizer, train, rows, options)
-                    : TrainBatch(model, train, loss, optimizer, rows, ref validated, options);
+                    ? PlannedBatch(plan, optimizer, train, rows, options, guard is not null)
+                    : TrainBatch(model, train, loss, optimizer, rows, ref validated, options, guard is not null);
+                if (guard?.AfterBatch(epoch, b + 1, batchLoss, state.LossSum + batchLoss, state.Seen + rows.Length, train, loss, rows, history) is { } diverged)
+                {
+                    if (!wasTraining) model.Eval();
+                    throw diverged;
+                }
                 state.LossSum += batchLoss;
                 state.Correct += batchCorrect;
                 state.Seen += rows.Length;
@@ -136,8 +149,11 @@ public static partial class Trainer
             history.Add(metrics);
             options.OnEpoch?.Invoke(metrics);
 
-            if (!double.IsFinite(metrics.Loss))
-                throw new ArithmeticException($"training diverged at epoch {epoch}: the loss is {metrics.Loss}. Try a smaller learning rate.");
+            if (guard?.AfterEpoch(history, batchCount) is { } grew)
+            {
+                if (!wasTraining) model.Eval();
+                throw grew;
+            }
 
             double monitored = val?.Loss ?? metrics.Loss;
             if (monitored < state.BestMonitored - (early?.MinDelta ?? 0))
@@ -178,14 +194,16 @@ public static partial class Trainer
     /// <summary>
     /// One gradient step on the batch of <paramref name="train"/>'s <paramref name="rows"/> through the autograd
     /// graph: zero the gradients, forward, loss, backward, clip (as <paramref name="options"/> ask), update. Returns
-    /// the batch's summed loss (mean × B) and, for classification, how many rows it classified correctly.
+    /// the batch's summed loss (mean × B) and, for classification, how many rows it classified correctly. With
+    /// <paramref name="onlyIfFinite"/> a batch whose loss is NaN or infinite is not applied (the divergence guard then
+    /// keeps the weights that gave it).
     /// </summary>
     /// <remarks>
     /// The whole step runs in one <see cref="TensorArena"/> scope: the batch, every op's result and temporary, and the
     /// intermediate gradients rent their storage and give it back when the step ends, so only numbers leave it.
     /// </remarks>
     internal static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
-        ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null)
+        ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null, bool onlyIfFinite = false)
     {
         using var step = TensorArena.Step();
         var (x, y) = DataLoader.Gather(train, rows);
@@ -194,18 +212,26 @@ public static partial class Trainer
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
-        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
-        optimizer.Step();
+        double lossSum = cost.Item() * (double)x.Shape[0];
+        if (!onlyIfFinite || double.IsFinite(lossSum))
+        {
+            GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
+            optimizer.Step();
+        }
         int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
-        return (cost.Item() * (double)x.Shape[0], correct);
+        return (lossSum, correct);
     }
 
     /// <summary>The same step through the compiled <see cref="TrainingPlan"/>: no graph, no allocation.</summary>
-    private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows, FitOptions options)
+    private static (double LossSum, int Correct) PlannedBatch(TrainingPlan plan, Optimizer optimizer, Dataset train, ReadOnlySpan<int> rows,
+        FitOptions options, bool onlyIfFinite)
     {
         var result = plan.Step(train, rows);
-        GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);
-        optimizer.Step();
+        if (!onlyIfFinite || double.IsFinite(result.LossSum))
+        {
+            GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);
+            optimizer.Step();
+        }
         return result;
     }
 

@@ -24,6 +24,9 @@ internal sealed class TrainingState
     public int SinceBest { get; set; }
     public bool StoppedEarly { get; set; }
 
+    /// <summary>The divergence guard's reference loss (the model's loss as the run found it); 0 when not measured.</summary>
+    public double DivergenceReference { get; set; }
+
     // Optimizer scalars (its tensors are saved beside the model's).
     public string Optimizer { get; set; } = "";
     public long StepCount { get; set; }

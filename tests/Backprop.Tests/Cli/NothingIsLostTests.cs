@@ -153,9 +153,10 @@ public sealed class NothingIsLostTests : IDisposable
         Assert.Equal(0, Run([.. resume[..4], "4", .. resume[5..], "--lr", lr.ToString("E6", CultureInfo.InvariantCulture), "--seed", "01"]).Code);
 
         var other = (lr * 2).ToString("R", CultureInfo.InvariantCulture);
-        var (code, _, stderr) = Run([.. resume[..4], "5", .. resume[5..], "--lr", other, "--batch", values["batch"] + "0"]);
+        var otherBatch = (int.Parse(values["batch"]!, CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture);
+        var (code, _, stderr) = Run([.. resume[..4], "5", .. resume[5..], "--lr", other, "--batch", otherBatch]);
         Assert.Equal(1, code);
-        Assert.Equal($"backprop train: error: cannot resume the checkpoint in '{P("ck")}' with other options: --batch '{values["batch"]}' in the checkpoint but '{values["batch"]}0' now; --lr '{values["lr"]}' in the checkpoint but '{other}' now.{Environment.NewLine}", stderr);
+        Assert.Equal($"backprop train: error: cannot resume the checkpoint in '{P("ck")}' with other options: --batch '{values["batch"]}' in the checkpoint but '{otherBatch}' now; --lr '{values["lr"]}' in the checkpoint but '{other}' now.{Environment.NewLine}", stderr);
     }
 
     [Fact]
