@@ -107,5 +107,20 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
             return (data.Features.Rows(rows), data.Targets.Rows(rows));
     }
 
+    /// <summary>
+    /// Every input of <paramref name="data"/>'s <paramref name="rows"/> in the order a model takes them (the features
+    /// first, then <see cref="Dataset.WithMoreInputs"/>'s), and the targets.
+    /// </summary>
+    internal static (Tensor[] Inputs, Tensor Y) GatherInputs(Dataset data, ReadOnlySpan<int> rows)
+    {
+        using (GradMode.NoGrad())
+        {
+            var all = data.Inputs;
+            var inputs = new Tensor[all.Count];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = all[i].Rows(rows);
+            return (inputs, data.Targets.Rows(rows));
+        }
+    }
+
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

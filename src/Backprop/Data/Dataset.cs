@@ -14,6 +14,7 @@ public sealed class Dataset
     private readonly string[] featureNames;
     private readonly string[]? classNames;
     private int[]? sampleShape;
+    private Tensor[] moreInputs = [];
 
     /// <summary>
     /// Creates a dataset. Rank-1 <paramref name="targets"/> make it a classification set; rank-2 targets make it a
@@ -116,8 +117,32 @@ public sealed class Dataset
         if (shape.Length == 0 || product != NumFeatures)
             throw new ShapeMismatchException(
                 $"Dataset '{Name}': sample shape {Shapes.Format(shape)} holds {product} values but each example has {NumFeatures} features.");
-        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = [.. shape] };
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = [.. shape], moreInputs = moreInputs };
     }
+
+    /// <summary>
+    /// The same rows carrying more input tensors after <see cref="Features"/>, for a model with several inputs
+    /// (<see cref="Nn.Module.Forward(IReadOnlyList{Tensor})"/>): each has one row per example, of any shape
+    /// (<c>[N, ...]</c>), e.g. token ids beside image pixels. Row selection (batches, splits, subsets) keeps them aligned.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">An input does not have N rows.</exception>
+    public Dataset WithMoreInputs(params Tensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var t = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"Dataset '{Name}'.WithMoreInputs: input {i + 1} is null.");
+            if (t.Rank == 0 || t.dims[0] != Count)
+                throw new ShapeMismatchException($"Dataset '{Name}'.WithMoreInputs: input {i + 1} has shape {Shapes.Format(t.dims)} but the dataset has {Count} rows; each input needs one row per example.");
+        }
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = [.. moreInputs, .. inputs] };
+    }
+
+    /// <summary>Every input tensor of the rows, in the order a model's Forward takes them: <see cref="Features"/> first.</summary>
+    public IReadOnlyList<Tensor> Inputs => [Features, .. moreInputs];
+
+    /// <summary>How many input tensors each row carries (1 unless <see cref="WithMoreInputs"/> added some).</summary>
+    public int InputCount => 1 + moreInputs.Length;
 
     /// <summary>Features, shape <c>[N, F]</c>.</summary>
     public Tensor Features { get; }
@@ -155,7 +180,11 @@ public sealed class Dataset
     public Dataset Subset(ReadOnlySpan<int> indices)
     {
         using (GradMode.NoGrad())
-            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name) { sampleShape = sampleShape };
+        {
+            var more = new Tensor[moreInputs.Length];
+            for (int i = 0; i < more.Length; i++) more[i] = moreInputs[i].Rows(indices);
+            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = more };
+        }
     }
 
     /// <summary>The first <paramref name="n"/> examples, or all of them when there are fewer (a copy).</summary>
@@ -164,7 +193,10 @@ public sealed class Dataset
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         int count = Math.Min(n, Count);
         using (GradMode.NoGrad())
-            return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name) { sampleShape = sampleShape };
+            return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name)
+            {
+                sampleShape = sampleShape, moreInputs = [.. moreInputs.Select(t => t.Slice(0, count))],
+            };
     }
 
     /// <summary>
@@ -180,7 +212,7 @@ public sealed class Dataset
         var names = featureNames ?? (features.dims[1] == NumFeatures ? this.featureNames : null);
         return new Dataset(features, Targets, names, classNames, Name)
         {
-            sampleShape = features.dims[1] == NumFeatures ? sampleShape : null,
+            sampleShape = features.dims[1] == NumFeatures ? sampleShape : null, moreInputs = moreInputs,
         };
     }
 
@@ -205,7 +237,7 @@ public sealed class Dataset
         var t = Targets.data;
         var relabelled = new float[t.Length];
         for (int i = 0; i < t.Length; i++) relabelled[i] = map[(int)t[i]];
-        return new Dataset(Features, Tensor.FromArray(relabelled, t.Length), featureNames, classNames, Name) { sampleShape = sampleShape };
+        return new Dataset(Features, Tensor.FromArray(relabelled, t.Length), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = moreInputs };
     }
 
     /// <summary>
@@ -240,7 +272,7 @@ public sealed class Dataset
     }
 
     /// <inheritdoc/>
-    public override string ToString() => IsClassification
-        ? $"{Name}: {Count} examples, {NumFeatures} features, {NumClasses} classes"
-        : $"{Name}: {Count} examples, {NumFeatures} features, {NumOutputs} regression targets";
+    public override string ToString() =>
+        $"{Name}: {Count} examples, {NumFeatures} features{(moreInputs.Length == 0 ? "" : $" and {moreInputs.Length} more input{(moreInputs.Length == 1 ? "" : "s")} ({string.Join(", ", moreInputs.Select(t => Shapes.Format(t.dims[1..])))} per row)")}, "
+        + (IsClassification ? $"{NumClasses} classes" : $"{NumOutputs} regression targets");
 }

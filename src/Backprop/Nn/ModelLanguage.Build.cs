@@ -13,7 +13,7 @@ public static partial class ModelLanguage
     /// The model takes rows [N, F] with F the product of <paramref name="sampleShape"/>, as datasets deliver them. When
     /// the first layer that cares about shape needs an image (conv, pooling), a <see cref="Reshape"/> to
     /// <paramref name="sampleShape"/> is put in front. Each layer's output shape is found by a dry run: its
-    /// <see cref="Module.Forward"/> on zeros [1, ..shape] in evaluation mode without a graph.
+    /// <see cref="Module.Forward(Tensor)"/> on zeros [1, ..shape] in evaluation mode without a graph.
     /// </remarks>
     /// <param name="spec">Layers joined by '-', e.g. <c>dense(64)-relu-dense(10)</c>.</param>
     /// <param name="sampleShape">The shape of one example, without the batch axis.</param>

@@ -8,7 +8,7 @@ namespace Backprop.Nn;
 /// many times, from several threads, or shared between models.
 /// </summary>
 /// <remarks>
-/// <para>A custom module needs only a constructor and <see cref="Forward"/>, as in PyTorch: its children, parameters,
+/// <para>A custom module needs only a constructor and <see cref="Forward(Tensor)"/>, as in PyTorch: its children, parameters,
 /// buffers and random generators are found from its fields and properties (a <see cref="Module"/> field is a child, a
 /// <see cref="Tensor"/> field a parameter unless marked <see cref="BufferAttribute"/> or
 /// <see cref="ConstantAttribute"/>, an <see cref="Rng"/> field a generator, arrays, lists and string-keyed
@@ -18,16 +18,43 @@ namespace Backprop.Nn;
 /// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Predictor"/>) runs inside an <see cref="InferenceMode"/> scope, where
 /// <see cref="IsTraining"/> is false on that thread without the model being changed; a module that behaves
 /// differently while training (dropout, batch norm, a custom noise layer) must therefore read <see cref="IsTraining"/>
-/// in <see cref="Forward"/> rather than keep a copy, and must not change its state when it is false. Calls in
+/// in <see cref="Forward(Tensor)"/> rather than keep a copy, and must not change its state when it is false. Calls in
 /// evaluation mode may then run on many threads at once.</para>
 /// </remarks>
 public abstract partial class Module
 {
-    /// <summary>Computes the output for <paramref name="input"/>, recording the graph when gradients are on.</summary>
-    public abstract Tensor Forward(Tensor input);
+    /// <summary>
+    /// Computes the output for <paramref name="input"/>, recording the graph when gradients are on. A module with one
+    /// input overrides this; one with several overrides <see cref="Forward(IReadOnlyList{Tensor})"/> instead.
+    /// </summary>
+    /// <exception cref="NotImplementedException">The module overrides neither Forward.</exception>
+    public virtual Tensor Forward(Tensor input)
+    {
+        if (!ModuleFields.OverridesListForward(GetType()))
+            throw new NotImplementedException($"{GetType().Name} overrides neither Forward(Tensor) nor Forward(IReadOnlyList<Tensor>); a module computes its output in one of them.");
+        return Forward([input]);
+    }
 
-    /// <summary>Shorthand for <see cref="Forward"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
+    /// <summary>
+    /// Computes the output for several inputs, e.g. a model fed an image and a table row, or two towers. Override it
+    /// in a module that takes more than one tensor; <c>Fit</c>, <c>Evaluate</c> and <c>Predict</c> call it with a
+    /// dataset's inputs (<see cref="Data.Dataset.Inputs"/>) in order. By default one input goes to
+    /// <see cref="Forward(Tensor)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The module takes one input but was given another number.</exception>
+    public virtual Tensor Forward(IReadOnlyList<Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count != 1)
+            throw new ArgumentException($"{GetType().Name} takes one input but was given {inputs.Count}; a module with several inputs overrides Forward(IReadOnlyList<Tensor>).");
+        return Forward(inputs[0]);
+    }
+
+    /// <summary>Shorthand for <see cref="Forward(Tensor)"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
     public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Shorthand for <see cref="Forward(IReadOnlyList{Tensor})"/>: <c>model.Call(image, metadata)</c>.</summary>
+    public Tensor Call(params Tensor[] inputs) => Forward(inputs);
 
     private bool training = true;
 

@@ -7,7 +7,7 @@ namespace Backprop.Nn;
 /// <summary>
 /// Finds a module's children, parameters, buffers and random generators from its fields, the way PyTorch's
 /// <c>nn.Module</c> finds them from its attributes, so a custom module needs only a constructor and
-/// <see cref="Module.Forward"/>. Auto-properties and captured primary-constructor parameters count as fields, named
+/// <see cref="Module.Forward(Tensor)"/>. Auto-properties and captured primary-constructor parameters count as fields, named
 /// as written (<c>fc1</c>, not the compiler's backing-field name).
 /// </summary>
 /// <remarks>
@@ -70,6 +70,12 @@ internal static class ModuleFields
             i++;
         }
     }
+
+    private static readonly ConcurrentDictionary<Type, bool> ListForward = new();
+
+    /// <summary>Whether <paramref name="type"/> (a module) overrides <c>Forward(IReadOnlyList&lt;Tensor&gt;)</c>.</summary>
+    public static bool OverridesListForward(Type type) => ListForward.GetOrAdd(type, static t =>
+        t.GetMethod(nameof(Module.Forward), [typeof(IReadOnlyList<Tensor>)])!.DeclaringType != typeof(Module));
 
     private static Field[] Of(Type type) => Cache.GetOrAdd(type, Discover);
 

@@ -27,12 +27,13 @@ internal static class DivergenceDiagnosis
         var layers = Layers(model);
         using var step = TensorArena.Step();
         model.ZeroGrad();
-        var (x, y) = DataLoader.Gather(train, rows);
+        var (inputs, y) = DataLoader.GatherInputs(train, rows);
         var outputs = new Tensor[layers.Count];
-        var a = x;
+        var a = inputs[0];
         for (int i = 0; i < layers.Count; i++)
         {
-            a = layers[i].Module.Forward(a);
+            // A model with several inputs is not a Sequential, so it is its own single layer and takes them all.
+            a = inputs.Length > 1 ? layers[i].Module.Forward(inputs) : layers[i].Module.Forward(a);
             if (a.RequiresGrad && !a.IsLeaf) a.RetainGrad();
             outputs[i] = a;
             if (!DivergenceGuard.AllFinite(a.AsSpan())) return At(layers[i], NonFiniteSite.Activations);

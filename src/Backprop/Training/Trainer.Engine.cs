@@ -20,7 +20,8 @@ public static partial class Trainer
                 reason = "the graph was asked for (Engine = Graph)";
                 break;
             case TrainingEngine.Auto or TrainingEngine.Compiled:
-                plan = TrainingPlan.TryCreate(model, loss, train, options.BatchSize, out reason);
+                if (train.InputCount > 1) reason = $"the data has {train.InputCount} inputs per row; the compiled step takes one";
+                else plan = TrainingPlan.TryCreate(model, loss, train, options.BatchSize, out reason);
                 if (plan is null && options.Engine == TrainingEngine.Compiled)
                     throw new InvalidOperationException($"Engine = Compiled, but the compiled step cannot train this model: {reason}. Use Engine = Auto to train it through the autograd graph.");
                 break;

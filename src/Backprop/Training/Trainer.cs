@@ -42,7 +42,7 @@ public static partial class Trainer
     /// Training runs in training mode (<see cref="Module.Train"/>); validation runs in evaluation mode through
     /// <see cref="Evaluate"/>, which never changes the model. <c>Fit</c> leaves the model in the mode it found it in:
     /// a new model stays in training mode, one put in evaluation mode (or loaded from a file) returns to it.
-    /// <see cref="Predict"/> and <see cref="Evaluate"/> evaluate whatever the mode.
+    /// <see cref="Predict(Module, Tensor)"/> and <see cref="Evaluate"/> evaluate whatever the mode.
     /// </remarks>
     /// <returns>The history; <see cref="History.Cancelled"/> tells a run cut short by the token.</returns>
     public static History Fit(this Module model, Dataset train, ILoss loss, Optimizer optimizer, FitOptions options)
@@ -206,9 +206,10 @@ public static partial class Trainer
         ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null, bool onlyIfFinite = false)
     {
         using var step = TensorArena.Step();
-        var (x, y) = DataLoader.Gather(train, rows);
+        var (inputs, y) = DataLoader.GatherInputs(train, rows);
+        var x = inputs[0];
         optimizer.RecycleGrads();
-        var output = model.Forward(x);
+        var output = inputs.Length == 1 ? model.Forward(x) : model.Forward(inputs);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
@@ -245,17 +246,23 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
-        var predictor = new Predictor(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var predictor = data.InputCount == 1 ? new Predictor(model) : null;
         using var session = TensorArena.Session();
         double lossSum = 0;
         int correct = 0;
+        var order = Enumerable.Range(0, data.Count).ToArray();
         using (InferenceMode.Enter())
         {
-            foreach (var (x, y) in new DataLoader(data, batchSize, shuffle: false))
+            for (int start = 0; start < data.Count; start += batchSize)
             {
                 // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
                 using var step = TensorArena.Step();
-                var output = predictor.Predict(x);
+                var (inputs, y) = DataLoader.GatherInputs(data, order.AsSpan(start, Math.Min(batchSize, data.Count - start)));
+                var x = inputs[0];
+                Tensor output;
+                if (predictor is not null) output = predictor.Predict(x);
+                else using (GradMode.NoGrad()) output = model.Forward(inputs);
                 TargetAdapter.Validate(data, output, loss);
                 lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)x.Shape[0];
                 if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, loss);
@@ -276,6 +283,21 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
         return new Predictor(model).Predict(features);
+    }
+
+    /// <summary>
+    /// The outputs of a model with several inputs (<see cref="Module.Forward(IReadOnlyList{Tensor})"/>), each
+    /// <c>[N, ...]</c> with the same N, in evaluation mode whatever the model's mode, without a graph and without
+    /// changing the model. It runs through the graph's ops (the compiled forward pass takes one input).
+    /// </summary>
+    public static Tensor Predict(this Module model, params Tensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length == 1) return model.Predict(inputs[0]);
+        using (InferenceMode.Enter())
+        using (GradMode.NoGrad())
+            return model.Forward(inputs).Detach().Clone();
     }
 
     /// <summary>
