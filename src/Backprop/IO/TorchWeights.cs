@@ -86,8 +86,8 @@ public static class TorchWeights
             {
                 if (!group.Tensors.TryGetValue(slot.Name, out var entry)) continue;   // an optional counter
                 var t = entry.ToTensor(roundIntegers: slot.Counter);
-                if (slot.Transposed) t = TorchLayout.Transpose(t);
                 FiniteWeights.Check(path, entry.Name, t);
+                if (slot.Transposed) t = TorchLayout.Transpose(t);
                 state[layer.Path.Length == 0 ? slot.Name : $"{layer.Path}.{slot.Name}"] = t;
                 copied.Add(entry.DType == SafeTensorsDType.F32 ? slot.Name : $"{slot.Name} ({SafeTensorsDTypes.Name(entry.DType)})");
             }
