@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Backprop.IO;
 
@@ -65,6 +66,11 @@ internal static class SafeTensorsDTypes
     /// </summary>
     public static (int Index, string Value)? Decode(SafeTensorsDType dtype, ReadOnlySpan<byte> bytes, Span<float> values, bool roundIntegers)
     {
+        if (dtype == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.Cast<byte, float>(bytes[..(4 * values.Length)]).CopyTo(values);
+            return null;
+        }
         for (int i = 0; i < values.Length; i++)
         {
             switch (dtype)
