@@ -47,14 +47,15 @@ public static class SafeTensors
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long offset = 0;
         // Tensors stored as F32 are written straight from their storage; any other dtype is encoded here once.
-        var encoded = new byte[]?[tensors.Count];
-        for (int i = 0; i < tensors.Count; i++)
+        // (Both passes enumerate the list, as a checkpoint's crash test relies on.)
+        var encoded = new List<byte[]?>(tensors.Count);
+        foreach (var (name, t) in tensors)
         {
-            var (name, t) = tensors[i];
             if (name == MetadataKey || header.ContainsKey(name)) throw new ArgumentException($"duplicate or reserved tensor name '{name}'.");
             var dtype = dtypes is not null && dtypes.TryGetValue(name, out var d) ? d : SafeTensorsDType.F32;
-            if (dtype != SafeTensorsDType.F32) encoded[i] = SafeTensorsDTypes.Encode(dtype, t.AsSpan(), name);
-            if (encoded[i] is { } e) sha.AppendData(e);
+            var e = dtype == SafeTensorsDType.F32 ? null : SafeTensorsDTypes.Encode(dtype, t.AsSpan(), name);
+            encoded.Add(e);
+            if (e is not null) sha.AppendData(e);
             else AppendLittleEndian(sha, t.AsSpan());
             long bytes = (long)t.Size * SafeTensorsDTypes.Size(dtype);
             header[name] = new JsonObject
@@ -82,9 +83,10 @@ public static class SafeTensors
                 stream.Write(len);
                 stream.Write(headerBytes);
                 for (int i = headerBytes.Length; i < padded; i++) stream.WriteByte((byte)' ');
-                for (int i = 0; i < tensors.Count; i++)
-                    if (encoded[i] is { } e) stream.Write(e);
-                    else WriteFloats(stream, tensors[i].Tensor.AsSpan());
+                int next = 0;
+                foreach (var (_, t) in tensors)
+                    if (encoded[next++] is { } e) stream.Write(e);
+                    else WriteFloats(stream, t.AsSpan());
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);

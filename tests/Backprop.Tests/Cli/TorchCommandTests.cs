@@ -150,6 +150,7 @@ public sealed class TorchCommandTests : IDisposable
         Assert.StartsWith("backprop export-torch: --model FILE is required", stderr);
         (code, _, stderr) = Run("export-torch", "--model", MlpFile, "--save", save);
         Assert.Equal(1, code);
-        Assert.StartsWith($"backprop export-torch: error: {MlpFile}: it is a safetensors file with 6 tensor(s) but no Backprop architecture", stderr);
+        Assert.Equal($"backprop export-torch: error: {MlpFile}: it is a safetensors file with 6 tensor(s) but no Backprop architecture in its metadata; " +
+            "it was probably written by another tool (a PyTorch state dict loads with 'backprop import-torch' or TorchWeights.Import).\n", stderr.ReplaceLineEndings("\n"));
     }
 }
