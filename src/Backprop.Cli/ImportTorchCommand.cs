@@ -64,8 +64,8 @@ internal sealed class ImportTorchCommand : ICommand
             stdout.WriteLine($"{(m.TorchModule.Length == 0 ? "(top level)" : m.TorchModule).PadRight(Math.Max(column, 11))}  →  {m.LayerPath}: {m.Layer}  [{string.Join(", ", m.Tensors)}]");
         stdout.WriteLine(result.Rule switch
         {
-            "names" => "matched in the order of the module names",
-            "shapes" => "matched by shape: the module names do not sort in the model's order, and one module fits each layer",
+            TorchImportRule.Names => "matched in the order of the module names",
+            TorchImportRule.Shapes => "matched by shape: the module names do not sort in the model's order, and one module fits each layer",
             _ => "matched in the order given by --order",
         });
         model.Eval();

@@ -22,16 +22,16 @@ internal static class TorchMatching
             .Select(g => new Group(g.Key, g.ToDictionary(e => Leaf(e.Name))))
             .OrderBy(g => g.Prefix, TorchModulePath.Order)];
 
-    /// <summary>Each layer with its module, and the rule that ordered them (<c>given</c>, <c>names</c> or <c>shapes</c>).</summary>
-    public static (List<(TorchLayout.Layer Layer, Group Group)> Pairs, string Rule) Match(
+    /// <summary>Each layer with its module, and the rule that ordered them.</summary>
+    public static (List<(TorchLayout.Layer Layer, Group Group)> Pairs, TorchImportRule Rule) Match(
         string path, List<TorchLayout.Layer> layers, List<Group> groups, IReadOnlyList<string>? order)
     {
         if (layers.Count == 0)
             throw new ModelFormatException(path, "the model has no layer with weights to load PyTorch tensors into.");
-        if (order is not null) return (Given(path, layers, groups, order), "given");
+        if (order is not null) return (Given(path, layers, groups, order), TorchImportRule.Given);
         if (groups.Count == layers.Count && layers.Select((l, i) => Misfit(l, groups[i])).All(p => p is null))
-            return ([.. layers.Zip(groups)], "names");
-        return (ByShape(path, layers, groups), "shapes");
+            return ([.. layers.Zip(groups)], TorchImportRule.Names);
+        return (ByShape(path, layers, groups), TorchImportRule.Shapes);
     }
 
     private static List<(TorchLayout.Layer, Group)> Given(string path, List<TorchLayout.Layer> layers, List<Group> groups, IReadOnlyList<string> order)

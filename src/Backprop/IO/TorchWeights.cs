@@ -20,11 +20,21 @@ public sealed record TorchImportOptions
 /// <param name="Tensors">The tensor names copied, with the stored dtype when it is not F32, e.g. <c>num_batches_tracked (I64)</c>.</param>
 public sealed record TorchImportMatch(string TorchModule, string Layer, string LayerPath, IReadOnlyList<string> Tensors);
 
+/// <summary>How <see cref="TorchWeights.Import(Module, string, TorchImportOptions?)"/> ordered the PyTorch modules.</summary>
+public enum TorchImportRule
+{
+    /// <summary>The module paths sorted (numbers by value, names naturally) fit the layers one to one.</summary>
+    Names,
+    /// <summary>The sorted paths did not fit, and each layer took the one module whose tensor names and shapes fit it.</summary>
+    Shapes,
+    /// <summary>The order was given (<see cref="TorchImportOptions.Order"/>).</summary>
+    Given,
+}
+
 /// <summary>What <see cref="TorchWeights.Import(Module, string, TorchImportOptions?)"/> did.</summary>
 /// <param name="Matches">Each PyTorch module and the layer it went to, in the model's order.</param>
-/// <param name="Rule">How the order was found: <c>names</c> (sorted module paths), <c>shapes</c> (the first module
-/// that fits each layer) or <c>given</c> (<see cref="TorchImportOptions.Order"/>).</param>
-public sealed record TorchImportResult(IReadOnlyList<TorchImportMatch> Matches, string Rule);
+/// <param name="Rule">How the order was found.</param>
+public sealed record TorchImportResult(IReadOnlyList<TorchImportMatch> Matches, TorchImportRule Rule);
 
 /// <summary>What <see cref="TorchWeights.Export"/> wrote.</summary>
 /// <param name="Names">The PyTorch state-dict names written.</param>

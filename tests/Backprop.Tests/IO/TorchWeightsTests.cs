@@ -30,10 +30,10 @@ public sealed class TorchWeightsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("mlp", "F64", "names")]
-    [InlineData("cnn", "F16", "shapes")]
-    [InlineData("bn", "F32", "shapes")]
-    public void APyTorchModelPredictsInBackpropWhatItPredictedInPyTorch(string name, string dtype, string rule)
+    [InlineData("mlp", "F64", TorchImportRule.Names)]
+    [InlineData("cnn", "F16", TorchImportRule.Shapes)]
+    [InlineData("bn", "F32", TorchImportRule.Shapes)]
+    public void APyTorchModelPredictsInBackpropWhatItPredictedInPyTorch(string name, string dtype, TorchImportRule rule)
     {
         var m = TorchWeightsReference.Model(name);
         Assert.Equal(dtype, m.Dtype);
@@ -162,7 +162,7 @@ public sealed class TorchWeightsTests : IDisposable
             "the file's modules are: 'a', 'b', 'c'.", e.Message);
 
         var result = TorchWeights.Import(model, path, new TorchImportOptions { Order = ["b", "a", "c"] });
-        Assert.Equal("given", result.Rule);
+        Assert.Equal(TorchImportRule.Given, result.Rule);
         var a = SafeTensors.Read(path).Tensors["a.weight"];
         var w = ((Dense)model.Layers[1]).Weight.AsSpan();
         for (int o = 0; o < 8; o++)
@@ -199,7 +199,7 @@ public sealed class TorchWeightsTests : IDisposable
             "('0', next by name: '0' lacks bias (Dense(2→3) holds weight, bias))", e.Message);
 
         var noBias = new Sequential(new Dense(2, 3, bias: false), new BatchNorm1d(3));
-        Assert.Equal("names", TorchWeights.Import(noBias, path).Rule);
+        Assert.Equal(TorchImportRule.Names, TorchWeights.Import(noBias, path).Rule);
         Assert.Equal([1f, 2f, 3f], ((BatchNorm1d)noBias.Layers[1]).RunningMean.AsSpan().ToArray());
         Assert.Equal(0f, ((BatchNorm1d)noBias.Layers[1]).NumBatchesTracked.AsSpan()[0]);
     }
