@@ -10,6 +10,7 @@ internal static class Cli
     [
         new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
         new SummaryCommand(), new ExplainCommand(), new GradCommand(), new GradCheckCommand(), new BenchCommand(), new SelftestCommand(),
+        new ImportTorchCommand(), new ExportTorchCommand(),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -61,7 +62,7 @@ internal static class Cli
     private static string MainUsage() =>
         "usage: backprop <command> [options]\n\n" +
         "commands:\n" +
-        string.Concat(Commands.Select(c => $"  {c.Name,-10} {c.Summary}\n")) +
+        string.Concat(Commands.Select(c => $"  {c.Name,-12} {c.Summary}\n")) +
         "\nRun 'backprop <command> --help' for a command's options.\n";
 }
 

@@ -42,7 +42,7 @@ public static class ModelFile
     {
         var (tensors, metadata) = SafeTensors.Read(path);
         if (!metadata.TryGetValue(ArchitectureKey, out var architecture))
-            throw new ModelFormatException(path, $"it is a safetensors file with {tensors.Count} tensor(s) but no Backprop architecture in its metadata; it was probably written by another tool.");
+            throw new ModelFormatException(path, $"it is a safetensors file with {tensors.Count} tensor(s) but no Backprop architecture in its metadata; it was probably written by another tool (a PyTorch state dict loads with 'backprop import-torch' or TorchWeights.Import).");
         if (metadata.TryGetValue(FormatKey, out var version) && version != FormatVersion)
             throw new ModelFormatException(path, $"it uses Backprop model format {version}, but this version reads format {FormatVersion}.");
 
