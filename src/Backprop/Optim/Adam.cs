@@ -17,38 +17,75 @@ public class Adam : Optimizer
 
     /// <summary>Creates Adam with learning rate α, moment decay rates β₁ and β₂, ε and L2 weight decay λ.</summary>
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
-        : base(parameters, lr)
+        : base(parameters, lr, Checked(weightDecay))
     {
-        if (beta1 is < 0f or >= 1f) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "β₁ must be in [0, 1).");
-        if (beta2 is < 0f or >= 1f) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "β₂ must be in [0, 1).");
-        if (!(eps > 0f)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "ε must be positive.");
-        if (weightDecay < 0f) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
-        Beta1 = beta1;
-        Beta2 = beta2;
-        Epsilon = eps;
-        WeightDecay = weightDecay;
+        (Beta1, Beta2, Epsilon, WeightDecay) = (Beta(beta1, 1), Beta(beta2, 2), Eps(eps), weightDecay);
+        (groupBeta1, groupBeta2) = GroupBetas();
         m = [.. Parameters.Select(p => new float[p.Size])];
         v = [.. Parameters.Select(p => new float[p.Size])];
     }
 
-    /// <summary>β₁, decay of the first moment.</summary>
+    /// <summary>
+    /// Creates Adam over parameter <paramref name="groups"/>: each group's α, λ, β₁ and β₂ where it sets them, these
+    /// arguments where it does not (PyTorch's <c>Adam([{"params": ..., "lr": ...}, ...], lr=...)</c>).
+    /// </summary>
+    public Adam(IEnumerable<ParameterGroup> groups, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
+        : base(groups, lr, Checked(weightDecay))
+    {
+        (Beta1, Beta2, Epsilon, WeightDecay) = (Beta(beta1, 1), Beta(beta2, 2), Eps(eps), weightDecay);
+        (groupBeta1, groupBeta2) = GroupBetas();
+        m = [.. Parameters.Select(p => new float[p.Size])];
+        v = [.. Parameters.Select(p => new float[p.Size])];
+    }
+
+    // β₁ and β₂ of each group.
+    private protected readonly float[] groupBeta1, groupBeta2;
+
+    private (float[], float[]) GroupBetas()
+    {
+        var b1 = new float[Groups.Count];
+        var b2 = new float[Groups.Count];
+        foreach (var g in Groups)
+        {
+            b1[g.Index] = Beta(g.Settings?.Beta1 ?? Beta1, 1, g.Index);
+            b2[g.Index] = Beta(g.Settings?.Beta2 ?? Beta2, 2, g.Index);
+        }
+        return (b1, b2);
+    }
+
+    private static float Beta(float beta, int which, int? group = null) => beta is >= 0f and < 1f ? beta
+        : throw new ArgumentOutOfRangeException($"beta{which}", beta, $"{(group is { } g ? $"parameter group {g}: " : "")}β{(which == 1 ? "₁" : "₂")} must be in [0, 1) but got {beta}.");
+
+    private static float Eps(float eps) => eps > 0f ? eps : throw new ArgumentOutOfRangeException(nameof(eps), eps, "ε must be positive.");
+
+    private static float Checked(float weightDecay) => weightDecay >= 0f ? weightDecay
+        : throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0.");
+
+    /// <summary>β₁, decay of the first moment (for groups that set none).</summary>
     public float Beta1 { get; }
 
-    /// <summary>β₂, decay of the second moment.</summary>
+    /// <summary>β₂, decay of the second moment (for groups that set none).</summary>
     public float Beta2 { get; }
 
     /// <summary>ε, added to the denominator.</summary>
     public float Epsilon { get; }
 
-    /// <summary>λ: for Adam the L2 penalty added to the gradient; for AdamW the decoupled decay of W.</summary>
+    /// <summary>
+    /// λ for groups that set none (see <see cref="OptimizerGroup.WeightDecay"/>): for Adam the L2 penalty added to
+    /// the gradient; for AdamW the decoupled decay of W.
+    /// </summary>
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad) =>
-        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
+    {
+        var g = GroupOf(index);
+        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), g.LearningRate, groupBeta1[g.Index], groupBeta2[g.Index],
+            Epsilon, g.WeightDecay, StepCount);
+    }
 
     /// <inheritdoc/>
     protected override bool UpdatesElementwise => true;

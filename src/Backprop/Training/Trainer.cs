@@ -61,7 +61,6 @@ public static partial class Trainer
         using var session = TensorArena.Session();   // the step pool lets go of its buffers when training ends
         var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
         var early = options.EarlyStopping;
-        var schedule = options.Schedule;
         var parameters = model.Parameters();
         var state = new TrainingState
         {
@@ -73,7 +72,7 @@ public static partial class Trainer
         var history = new History();
         foreach (var m in state.History) history.Add(m);
         history.StoppedEarly = state.StoppedEarly;
-        float baseRate = state.BaseLearningRate;
+        var rates = FitSchedule.Start(optimizer, options, state);
         int batchCount = loader.BatchCount;
         bool validated = false;
         var plan = ChooseEngine(model, loss, train, options, history);
@@ -85,6 +84,7 @@ public static partial class Trainer
             if (options.CheckpointDirectory is null) return;
             state.StepCount = optimizer.StepCount;
             state.LearningRate = optimizer.LearningRate;
+            rates.Save(state);
             state.Generators = model.NamedGenerators().ToDictionary(g => g.Name, g => TrainingState.Pack(g.Generator.State));
             state.History = [.. history.Epochs];
             state.StoppedEarly = history.StoppedEarly;
@@ -102,7 +102,7 @@ public static partial class Trainer
                 state.LoaderRng = TrainingState.Pack(loader.Rng.State);
                 (state.LossSum, state.Correct, state.Seen) = (0, 0, 0);
             }
-            if (schedule is not null && !options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, epoch - 1);
+            rates.BeforeEpoch(epoch);
             int seenBefore = state.Seen;
             // This epoch's row order, drawn exactly as loader.StartEpoch draws it (so a resumed epoch sees the same
             // batches); batch b is rows [b·B, (b+1)·B) of it.
@@ -110,7 +110,7 @@ public static partial class Trainer
             for (int b = state.Batch; b < batchCount; b++)
             {
                 var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
-                if (schedule is not null && options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, optimizer.StepCount);
+                rates.BeforeStep();
                 var (batchLoss, batchCorrect) = plan is not null
                     ? PlannedBatch(plan, optimizer, train, rows)
                     : TrainBatch(model, train, loss, optimizer, rows, ref validated);
@@ -140,6 +140,7 @@ public static partial class Trainer
                 throw new ArithmeticException($"training diverged at epoch {epoch}: the loss is {metrics.Loss}. Try a smaller learning rate.");
 
             double monitored = val?.Loss ?? metrics.Loss;
+            rates.AfterEpoch(monitored);
             if (monitored < state.BestMonitored - (early?.MinDelta ?? 0))
             {
                 state.BestMonitored = monitored;
@@ -190,7 +191,7 @@ public static partial class Trainer
         using var step = TensorArena.Step();
         var (x, y) = DataLoader.Gather(train, rows);
         optimizer.RecycleGrads();
-        var output = model.Forward(x);
+        var output = model.Call(x);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
