@@ -16,6 +16,7 @@ public class Adam : Optimizer
     private protected readonly float[][] m, v;
 
     /// <summary>Creates Adam with learning rate α, moment decay rates β₁ and β₂, ε and L2 weight decay λ.</summary>
+    [OverloadResolutionPriority(1)]   // an empty collection expression means no tensors, not no groups
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
         : base(parameters, lr, Checked(weightDecay))
     {

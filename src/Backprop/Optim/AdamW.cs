@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Backprop.Kernels;
 
 namespace Backprop.Optim;
@@ -11,6 +12,7 @@ namespace Backprop.Optim;
 public sealed class AdamW : Adam
 {
     /// <summary>Creates AdamW with learning rate α, β₁, β₂, ε and decoupled weight decay λ (PyTorch's default 0.01).</summary>
+    [OverloadResolutionPriority(1)]   // an empty collection expression means no tensors, not no groups
     public AdamW(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
         : base(parameters, lr, beta1, beta2, eps, weightDecay)
     {

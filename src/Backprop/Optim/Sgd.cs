@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Backprop.Kernels;
 
 namespace Backprop.Optim;
@@ -13,6 +14,7 @@ public sealed class Sgd : Optimizer
     private readonly float[]?[] scratch;
 
     /// <summary>Creates SGD with learning rate α, momentum μ, optional Nesterov momentum and L2 weight decay λ.</summary>
+    [OverloadResolutionPriority(1)]   // an empty collection expression means no tensors, not no groups
     public Sgd(IEnumerable<Tensor> parameters, float lr = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(parameters, lr, Checked(weightDecay))
     {
