@@ -26,8 +26,11 @@ public abstract partial class Module
     /// <summary>Computes the output for <paramref name="input"/>, recording the graph when gradients are on.</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Shorthand for <see cref="Forward"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <summary>
+    /// Runs the module: <see cref="Forward"/> with its hooks around it (see <see cref="RegisterForwardHook"/>),
+    /// as PyTorch's <c>module(x)</c>. Call children through it so their hooks fire.
+    /// </summary>
+    public Tensor Call(Tensor input) => preHooks is null && forwardHooks is null ? Forward(input) : CallWithHooks(input);
 
     private bool training = true;
 

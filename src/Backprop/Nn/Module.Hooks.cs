@@ -1,0 +1,107 @@
+namespace Backprop.Nn;
+
+public abstract partial class Module
+{
+    // Null until the first hook of each kind.
+    private HookList<Func<Module, Tensor, Tensor?>>? preHooks;
+    private HookList<Func<Module, Tensor, Tensor, Tensor?>>? forwardHooks;
+
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, input) before every <see cref="Call"/> of this module runs
+    /// <see cref="Forward"/> (PyTorch's <c>register_forward_pre_hook</c> returning a tensor); a non-null result
+    /// replaces the input. Pre-hooks of both kinds run in registration order, each seeing the previous one's input.
+    /// </summary>
+    /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
+    public HookHandle RegisterReplacingForwardPreHook(Func<Module, Tensor, Tensor?> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (preHooks is null) Interlocked.CompareExchange(ref preHooks, new HookList<Func<Module, Tensor, Tensor?>>(), null);
+        return preHooks.Add(hook);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, input) before every <see cref="Call"/> of this module runs
+    /// <see cref="Forward"/> (PyTorch's <c>register_forward_pre_hook</c>), to look: the input goes on unchanged (see
+    /// <see cref="RegisterReplacingForwardPreHook"/> to change it). A separate name, because C# would otherwise take
+    /// <c>(m, x) =&gt; count++</c> as a replacement through the number-to-tensor conversion.
+    /// </summary>
+    /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
+    public HookHandle RegisterForwardPreHook(Action<Module, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        return RegisterReplacingForwardPreHook((m, x) =>
+        {
+            hook(m, x);
+            return null;
+        });
+    }
+
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, input, output) after every <see cref="Call"/> of this module has run
+    /// <see cref="Forward"/> (PyTorch's <c>register_forward_hook</c> returning a tensor); a non-null result replaces
+    /// the output, and the next hook sees it. See <see cref="RegisterForwardHook"/> for where hooks fire.
+    /// </summary>
+    /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
+    public HookHandle RegisterReplacingForwardHook(Func<Module, Tensor, Tensor, Tensor?> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (forwardHooks is null) Interlocked.CompareExchange(ref forwardHooks, new HookList<Func<Module, Tensor, Tensor, Tensor?>>(), null);
+        return forwardHooks.Add(hook);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, input, output) after every <see cref="Call"/> of this module has run
+    /// <see cref="Forward"/> (PyTorch's <c>register_forward_hook</c>), to look: the output goes on unchanged (see
+    /// <see cref="RegisterReplacingForwardHook"/> to change it). The output is part of the graph: a hook may register
+    /// a gradient hook on it (<c>output.RegisterHook(g =&gt; ...)</c>) to see ∂L/∂output in the backward pass.
+    /// </summary>
+    /// <remarks>
+    /// Hooks fire through <see cref="Call"/>, the entry point <see cref="Sequential"/>, <c>Fit</c>, <c>Predict</c>
+    /// and <c>Evaluate</c> use; a custom module should call its children with <c>child.Call(x)</c> too (as PyTorch
+    /// code writes <c>self.fc(x)</c>, not <c>self.fc.forward(x)</c>), since <c>child.Forward(x)</c> skips their hooks.
+    /// A model with hooks trains and predicts through the autograd graph, which runs them (the compiled step would
+    /// not), and <see cref="Training.History.EngineReason"/> says so; a hook registered while the compiled step is
+    /// training stops <c>Fit</c> with an error rather than being skipped.
+    /// </remarks>
+    /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
+    public HookHandle RegisterForwardHook(Action<Module, Tensor, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        return RegisterReplacingForwardHook((m, x, y) =>
+        {
+            hook(m, x, y);
+            return null;
+        });
+    }
+
+    /// <summary>Whether a forward or pre-forward hook is registered on this module itself.</summary>
+    internal bool HasForwardHooks => preHooks is { IsEmpty: false } || forwardHooks is { IsEmpty: false };
+
+    // Call's path when some hook is registered: pre-hooks, Forward, hooks.
+    private Tensor CallWithHooks(Tensor input)
+    {
+        if (preHooks is { } pre)
+            foreach (var hook in pre.Snapshot)
+                input = hook(this, input) ?? input;
+        var output = Forward(input);
+        if (forwardHooks is { } post)
+            foreach (var hook in post.Snapshot)
+                output = hook(this, input, output) ?? output;
+        return output;
+    }
+
+    /// <summary>
+    /// Why a compiled path would skip hooks of this model, or null when it has none: the first module (this one or a
+    /// descendant) with forward hooks, or, with <paramref name="parameters"/>, the first parameter with a gradient hook.
+    /// </summary>
+    internal string? HooksReason(bool parameters)
+    {
+        if (HasForwardHooks) return $"the model {this} has forward hooks, which the compiled step would not call";
+        foreach (var (path, child) in Walk(static m => m.Children()))
+            if (child.HasForwardHooks) return $"the module '{path}' ({child}) has forward hooks, which the compiled step would not call";
+        if (parameters)
+            foreach (var (name, p) in NamedParameters())
+                if (p.HasGradHooks) return $"the parameter '{name}' has a gradient hook, which the compiled step would not call";
+        return null;
+    }
+}
