@@ -27,7 +27,8 @@ public sealed partial class Tensor
     /// Calls <paramref name="hook"/> with ∂L/∂this each time <see cref="Backward()"/> computes it (PyTorch's
     /// <c>register_hook</c>), to look: the gradient goes on unchanged (see <see cref="RegisterReplacingHook"/> to
     /// change it; a separate name, because C# would otherwise take <c>g =&gt; count++</c> as a replacement through the
-    /// number-to-tensor conversion). A leaf's hook sees this pass's whole gradient once, summed over its uses.
+    /// number-to-tensor conversion). A leaf's hook sees this pass's whole gradient once, summed over its uses. The
+    /// gradient an intermediate result's hook sees is reused once the pass moves on: <c>Clone()</c> it to keep it.
     /// </summary>
     /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
     /// <exception cref="InvalidOperationException">This tensor does not require gradients, so no gradient will reach it.</exception>
@@ -38,6 +39,22 @@ public sealed partial class Tensor
         {
             hook(g);
             return null;
+        });
+    }
+
+    /// <summary>
+    /// An identity op over this tensor (a view: no copy) whose backward shows ∂L/∂result to <paramref name="observe"/>
+    /// before passing it on unchanged; this tensor itself when no gradient will flow to it. Module backward hooks wrap
+    /// a call's input and output in it, so the gradients they see are exactly that call's.
+    /// </summary>
+    internal Tensor Observed(string op, Action<Tensor> observe)
+    {
+        if (!requiresGrad || !GradMode.IsEnabled) return this;
+        var view = new Tensor(dims, data) { Name = Name }.ViewOf(this);
+        return view.Record(op, [this], g =>
+        {
+            observe(g);
+            AccumulateGrad(g);
         });
     }
 

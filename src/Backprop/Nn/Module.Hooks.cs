@@ -5,6 +5,7 @@ public abstract partial class Module
     // Null until the first hook of each kind.
     private HookList<Func<Module, Tensor, Tensor?>>? preHooks;
     private HookList<Func<Module, Tensor, Tensor, Tensor?>>? forwardHooks;
+    private HookList<Action<Module, Tensor?, Tensor>>? backwardHooks;
 
     /// <summary>
     /// Calls <paramref name="hook"/>(module, input) before every <see cref="Call"/> of this module runs
@@ -74,32 +75,87 @@ public abstract partial class Module
         });
     }
 
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, ∂L/∂input, ∂L/∂output) in the backward pass of every <see cref="Call"/>
+    /// of this module, once the gradient of the call's input is known (PyTorch's <c>register_full_backward_hook</c>,
+    /// to look): ∂L/∂input is this call's share only, and null when the input needs no gradient (the data going into a
+    /// first layer), in which case the hook runs as soon as ∂L/∂output is known. The tensors are reused once the pass
+    /// moves on: <c>Clone()</c> what you keep. A call whose output does not reach the loss runs no hook.
+    /// </summary>
+    /// <returns>A handle whose <see cref="HookHandle.Dispose"/> removes the hook.</returns>
+    public HookHandle RegisterFullBackwardHook(Action<Module, Tensor?, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (backwardHooks is null) Interlocked.CompareExchange(ref backwardHooks, new HookList<Action<Module, Tensor?, Tensor>>(), null);
+        return backwardHooks.Add(hook);
+    }
+
     /// <summary>Whether a forward or pre-forward hook is registered on this module itself.</summary>
     internal bool HasForwardHooks => preHooks is { IsEmpty: false } || forwardHooks is { IsEmpty: false };
 
-    // Call's path when some hook is registered: pre-hooks, Forward, hooks.
+    /// <summary>Whether a backward hook is registered on this module itself.</summary>
+    internal bool HasBackwardHooks => backwardHooks is { IsEmpty: false };
+
+    // Call's path when some hook is registered: pre-hooks, then (for backward hooks) the input wrapped, Forward,
+    // hooks, then the output wrapped — PyTorch's order.
     private Tensor CallWithHooks(Tensor input)
     {
         if (preHooks is { } pre)
             foreach (var hook in pre.Snapshot)
                 input = hook(this, input) ?? input;
+        BackwardCall? backward = backwardHooks is { IsEmpty: false } hooks ? new BackwardCall(this, hooks.Snapshot) : null;
+        if (backward is not null)
+        {
+            var wrapped = input.Observed("backward_hook", backward.InputGradient);
+            backward.TracksInput = !ReferenceEquals(wrapped, input);
+            input = wrapped;
+        }
         var output = Forward(input);
         if (forwardHooks is { } post)
             foreach (var hook in post.Snapshot)
                 output = hook(this, input, output) ?? output;
-        return output;
+        return backward is null ? output : output.Observed("backward_hook", backward.OutputGradient);
+    }
+
+    // One call's backward hooks: ∂L/∂output arrives first (kept, since the pass reuses it), then ∂L/∂input.
+    private sealed class BackwardCall(Module module, Action<Module, Tensor?, Tensor>[] hooks)
+    {
+        private Tensor? outputGradient;
+
+        public bool TracksInput { get; set; }
+
+        public void OutputGradient(Tensor g)
+        {
+            if (!TracksInput)
+            {
+                foreach (var hook in hooks) hook(module, null, g);
+                return;
+            }
+            outputGradient = g.Clone();
+        }
+
+        public void InputGradient(Tensor g)
+        {
+            if (outputGradient is null) return;
+            foreach (var hook in hooks) hook(module, g, outputGradient);
+        }
     }
 
     /// <summary>
     /// Why a compiled path would skip hooks of this model, or null when it has none: the first module (this one or a
-    /// descendant) with forward hooks, or, with <paramref name="parameters"/>, the first parameter with a gradient hook.
+    /// descendant) with forward hooks, or, for <paramref name="training"/>, with backward hooks, or the first parameter
+    /// with a gradient hook.
     /// </summary>
-    internal string? HooksReason(bool parameters)
+    internal string? HooksReason(bool training)
     {
-        if (HasForwardHooks) return $"the model {this} has forward hooks, which the compiled step would not call";
-        foreach (var (path, child) in Walk(static m => m.Children()))
-            if (child.HasForwardHooks) return $"the module '{path}' ({child}) has forward hooks, which the compiled step would not call";
-        if (parameters)
+        foreach (var (path, module) in Walk(static m => m.Children()).Prepend(("", this)))
+        {
+            string which = module.HasForwardHooks ? "forward" : training && module.HasBackwardHooks ? "backward" : "";
+            if (which.Length == 0) continue;
+            string who = path.Length == 0 ? $"the model {module}" : $"the module '{path}' ({module})";
+            return $"{who} has {which} hooks, which the compiled step would not call";
+        }
+        if (training)
             foreach (var (name, p) in NamedParameters())
                 if (p.HasGradHooks) return $"the parameter '{name}' has a gradient hook, which the compiled step would not call";
         return null;

@@ -30,7 +30,7 @@ public abstract partial class Module
     /// Runs the module: <see cref="Forward"/> with its hooks around it (see <see cref="RegisterForwardHook"/>),
     /// as PyTorch's <c>module(x)</c>. Call children through it so their hooks fire.
     /// </summary>
-    public Tensor Call(Tensor input) => preHooks is null && forwardHooks is null ? Forward(input) : CallWithHooks(input);
+    public Tensor Call(Tensor input) => preHooks is null && forwardHooks is null && backwardHooks is null ? Forward(input) : CallWithHooks(input);
 
     private bool training = true;
 

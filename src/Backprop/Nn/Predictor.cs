@@ -134,7 +134,7 @@ public sealed class Predictor
         var seen = Volatile.Read(ref hooks);
         int version = HookRegistry.Version;
         if (seen.Version == version) return seen.Hooked;
-        var now = new HookCheck(version, Model.HooksReason(parameters: false) is not null);
+        var now = new HookCheck(version, Model.HooksReason(training: false) is not null);
         Volatile.Write(ref hooks, now);
         return now.Hooked;
     }

@@ -14,7 +14,7 @@ internal sealed partial class TrainingPlan
     private void CheckNoNewHooks()
     {
         if (watched.Model is not { } model || HookRegistry.Version == watched.Version) return;
-        if (model.HooksReason(parameters: true) is { } reason)
+        if (model.HooksReason(training: true) is { } reason)
             throw new InvalidOperationException($"a hook was registered while Fit trained the model with the compiled step: {reason}. Register hooks before Fit, which then trains through the autograd graph.");
         watched = (model, HookRegistry.Version);
     }

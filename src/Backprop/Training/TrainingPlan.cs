@@ -124,7 +124,7 @@ internal sealed partial class TrainingPlan
         out int[] sampleShape, out string? reason)
     {
         sampleShape = [];
-        if (model.HooksReason(parameters: !forwardOnly) is { } hooked)
+        if (model.HooksReason(training: !forwardOnly) is { } hooked)
         {
             reason = hooked;
             return null;

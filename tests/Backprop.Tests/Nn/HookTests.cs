@@ -142,6 +142,38 @@ public sealed class HookTests
         Assert.Equal("a gradient hook returned shape [3] for a tensor of shape [2] (output of 'mul'); return the gradient's shape, or null to keep it.", s.Message);
     }
 
+    [Fact]
+    public void ABackwardHookSeesThisCallsInputAndOutputGradients()
+    {
+        // y = tanh(x·W + b) through a Sequential whose first layer's input is also used outside it (a residual):
+        // the hook's ∂L/∂input is the layer's share only, as PyTorch's full backward hook.
+        var dense = new Dense(2, 2, rng: new Rng(7));
+        var model = new Sequential(dense, new Tanh());
+        var seen = new List<(float[]? In, float[] Out)>();
+        using var hook = dense.RegisterFullBackwardHook((m, gin, gout) => seen.Add((gin?.ToArray(), gout.ToArray())));
+        var x = Tensor.FromArray([0.5f, -1f, 2f, 0.25f], 2, 2).RequireGrad();
+        var loss = (model.Call(x) + x * 3f).Sum();
+        loss.Backward();
+        Assert.Single(seen);
+        var h = x.Detach().MatMul(dense.Weight.Detach()) + dense.Bias!.Detach();
+        var gout = (1f - h.Tanh() * h.Tanh()).ToArray();   // ∂L/∂(dense output) = 1 − tanh²
+        Assert.Equal(gout, seen[0].Out, new Tolerance(1e-6f));
+        var gin = Tensor.FromArray(gout, 2, 2).MatMul(dense.Weight.Detach().Transpose(0, 1)).ToArray();   // ∂L/∂x through the layer
+        Assert.Equal(gin, seen[0].In!, new Tolerance(1e-6f));
+        Assert.Equal(gin.Select(v => v + 3f), x.Grad!.ToArray(), new Tolerance(1e-6f));   // the residual's 3 is not the layer's
+
+        seen.Clear();
+        model.Call(Tensor.FromArray([1f, 1f], 1, 2)).Sum().Backward();   // data that needs no gradient: ∂L/∂input is null
+        Assert.Null(Assert.Single(seen).In);
+    }
+
+    private sealed class Tolerance(float eps) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= eps * (1 + Math.Abs(b));
+
+        public int GetHashCode(float v) => 0;
+    }
+
     private static Sequential NewMlp() => new(new Dense(4, 6, rng: new Rng(5)), new Relu(), new Dense(6, 3, rng: new Rng(6)));
 
     [Fact]
@@ -166,6 +198,12 @@ public sealed class HookTests
         {
             var history = model.Fit(Train, Losses.CrossEntropy, new Sgd(model.Parameters(), lr: 0.1f), new FitOptions { Epochs = 1, BatchSize = 50 });
             Assert.Equal("the parameter '0.weight' has a gradient hook, which the compiled step would not call", history.EngineReason);
+        }
+        using (model.Layers[2].RegisterFullBackwardHook((_, _, _) => { }))
+        {
+            var history = model.Fit(Train, Losses.CrossEntropy, new Sgd(model.Parameters(), lr: 0.1f), new FitOptions { Epochs = 1, BatchSize = 50 });
+            Assert.Equal("the module '2' (Dense(6→3)) has backward hooks, which the compiled step would not call", history.EngineReason);
+            Assert.True(new Predictor(model).IsCompiled);   // inference has no backward pass to skip
         }
     }
 
