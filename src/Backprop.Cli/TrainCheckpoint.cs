@@ -18,7 +18,7 @@ internal static class TrainCheckpoint
     public const string Help =
         "  --checkpoint DIR     save DIR/checkpoint.safetensors after every epoch (atomically) and on Ctrl-C or SIGTERM\n" +
         "  --resume             continue the run saved in --checkpoint DIR; same options give the same result\n" +
-        "                       bit for bit (--epochs may grow unless the schedule is cosine, never shrink)\n" +
+        "                       bit for bit (--epochs may grow unless the schedule is cosine or onecycle, never shrink)\n" +
         "  --overwrite          start a new run in a --checkpoint DIR that already holds one, replacing it\n";
 
     // Options as the run used them (CommandLine.Used: defaults filled in, numbers in one spelling). Checkpoints
