@@ -8,7 +8,9 @@ namespace Backprop.Optim;
 /// <remarks>
 /// Phase one ends at e₁ = pct·T − 1: p = t/e₁ for t ≤ e₁, else p = (t − e₁)/(T − 1 − e₁) in phase two. After step
 /// T − 1 the rate stays at its final value (PyTorch raises). PyTorch also cycles momentum (β₁ for Adam) inversely by
-/// default; this schedule does not: it moves the learning rate only, as <c>cycle_momentum=False</c>.
+/// default; this schedule does not: it moves the learning rate only, as <c>cycle_momentum=False</c>. In <c>Fit</c>,
+/// set <see cref="Training.FitOptions.SchedulePerStep"/> and T = epochs × batches per epoch, as PyTorch's
+/// <c>total_steps</c> (per epoch, T would count epochs).
 /// </remarks>
 public sealed class OneCycleSchedule : LearningRateSchedule
 {
