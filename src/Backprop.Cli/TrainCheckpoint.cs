@@ -18,7 +18,7 @@ internal static class TrainCheckpoint
     public const string Help =
         "  --checkpoint DIR     save DIR/checkpoint.safetensors after every epoch (atomically) and on Ctrl-C or SIGTERM\n" +
         "  --resume             continue the run saved in --checkpoint DIR; same options give the same result\n" +
-        "                       bit for bit (--epochs may grow unless the schedule is cosine, never shrink)\n" +
+        "                       bit for bit (--epochs may grow unless the schedule is cosine or onecycle, never shrink)\n" +
         "  --overwrite          start a new run in a --checkpoint DIR that already holds one, replacing it\n";
 
     // Options as the run used them (CommandLine.Used: defaults filled in, numbers in one spelling). Checkpoints
@@ -65,9 +65,9 @@ internal static class TrainCheckpoint
         if (differences.Count > 0)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with other options: {string.Join("; ", differences)}.");
         var saved = json is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string?>>(json) ?? [];
-        if (cl.Used.GetValueOrDefault("schedule")?.StartsWith("cosine", StringComparison.Ordinal) == true
+        if (cl.Used.GetValueOrDefault("schedule") is { } laidOut && (laidOut.StartsWith("cosine", StringComparison.Ordinal) || laidOut.StartsWith("onecycle", StringComparison.Ordinal))
             && saved.TryGetValue("epochs", out var epochs) && epochs != cl.Used.GetValueOrDefault("epochs"))
-            throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with --epochs {cl.Used.GetValueOrDefault("epochs")}: it ran with {epochs}, and the cosine schedule is laid out over the run's length.");
+            throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with --epochs {cl.Used.GetValueOrDefault("epochs")}: it ran with {epochs}, and the {(laidOut.StartsWith('c') ? "cosine" : "one-cycle")} schedule is laid out over the run's length.");
         if (metadata.TryGetValue(DataKey, out var savedHash) && savedHash != dataHash)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}': the training data differs from the data it was trained on (same options, but the data file's contents changed).");
     }

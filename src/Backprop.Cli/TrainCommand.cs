@@ -101,9 +101,9 @@ internal sealed class TrainCommand : ICommand
         int epochs = length.Epochs;
         // The run's length can depend on the data (tiny sets train longer), so this comes after loading it.
         if (cl.Has("resume")) TrainCheckpoint.CheckPosition(checkpointDir!, epochs);
-        var schedule = ScheduleOption.Parse(cl, epochs, length.Schedule);
         Dataset? val = null;
         if (length.ValidationSplit > 0) (train, val) = train.Split(1 - length.ValidationSplit, seed + 1);
+        var schedule = ScheduleOption.Parse(cl, epochs, length.Schedule, (train.Count + batch - 1) / batch);
         Standardizer? scaler = cl.Has("no-standardize") ? null : Preprocessing.FitInputs(train);
         if (scaler is not null)
         {
@@ -153,6 +153,7 @@ internal sealed class TrainCommand : ICommand
         var history = TrainChecks.Fit(() => model.Fit(train, loss, optimizer, new FitOptions
         {
             Epochs = epochs, BatchSize = batch, Validation = val ?? test, ValidationIsTest = val is null, Seed = seed, EarlyStopping = early, Schedule = schedule,
+            SchedulePerStep = ScheduleOption.PerStep(schedule),
             CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
             CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
             ClipGradNorm = clipNorm, ClipGradValue = clipValue,

@@ -176,6 +176,7 @@ public sealed partial class Tensor
         {
             // Intermediate results hold only this pass's gradient; leaves keep accumulating.
             foreach (var t in order) if (t.Node is not null) t.Grad = null;
+            var hookedLeaves = TakeHookedLeafGrads(order);
             AccumulateGrad(gradient);
             using (GradMode.NoGrad())
             {
@@ -183,10 +184,12 @@ public sealed partial class Tensor
                 {
                     var t = order[i];
                     if (t.Node is null || t.Grad is null) continue;
+                    if (t.gradHooks is not null) t.Grad = t.RunGradHooks(t.Grad);
                     CheckSavedVersions(t.Node, t);
                     t.Node.Backward(t.Grad);
                     KeepOrDropGrad(t, retainAll);
                 }
+                if (hookedLeaves is not null) FinishHookedLeaves(hookedLeaves);
             }
         }
         finally

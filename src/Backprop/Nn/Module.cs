@@ -50,10 +50,16 @@ public abstract partial class Module
         return Forward(inputs[0]);
     }
 
-    /// <summary>Shorthand for <see cref="Forward(Tensor)"/>, so a model reads like a function: <c>model.Call(x)</c>.</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <summary>
+    /// Runs the module: <see cref="Forward(Tensor)"/> with its hooks around it (see <see cref="RegisterForwardHook"/>),
+    /// as PyTorch's <c>module(x)</c>. Call children through it so their hooks fire.
+    /// </summary>
+    public Tensor Call(Tensor input) => preHooks is null && forwardHooks is null && backwardHooks is null ? Forward(input) : CallWithHooks(input);
 
-    /// <summary>Shorthand for <see cref="Forward(IReadOnlyList{Tensor})"/>: <c>model.Call(image, metadata)</c>.</summary>
+    /// <summary>
+    /// Runs a module with several inputs: <see cref="Forward(IReadOnlyList{Tensor})"/>, e.g.
+    /// <c>model.Call(image, metadata)</c>. Hooks, which see one input, fire only for <see cref="Call(Tensor)"/>.
+    /// </summary>
     public Tensor Call(params Tensor[] inputs) => Forward(inputs);
 
     private bool training = true;

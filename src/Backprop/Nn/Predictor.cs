@@ -45,6 +45,7 @@ public sealed class Predictor
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
+        hooks = new HookCheck(HookRegistry.Version, false);
         var plan = TrainingPlan.TryCreateForward(model, 1, out var reason);
         FallbackReason = reason;
         if (plan is not null)
@@ -82,7 +83,7 @@ public sealed class Predictor
     public void Predict(ReadOnlySpan<float> input, Span<float> output, int rows = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (!IsCompiled)
+        if (!IsCompiled || HookedSince())
         {
             if (input.Length % rows != 0)
                 throw new ShapeMismatchException($"{Model} expected {rows} rows of equal length but got {input.Length} values.");
@@ -110,7 +111,7 @@ public sealed class Predictor
         // Reshape) goes to the graph, which accepts what the model accepts or says why not.
         bool rows = features.Rank == 2 && features.dims[1] == InFeatures
             || takesAnySampleShape && features.Rank > 2 && features.Size == (long)features.dims[0] * InFeatures;
-        if (!IsCompiled || !rows || features.dims[0] == 0) return Graph(features);
+        if (!IsCompiled || !rows || features.dims[0] == 0 || HookedSince()) return Graph(features);
         int n = features.dims[0];
         var output = new Tensor([n, .. outputShape], GC.AllocateUninitializedArray<float>(n * OutFeatures));
         Compiled(features.data, output.data, n);
@@ -119,7 +120,23 @@ public sealed class Predictor
 
     private Tensor Graph(Tensor features)
     {
-        using (InferenceMode.Enter()) return Model.Forward(features);
+        using (InferenceMode.Enter()) return Model.Call(features);
+    }
+
+    // Whether hooks registered on the model after this predictor compiled it must run, so the graph must: rechecked
+    // only when a hook was added or removed anywhere since the last look.
+    private sealed record HookCheck(int Version, bool Hooked);
+
+    private HookCheck hooks;
+
+    private bool HookedSince()
+    {
+        var seen = Volatile.Read(ref hooks);
+        int version = HookRegistry.Version;
+        if (seen.Version == version) return seen.Hooked;
+        var now = new HookCheck(version, Model.HooksReason(training: false) is not null);
+        Volatile.Write(ref hooks, now);
+        return now.Hooked;
     }
 
     // Runs blocks of at most blockRows + SkinnyRows rows through a borrowed plan; every block but the last has blockRows.

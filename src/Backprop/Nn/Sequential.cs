@@ -31,7 +31,7 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        foreach (var layer in layers) x = layer.Forward(x);
+        foreach (var layer in layers) x = layer.Call(x);
         return x;
     }
 

@@ -16,42 +16,76 @@ public class Adam : Optimizer
     private protected readonly float[][] m, v;
 
     /// <summary>Creates Adam with learning rate α, moment decay rates β₁ and β₂, ε and L2 weight decay λ.</summary>
+    [OverloadResolutionPriority(1)]   // an empty collection expression means no tensors, not no groups
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
-        : base(parameters, lr)
+        : base(parameters, lr, weightDecay)
     {
-        if (!(beta1 is >= 0f and < 1f)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, $"{Name} β₁ must be in [0, 1) but is {Show(beta1)}; 0.9 is usual.");
-        if (!(beta2 is >= 0f and < 1f)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, $"{Name} β₂ must be in [0, 1) but is {Show(beta2)}; 0.999 is usual.");
-        if (!(eps > 0f) || float.IsInfinity(eps)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{Name} ε must be a positive finite number but is {Show(eps)}.");
-        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, $"{Name} weight decay must be a finite number ≥ 0 but is {Show(weightDecay)}.");
-        Beta1 = beta1;
-        Beta2 = beta2;
-        Epsilon = eps;
-        WeightDecay = weightDecay;
+        (Beta1, Beta2, Epsilon, WeightDecay) = (Beta(beta1, 1), Beta(beta2, 2), Eps(eps), weightDecay);
+        (groupBeta1, groupBeta2) = GroupBetas();
         m = [.. Parameters.Select(p => new float[p.Size])];
         v = [.. Parameters.Select(p => new float[p.Size])];
     }
 
-    private static string Show(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Creates Adam over parameter <paramref name="groups"/>: each group's α, λ, β₁ and β₂ where it sets them, these
+    /// arguments where it does not (PyTorch's <c>Adam([{"params": ..., "lr": ...}, ...], lr=...)</c>).
+    /// </summary>
+    public Adam(IEnumerable<ParameterGroup> groups, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
+        : base(groups, lr, weightDecay)
+    {
+        (Beta1, Beta2, Epsilon, WeightDecay) = (Beta(beta1, 1), Beta(beta2, 2), Eps(eps), weightDecay);
+        (groupBeta1, groupBeta2) = GroupBetas();
+        m = [.. Parameters.Select(p => new float[p.Size])];
+        v = [.. Parameters.Select(p => new float[p.Size])];
+    }
 
-    /// <summary>β₁, decay of the first moment.</summary>
+    // β₁ and β₂ of each group.
+    private protected readonly float[] groupBeta1, groupBeta2;
+
+    private (float[], float[]) GroupBetas()
+    {
+        var b1 = new float[Groups.Count];
+        var b2 = new float[Groups.Count];
+        foreach (var g in Groups)
+        {
+            b1[g.Index] = Beta(g.Settings?.Beta1 ?? Beta1, 1, g.Index);
+            b2[g.Index] = Beta(g.Settings?.Beta2 ?? Beta2, 2, g.Index);
+        }
+        return (b1, b2);
+    }
+
+    private float Beta(float beta, int which, int? group = null) => beta is >= 0f and < 1f ? beta
+        : throw new ArgumentOutOfRangeException($"beta{which}", beta,
+            $"{(group is { } g ? $"parameter group {g}: " : "")}{Name} β{(which == 1 ? "₁" : "₂")} must be in [0, 1) but is {Show(beta)}; {(which == 1 ? "0.9" : "0.999")} is usual.");
+
+    private float Eps(float eps) => eps > 0f && !float.IsInfinity(eps) ? eps
+        : throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{Name} ε must be a positive finite number but is {Show(eps)}.");
+
+    /// <summary>β₁, decay of the first moment (for groups that set none).</summary>
     public float Beta1 { get; }
 
-    /// <summary>β₂, decay of the second moment.</summary>
+    /// <summary>β₂, decay of the second moment (for groups that set none).</summary>
     public float Beta2 { get; }
 
     /// <summary>ε, added to the denominator.</summary>
     public float Epsilon { get; }
 
-    /// <summary>λ: for Adam the L2 penalty added to the gradient; for AdamW the decoupled decay of W.</summary>
+    /// <summary>
+    /// λ for groups that set none (see <see cref="OptimizerGroup.WeightDecay"/>): for Adam the L2 penalty added to
+    /// the gradient; for AdamW the decoupled decay of W.
+    /// </summary>
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad) =>
-        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, WeightDecay, StepCount);
+    protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
+    {
+        var g = GroupOf(index);
+        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), g.LearningRate, groupBeta1[g.Index], groupBeta2[g.Index],
+            Epsilon, g.WeightDecay, StepCount);
+    }
 
     /// <inheritdoc/>
     protected override bool UpdatesElementwise => true;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Backprop.Kernels;
 
 namespace Backprop.Optim;
@@ -11,8 +12,18 @@ namespace Backprop.Optim;
 public sealed class AdamW : Adam
 {
     /// <summary>Creates AdamW with learning rate α, β₁, β₂, ε and decoupled weight decay λ (PyTorch's default 0.01).</summary>
+    [OverloadResolutionPriority(1)]   // an empty collection expression means no tensors, not no groups
     public AdamW(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
         : base(parameters, lr, beta1, beta2, eps, weightDecay)
+    {
+    }
+
+    /// <summary>
+    /// Creates AdamW over parameter <paramref name="groups"/>: each group's α, λ, β₁ and β₂ where it sets them, these
+    /// arguments where it does not; <see cref="ParameterGroup.SplitDecay"/> makes the usual no-decay group.
+    /// </summary>
+    public AdamW(IEnumerable<ParameterGroup> groups, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
+        : base(groups, lr, beta1, beta2, eps, weightDecay)
     {
     }
 
@@ -22,8 +33,10 @@ public sealed class AdamW : Adam
     /// <inheritdoc/>
     protected override void Update(int index, int offset, Span<float> w, ReadOnlySpan<float> grad)
     {
-        float keep = 1f - LearningRate * WeightDecay;
+        var g = GroupOf(index);
+        float keep = 1f - g.LearningRate * g.WeightDecay;
         SimdDriver.Map<MultiplyOperator>(w, w, keep, Simd.Width);
-        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), LearningRate, Beta1, Beta2, Epsilon, l2: 0f, StepCount);
+        Apply(w, grad, m[index].AsSpan(offset), v[index].AsSpan(offset), g.LearningRate, groupBeta1[g.Index], groupBeta2[g.Index],
+            Epsilon, l2: 0f, StepCount);
     }
 }

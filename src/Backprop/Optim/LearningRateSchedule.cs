@@ -4,8 +4,9 @@ namespace Backprop.Optim;
 /// A learning rate as a pure function of a position t = 0, 1, 2, ...: the base rate α₀ times a factor, with
 /// PyTorch's formulas (<c>torch.optim.lr_scheduler</c>). The trainer applies a schedule per epoch (t = completed
 /// epochs, as PyTorch's <c>scheduler.step()</c> after each epoch) or per optimizer step, as
-/// <see cref="Training.FitOptions.SchedulePerStep"/> says. Being stateless, a schedule needs nothing in a
-/// checkpoint but t, which the trainer already saves.
+/// <see cref="Training.FitOptions.SchedulePerStep"/> says, to each parameter group's base rate. Being stateless, a
+/// schedule needs nothing in a checkpoint but t, which the trainer already saves; the exception is
+/// <see cref="ReduceOnPlateauSchedule"/>, which follows the losses it observes and whose state the trainer saves too.
 /// </summary>
 public abstract class LearningRateSchedule
 {

@@ -6,30 +6,103 @@ namespace Backprop.Optim;
 /// </summary>
 public abstract class Optimizer
 {
-    /// <summary>Creates an optimizer over <paramref name="parameters"/> with learning rate α.</summary>
+    /// <summary>Creates an optimizer over <paramref name="parameters"/> with learning rate α and weight decay λ, as one group.</summary>
     /// <remarks>
     /// A tensor given more than once is kept once, so it is stepped once per <see cref="Step"/>. Frozen parameters
     /// (<see cref="Tensor.RequiresGrad"/> false) may be given, as PyTorch allows: <see cref="Step"/> leaves them as
     /// they are until they are unfrozen.
     /// </remarks>
-    protected Optimizer(IEnumerable<Tensor> parameters, float learningRate)
+    protected Optimizer(IEnumerable<Tensor> parameters, float learningRate, float weightDecay = 0f)
+        : this([new ParameterGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], learningRate, weightDecay, plain: true)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var unique = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        Parameters = [.. parameters.Where(unique.Add)];
-        if (unique.Contains(null!)) throw new ArgumentNullException(nameof(parameters), "a parameter given to the optimizer is null.");
-        if (Parameters.Count == 0) throw new ArgumentException("the optimizer got no parameters to update.", nameof(parameters));
+    }
+
+    /// <summary>
+    /// Creates an optimizer over parameter <paramref name="groups"/>, each with its own settings; a setting a group
+    /// leaves null is <paramref name="learningRate"/> or <paramref name="weightDecay"/>. A tensor may be in one group
+    /// only (as in PyTorch); within a group a tensor given twice is kept once. Groups may be empty, not all of them.
+    /// </summary>
+    protected Optimizer(IEnumerable<ParameterGroup> groups, float learningRate, float weightDecay = 0f)
+        : this(groups, learningRate, weightDecay, plain: false)
+    {
+    }
+
+    private Optimizer(IEnumerable<ParameterGroup> groups, float learningRate, float weightDecay, bool plain)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
         if (!(learningRate > 0f) || float.IsInfinity(learningRate))
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate,
-                $"the learning rate must be a positive finite number but is {learningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
-        LearningRate = learningRate;
+                $"the learning rate must be a positive finite number but is {Show(learningRate)}.");
+        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, $"{Title} weight decay must be a finite number ≥ 0 but is {Show(weightDecay)}.");
+        var asked = groups.ToList();
+        var owner = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        var all = new List<Tensor>();
+        var groupOfParameter = new List<int>();
+        var built = new List<OptimizerGroup>();
+        for (int g = 0; g < asked.Count; g++)
+        {
+            var settings = asked[g] ?? throw new ArgumentNullException(nameof(groups), $"parameter group {g} is null.");
+            var members = new List<Tensor>();
+            foreach (var p in settings.Parameters)
+            {
+                if (p is null) throw new ArgumentNullException(nameof(groups), $"a parameter given to the optimizer{(asked.Count > 1 ? $" in group {g}" : "")} is null.");
+                if (owner.TryGetValue(p, out int first))
+                {
+                    if (first != g) throw new ArgumentException($"a parameter{Named(p)} is in parameter groups {first} and {g}; each tensor may be in one group only.", nameof(groups));
+                    continue;
+                }
+                owner[p] = g;
+                members.Add(p);
+                all.Add(p);
+                groupOfParameter.Add(g);
+            }
+            float wd = settings.WeightDecay ?? weightDecay;
+            if (!(wd >= 0f) || float.IsInfinity(wd))
+                throw new ArgumentOutOfRangeException(nameof(groups), wd, $"parameter group {g}: {Title} weight decay must be a finite number ≥ 0 but is {Show(wd)}.");
+            built.Add(new OptimizerGroup(g, members, learningRate, wd, plain ? null : settings));
+            if (settings.LearningRate is { } lr) built[g].LearningRate = lr;
+        }
+        if (all.Count == 0) throw new ArgumentException("the optimizer got no parameters to update.", nameof(groups));
+        Parameters = all;
+        Groups = built;
+        groupOf = [.. groupOfParameter];
     }
+
+    private static string Named(Tensor p) => p.Name is null ? "" : $" '{p.Name}'";
+
+    /// <summary>A number as messages show it (invariant culture).</summary>
+    private protected static string Show(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The optimizer's name at the start of a message (<see cref="Name"/> unless overridden, e.g. "SGD").</summary>
+    private protected virtual string Title => Name;
+
+    private readonly int[] groupOf;
 
     /// <summary>The tensors this optimizer updates, each once; those with RequiresGrad false are skipped while frozen.</summary>
     public IReadOnlyList<Tensor> Parameters { get; }
 
-    /// <summary>α, the step size (schedules change it between steps).</summary>
-    public float LearningRate { get; set; }
+    /// <summary>The parameter groups, in the order given (one group when the optimizer was given a list of tensors).</summary>
+    public IReadOnlyList<OptimizerGroup> Groups { get; }
+
+    /// <summary>The group that parameter number <paramref name="index"/> (of <see cref="Parameters"/>) belongs to.</summary>
+    protected OptimizerGroup GroupOf(int index) => Groups[groupOf[index]];
+
+    /// <summary>
+    /// α, the step size (schedules change it between steps): the first group's rate; setting it sets every group's
+    /// rate, as <c>for g in optimizer.param_groups: g["lr"] = α</c> does. Set <see cref="OptimizerGroup.LearningRate"/>
+    /// to change one group.
+    /// </summary>
+    public float LearningRate
+    {
+        get => Groups[0].LearningRate;
+        set
+        {
+            if (!(value > 0f) || float.IsInfinity(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"the learning rate must be a positive finite number but is {Show(value)}.");
+            foreach (var g in Groups) g.LearningRate = value;
+        }
+    }
 
     /// <summary>Number of <see cref="Step"/> calls so far.</summary>
     public long StepCount { get; protected set; }
@@ -47,7 +120,11 @@ public abstract class Optimizer
             var p = Parameters[i];
             if (p.Grad is null || !p.RequiresGrad) continue;
             p.MarkWritten();
-            if (UpdatesElementwise && p.Size >= 2 * ParallelMinimum && Threads > 1 && TryUpdateInParallel(i)) continue;
+            if (UpdatesElementwise && p.Size >= 2 * ParallelMinimum && Threads > 1 && TryUpdateInParallel(i))
+            {
+                ParallelUpdates++;
+                continue;
+            }
             Update(i, 0, p.AsSpan(), p.Grad.AsSpan());
         }
     }
@@ -55,7 +132,8 @@ public abstract class Optimizer
     /// <summary>
     /// Updates values [<paramref name="offset"/>, offset + parameter.Length) of parameter number
     /// <paramref name="index"/> in place from the same slice of its gradient (the whole parameter unless
-    /// <see cref="UpdatesElementwise"/>).
+    /// <see cref="UpdatesElementwise"/>). Slices of one parameter run on several threads at once: read the
+    /// hyper-parameters from <see cref="GroupOf"/>(index), never from state that changes per call.
     /// </summary>
     protected abstract void Update(int index, int offset, Span<float> parameter, ReadOnlySpan<float> gradient);
 
@@ -64,6 +142,9 @@ public abstract class Optimizer
     /// parameter may be updated in slices on several cores; false (the default) updates each parameter whole.
     /// </summary>
     protected virtual bool UpdatesElementwise => false;
+
+    /// <summary>How many parameter updates ran in slices on several cores (tests check a split happened).</summary>
+    internal long ParallelUpdates { get; private set; }
 
     /// <summary>Most cores one parameter's update may use (tests pass another count to compare).</summary>
     internal int Threads { get; set; } = Kernels.Gemm.MaxThreads;

@@ -88,8 +88,7 @@ public static class Checkpoint
             throw new InvalidOperationException($"the checkpoint {path} used seed {state.Seed} but this run uses {seed}.");
         if (state.Optimizer != optimizer.Name)
             throw new InvalidOperationException($"the checkpoint {path} was trained with {state.Optimizer} but this run uses {optimizer.Name}.");
-        if (state.BaseLearningRate != optimizer.LearningRate)
-            throw new InvalidOperationException($"the checkpoint {path} has base learning rate {state.BaseLearningRate} but this run has {optimizer.LearningRate}.");
+        FitSchedule.CheckBaseRates(path, state, optimizer);
 
         var modelTensors = model.NamedParameters().Concat(model.NamedBuffers()).ToList();
         foreach (var (name, t) in modelTensors)
@@ -119,7 +118,7 @@ public static class Checkpoint
             t.MarkWritten();
         }
         foreach (var (name, g) in generators) g.State = TrainingState.Unpack(state.Generators[name]);
-        optimizer.LearningRate = state.LearningRate;
+        FitSchedule.RestoreRates(state, optimizer);
         if (state.LoaderRng.Length == 4) loader.Rng.State = TrainingState.Unpack(state.LoaderRng);
 
         float[][]? best = null;

@@ -45,8 +45,9 @@ public sealed record FitOptions
     public double DivergenceFactor { get; init; } = 100;
 
     /// <summary>
-    /// The learning-rate schedule; the optimizer's <see cref="Optimizer.LearningRate"/> when Fit starts is its base
-    /// rate α₀. Null keeps the rate as it is.
+    /// The learning-rate schedule; each parameter group's rate when Fit starts is its base rate α₀, which the schedule
+    /// scales (<see cref="OneCycleSchedule"/>, <see cref="ReduceOnPlateauSchedule"/> and the others). Null keeps the
+    /// rates as they are.
     /// </summary>
     public LearningRateSchedule? Schedule { get; init; }
 

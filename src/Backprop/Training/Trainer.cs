@@ -65,7 +65,6 @@ public static partial class Trainer
         using var session = TensorArena.Session();   // the step pool lets go of its buffers when training ends
         var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
         var early = options.EarlyStopping;
-        var schedule = options.Schedule;
         var parameters = model.Parameters();
         var state = new TrainingState
         {
@@ -78,7 +77,7 @@ public static partial class Trainer
         foreach (var m in state.History) history.Add(m);
         history.StoppedEarly = state.StoppedEarly;
         history.ValidationIsTest = options.ValidationIsTest;
-        float baseRate = state.BaseLearningRate;
+        var rates = FitSchedule.Start(optimizer, options, state);
         int batchCount = loader.BatchCount;
         bool validated = false;
         var plan = ChooseEngine(model, loss, train, options with { BatchSize = planBatch }, history);
@@ -92,6 +91,7 @@ public static partial class Trainer
             if (options.CheckpointDirectory is null) return;
             state.StepCount = optimizer.StepCount;
             state.LearningRate = optimizer.LearningRate;
+            rates.Save(state);
             state.Generators = model.NamedGenerators().ToDictionary(g => g.Name, g => TrainingState.Pack(g.Generator.State));
             state.History = [.. history.Epochs];
             state.StoppedEarly = history.StoppedEarly;
@@ -109,7 +109,7 @@ public static partial class Trainer
                 state.LoaderRng = TrainingState.Pack(loader.Rng.State);
                 (state.LossSum, state.Correct, state.Seen) = (0, 0, 0);
             }
-            if (schedule is not null && !options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, epoch - 1);
+            rates.BeforeEpoch(epoch);
             guard?.EpochStarts(state.Batch);
             int seenBefore = state.Seen;
             // This epoch's row order, drawn exactly as loader.StartEpoch draws it (so a resumed epoch sees the same
@@ -118,7 +118,7 @@ public static partial class Trainer
             for (int b = state.Batch; b < batchCount; b++)
             {
                 var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
-                if (schedule is not null && options.SchedulePerStep) optimizer.LearningRate = schedule.Rate(baseRate, optimizer.StepCount);
+                rates.BeforeStep();
                 var (batchLoss, batchCorrect) = plan is not null
                     ? PlannedBatch(plan, optimizer, train, rows, options, guard is not null)
                     : TrainBatch(model, train, loss, optimizer, rows, ref validated, options, guard is not null);
@@ -156,6 +156,7 @@ public static partial class Trainer
             }
 
             double monitored = val?.Loss ?? metrics.Loss;
+            rates.AfterEpoch(monitored);
             if (monitored < state.BestMonitored - (early?.MinDelta ?? 0))
             {
                 state.BestMonitored = monitored;
@@ -209,7 +210,7 @@ public static partial class Trainer
         var (inputs, y) = DataLoader.GatherInputs(train, rows);
         var x = inputs[0];
         optimizer.RecycleGrads();
-        var output = inputs.Length == 1 ? model.Forward(x) : model.Forward(inputs);
+        var output = inputs.Length == 1 ? model.Call(x) : model.Call(inputs);
         if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();

@@ -92,6 +92,7 @@ internal sealed partial class TrainingPlan
                 "(it takes cross_entropy on class labels, mse or half_mse on real targets)";
             return null;
         }
+        int hookVersion = HookRegistry.Version;
         var gradients = new Gradients();
         var stages = Compile(model, data.NumFeatures, maxBatch, gradients, forwardOnly: false, out _, out reason);
         if (stages is null) return null;
@@ -115,10 +116,12 @@ internal sealed partial class TrainingPlan
             reason = $"cross_entropy has {weight.Length} class weights but the model has {outputs} outputs";
             return null;
         }
-        return new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch)
+        var plan = new TrainingPlan(stages, kind.Value, data.NumFeatures, maxBatch)
         {
             CrossEntropyOptions = loss is CrossEntropyLoss { IsPlain: false } options ? options : null,
         };
+        plan.WatchHooks(model, hookVersion);
+        return plan;
     }
 
     // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
@@ -130,6 +133,11 @@ internal sealed partial class TrainingPlan
         out int[] sampleShape, out string? reason)
     {
         sampleShape = [];
+        if (model.HooksReason(training: !forwardOnly) is { } hooked)
+        {
+            reason = hooked;
+            return null;
+        }
         var stages = new List<Stage>();
         int flat = features;
         (int C, int H, int W)? image = null;
@@ -244,6 +252,7 @@ internal sealed partial class TrainingPlan
         int n = rows.Length;
         if (n < 1 || n > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(rows), n, $"TrainingPlan: a step takes 1..{MaxBatch} rows.");
+        CheckNoNewHooks();
         Gather(data, rows, n);
 
         float[] x = input;

@@ -33,6 +33,12 @@ internal sealed class TrainingState
     public float BaseLearningRate { get; set; }
     public float LearningRate { get; set; }
 
+    // Per parameter group (null in checkpoints written before groups: one group, the two rates above), and the state
+    // of a plateau schedule (best, bad epochs, cooldown left, reductions).
+    public float[]? BaseLearningRates { get; set; }
+    public float[]? LearningRates { get; set; }
+    public double[]? Plateau { get; set; }
+
     // What the run was made on, to refuse resuming a different one.
     public int TrainCount { get; set; }
     public int BatchSize { get; set; }

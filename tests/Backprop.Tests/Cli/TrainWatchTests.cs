@@ -103,7 +103,7 @@ public sealed class TrainWatchTests : IDisposable
     {
         var (code, _, stderr) = Run("train", "--schedule", "linear");
         Assert.Equal(2, code);
-        Assert.Contains("--schedule must be constant, step:S[,G] or cosine[:MIN] but got 'linear'", stderr);
+        Assert.Contains("--schedule must be constant, step:S[,G], cosine[:MIN], onecycle[:MAXLR] or plateau[:F[,P]] but got 'linear'", stderr);
         (code, _, stderr) = Run("train", "--epochs", "3", "--warmup", "3");
         Assert.Equal(2, code);
         Assert.Contains("--warmup must be shorter than the run's 3 epochs but got 3", stderr);
