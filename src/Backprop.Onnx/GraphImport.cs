@@ -58,6 +58,9 @@ internal sealed class GraphImport
                 throw node.Error($"reads '{node.Proto.Inputs.FirstOrDefault()}' but the value flowing through the chain is '{current}'; " +
                     "Backprop imports graphs that are a chain of layers (no branches, skips or shape arithmetic).");
             if (node.Proto.Outputs.Count == 0) throw node.Error("has no output.");
+            foreach (var extra in node.Proto.Inputs.Skip(1))
+                if (extra.Length > 0 && !constants.ContainsKey(extra))
+                    throw node.Error($"reads '{extra}', which is not a constant (an initializer or a Constant node); Backprop imports a chain of layers whose weights are constants.");
             var next = i + 1 < nodes.Count ? nodes[i + 1] : null;
             bool consumedNext;
             try { consumedNext = Layer(node, next, isLast: i == nodes.Count - 1, isFirst: layers.Count == 0 && inputMean is null); }
@@ -113,7 +116,7 @@ internal sealed class GraphImport
             case "MaxPool" or "AveragePool": Add(Layers.Pool(node, sample)); return false;
             case "Flatten":
                 if (node.Int("axis", 1) != 1) throw node.Error($"flattens from axis {node.Int("axis", 1)}; Backprop's Flatten keeps the batch axis only (axis 1).");
-                Add(new Flatten());
+                Add((new Flatten(), [sample.Aggregate(1, (a, d) => a * d)]));
                 return false;
             case "Reshape": Add(Layers.Reshape(node, sample)); return false;
             case "BatchNormalization": Add(Layers.BatchNorm(node, sample)); return false;

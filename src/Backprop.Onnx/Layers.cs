@@ -131,7 +131,9 @@ internal static class Layers
         if (sample.Length is < 1 or > 3) throw node.Error($"expected input [N, C], [N, C, L] or [N, C, H, W] but gets [N, {string.Join(", ", sample)}].");
         int c = sample[0];
         float eps = node.Float("epsilon", 1e-5f);
-        float momentum = 1f - node.Float("momentum", 0.9f);
+        // 1 − (1 − m) in float32 is m only to about 1e-8 (0.2 comes back 0.19999999): six decimals give
+        // back the value written in PyTorch or Backprop, and momentum only moves the running statistics in training.
+        float momentum = (float)Math.Round(1.0 - node.Float("momentum", 0.9f), 6);
         if (!(eps > 0f)) throw node.Error($"has epsilon {eps}; Backprop needs ε > 0.");
         if (!(momentum >= 0f && momentum <= 1f)) throw node.Error($"has momentum {1f - momentum}; Backprop needs it in [0, 1].");
         Nn.BatchNorm bn = sample.Length == 3 ? new BatchNorm2d(c, eps, momentum) : new BatchNorm1d(c, eps, momentum);

@@ -154,7 +154,7 @@ internal ref struct ProtoReader
     public readonly void Expect(WireType actual, WireType expected, string what)
     {
         if (actual != expected)
-            throw new OnnxFormatException($"{what} before byte {Offset} has wire type {(int)actual} but should have {(int)expected}; the file is corrupt or not ONNX.");
+            throw new OnnxFormatException($"{what} at byte {Offset} has wire type {(int)actual} but should have {(int)expected}; the file is corrupt or not ONNX.");
     }
 
     private ReadOnlySpan<byte> Take(int count, string what)
