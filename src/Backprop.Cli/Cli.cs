@@ -10,6 +10,7 @@ internal static class Cli
     [
         new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
         new SummaryCommand(), new ExplainCommand(), new GradCommand(), new GradCheckCommand(), new BenchCommand(), new SelftestCommand(),
+        new ExportCommand(), new ImportCommand(),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

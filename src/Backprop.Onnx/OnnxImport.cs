@@ -30,6 +30,7 @@ public static class OnnxImport
     public static (Module Model, ModelInfo Info) Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path);
         long length = new FileInfo(path).Length;
         if (length > Array.MaxLength)
             throw new ModelFormatException(path, $"it is {length} bytes; Backprop reads ONNX files of up to {Array.MaxLength} bytes (larger models keep their weights in external data files, which it does not read).");
