@@ -23,6 +23,7 @@ public sealed class ImportTests
     {
         var (model, info) = OnnxImport.Load(DataFile(name + ".onnx"));
         Assert.Equal(architecture, model.ToString());
+        OnnxStructure.Check(File.ReadAllBytes(DataFile(name + ".onnx")));   // the structural check accepts PyTorch's files too
         Assert.Null(info.InputMean);
 
         using var json = JsonDocument.Parse(File.ReadAllText(DataFile(name + ".json")));
