@@ -108,7 +108,7 @@ internal sealed class GraphImport
         {
             case "Gemm": Add(Layers.Gemm(node, sample)); return false;
             case "MatMul":
-                bool bias = next is { OpType: "Add", Inputs.Count: 2 } && next.Inputs[0] == node.Proto.Outputs[0]
+                bool bias = next is { OpType: "Add", Inputs.Count: 2, Outputs.Count: > 0 } && next.Inputs[0] == node.Proto.Outputs[0]
                     && constants.ContainsKey(next.Inputs[1]);
                 Add(Layers.MatMul(node, bias ? new ImportNode(next!, constants) : null, sample));
                 return bias;
