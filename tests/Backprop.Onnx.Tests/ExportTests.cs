@@ -115,6 +115,22 @@ public sealed class ExportTests
     }
 
     [Fact]
+    public void BatchNorm1dOverSequencesMatchesAndRoundTrips()
+    {
+        Init.ManualSeed(9);
+        var bn = new BatchNorm1d(3);
+        Fill(bn.RunningMean, i => i * 0.5f); Fill(bn.RunningVar, i => 1f + i);
+        var model = new Sequential(new Reshape(3, 4), bn, new Flatten(), new Dense(12, 2));   // BatchNorm1d on [N, C, L]
+        var bytes = OnnxExport.ToBytes(model, null, [12]);
+        CheckAgainstRuntime(model, null, [12], 1e-5f);
+
+        var (back, _) = OnnxImport.Read(bytes);
+        Assert.Equal("Sequential(Reshape(3×4) → BatchNorm1d(3) → Flatten → Dense(12→2))", back.ToString());
+        var x = ModelAssert.Batch(5, [12], seed: 9);
+        Assert.Equal(model.Predict(x).ToArray(), back.Predict(x).ToArray());
+    }
+
+    [Fact]
     public void DeepTanhNetworkMatchesWithin1e4()
     {
         Init.ManualSeed(5);
