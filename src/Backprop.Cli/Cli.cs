@@ -13,12 +13,29 @@ internal static class Cli
         new ExportCommand(), new ImportCommand(), new ImportTorchCommand(), new ExportTorchCommand(),
     ];
 
+    /// <summary>The tool's version: the assembly's informational version without the build metadata after '+'.</summary>
+    internal static string Version
+    {
+        get
+        {
+            var info = typeof(Cli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+            int plus = info.IndexOf('+', StringComparison.Ordinal);
+            return plus < 0 ? info : info[..plus];
+        }
+    }
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             stdout.Write(MainUsage());
             return args.Length == 0 ? 2 : 0;
+        }
+        if (args[0] is "--version" or "version")
+        {
+            stdout.WriteLine($"backprop {Version}");
+            return 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
         if (command is null)
@@ -63,7 +80,7 @@ internal static class Cli
         "usage: backprop <command> [options]\n\n" +
         "commands:\n" +
         string.Concat(Commands.Select(c => $"  {c.Name,-12} {c.Summary}\n")) +
-        "\nRun 'backprop <command> --help' for a command's options.\n";
+        "\nRun 'backprop <command> --help' for a command's options; 'backprop --version' prints the version.\n";
 }
 
 /// <summary>One subcommand of <c>backprop</c>.</summary>

@@ -47,6 +47,15 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void VersionPrintsTheToolsVersion()
+    {
+        var (code, stdout, stderr) = Run("--version");
+        Assert.Equal(0, code);
+        Assert.Equal($"backprop 0.1.0{Environment.NewLine}", stdout);
+        Assert.Empty(stderr);
+    }
+
+    [Fact]
     public void PredictWritesACsvOfClassesAndProbabilities()
     {
         var model = Path.Combine(dir, "iris.safetensors");
