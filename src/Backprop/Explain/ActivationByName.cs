@@ -47,6 +47,7 @@ internal sealed record ActivationByName(Activation Module)
         "relu" => $"{error} ⊙ [{input} > 0]",
         "leaky_relu" => $"{error} ⊙ ([{input} > 0] + {Slope.ToString(CultureInfo.InvariantCulture)}·[{input} ≤ 0])",
         "softmax" => $"{output} ⊙ ({error} − Σ_cols({error} ⊙ {output}))",
+        "gelu" or "gelu_tanh" or "silu" => $"{error} ⊙ {Name}'({input})",
         _ => error,
     };
 }
