@@ -25,10 +25,11 @@ public sealed class MultiHeadAttention : Module
     /// <param name="dropout">Dropout on the attention probabilities while training.</param>
     /// <param name="bias">Whether the projections have biases.</param>
     /// <param name="rng">Generator for the initial weights; default <see cref="Init.DefaultRng"/>.</param>
+    /// <exception cref="ArgumentException">dim is not a positive multiple of heads, or dropout is not in [0, 1).</exception>
     public MultiHeadAttention(int dim, int heads, bool causal = false, float dropout = 0f, bool bias = true, Rng? rng = null)
     {
         if (dim <= 0 || heads <= 0 || dim % heads != 0)
-            throw new ArgumentOutOfRangeException(nameof(heads), $"MultiHeadAttention: dim {dim} must be a positive multiple of heads {heads}.");
+            throw new ArgumentException($"MultiHeadAttention: dim {dim} must be a positive multiple of heads {heads}.");
         if (!(dropout >= 0f && dropout < 1f))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"MultiHeadAttention: dropout must be in [0, 1) but got {dropout.ToString(CultureInfo.InvariantCulture)}.");
         Dim = dim;
