@@ -6,7 +6,8 @@ namespace Backprop.Explain;
 /// <summary>
 /// An activation a step trace can name, applied through the autograd engine, with its delta written the way the
 /// seeds write it (σ' as <c>A ⊙ (1 − A)</c>) for the formula shown beside each matrix. Names as in
-/// <c>Backprop.Nn.Activation.Create</c>: sigmoid, tanh, relu, leaky_relu (or <c>leaky_relu:0.2</c>), softmax, identity.
+/// <c>Backprop.Nn.Activation.Create</c>: sigmoid, tanh, relu, leaky_relu (or <c>leaky_relu:0.2</c>), softmax, identity,
+/// gelu, gelu_tanh, silu.
 /// </summary>
 internal sealed record ActivationByName(Activation Module)
 {

@@ -43,7 +43,7 @@ public abstract class Activation : Module
             "identity" or "linear" or "none" => new Identity(),
             "gelu" => new Gelu(),
             "gelu_tanh" => new Gelu(approximateTanh: true),
-            "silu" or "swish" => new Silu(),
+            "silu" => new Silu(),
             _ => throw new ArgumentException($"unknown activation '{name}'; expected one of {string.Join(", ", Names)}."),
         };
     }
