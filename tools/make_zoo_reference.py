@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Regenerates the PyTorch reference values that Backprop's sequence layers are tested against: Embedding, LayerNorm,
-RMSNorm, RNN (tanh, relu), LSTM, GRU and MultiheadAttention.
+RMSNorm, RNN (tanh, relu), LSTM, GRU, MultiheadAttention and Conv1d.
 
 How to run (from the repository root; needs Debian's python3-torch, `apt-get install python3-torch`):
 
@@ -167,6 +167,15 @@ def attention(rng, name, batch, seq, dim, heads, causal):
     return finish(name, "MultiHeadAttention", {"dim": dim, "heads": heads, "causal": causal}, params, {"x": x}, out, rng, m)
 
 
+def conv1d(rng, name, batch, cin, cout, length, k, stride, padding):
+    torch.manual_seed(5)
+    m = torch.nn.Conv1d(cin, cout, k, stride=stride, padding=padding)
+    params = prepare(m, rng)
+    x = t64(rng.standard_normal((batch, cin, length)), grad=True)
+    args = {"in": cin, "out": cout, "kernel": k, "stride": stride, "padding": padding}
+    return finish(name, "Conv1d", args, params, {"x": x}, m(x), rng, m)
+
+
 def main():
     rng = np.random.default_rng(SEED)
     cases = [
@@ -184,6 +193,7 @@ def main():
         recurrent(rng, "gru_2layer_bi_state", "GRU", 2, 4, 3, 3, 2, True, True),
         attention(rng, "mha", 2, 5, 8, 2, False),
         attention(rng, "mha_causal", 2, 5, 8, 4, True),
+        conv1d(rng, "conv1d_stride2_pad1", 2, 3, 4, 9, 3, 2, 1),
     ]
     with open(OUT, "w") as f:
         json.dump({"generator": "tools/make_zoo_reference.py", "torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))

@@ -5,7 +5,7 @@ public static partial class ModelLanguage
     /// <summary>
     /// The sequence and normalisation tokens: <c>embedding(n,dim)</c> on token ids [N, T], <c>layernorm</c>,
     /// <c>rmsnorm</c>, <c>rnn</c>/<c>lstm</c>/<c>gru(hidden[,layers=n][,bidirectional][,dropout=p])</c> and
-    /// <c>attention(heads[,causal][,dropout=p])</c> on sequences [N, T, F], the smooth activations <c>gelu</c>,
+    /// <c>attention(heads[,causal][,dropout=p])</c> on sequences [N, T, F], <c>conv1d(out,k[,stride=s][,pad=p])</c> on [N, C, L], the smooth activations <c>gelu</c>,
     /// <c>gelu_tanh</c>, <c>silu</c>, and <c>globalavgpool</c> on images. A method, not a field, so that
     /// <see cref="Layers"/> can include it whatever order the partial files' static initialisers run in.
     /// </summary>
@@ -32,6 +32,16 @@ public static partial class ModelLanguage
         new("gelu", "gelu", LayerInput.Any, [], (_, _, _) => new Gelu(), m => m is Gelu { ApproximateTanh: false } ? "gelu" : null),
         new("gelu_tanh", "gelu_tanh", LayerInput.Any, [], (_, _, _) => new Gelu(approximateTanh: true), m => m is Gelu { ApproximateTanh: true } ? "gelu_tanh" : null),
         Simple<Silu>("silu"),
+        new("conv1d", "conv1d(out,k[,stride=s][,pad=p][,bias=false])", LayerInput.Any,
+            [new("out", ArgKind.Count, Required: true), new("k", ArgKind.Count, Required: true),
+             new("stride", ArgKind.Count, Positional: false), new("pad", ArgKind.NonNegative, Positional: false),
+             new("bias", ArgKind.Flag, Positional: false)],
+            (a, s, rng) => new Conv1d(Channels(s), a.Int("out"), a.Int("k"), a.Int("stride", 1), a.Int("pad", 0), a.Bool("bias", true), rng),
+            m => m is Conv1d c
+                ? $"conv1d({c.OutChannels},{c.KernelSize}{(c.Stride != 1 ? $",stride={c.Stride}" : "")}{(c.Padding != 0 ? $",pad={c.Padding}" : "")}{(c.Bias is null ? ",bias=false" : "")})"
+                : null,
+            // One multiply-add per weight per output position: 2·C·k·OC·OL.
+            (m, i, o) => m is Conv1d c ? 2L * i[0] * c.KernelSize * o[0] * o[1] : 0),
         new("globalavgpool", "globalavgpool", LayerInput.Image, [], (_, _, _) => new GlobalAvgPool(), m => m is GlobalAvgPool ? "globalavgpool" : null),
     ];
 
@@ -55,6 +65,10 @@ public static partial class ModelLanguage
             total += r.Directions * 2L * steps * gates * r.HiddenSize * ((l == 0 ? r.InputSize : r.HiddenSize * r.Directions) + r.HiddenSize);
         return total;
     }
+
+    /// <summary>C of a 1-D convolution's per-example input [C, L], or an error naming what arrived.</summary>
+    private static int Channels(IReadOnlyList<int> shape) => shape.Count == 2 ? shape[0]
+        : throw new ArgumentException($"conv1d needs an input [N, C, L] but gets {FormatShape(shape)}; put reshape(C,L) before it");
 
     /// <summary>The per-example shape [T, F] of a sequence layer's input, or an error naming the layer and what it got.</summary>
     private static IReadOnlyList<int> Sequence(IReadOnlyList<int> shape, string name) => shape.Count == 2 ? shape

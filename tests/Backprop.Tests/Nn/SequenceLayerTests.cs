@@ -67,6 +67,8 @@ public sealed class SequenceLayerTests : IDisposable
             Assert.Throws<ShapeMismatchException>(() => new LayerNorm([3, 4]).Forward(Tensor.Zeros(2, 4, 3))).Message);
         Assert.Equal("RMSNorm(6) expected input [*, 6] but got [2,5].",
             Assert.Throws<ShapeMismatchException>(() => new RmsNorm(6).Forward(Tensor.Zeros(2, 5))).Message);
+        Assert.Equal("Conv1d(2→3, k3) expected input [N, 2, L] with L ≥ 3 but got [4,2,2].",
+            Assert.Throws<ShapeMismatchException>(() => new Conv1d(2, 3, 3).Forward(Tensor.Zeros(4, 2, 2))).Message);
         Assert.Equal("GlobalAvgPool expected input [N, C, ...] with at least one spatial axis but got [2,5].",
             Assert.Throws<ShapeMismatchException>(() => new GlobalAvgPool().Forward(Tensor.Zeros(2, 5))).Message);
         Assert.Equal("Residual(Dense(4→3)) expected its body to keep the input shape [2,4] but it returned [2,3].",
@@ -146,7 +148,7 @@ public sealed class SequenceLayerTests : IDisposable
     // ---- specs and model files ----
 
     public static TheoryData<string> SpecLayers() =>
-        ["embedding", "layernorm", "rmsnorm", "rnn", "lstm", "gru", "attention", "globalavgpool", "residual"];
+        ["embedding", "layernorm", "rmsnorm", "rnn", "lstm", "gru", "attention", "conv1d", "globalavgpool", "residual"];
 
     private static Module SpecLayer(string name) => name switch
     {
@@ -157,6 +159,7 @@ public sealed class SequenceLayerTests : IDisposable
         "lstm" => new Lstm(3, 4, 2, bidirectional: true, dropout: 0.25f),
         "gru" => new Gru(3, 2, bidirectional: true),
         "attention" => new MultiHeadAttention(6, 3, causal: true, dropout: 0.1f),
+        "conv1d" => new Conv1d(3, 5, 2, stride: 2, padding: 1, bias: false),
         "globalavgpool" => new GlobalAvgPool(),
         "residual" => new Residual(new Sequential(new LayerNorm(3), new Silu())),
         _ => throw new ArgumentException(name),
@@ -199,6 +202,7 @@ public sealed class SequenceLayerTests : IDisposable
     [InlineData("embedding(65,32)-layernorm-lstm(64,layers=2)-gru(32,bidirectional)-attention(4,causal)-rmsnorm-gelu-silu-gelu_tanh", "16")]
     [InlineData("embedding(10,8)-rnn(8,layers=2,dropout=0.1)-attention(2,dropout=0.2)", "6")]
     [InlineData("reshape(1,6,6)-conv(4,3)-globalavgpool-dense(3)", "36")]
+    [InlineData("reshape(2,9)-conv1d(4,3,stride=2,pad=1)-conv1d(2,2,bias=false)-flatten-dense(3)", "18")]
     public void Specs_describe_back_to_the_same_text(string spec, string input)
     {
         var model = ModelLanguage.Build(spec, [int.Parse(input, System.Globalization.CultureInfo.InvariantCulture)], new Rng(1));
@@ -226,6 +230,7 @@ public sealed class SequenceLayerTests : IDisposable
     [InlineData("embedding(10,8)-attention(3)", "4", "attention(3) (column 17) cannot be built for input [N, 4, 8]: MultiHeadAttention: dim 8 must be a positive multiple of heads 3")]
     [InlineData("embedding(10,8)-attention(2,casual)", "4", "attention(2,casual) (column 17) takes 1 positional argument (heads) but got 2; write attention(heads[,causal][,dropout=p])")]
     [InlineData("embedding(10,8)-gru(4,causal)", "4", "gru(4,causal) (column 17) takes 1 positional argument (hidden) but got 2; write gru(hidden[,layers=n][,bidirectional][,dropout=p])")]
+    [InlineData("conv1d(4,3)", "12", "conv1d(4,3) (column 1) cannot be built for input [N, 12]: conv1d needs an input [N, C, L] but gets [N, 12]; put reshape(C,L) before it")]
     [InlineData("embedding(10,8)-lstm(4)-dense(3)", "4", "dense(3) (column 25) needs a flat input [N, F] but gets [N, 4, 4]; put flatten before it")]
     [InlineData("embedding(10,8)-attention(2,causal,causal=false)", "4", "attention(2,causal,causal=false) (column 17): argument 'causal' is given twice")]
     public void Sequence_token_errors_point_at_the_token(string spec, string input, string message)
