@@ -53,7 +53,7 @@ public sealed class Embedding : Module
                     $"{this} expected token ids, whole numbers in [0, {NumEmbeddings}), but element {i} of input {Shapes.Format([.. input.Shape])} is {v.ToString(CultureInfo.InvariantCulture)}.");
             ids[i] = (int)v;
         }
-        return Tensor.Embedding(Weight, IntTensor.FromArray(ids, [.. input.Shape]));
+        return Tensor.Embedding(Weight, new IntTensor([.. input.Shape], ids));
     }
 
     /// <summary>The vectors of ids [*] → [*, dim].</summary>

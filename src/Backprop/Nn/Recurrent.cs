@@ -135,8 +135,8 @@ public abstract class Recurrent : Module
             for (int d = 0; d < Directions; d++)
             {
                 int k = l * Directions + d, at = k * per;
-                var hInit = h0?.Select(0, k) ?? Tensor.Zeros(b, HiddenSize);
-                var cInit = lstm ? c0?.Select(0, k) ?? Tensor.Zeros(b, HiddenSize) : null;
+                var hInit = h0?.Select(0, k);   // null: zeros
+                var cInit = c0?.Select(0, k);
                 var y = Tensor.RecurrentLayer(cell, x, weights[at], weights[at + 1], HasBias ? weights[at + 2] : null,
                     HasBias ? weights[at + 3] : null, hInit, cInit, reverse: d == 1, withCells: cells);
                 int last = d == 0 ? t - 1 : 0;   // the backward direction ends at position 0

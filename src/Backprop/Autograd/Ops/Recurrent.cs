@@ -14,10 +14,10 @@ public sealed partial class Tensor
     /// [B, T, H], or [B, T, 2H] with the cell state c after h at each position when <paramref name="withCells"/>
     /// (LSTM). Weights in PyTorch's layout: W_ih [G·H, I], W_hh [G·H, H], biases [G·H], G gate blocks (1; LSTM 4:
     /// i, f, g, o; GRU 3: r, z, n). <paramref name="reverse"/> walks t = T−1 … 0, writing each state at its own
-    /// position. h0 and c0 are [B, H].
+    /// position. h0 and c0 are [B, H], or null for zeros.
     /// </summary>
     internal static Tensor RecurrentLayer(RecurrentCell cell, Tensor x, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh,
-        Tensor h0, Tensor? c0, bool reverse, bool withCells)
+        Tensor? h0, Tensor? c0, bool reverse, bool withCells)
     {
         int b = x.dims[0], steps = x.dims[1], inF = x.dims[2], hidden = wHh.dims[1];
         int gh = RecurrentKernels.Gates(cell) * hidden, bh = b * hidden;
@@ -33,7 +33,7 @@ public sealed partial class Tensor
         var acts = lstm || gru ? TensorArena.Floats(steps * b * gh) : [];
         var hpn = gru ? TensorArena.Floats(steps * bh) : [];
         var hp = TensorArena.Floats(b * gh);
-        h0.data.AsSpan(0, bh).CopyTo(hs);
+        h0?.data.AsSpan(0, bh).CopyTo(hs);
         if (lstm && c0 is not null) c0.data.AsSpan(0, bh).CopyTo(cs);
 
         var y = Uninitialized([b, steps, width]);
@@ -120,7 +120,7 @@ public sealed partial class Tensor
                 SumRows(db.data, dhp, steps * b, gh);
                 bHh.AccumulateOwnedGrad(db);
             }
-            if (h0.RequiresGrad) h0.AccumulateGrad(new Tensor(h0.dims, dh));
+            if (h0 is { RequiresGrad: true }) h0.AccumulateGrad(new Tensor(h0.dims, dh));
             if (c0 is { RequiresGrad: true }) c0.AccumulateGrad(new Tensor(c0.dims, dc));
         }, saved: [x, wIh, wHh]);
     }
