@@ -277,4 +277,15 @@ public sealed class SequenceLayerTests : IDisposable
         var predicted = model.Predict(data.Features).ArgMax(-1).ToArray();
         Assert.True(predicted.Zip(labels).Count(p => p.First == p.Second) >= 0.9 * n);
     }
+
+    [Fact]
+    public void An_mlp_with_gelu_trains_through_the_graph_and_says_why()
+    {
+        var data = Datasets.Spirals(60, 3, seed: 2);
+        var model = ModelLanguage.Build("dense(16)-gelu-dense(16)-silu-dense(3)", [2], new Rng(3));
+        var history = model.Fit(data, Losses.CrossEntropy, new Adam(model.Parameters(), 0.02f), new FitOptions { Epochs = 40, BatchSize = 30 });
+        Assert.Equal(TrainingEngine.Graph, history.Engine);
+        Assert.Equal("GELU at '1' on rows of 16 features is not in the compiled step", history.EngineReason);
+        Assert.True(history.Last.Loss < 0.6 * history.Epochs[0].Loss, $"loss went from {history.Epochs[0].Loss} to {history.Last.Loss}");
+    }
 }
