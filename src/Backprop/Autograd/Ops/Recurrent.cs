@@ -33,6 +33,10 @@ public sealed partial class Tensor
         var acts = lstm || gru ? TensorArena.Floats(steps * b * gh) : [];
         var hpn = gru ? TensorArena.Floats(steps * bh) : [];
         var hp = TensorArena.Floats(b * gh);
+        // W_hhᵀ [H, G·H], once per call: each step's product then reads B row by row instead of transposed.
+        var wHhT = TensorArena.Floats(hidden * gh);
+        for (int r = 0; r < gh; r++)
+            for (int j = 0; j < hidden; j++) wHhT[j * gh + r] = wHh.data[r * hidden + j];
         h0?.data.AsSpan(0, bh).CopyTo(hs);
         if (lstm && c0 is not null) c0.data.AsSpan(0, bh).CopyTo(cs);
 
@@ -42,7 +46,7 @@ public sealed partial class Tensor
             int t = reverse ? steps - 1 - s : s;
             // hp[B, G·H] = h_{s}·W_hhᵀ + b_hh
             if (bHh is not null) for (int r = 0; r < b; r++) bHh.data.CopyTo(hp.AsSpan(r * gh, gh));
-            Gemm.Multiply(hp, hs.AsSpan(s * bh, bh), wHh.data, b, gh, hidden, transB: true, accumulate: bHh is not null);
+            Gemm.Multiply(hp, hs.AsSpan(s * bh, bh), wHhT, b, gh, hidden, accumulate: bHh is not null);
             for (int r = 0; r < b; r++)
             {
                 int cur = (s + 1) * bh + r * hidden, prev = s * bh + r * hidden;
