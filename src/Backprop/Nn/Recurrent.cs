@@ -122,7 +122,7 @@ public abstract class Recurrent : Module
             if (s is not null && !s.Shape.SequenceEqual(stateShape))
                 throw new ShapeMismatchException($"{this} expected {name} {Shapes.Format(stateShape)} but got {Shapes.Format([.. s.Shape])}.");
         if (c0 is not null && cell != RecurrentCell.Lstm)
-            throw new ArgumentException($"{this} has no cell state; pass c0 only to an LSTM.", nameof(c0));
+            throw new ArgumentException($"{this} has no cell state; pass c0 only to an LSTM.");
 
         bool lstm = cell == RecurrentCell.Lstm, cells = lstm && withState;
         int per = HasBias ? 4 : 2;

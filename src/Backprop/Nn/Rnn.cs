@@ -38,6 +38,6 @@ public sealed class Rnn(int inputSize, int hiddenSize, int numLayers = 1, string
     {
         "tanh" => Kernels.RecurrentCell.RnnTanh,
         "relu" => Kernels.RecurrentCell.RnnRelu,
-        _ => throw new ArgumentException($"RNN nonlinearity must be 'tanh' or 'relu' but got '{nonlinearity}'.", nameof(nonlinearity)),
+        _ => throw new ArgumentException($"RNN nonlinearity must be 'tanh' or 'relu' but got '{nonlinearity}'."),
     };
 }

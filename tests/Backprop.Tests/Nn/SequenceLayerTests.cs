@@ -59,6 +59,10 @@ public sealed class SequenceLayerTests : IDisposable
             Assert.Throws<ShapeMismatchException>(() => new Gru(3, 4, 2, bidirectional: true).Forward(Tensor.Zeros(2, 5, 4))).Message);
         Assert.Equal("RNN(3→4) expected h0 [1,2,4] but got [2,4].",
             Assert.Throws<ShapeMismatchException>(() => new Rnn(3, 4).ForwardWithState(Tensor.Zeros(2, 5, 3), Tensor.Zeros(2, 4))).Message);
+        Assert.Equal("GRU(3→4) has no cell state; pass c0 only to an LSTM.",
+            Assert.Throws<ArgumentException>(() => new Gru(3, 4).ForwardWithState(Tensor.Zeros(2, 5, 3), null, Tensor.Zeros(1, 2, 4))).Message);
+        Assert.Equal("RNN nonlinearity must be 'tanh' or 'relu' but got 'sigmoid'.",
+            Assert.Throws<ArgumentException>(() => new Rnn(3, 4, nonlinearity: "sigmoid")).Message);
         Assert.Equal("MultiHeadAttention(8, heads=2, causal) expected input [batch, seq, 8] but got [2,5,6].",
             Assert.Throws<ShapeMismatchException>(() => new MultiHeadAttention(8, 2, causal: true).Forward(Tensor.Zeros(2, 5, 6))).Message);
         Assert.Equal("LayerNorm(6) expected input [*, 6] but got [2,5].",
