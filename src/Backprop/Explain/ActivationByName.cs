@@ -7,7 +7,7 @@ namespace Backprop.Explain;
 /// An activation a step trace can name, applied through the autograd engine, with its delta written the way the
 /// seeds write it (σ' as <c>A ⊙ (1 − A)</c>) for the formula shown beside each matrix. Names as in
 /// <c>Backprop.Nn.Activation.Create</c>: sigmoid, tanh, relu, leaky_relu (or <c>leaky_relu:0.2</c>), softmax, log_softmax,
-/// identity.
+/// identity, gelu, gelu_tanh, silu.
 /// </summary>
 internal sealed record ActivationByName(Activation Module)
 {
@@ -49,6 +49,7 @@ internal sealed record ActivationByName(Activation Module)
         "leaky_relu" => $"{error} ⊙ ([{input} > 0] + {Slope.ToString(CultureInfo.InvariantCulture)}·[{input} ≤ 0])",
         "softmax" => $"{output} ⊙ ({error} − Σ_cols({error} ⊙ {output}))",
         "log_softmax" => $"{error} − exp({output}) ⊙ Σ_cols({error})",
+        "gelu" or "gelu_tanh" or "silu" => $"{error} ⊙ {Name}'({input})",
         _ => error,
     };
 }

@@ -108,6 +108,7 @@ public static partial class GradCheck
         AddDenseTanhDenseWithCrossEntropy(Add, seed++);
         AddSmallCnnWithCrossEntropy(Add, seed++);
         AddNormalization(Add, ref seed);
+        AddSequenceLayers(Add, seed++);
         AddMoreLosses(Add, 900);
         return s;
     }

@@ -16,13 +16,13 @@ public abstract class Activation : Module
     public override string ToString() => Name switch
     {
         "sigmoid" => "Sigmoid", "tanh" => "Tanh", "relu" => "ReLU", "softmax" => "Softmax", "log_softmax" => "LogSoftmax",
-        "identity" => "Identity",
+        "identity" => "Identity", "gelu" => "GELU", "gelu_tanh" => "GELU(tanh)", "silu" => "SiLU",
         _ => Name,
     };
 
     /// <summary>
     /// Creates an activation by name: sigmoid, tanh, relu, leaky_relu (optionally <c>leaky_relu:0.2</c>), softmax,
-    /// log_softmax, identity.
+    /// log_softmax, identity, gelu, gelu_tanh (GELU's tanh approximation), silu.
     /// </summary>
     public static Activation Create(string name)
     {
@@ -42,12 +42,15 @@ public abstract class Activation : Module
             "softmax" => new Softmax(),
             "log_softmax" => new LogSoftmax(),
             "identity" or "linear" or "none" => new Identity(),
+            "gelu" => new Gelu(),
+            "gelu_tanh" => new Gelu(approximateTanh: true),
+            "silu" => new Silu(),
             _ => throw new ArgumentException($"unknown activation '{name}'; expected one of {string.Join(", ", Names)}."),
         };
     }
 
     /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "identity"];
+    public static IReadOnlyList<string> Names { get; } = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "identity", "gelu", "gelu_tanh", "silu"];
 
     /// <summary>
     /// The fused kernels' name for <paramref name="module"/>'s function (with leaky ReLU's slope), or null when the

@@ -94,6 +94,13 @@ public static partial class ModelLanguage
         int next = 0;
         foreach (var arg in token.Positional)
         {
+            if (IsFlagWord(arg.Value) && kind.Params.FirstOrDefault(p => p.Kind == ArgKind.Flag && p.Name == arg.Value.ToLowerInvariant()) is { } flag)
+            {
+                if (values.ContainsKey(flag.Name))
+                    throw new ModelSpecException(spec, arg.Start, arg.Length, $"{at}: argument '{flag.Name}' is given twice");
+                values[flag.Name] = [true];
+                continue;
+            }
             if (next == positional.Count)
             {
                 string takes = positional.Count == 0 ? "no positional arguments" : $"{positional.Count} positional argument{(positional.Count == 1 ? "" : "s")} ({string.Join(", ", positional.Select(p => p.Name))})";

@@ -102,6 +102,7 @@ public static partial class ModelLanguage
                 _ => throw new ArgumentException($"batchnorm needs [N, F] or [N, C, H, W] but gets {FormatShape(s)}"),
             },
             m => m is BatchNorm1d or BatchNorm2d ? "batchnorm" : null),
+        .. SequenceKinds(),
     ];
 
     /// <summary>A pooling layer: <c>name(k[,stride=s])</c>, the stride defaulting to the window size k.</summary>

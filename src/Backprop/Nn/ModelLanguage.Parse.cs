@@ -101,7 +101,8 @@ public static partial class ModelLanguage
             int eq = text.IndexOf('=');
             if (eq < 0)
             {
-                if (named.Count > 0)
+                // A bare word (causal) is a flag, which may stand among named arguments; Bind reads it as causal=true.
+                if (named.Count > 0 && !IsFlagWord(text))
                     throw new ModelSpecException(spec, s, e - s, $"{tokenText} (column {tokenStart + 1}): positional argument '{text}' comes after a named one; put it first");
                 positional.Add(new LayerArgument(null, text, s, e - s));
             }
@@ -117,6 +118,11 @@ public static partial class ModelLanguage
             from = end + 1;
         }
     }
+
+    /// <summary>Whether a positional value is a bare word such as <c>causal</c> (a flag set to true), not a number.</summary>
+    internal static bool IsFlagWord(string text) =>
+        text.Length > 0 && char.IsAsciiLetter(text[0]) && text.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+        && text.ToLowerInvariant() is not ("true" or "false" or "nan" or "infinity");
 
     private static int SkipSpaces(string s, int i)
     {

@@ -141,7 +141,7 @@ public sealed class StepTraceTests
 
         var ea = Assert.Throws<ArgumentException>(() =>
             StepTrace.ForTwoLayer(SeedExample.X(), SeedExample.Y(), SeedExample.W1(), SeedExample.W2(), "softsign"));
-        Assert.StartsWith("StepTrace layer 1: unknown activation 'softsign'; expected one of sigmoid, tanh, relu, leaky_relu, softmax, log_softmax, identity.", ea.Message);
+        Assert.StartsWith("StepTrace layer 1: unknown activation 'softsign'; expected one of sigmoid, tanh, relu, leaky_relu, softmax, log_softmax, identity, gelu, gelu_tanh, silu.", ea.Message);
         Assert.Throws<KeyNotFoundException>(() => SeedExample.Trace()["H_nope"]);
     }
 

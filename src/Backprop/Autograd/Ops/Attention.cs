@@ -1,0 +1,134 @@
+using System.Numerics.Tensors;
+using Backprop.Kernels;
+
+namespace Backprop;
+
+// Scaled dot-product self-attention as one fused op over the packed projection q|k|v, so that neither the split
+// into heads nor the [B, H, T, T] scores, mask and softmax become graph nodes of their own. It saves only the
+// attention probabilities (and the dropout mask), the same as PyTorch's math path keeps.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Multi-head scaled dot-product attention of a packed projection <paramref name="qkv"/> [B, T, 3·D]: columns
+    /// [0, D) are the queries, [D, 2D) the keys, [2D, 3D) the values, head h owning columns h·d … (h+1)·d − 1 of each
+    /// (d = D / heads, PyTorch's layout). Per batch entry and head, <c>P = softmax(Q·Kᵀ/√d)</c> with, when
+    /// <paramref name="causal"/>, position i attending only to j ≤ i; then P is dropped out with probability
+    /// <paramref name="dropout"/> (scaled by 1/(1 − p), drawn from <paramref name="rng"/>) and O = P·V. Returns the heads
+    /// side by side, [B, T, D].
+    /// </summary>
+    /// <remarks>
+    /// Backward, with P' = P ⊙ M (M the dropout mask): ∂V = P'ᵀ·∂O; ∂P = (∂O·Vᵀ) ⊙ M;
+    /// ∂S = P ⊙ (∂P − rowsum(∂P ⊙ P)); ∂Q = ∂S·K/√d; ∂K = ∂Sᵀ·Q/√d.
+    /// </remarks>
+    /// <exception cref="ShapeMismatchException">qkv is not [B, T, 3·D] with D divisible by <paramref name="heads"/>.</exception>
+    public static Tensor SelfAttention(Tensor qkv, int heads, bool causal = false, float dropout = 0f, Rng? rng = null)
+    {
+        ArgumentNullException.ThrowIfNull(qkv);
+        if (heads < 1) throw new ArgumentOutOfRangeException(nameof(heads), heads, $"attention expected at least 1 head but got {heads}.");
+        if (qkv.Rank != 3 || qkv.dims[2] % (3 * heads) != 0)
+            throw new ShapeMismatchException($"attention expected packed q|k|v [B, T, 3·D] with D divisible by {heads} heads but got {Shapes.Format(qkv.dims)}.");
+        if (!(dropout >= 0f && dropout < 1f))
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"attention dropout must be in [0, 1) but got {dropout}.");
+        if (dropout > 0f && rng is null) throw new ArgumentNullException(nameof(rng), "attention with dropout needs a generator.");
+        int b = qkv.dims[0], t = qkv.dims[1], dim = qkv.dims[2] / 3, d = dim / heads, tt = t * t;
+        float scale = 1f / MathF.Sqrt(d);
+
+        var probs = TensorArena.Floats(b * heads * tt);   // P per (batch, head): the backward's only saved activation
+        var mask = dropout > 0f ? TensorArena.Floats(b * heads * tt) : [];
+        if (dropout > 0f) DrawDropoutMask(mask, dropout, rng!);
+        var q = TensorArena.Floats(t * d);
+        var k = TensorArena.Floats(t * d);
+        var v = TensorArena.Floats(t * d);
+        var o = TensorArena.Floats(t * d);
+        var pd = dropout > 0f ? TensorArena.Floats(tt) : [];
+        var y = Uninitialized([b, t, dim]);
+        for (int n = 0; n < b; n++)
+            for (int h = 0; h < heads; h++)
+            {
+                int at = (n * heads + h) * tt;
+                var p = probs.AsSpan(at, tt);
+                GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
+                GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
+                GatherHead(v, qkv.data, n, t, 3 * dim, 2 * dim + h * d, d);
+                Gemm.Multiply(p, q, k, t, t, d, transB: true);   // S[T, T] = Q·Kᵀ
+                for (int i = 0; i < t; i++) SoftmaxRow(p.Slice(i * t, t), causal ? i + 1 : t, scale);
+                if (dropout > 0f)
+                {
+                    TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pd);
+                    Gemm.Multiply(o, pd, v, t, d, t);
+                }
+                else Gemm.Multiply(o, p, v, t, d, t);
+                ScatterHead(y.data, o, n, t, dim, h * d, d, accumulate: false);
+            }
+
+        return y.Record("attention", [qkv], g =>
+        {
+            var dqkv = Empty(qkv.dims);
+            var dq = TensorArena.Floats(t * d);
+            var dk = TensorArena.Floats(t * d);
+            var dv = TensorArena.Floats(t * d);
+            var dOut = TensorArena.Floats(t * d);
+            var dp = TensorArena.Floats(tt);
+            var pw = dropout > 0f ? TensorArena.Floats(tt) : [];
+            for (int n = 0; n < b; n++)
+                for (int h = 0; h < heads; h++)
+                {
+                    int at = (n * heads + h) * tt;
+                    var p = probs.AsSpan(at, tt);
+                    GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
+                    GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
+                    GatherHead(v, qkv.data, n, t, 3 * dim, 2 * dim + h * d, d);
+                    GatherHead(dOut, g.data, n, t, dim, h * d, d);
+                    if (dropout > 0f) TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pw);
+                    Gemm.Multiply(dv, dropout > 0f ? pw : p, dOut, t, d, t, transA: true);   // ∂V = P'ᵀ·∂O
+                    Gemm.Multiply(dp, dOut, v, t, t, d, transB: true);                       // ∂P' = ∂O·Vᵀ
+                    if (dropout > 0f) TensorPrimitives.Multiply(dp, mask.AsSpan(at, tt), dp);
+                    for (int i = 0; i < t; i++)
+                    {
+                        // ∂S = P ⊙ (∂P − Σ_j ∂P·P), then the 1/√d of S = Q·Kᵀ/√d
+                        var pr = p.Slice(i * t, t);
+                        var dr = dp.AsSpan(i * t, t);
+                        float dot = TensorPrimitives.Dot(pr, dr);
+                        TensorPrimitives.Subtract(dr, dot, dr);
+                        TensorPrimitives.Multiply(dr, pr, dr);
+                        TensorPrimitives.Multiply(dr, scale, dr);
+                    }
+                    Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
+                    Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
+                    ScatterHead(dqkv.data, dq, n, t, 3 * dim, h * d, d, accumulate: true);
+                    ScatterHead(dqkv.data, dk, n, t, 3 * dim, dim + h * d, d, accumulate: true);
+                    ScatterHead(dqkv.data, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: true);
+                }
+            qkv.AccumulateOwnedGrad(dqkv);
+        }, saved: [qkv]);
+    }
+
+    // Columns [col, col + d) of rows n·T … n·T + T − 1 of a [B·T, width] matrix into dst [T, d].
+    private static void GatherHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d)
+    {
+        for (int i = 0; i < t; i++) src.Slice((n * t + i) * width + col, d).CopyTo(dst.Slice(i * d, d));
+    }
+
+    // The reverse of GatherHead, writing or adding src [T, d] into the columns of dst.
+    private static void ScatterHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d, bool accumulate)
+    {
+        for (int i = 0; i < t; i++)
+        {
+            var row = dst.Slice((n * t + i) * width + col, d);
+            if (accumulate) TensorPrimitives.Add(row, src.Slice(i * d, d), row);
+            else src.Slice(i * d, d).CopyTo(row);
+        }
+    }
+
+    // row ← softmax(scale·row) over its first `valid` entries; the rest (masked future positions) become 0.
+    private static void SoftmaxRow(Span<float> row, int valid, float scale)
+    {
+        var live = row[..valid];
+        TensorPrimitives.Multiply(live, scale, live);
+        float max = TensorPrimitives.Max(live);
+        TensorPrimitives.Subtract(live, max, live);
+        TensorPrimitives.Exp(live, live);
+        TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
+        row[valid..].Clear();
+    }
+}
