@@ -93,24 +93,13 @@ public sealed class PredictorAllocationTests
 {
     /// <summary>
     /// Warms <paramref name="predictor"/> up with <paramref name="calls"/> calls, then asserts that as many more
-    /// allocate nothing. The test host's own threads allocate now and then (a few hundred bytes every ~100 ms,
-    /// measured), so the all-threads count is taken call by call and the fewest bytes kept: a call that allocated
-    /// anything (at least one 24-byte object) would show in every one. The calling thread's count, which the host
-    /// cannot disturb, must stay at 0 throughout.
+    /// allocate nothing, on this thread or on the workers that run the other parts of its parallel regions.
     /// </summary>
     internal static void AssertPredictAllocatesNothing(Predictor predictor, float[] x, float[] y, int calls)
     {
         for (int i = 0; i < calls; i++) predictor.Predict(x, y);
-        long fewest = long.MaxValue;
-        long mine = GC.GetAllocatedBytesForCurrentThread();
-        for (int call = 0; call < calls; call++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            predictor.Predict(x, y);
-            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
-        Assert.Equal(0, fewest);
+        Action call = () => predictor.Predict(x, y);
+        for (int i = 0; i < calls; i++) Assert.Equal(0, AllocationCount.Of(call));
     }
 
     [Fact]
@@ -127,5 +116,22 @@ public sealed class PredictorAllocationTests
     private static float[] GraphOutput(Module model, float[] x)
     {
         using (InferenceMode.Enter()) return model.Forward(Tensor.FromArray(x, 1, 784)).ToArray();
+    }
+}
+
+/// <summary>The workers' allocation count that the allocation tests rely on counts what a part allocates.</summary>
+[Collection(nameof(RunsAlone))]
+public sealed class WorkerAllocationCountTests
+{
+    [Fact]
+    public void BytesAllocatedByAWorkersPartAreCounted()
+    {
+        long before = Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes;
+        byte[]? kept = null;
+        bool parallel = Backprop.Kernels.GemmWorkers.TryRun(2, part => { if (part == 1) kept = new byte[4000]; });
+        Assert.True(parallel, "the workers were busy, though this test runs alone");
+        Assert.NotNull(kept);
+        Assert.InRange(Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes - before, 4000, 4200);
+        Assert.InRange(AllocationCount.Of(() => Backprop.Kernels.GemmWorkers.Run(2, part => { if (part == 1) kept = new byte[4000]; })), 4000, 4200);
     }
 }

@@ -27,6 +27,14 @@ internal static class GemmWorkers
     private static Action<int>? s_body;
     private static int s_remaining;
     private static Exception? s_error;
+    private static long s_workerAllocated;
+
+    /// <summary>
+    /// Bytes the workers have allocated while running parts, in total since the process started: with the calling
+    /// thread's own count (<see cref="GC.GetAllocatedBytesForCurrentThread"/>), what a parallel region allocated,
+    /// exactly, whatever other threads of the process do (tests of allocation-free steps read it).
+    /// </summary>
+    public static long WorkerAllocatedBytes => Interlocked.Read(ref s_workerAllocated);
 
     /// <summary>True on a thread that is running a part of a parallel region (where nested work runs inline).</summary>
     public static bool InRegion => t_inRegion;
@@ -112,8 +120,11 @@ internal static class GemmWorkers
                 _go.Wait();
                 _go.Reset();
                 Exception? error = null;
+                long before = GC.GetAllocatedBytesForCurrentThread();
                 try { s_body!(_part); }
                 catch (Exception e) { error = e; }
+                // Counted before Finished, so the caller sees it once its region returns.
+                if (GC.GetAllocatedBytesForCurrentThread() - before is var allocated and not 0) Interlocked.Add(ref s_workerAllocated, allocated);
                 Finished(error);
             }
         }

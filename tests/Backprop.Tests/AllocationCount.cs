@@ -1,0 +1,19 @@
+using Backprop.Kernels;
+
+namespace Backprop.Tests;
+
+/// <summary>
+/// Bytes a piece of work allocates: on the calling thread and on the library's worker threads (which run the other
+/// parts of every parallel region), exactly, whatever the test host's own threads allocate meanwhile. Tests that use
+/// it run alone (their collection disables parallelization), so no other test's region adds to the workers' count.
+/// </summary>
+internal static class AllocationCount
+{
+    /// <summary>Runs <paramref name="work"/> and returns the bytes it allocated on this thread and the workers.</summary>
+    public static long Of(Action work)
+    {
+        long thread = GC.GetAllocatedBytesForCurrentThread(), workers = GemmWorkers.WorkerAllocatedBytes;
+        work();
+        return GC.GetAllocatedBytesForCurrentThread() - thread + GemmWorkers.WorkerAllocatedBytes - workers;
+    }
+}
