@@ -51,6 +51,8 @@ internal static class TrainDefaults
     public static RunLength Length(CommandLine cl, bool tiny)
     {
         bool patience = cl.Has("patience");
+        if (tiny && (cl.Has("val-split") || patience))
+            throw new UsageException($"--{(cl.Has("val-split") ? "val-split" : "patience")} needs rows held out for validation, but a set of under {TinyRows} rows trains and is scored on all of them; give --test-split to split it anyway.");
         if (cl.Has("epochs") || tiny)
         {
             int epochs = cl.Has("epochs") ? cl.Int("epochs", MaxEpochs, min: 1) : TinyEpochs;

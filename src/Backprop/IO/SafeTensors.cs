@@ -169,7 +169,10 @@ public static class SafeTensors
             }
             catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or NullReferenceException or IndexOutOfRangeException)
             {
-                throw new ModelFormatException(path, $"entry '{name}' is malformed ({e.Message}).", e);
+                // The JSON reader's own wording ("could not be converted to System.Int32") says nothing to a user.
+                throw new ModelFormatException(path, name == MetadataKey
+                    ? "__metadata__ must map names to strings."
+                    : $"entry '{name}' is malformed: a tensor entry needs \"dtype\" (a string), \"shape\" (a list of whole numbers) and \"data_offsets\" (two byte offsets).", e);
             }
         }
         CheckLayout(path, entries, dataLength);

@@ -36,8 +36,12 @@ public static class Mlp
         var s = spec.Trim();
         if (!s.StartsWith("mlp", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"model '{spec}' is not understood; expected mlp:H1,H2,... (hidden layer sizes), e.g. mlp:64,32.");
-        var rest = s[3..].TrimStart(':');
-        if (rest.Length == 0) return [];
+        if (s.Length == 3) return [];   // 'mlp' alone: no hidden layer, a linear model
+        if (s[3] != ':')
+            throw new ArgumentException($"model '{spec}' is not understood; expected mlp:H1,H2,... (hidden layer sizes), e.g. mlp:64,32.");
+        var rest = s[4..];
+        if (rest.Trim().Length == 0)
+            throw new ArgumentException($"model '{spec}' has no hidden sizes after the colon; write e.g. mlp:64,32, or 'mlp' alone for a linear model.");
         return rest.Split(',').Select(part =>
             int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var h) && h > 0
                 ? h

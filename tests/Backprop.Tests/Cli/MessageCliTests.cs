@@ -210,4 +210,37 @@ public sealed class MessageCliTests : IDisposable
             InputMean = [0, 0, 0, 0], InputStd = [1, 1, 1],
         });
     }
+
+    [Fact]
+    public void AnMlpWithAColonButNoSizesIsRefusedNotTrainedAsALinearModel()
+    {
+        var (code, _, stderr) = Run("train", "--model", "mlp:", "--save", Path.Combine(dir, "m.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Equal("backprop train: error: model 'mlp:' has no hidden sizes after the colon; write e.g. mlp:64,32, or 'mlp' alone for a linear model.\n",
+            stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void AValidationSplitOfATinySetSaysItTrainsOnAllRows()
+    {
+        var (code, _, stderr) = Run("train", "--dataset", "xor", "--val-split", "0.5", "--save", Path.Combine(dir, "m.safetensors"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("backprop train: --val-split needs rows held out for validation, but a set of under 25 rows trains and is scored on all of them; give --test-split to split it anyway.\n",
+            stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void AModelFileWithAMalformedShapeIsNamedWithoutDotNetWording()
+    {
+        var header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[\"two\"],\"data_offsets\":[0,8]}}";
+        var bytes = new List<byte>(BitConverter.GetBytes((ulong)header.Length));
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(header));
+        bytes.AddRange(new byte[8]);
+        var path = Path.Combine(dir, "bad.safetensors");
+        System.IO.File.WriteAllBytes(path, [.. bytes]);
+        var (code, _, stderr) = Run("evaluate", "--model", path);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"{path}: entry 'w' is malformed: a tensor entry needs \"dtype\" (a string), \"shape\" (a list of whole numbers) and \"data_offsets\" (two byte offsets).", stderr);
+        Assert.DoesNotContain("System.", stderr);
+    }
 }
