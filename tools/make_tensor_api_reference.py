@@ -141,6 +141,9 @@ def cases(g):
     c.append(case(g, "matmul_vector_vector", "matmul", lambda t: t[0] @ t[1], [(N((5,)), True), (N((5,)), True)]))
     c.append(case(g, "matmul_4d", "matmul", lambda t: t[0] @ t[1], [(N((2, 2, 3, 4)), True), (N((2, 2, 4, 2)), True)]))
     c.append(case(g, "matmul_4d_shared", "matmul", lambda t: t[0] @ t[1], [(N((2, 2, 3, 4)), True), (N((4, 2)), True)]))
+    c.append(case(g, "matmul_broadcast_batches", "matmul", lambda t: t[0] @ t[1], [(N((2, 1, 3, 4)), True), (N((3, 4, 2)), True)]))
+    c.append(case(g, "matmul_matrix_batched", "matmul", lambda t: t[0] @ t[1], [(N((3, 4)), True), (N((2, 4, 5)), True)]))
+    c.append(case(g, "matmul_3d_batch_one", "matmul", lambda t: t[0] @ t[1], [(N((1, 3, 4)), True), (N((2, 4, 2)), True)]))
     return c
 
 

@@ -97,7 +97,7 @@ public sealed class TensorApiTests
             Assert.Throws<ShapeMismatchException>(() => Tensor.Zeros(2, 1).Squeeze(0)).Message);
         Assert.Equal("Var: axis 0 has 1 element(s), too few for correction 1 (the divisor n − correction must be positive).",
             Assert.Throws<InvalidOperationException>(() => Tensor.Zeros(1, 3).Var(0)).Message);
-        Assert.Equal("matmul: [2,2,3,4] · [3,4,5]: the batch dimensions [2,2] and [3] differ; broadcasting between different batch shapes is not supported.",
+        Assert.Equal("matmul [2,2,3,4] · [3,4,5] batch dimensions: shapes [2,2] and [3] cannot be broadcast together (dimension 1: 2 vs 3).",
             Assert.Throws<ShapeMismatchException>(() => Tensor.Zeros(2, 2, 3, 4).MatMul(Tensor.Zeros(3, 4, 5))).Message);
     }
 

@@ -9,14 +9,14 @@ public sealed partial class Tensor
     /// Matrix product. Shapes: [m,k]·[k,n] → [m,n]; batched [b,m,k]·[b,k,n] → [b,m,n]; and [b,m,k]·[k,n] → [b,m,n]
     /// (the same right matrix for every batch entry). As in PyTorch, a 1-D left operand is a row ([k] → [1,k]) and a
     /// 1-D right operand a column ([k] → [k,1]), the added dimension removed from the result ([k]·[k] is a scalar),
-    /// and more batch dimensions ([..., m, k]·[..., k, n], equal, or a shared [k, n]) are flattened into one.
+    /// and batch dimensions broadcast ([2,1,m,k]·[5,k,n] → [2,5,m,n]; a shared [k, n] is not copied).
     /// Backward: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G (summed over the batch when B is shared).
     /// </summary>
     public Tensor MatMul(Tensor other)
     {
         ArgumentNullException.ThrowIfNull(other);
         if (Rank == 1 || other.Rank == 1) return MatMulVectors(other);
-        if (Rank > 3 || other.Rank > 3) return MatMulBatches(other);
+        if (Rank > 3 || other.Rank > 3 || (other.Rank == 3 && (Rank == 2 || dims[0] != other.dims[0]))) return MatMulBatches(other);
         var a = this;
         var b = other;
         int batch, m, k, n;
@@ -75,13 +75,20 @@ public sealed partial class Tensor
         return r;
     }
 
-    // [..., m, k]·[..., k, n] with equal batch dimensions, or ·[k, n]: flattened to one batch dimension and back.
+    // [..., m, k]·[..., k, n]: batch dimensions broadcast as PyTorch's (each operand expanded to the common batch
+    // shape, so a broadcast operand's gradient sums over its copies), or ·[k, n] shared; flattened to one batch
+    // dimension and back.
     private Tensor MatMulBatches(Tensor other)
     {
         var batchDims = dims[..^2];
         bool shared = other.Rank == 2;
         if (!shared && !Shapes.Equal(batchDims, other.dims[..^2]))
-            throw new ShapeMismatchException($"matmul: {Shapes.Format(dims)} · {Shapes.Format(other.dims)}: the batch dimensions {Shapes.Format(batchDims)} and {Shapes.Format(other.dims[..^2])} differ; broadcasting between different batch shapes is not supported.");
+        {
+            var common = Shapes.Broadcast(batchDims, other.dims[..^2], $"matmul {Shapes.Format(dims)} · {Shapes.Format(other.dims)} batch dimensions");
+            var left = Shapes.Equal(batchDims, common) ? this : Expand([.. common, dims[^2], dims[^1]]);
+            var right = Shapes.Equal(other.dims[..^2], common) ? other : other.Expand([.. common, other.dims[^2], other.dims[^1]]);
+            return left.MatMulBatches(right);
+        }
         int batch = Shapes.Size(batchDims);
         var a = Reshape(batch, dims[^2], dims[^1]);
         var b = shared ? other : other.Reshape(batch, other.dims[^2], other.dims[^1]);
