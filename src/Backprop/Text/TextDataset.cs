@@ -26,7 +26,8 @@ public sealed class TextDataset
         if (!(trainFraction > 0f && trainFraction < 1f))
             throw new ArgumentOutOfRangeException(nameof(trainFraction), trainFraction, $"the train fraction must be in (0, 1) but is {trainFraction}.");
         var tokens = tokenizer.Encode(text);
-        int cut = (int)(tokens.Length * (double)trainFraction);
+        // Through decimal, so that 0.9f of 100 tokens is 90 and not 89 (0.9f is 0.89999998).
+        int cut = (int)(tokens.Length * (decimal)trainFraction);
         train = tokens[..cut];
         validation = tokens[cut..];
         if (validation.Length < context + 1 || train.Length < context + 1)
