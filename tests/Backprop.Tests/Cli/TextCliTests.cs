@@ -109,4 +109,22 @@ public sealed class TextCliTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal("backprop generate: error: the text has 'z' at position 2, which is not among the model's 4 characters.\n", stderr.ReplaceLineEndings("\n"));
     }
+
+    [Fact]
+    public void SummaryShowsThePresetsPartByPart()
+    {
+        var (code, stdout, stderr) = Run("summary", "--model", "gpt:layers=4,heads=4,dim=128,context=64", "--vocab", "65");
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("model  gpt:layers=4,heads=4,dim=128,context=64, vocabulary 65\ninput  token ids [N, 64]\n", stdout.ReplaceLineEndings("\n"));
+        // nanoGPT's character model: 4 blocks of 12·128² + 13·128 values, embeddings 65·128 + 64·128, ln_f, an untied head 65·128.
+        Assert.Contains(" h.3      Block(dim=128, heads=4)     [N, 64, 128]  198,272", stdout);
+        Assert.Contains("818,176 parameters;", stdout);
+        (code, stdout, _) = Run("summary", "--model", "lstm:layers=2,hidden=256", "--vocab", "65");
+        Assert.Equal(0, code);
+        // PyTorch's nn.LSTM(256, 256, 2): 2·(4·256·(256 + 256) + 2·4·256) values.
+        Assert.Contains("LSTM(256→256, layers=2)  [N, 64, 256]  1,052,672", stdout);
+        (code, _, var err) = Run("summary", "--model", "lstm:layers=2,size=4");
+        Assert.Equal(2, code);
+        Assert.StartsWith("backprop summary: --model: lstm has no option 'size' (in 'lstm:layers=2,size=4'); its options are layers, hidden, embed, context, dropout.", err);
+    }
 }
