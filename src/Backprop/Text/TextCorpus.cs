@@ -7,7 +7,9 @@ public static class TextCorpus
 {
     /// <summary>
     /// The text of <paramref name="path"/>: a file's contents, or a folder's files joined in ordinal path order (so the
-    /// same folder always gives the same text). Files are read as UTF-8; invalid bytes become U+FFFD.
+    /// same folder always gives the same text). Files are read as UTF-8; invalid bytes become U+FFFD. In a folder,
+    /// files ending in <c>.dat</c> (strfile's binary indexes beside fortune files) and <c>.u8</c> (fortune's links to
+    /// the same text) are skipped.
     /// </summary>
     /// <exception cref="FileNotFoundException">Nothing is at <paramref name="path"/> (the message says how to install the
     /// Debian text packages when the path is theirs).</exception>

@@ -69,6 +69,26 @@ public sealed class LanguageModelTests : IDisposable
     }
 
     [Theory]
+    [InlineData("gpt:layers=2,heads=2,dim=8,context=4")]
+    [InlineData("lstm:layers=2,hidden=5,embed=3,context=4")]
+    public void TheLossOverEveryPositionHasTheGradientOfFiniteDifferences(string spec)
+    {
+        var model = LanguageModelPreset.Parse(spec).Build(6, 4, new Rng(4));
+        // nanoGPT's N(0, 0.02) start makes every logit nearly equal; larger weights give differences well above float noise.
+        foreach (var p in model.Parameters())
+        {
+            var values = p.AsSpan();
+            var rng = new Rng(p.Size);
+            for (int i = 0; i < values.Length; i++) values[i] = 0.5f * rng.NextNormal();
+        }
+        var ids = Tensor.FromArray([0, 3, 5, 1, 2, 2, 4, 0], 2, 4);
+        var next = Tensor.FromArray([3, 5, 1, 4, 2, 4, 0, 1], 8);
+        var ce = new CrossEntropyLoss();
+        var result = Backprop.Explain.GradCheck.Check(_ => ce.Compute(model.FlatLogits(ids), next), [.. model.Parameters()]);
+        Assert.True(result.WorstRelativeError < 1e-2, result.ToString());
+    }
+
+    [Theory]
     [InlineData("gpt:layers=2,heads=2,dim=8,context=5")]
     [InlineData("lstm:layers=2,hidden=6,embed=3,context=5")]
     public void PresetsBuildTheModelAndModelFilesKeepIt(string spec)
