@@ -17,13 +17,15 @@ internal sealed class SummaryCommand : ICommand
         "  --input SHAPE        the shape of one example: 784 (a row of features) or 1x28x28 (channels x height x width);\n" +
         "                       a saved model's default is its first layer's input width\n" +
         DataOptions.Help.Replace("iris (default), ", "iris, ", StringComparison.Ordinal) +
-        "                       (the data's example shape, instead of --input)\n";
+        "                       (the data's example shape, instead of --input)\n" +
+        "  --model gpt:...|lstm:... a language-model preset (see 'backprop train --help'), with --vocab N (default 256)\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "input"], []);
+        var cl = new CommandLine(args, [.. DataOptions.ValueOptions, "model", "input", "vocab"], []);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         var spec = cl.String("model") ?? throw new UsageException("--model SPEC or --model FILE.safetensors is required.");
+        if (TextSummary.TryWrite(cl, spec, stdout)) return 0;
         if (cl.Has("input") && (cl.Has("dataset") || cl.Has("data")))
             throw new UsageException("give either --input SHAPE or a dataset, not both.");
         IReadOnlyList<int>? sample = cl.String("input") is { } input ? ParseShape(input)

@@ -43,13 +43,14 @@ internal sealed class TrainCommand : ICommand
         "                       Regression targets are standardized for training; results are in their own units.\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
         "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
-        "  --json               print one JSON object with the results (progress goes to stderr)\n";
+        "  --json               print one JSON object with the results (progress goes to stderr)\n" + TextTrain.Help;
 
     /// <summary>Tests: a condition after a batch that acts like the first Ctrl-C.</summary>
     internal Func<BatchProgress, bool>? InterruptWhen { get; init; }
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Any(a => a == "--text" || a.StartsWith("--text=", StringComparison.Ordinal))) return TextTrain.Run(args, stdout, stderr);
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", .. LossOptions.Names, "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
              "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],

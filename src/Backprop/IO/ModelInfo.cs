@@ -35,4 +35,7 @@ public sealed record ModelInfo
 
     /// <summary>The dataset name the model was trained on.</summary>
     public string? Dataset { get; init; }
+
+    /// <summary>A language model's tokenizer (null for other models and for files from before text models).</summary>
+    public Text.Tokenizer? Tokenizer { get; init; }
 }

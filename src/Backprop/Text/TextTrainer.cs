@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Backprop.Nn;
+using Backprop.Optim;
+
+namespace Backprop.Text;
+
+/// <summary>Where a text training run stands at a report.</summary>
+/// <param name="Step">Optimizer steps done.</param>
+/// <param name="TrainLoss">Mean loss of the steps since the last report (nats per token, on random windows).</param>
+/// <param name="ValidationLoss">Loss on the validation windows (nats per token).</param>
+/// <param name="LearningRate">The rate of the last step.</param>
+/// <param name="TokensPerSecond">Tokens trained per second of stepping (evaluation not counted).</param>
+public sealed record TextTrainingProgress(int Step, double TrainLoss, double ValidationLoss, float LearningRate, double TokensPerSecond);
+
+/// <summary>The outcome of <see cref="TextTrainer.Train"/>.</summary>
+/// <param name="Steps">Optimizer steps done.</param>
+/// <param name="TrainLoss">Final loss on the training windows (nats per token).</param>
+/// <param name="ValidationLoss">Final loss on the validation windows (nats per token).</param>
+/// <param name="TokensPerSecond">Tokens trained per second of stepping.</param>
+/// <param name="TrainSeconds">Wall time of the whole run, reports included.</param>
+public sealed record TextTrainingResult(int Steps, double TrainLoss, double ValidationLoss, double TokensPerSecond, double TrainSeconds);
+
+/// <summary>
+/// Trains a <see cref="LanguageModel"/> on a <see cref="TextDataset"/> by steps, nanoGPT's way: each step draws random
+/// windows, scores the logits [B·T, V] against the next tokens [B·T] with cross-entropy (every position counts), clips
+/// the gradient norm, and takes an AdamW step at the scheduled rate.
+/// </summary>
+public static class TextTrainer
+{
+    /// <summary>Trains <paramref name="model"/>; <paramref name="onReport"/> gets the progress every
+    /// <see cref="TextTrainingOptions.EvalEvery"/> steps and at the end; <paramref name="stop"/> ends the run early when it returns true.</summary>
+    /// <exception cref="ArgumentException">The model's vocabulary or context does not fit the data, or an option is out of range.</exception>
+    public static TextTrainingResult Train(LanguageModel model, TextDataset data, TextTrainingOptions options,
+        Action<TextTrainingProgress>? onReport = null, Func<bool>? stop = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        if (model.VocabSize != data.Tokenizer.VocabSize)
+            throw new ArgumentException($"{model} predicts {model.VocabSize} tokens but the text's tokenizer has {data.Tokenizer.VocabSize}.");
+        if (data.Context > model.Context)
+            throw new ArgumentException($"{model} takes at most {model.Context} tokens but the windows hold {data.Context}.");
+        if (options.Steps < 1 || options.Batch < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"steps ({options.Steps}) and batch ({options.Batch}) must be at least 1.");
+
+        float lr = options.LearningRate, minLr = options.MinLearningRate ?? lr / 10;
+        int warmup = options.WarmupSteps;
+        var cosine = new CosineSchedule(Math.Max(1, options.Steps - warmup), minLr);
+        LearningRateSchedule schedule = warmup > 0 ? new WarmupSchedule(cosine, warmup, 1f / warmup) : cosine;
+        var optimizer = new AdamW(ParameterGroup.SplitDecay(model, options.WeightDecay), lr, 0.9f, options.Beta2, 1e-8f, options.WeightDecay);
+        var parameters = optimizer.Parameters;
+        var loss = new CrossEntropyLoss();
+        var rng = new Rng(options.Seed);
+        long tokensPerStep = (long)options.Batch * data.Context;
+
+        var wall = Stopwatch.StartNew();
+        var stepping = new Stopwatch();
+        double lossSum = 0;
+        int lossCount = 0, step = 0;
+        using var session = TensorArena.Session();
+        while (step < options.Steps && stop?.Invoke() != true)
+        {
+            optimizer.LearningRate = schedule.Rate(lr, step);
+            stepping.Start();
+            using (TensorArena.Step())
+            {
+                model.Train();
+                var (x, y) = data.RandomBatch(options.Batch, rng);
+                var l = loss.Compute(model.FlatLogits(x), y);
+                optimizer.ZeroGrad();
+                l.Backward();
+                if (options.ClipGradNorm is { } clip) GradClip.ByNorm(parameters, clip);
+                optimizer.Step();
+                lossSum += l.Item();
+                lossCount++;
+            }
+            stepping.Stop();
+            step++;
+            if (float.IsNaN((float)(lossSum / lossCount)) || double.IsInfinity(lossSum))
+                throw new ArithmeticException($"the training loss became {lossSum / lossCount} at step {step}; try a lower --lr.");
+            if (onReport is not null && options.EvalEvery > 0 && step % options.EvalEvery == 0 && step < options.Steps)
+            {
+                onReport(new(step, lossSum / lossCount, Loss(model, data, true, options.EvalWindows), optimizer.LearningRate, Rate(step, tokensPerStep, stepping)));
+                lossSum = 0;
+                lossCount = 0;
+            }
+        }
+        double train = Loss(model, data, false, options.EvalWindows), val = Loss(model, data, true, options.EvalWindows);
+        double tokensPerSecond = Rate(step, tokensPerStep, stepping);
+        onReport?.Invoke(new(step, lossCount > 0 ? lossSum / lossCount : train, val, optimizer.LearningRate, tokensPerSecond));
+        model.Eval();
+        return new TextTrainingResult(step, train, val, tokensPerSecond, wall.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Mean cross-entropy (nats per token) over up to <paramref name="windows"/> evenly spread windows of one part.</summary>
+    public static double Loss(LanguageModel model, TextDataset data, bool validationPart, int windows = 96)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var starts = data.EvenStarts(windows, validationPart);
+        var ce = new CrossEntropyLoss();
+        using var inference = InferenceMode.Enter();
+        using var noGrad = GradMode.NoGrad();
+        double total = 0;
+        const int Chunk = 16;
+        for (int i = 0; i < starts.Length; i += Chunk)
+        {
+            int n = Math.Min(Chunk, starts.Length - i);
+            using var step = TensorArena.Step();
+            var (x, y) = data.Batch(starts.AsSpan(i, n), validationPart);
+            total += ce.Compute(model.FlatLogits(x), y).Item() * n;
+        }
+        return total / starts.Length;
+    }
+
+    private static double Rate(int steps, long tokensPerStep, Stopwatch stepping) =>
+        stepping.Elapsed.TotalSeconds > 0 ? steps * tokensPerStep / stepping.Elapsed.TotalSeconds : 0;
+}
