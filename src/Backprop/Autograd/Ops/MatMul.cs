@@ -25,9 +25,8 @@ public sealed partial class Tensor
         else if (a.Rank == 3 && b.Rank == 2) { batch = a.dims[0]; sharedB = true; (m, k) = (a.dims[1], a.dims[2]); n = b.dims[1]; }
         else if (a.Rank == 3 && b.Rank == 3)
         {
+            // Different batch sizes were broadcast (or refused) by MatMulBatches before this point.
             batch = a.dims[0]; sharedB = false; (m, k) = (a.dims[1], a.dims[2]); n = b.dims[2];
-            if (b.dims[0] != batch)
-                throw new ShapeMismatchException($"matmul: {Shapes.Format(a.dims)} · {Shapes.Format(b.dims)}: batch sizes {batch} and {b.dims[0]} differ.");
         }
         else
             throw new ShapeMismatchException(
