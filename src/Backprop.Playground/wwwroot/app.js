@@ -206,7 +206,9 @@ function featureValues(f, res) {
 function drawOutput() {
   const frame = state.frame;
   const canvas = $("output");
-  drawHeatmap(canvas, frame.output, frame.outputResolution);
+  // The background is drawn paler than the points (two thirds of the colour), so a point stays visible on a
+  // region of its own class.
+  drawHeatmap(canvas, frame.output.map((v) => v * 0.66), frame.outputResolution);
   const ctx = canvas.getContext("2d");
   const scale = canvas.width / (2 * EXTENT);
   const sets = state.showTest ? [["train", false], ["test", true]] : [["train", false]];
