@@ -469,7 +469,8 @@ function setMode(mode) {
   document.querySelectorAll("button.mode").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
   for (const m of ["train", "step", "circuit"]) $("view-" + m).hidden = m !== mode;
   if (mode !== "train") setPlaying(false);
-  if (mode === "circuit" && !circuitShown) evaluateCircuit();
+  if (mode === "circuit" && !circuitShown) document.querySelector("button.example").click();   // the seed's (x + y)·z
+  if (mode === "step" && !trace) $("seed-example").click();   // something to read at once: the lecture's example
   updateHash();
   render();
 }
@@ -534,7 +535,7 @@ function explainCell(name, i, j) {
 
 // ---------- circuit mode ----------
 
-let circuitShown = false;
+let circuitShown = false, circuitRequest = 0;
 
 function currentValues() {
   const values = {};
@@ -544,21 +545,23 @@ function currentValues() {
 
 async function evaluateCircuit(values) {
   circuitShown = true;
+  const ticket = ++circuitRequest;   // a slower earlier reply must not overwrite a later one
   let result;
   try {
     result = await api("POST", "/api/circuit", { expression: $("expression").value, values: values || currentValues() });
+    if (ticket !== circuitRequest) return;
     showError(null);
-  } catch (e) { showError(e); return; }
+  } catch (e) { if (ticket === circuitRequest) showError(e); return; }
   state.circuit = result;
   $("variables").innerHTML = Object.entries(result.values).map(([k, v]) =>
     `<label>${k} = <input type="number" step="0.5" data-name="${k}" value="${v}"></label>`).join("");
   document.querySelectorAll("#variables input").forEach((input) => input.onchange = () => evaluateCircuit());
   drawCircuit(result);
   const rows = Object.entries(result.numerical).map(([name, list]) =>
-    `<h3>∂f/∂${name} = <span class="grad">${result.gradients[name]}</span> (engine) against (f(${name}+Δx) − f(${name}))/Δx</h3>` +
+    `<div><h3>∂f/∂${name} = <span class="grad">${result.gradients[name]}</span> (engine) against (f(${name}+Δx) − f(${name}))/Δx</h3>` +
     `<table><tr><th>Δx</th><th>slope</th><th>slope − gradient</th></tr>` +
     list.map((e) => `<tr><td>${e.dx}</td><td>${e.slope === null ? "–" : e.slope.toPrecision(7)}</td><td>${e.error === null ? "–" : e.error.toExponential(2)}</td></tr>`).join("") +
-    "</table>").join("");
+    "</table></div>").join("");
   $("numerical").innerHTML = rows;
 }
 
