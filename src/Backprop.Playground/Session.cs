@@ -26,7 +26,7 @@ internal sealed class Session
     private PlaygroundConfig config = new();
     private Sequential model = null!;
     private readonly List<Dense> denses = [];
-    private Optimizer optimizer = null!;
+    private Optimizer? optimizer;   // null until the first Configure builds the network
     private float[] trainX1 = [], trainX2 = [], trainLabel = [], testX1 = [], testX2 = [], testLabel = [];
     private float[] trainFeatures = [], testFeatures = [];
     private int[] order = [];
@@ -52,11 +52,26 @@ internal sealed class Session
 
     public void Touch() => LastUsed = Environment.TickCount64;
 
-    /// <summary>Replaces the data, network and optimizer: a fresh run under <paramref name="next"/>.</summary>
+    /// <summary>
+    /// Replaces the data, network and optimizer: a fresh run under <paramref name="next"/>. A change of only the
+    /// learning rate or the regularization keeps the run going with the trained weights, as the reference page does.
+    /// </summary>
     public void Configure(PlaygroundConfig next)
     {
         lock (gate)
         {
+            var same = next with
+            {
+                LearningRate = config.LearningRate, Regularization = config.Regularization, RegularizationRate = config.RegularizationRate,
+                Features = config.Features, Layers = config.Layers,
+            };
+            if (optimizer is not null && same == config
+                && next.Features.SequenceEqual(config.Features) && next.Layers.SequenceEqual(config.Layers))
+            {
+                optimizer.LearningRate = next.LearningRate;
+                config = next;
+                return;
+            }
             config = next;
             var random = new Random(next.Seed);
             var (x1, x2, label) = ToyData.Generate(next.Dataset, next.Points, next.Noise, random);
@@ -142,9 +157,9 @@ internal sealed class Session
             }
             loss = loss + penalty! * Tensor.Scalar(config.RegularizationRate);
         }
-        optimizer.ZeroGrad();
+        optimizer!.ZeroGrad();
         loss.Backward();
-        optimizer.Step();
+        optimizer!.Step();
         steps++;
     }
 

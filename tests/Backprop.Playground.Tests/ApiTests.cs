@@ -45,6 +45,26 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task Changing_only_the_learning_rate_keeps_the_trained_weights_and_anything_else_starts_again()
+    {
+        var frame = await Api.Ok(http, "POST", "/api/sessions", """{"dataset": "xor", "optimizer": "sgd"}""");
+        string id = frame.GetProperty("id").GetString()!;
+        var trained = (await Api.Ok(http, "POST", $"/api/sessions/{id}/train", """{"steps": 10}""")).GetProperty("frame");
+        var config = JsonNodeOf(trained.GetProperty("config"));
+        config["learningRate"] = 0.3;
+        var kept = await Api.Ok(http, "PUT", $"/api/sessions/{id}/config", config.ToJsonString());
+        Assert.Equal(10, kept.GetProperty("step").GetInt64());
+        Assert.Equal(0.3f, kept.GetProperty("config").GetProperty("learningRate").GetSingle());
+        Assert.Equal(trained.GetProperty("weights").GetRawText(), kept.GetProperty("weights").GetRawText());
+        config["noise"] = 0.1;
+        var fresh = await Api.Ok(http, "PUT", $"/api/sessions/{id}/config", config.ToJsonString());
+        Assert.Equal(0, fresh.GetProperty("step").GetInt64());
+        Assert.NotEqual(trained.GetProperty("weights").GetRawText(), fresh.GetProperty("weights").GetRawText());
+    }
+
+    private static System.Text.Json.Nodes.JsonObject JsonNodeOf(JsonElement e) => System.Text.Json.Nodes.JsonNode.Parse(e.GetRawText())!.AsObject();
+
+    [Fact]
     public async Task Spirals_with_the_default_network_reach_a_test_loss_below_0_1()
     {
         var frame = await Api.Ok(http, "POST", "/api/sessions", """{"dataset": "spiral"}""");

@@ -151,6 +151,10 @@ async function loop() {
       }
       if (reply.ran === 0) await new Promise((r) => setTimeout(r, 50));   // the steps/s budget is spent: wait a little
     } catch (e) {
+      if (/no session/.test(e.message)) {
+        // The server dropped this tab's idle session: start again from the same setup (the URL's).
+        try { state.history = []; await createSession(state.config); continue; } catch (e2) { e = e2; }
+      }
       showError(e);
       setPlaying(false);
     }
