@@ -11,6 +11,7 @@ internal static class Cli
         new TrainCommand(), new EvaluateCommand(), new PredictCommand(),
         new SummaryCommand(), new ExplainCommand(), new GradCommand(), new GradCheckCommand(), new BenchCommand(), new SelftestCommand(),
         new ExportCommand(), new ImportCommand(), new ImportTorchCommand(), new ExportTorchCommand(), new GenerateCommand(),
+        new PlaygroundCommand(),
     ];
 
     /// <summary>The tool's version: the assembly's informational version without the build metadata after '+'.</summary>

@@ -1,0 +1,626 @@
+// Backprop playground page. The server trains (Backprop's engine); this script only draws and sends settings.
+// The whole setup lives in the URL hash, so a link restores it.
+"use strict";
+
+const FEATURES = [
+  ["x1", "x₁", (a, b) => a], ["x2", "x₂", (a, b) => b], ["x1sq", "x₁²", (a, b) => a * a], ["x2sq", "x₂²", (a, b) => b * b],
+  ["x1x2", "x₁x₂", (a, b) => a * b], ["sinx1", "sin x₁", (a, b) => Math.sin(a)], ["sinx2", "sin x₂", (a, b) => Math.sin(b)],
+];
+const ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"];
+const EXTENT = 6;
+const MAX_LAYERS = 8, MAX_NEURONS = 32;
+
+const state = {
+  config: null,      // the server's config for this session
+  session: null,     // session id
+  mode: "train",
+  playing: false,
+  frame: null,
+  points: { train: [], test: [] },
+  history: [],       // [step, train loss, test loss]
+  fps: 0,
+  showTest: false,
+  speed: 25,
+};
+window.playground = state;   // read by the browser tests
+
+const $ = (id) => document.getElementById(id);
+
+// ---------- API ----------
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+function showError(e) {
+  const box = $("error");
+  if (!e) { box.hidden = true; return; }
+  box.textContent = String(e.message || e);
+  box.hidden = false;
+}
+
+// ---------- URL hash ----------
+
+function configToHash(c, mode) {
+  const p = new URLSearchParams();
+  p.set("dataset", c.dataset); p.set("noise", Math.round(c.noise * 100)); p.set("ratio", Math.round(c.trainRatio * 100));
+  p.set("batch", c.batchSize); p.set("points", c.points); p.set("features", c.features.join(","));
+  p.set("layers", c.layers.map((l) => `${l.neurons}:${l.activation}`).join(","));
+  p.set("lr", c.learningRate); p.set("opt", c.optimizer); p.set("reg", c.regularization); p.set("regRate", c.regularizationRate);
+  p.set("init", c.init); p.set("seed", c.seed);
+  if (mode && mode !== "train") p.set("mode", mode);
+  if (state.showTest) p.set("showTest", "1");
+  return "#" + p.toString();
+}
+
+// Reads the hash into a config for the server; fields that are absent stay at the server's defaults, and the server
+// refuses bad values with a message the page shows.
+function hashToConfig(hash) {
+  const p = new URLSearchParams(hash.replace(/^#/, ""));
+  const c = {};
+  const num = (k) => Number(p.get(k));
+  if (p.has("dataset")) c.dataset = p.get("dataset");
+  if (p.has("noise")) c.noise = num("noise") / 100;
+  if (p.has("ratio")) c.trainRatio = num("ratio") / 100;
+  if (p.has("batch")) c.batchSize = num("batch");
+  if (p.has("points")) c.points = num("points");
+  if (p.has("features")) c.features = p.get("features").split(",").filter((f) => f);
+  if (p.has("layers")) c.layers = p.get("layers") === "" ? [] : p.get("layers").split(",").map((s) => {
+    const [n, a] = s.split(":");
+    return { neurons: Number(n), activation: a || "tanh" };
+  });
+  if (p.has("lr")) c.learningRate = num("lr");
+  if (p.has("opt")) c.optimizer = p.get("opt");
+  if (p.has("reg")) c.regularization = p.get("reg");
+  if (p.has("regRate")) c.regularizationRate = num("regRate");
+  if (p.has("init")) c.init = p.get("init");
+  if (p.has("seed")) c.seed = num("seed");
+  return { config: c, mode: p.get("mode") || "train", showTest: p.get("showTest") === "1" };
+}
+
+function updateHash() {
+  if (!state.config) return;
+  const hash = configToHash(state.config, state.mode);
+  history.replaceState(null, "", hash);
+  $("share-url").value = location.href;
+}
+
+// ---------- sessions ----------
+
+async function createSession(config) {
+  const frame = await api("POST", "/api/sessions", config);
+  state.session = frame.id;
+  acceptFrame(frame, true);
+}
+
+// A new run under a changed config: the server rebuilds data, network and optimizer.
+async function reconfigure(changes) {
+  const config = { ...state.config, ...changes };
+  try {
+    const frame = await api("PUT", `/api/sessions/${state.session}/config`, config);
+    showError(null);
+    state.history = [];
+    acceptFrame(frame, true);
+  } catch (e) {
+    if (/no session/.test(e.message)) { await createSession(config); return; }
+    showError(e);
+    syncControls();
+  }
+}
+
+function acceptFrame(frame, full) {
+  state.frame = frame;
+  state.config = frame.config;
+  if (full) {
+    state.points = { train: frame.train, test: frame.test };
+    syncControls();
+    layoutNetwork();
+    updateHash();
+  }
+  if (frame.trainLoss !== null && frame.testLoss !== null) {
+    const last = state.history[state.history.length - 1];
+    if (!last || last[0] !== frame.step) state.history.push([frame.step, frame.trainLoss, frame.testLoss]);
+    if (state.history.length > 600) state.history = state.history.filter((_, i) => i % 2 === 0);
+  }
+  render();
+}
+
+// ---------- training loop ----------
+
+let frameCount = 0, fpsSince = performance.now();
+
+async function loop() {
+  while (state.playing) {
+    try {
+      const reply = await api("POST", `/api/sessions/${state.session}/train`, { steps: state.speed });
+      acceptFrame(reply.frame, false);
+      frameCount++;
+      const now = performance.now();
+      if (now - fpsSince >= 1000) {
+        state.fps = frameCount * 1000 / (now - fpsSince);
+        $("fps").textContent = state.fps.toFixed(1);
+        frameCount = 0; fpsSince = now;
+      }
+      if (reply.ran === 0) await new Promise((r) => setTimeout(r, 50));   // the steps/s budget is spent: wait a little
+    } catch (e) {
+      if (/no session/.test(e.message)) {
+        // The server dropped this tab's idle session: start again from the same setup (the URL's).
+        try { state.history = []; await createSession(state.config); continue; } catch (e2) { e = e2; }
+      }
+      showError(e);
+      setPlaying(false);
+    }
+  }
+}
+
+function setPlaying(on) {
+  state.playing = on;
+  $("play").textContent = on ? "❚❚ Pause" : "▶ Play";
+  if (on) { frameCount = 0; fpsSince = performance.now(); loop(); }
+}
+
+// ---------- drawing ----------
+
+// Diverging colour scale: −1 orange, 0 white, +1 blue (the colours of the reference page).
+function colour(v) {
+  const t = Math.max(-1, Math.min(1, v));
+  const neg = [245, 147, 34], pos = [8, 119, 189], white = [255, 255, 255];
+  const c = t < 0 ? neg : pos, a = Math.abs(t);
+  return [0, 1, 2].map((i) => Math.round(white[i] + (c[i] - white[i]) * a));
+}
+
+function css(v, alpha) { const c = colour(v); return alpha === undefined ? `rgb(${c})` : `rgba(${c},${alpha})`; }
+
+// Draws res×res values in [−100, 100] (row 0 at the top) onto a canvas, scaled to fill it.
+function drawHeatmap(canvas, values, res) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(res, res);
+  for (let i = 0; i < res * res; i++) {
+    const c = colour(values[i] / 100);
+    image.data[4 * i] = c[0]; image.data[4 * i + 1] = c[1]; image.data[4 * i + 2] = c[2]; image.data[4 * i + 3] = 255;
+  }
+  const off = drawHeatmap.buffer || (drawHeatmap.buffer = document.createElement("canvas"));
+  off.width = res; off.height = res;
+  off.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+}
+
+// The heatmap of an input feature, computed here (no network involved).
+function featureValues(f, res) {
+  const values = new Array(res * res);
+  let max = 0;
+  for (let r = 0; r < res; r++) for (let c = 0; c < res; c++) {
+    const x1 = -EXTENT + (c + 0.5) * 2 * EXTENT / res, x2 = EXTENT - (r + 0.5) * 2 * EXTENT / res;
+    const v = f(x1, x2);
+    values[r * res + c] = v;
+    max = Math.max(max, Math.abs(v));
+  }
+  return values.map((v) => 100 * v / (max || 1));
+}
+
+function drawOutput() {
+  const frame = state.frame;
+  const canvas = $("output");
+  // The background is drawn paler than the points (two thirds of the colour), so a point stays visible on a
+  // region of its own class.
+  drawHeatmap(canvas, frame.output.map((v) => v * 0.66), frame.outputResolution);
+  const ctx = canvas.getContext("2d");
+  const scale = canvas.width / (2 * EXTENT);
+  const sets = state.showTest ? [["train", false], ["test", true]] : [["train", false]];
+  for (const [name, isTest] of sets) {
+    for (const [x, y, label] of state.points[name]) {
+      ctx.beginPath();
+      ctx.arc((x + EXTENT) * scale, (EXTENT - y) * scale, 3, 0, 2 * Math.PI);
+      ctx.fillStyle = css(label);
+      ctx.fill();
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = isTest ? "#000" : "#fff";
+      ctx.stroke();
+    }
+  }
+}
+
+function drawLossChart() {
+  const canvas = $("loss-chart"), ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const h = state.history;
+  if (h.length < 2) return;
+  const max = Math.max(...h.map((e) => Math.max(e[1], e[2])), 1e-6);
+  for (const [index, colourName] of [[1, "#999"], [2, "#000"]]) {
+    ctx.beginPath();
+    h.forEach((e, i) => {
+      const x = i / (h.length - 1) * canvas.width, y = canvas.height - e[index] / max * (canvas.height - 2);
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    });
+    ctx.strokeStyle = colourName; ctx.lineWidth = 1.5; ctx.stroke();
+  }
+}
+
+function fmtLoss(v) { return v === null ? "diverged" : v.toFixed(3); }
+
+function render() {
+  const f = state.frame;
+  if (!f) return;
+  $("step-count").textContent = f.step;
+  $("epoch-count").textContent = f.epoch.toFixed(1);
+  $("test-loss").textContent = fmtLoss(f.testLoss);
+  $("train-loss").textContent = fmtLoss(f.trainLoss);
+  if (state.mode !== "train") return;
+  drawOutput();
+  const small = $("n-out");
+  if (small) drawHeatmap(small, f.output, f.outputResolution);
+  drawLossChart();
+  f.neurons.forEach((layer, l) => layer.forEach((values, j) => {
+    const canvas = document.getElementById(`n-${l}-${j}`);
+    if (canvas) drawHeatmap(canvas, values, f.neuronResolution);
+  }));
+  drawLinks();
+}
+
+// ---------- network diagram ----------
+
+let geometry = null;   // node positions, rebuilt when the architecture changes
+
+function layoutNetwork() {
+  const c = state.config;
+  const net = $("network");
+  net.querySelectorAll(".node, .feature-label, .layer-head").forEach((e) => e.remove());
+  const columns = [FEATURES.length, ...c.layers.map((l) => l.neurons)];
+  const biggest = Math.max(...columns);
+  const size = Math.max(10, Math.min(34, Math.floor(420 / biggest) - 4));
+  const gap = Math.max(3, Math.round(size / 5));
+  const colWidth = Math.max(70, Math.min(110, Math.floor(640 / (columns.length + 1))));
+  const top = 44, left = 60;
+  const nodes = [];
+  columns.forEach((count, col) => {
+    const x = left + col * colWidth;
+    const column = [];
+    for (let j = 0; j < count; j++) column.push({ x, y: top + j * (size + gap), size });
+    nodes.push(column);
+  });
+  // Input features: a heatmap each, dimmed when unused; a click toggles the feature.
+  FEATURES.forEach(([id, label, fn], j) => {
+    const n = nodes[0][j], on = c.features.includes(id);
+    const box = nodeBox(n, `f-${id}`, on ? "" : " feature-off");
+    box.title = `${label}: click to ${on ? "remove" : "add"} this input`;
+    box.style.cursor = "pointer";
+    box.onclick = () => toggleFeature(id);
+    drawHeatmap(box.firstChild, featureValues(fn, 20), 20);
+    const text = document.createElement("div");
+    text.className = "feature-label" + (on ? "" : " feature-off");
+    text.textContent = label;
+    text.style.left = (n.x - 58) + "px"; text.style.top = (n.y + size / 2 - 8) + "px";
+    text.onclick = () => toggleFeature(id);
+    net.appendChild(text);
+  });
+  c.layers.forEach((layer, l) => {
+    nodes[l + 1].forEach((n, j) => {
+      const box = nodeBox(n, `n-${l}-${j}`, "");
+      box.title = `layer ${l + 1}, neuron ${j + 1}`;
+    });
+    const head = document.createElement("div");
+    head.className = "layer-head";
+    head.style.left = (nodes[l + 1][0].x - 30) + "px"; head.style.top = "0px"; head.style.width = (size + 60) + "px";
+    const options = ACTIVATIONS.map((a) => `<option${a === layer.activation ? " selected" : ""}>${a}</option>`).join("");
+    head.innerHTML = `<button data-l="${l}" data-d="-1" title="fewer neurons">−</button> ${layer.neurons} ` +
+      `<button data-l="${l}" data-d="1" title="more neurons">+</button><br><select data-l="${l}" title="activation of layer ${l + 1}">${options}</select>`;
+    head.querySelectorAll("button").forEach((b) => b.onclick = () => changeNeurons(l, Number(b.dataset.d)));
+    head.querySelector("select").onchange = (e) => changeActivation(l, e.target.value);
+    net.appendChild(head);
+  });
+  // The output neuron sits right of the last column; its heatmap is the big canvas.
+  const last = nodes[nodes.length - 1];
+  const out = { x: left + columns.length * colWidth, y: top + (last.length - 1) * (size + gap) / 2, size };
+  nodeBox(out, "n-out", "").title = "output (tanh): the big heatmap at the right";
+  const height = top + biggest * (size + gap) + 10;
+  net.style.height = height + "px";
+  const svg = $("links");
+  svg.setAttribute("width", out.x + size + 10); svg.setAttribute("height", height);
+  geometry = { nodes, out, size };
+  $("layer-count").textContent = c.layers.length;
+}
+
+function nodeBox(n, id, extra) {
+  const box = document.createElement("div");
+  box.className = "node" + extra;
+  box.style.left = n.x + "px"; box.style.top = n.y + "px"; box.style.width = n.size + "px"; box.style.height = n.size + "px";
+  const canvas = document.createElement("canvas");
+  canvas.width = 20; canvas.height = 20; canvas.id = id;
+  box.appendChild(canvas);
+  $("network").appendChild(box);
+  return box;
+}
+
+function drawLinks() {
+  const f = state.frame, c = state.config;
+  if (!geometry) return;
+  const { nodes, out, size } = geometry;
+  const paths = [];
+  // Layer 0's inputs are the used features, in the page's order.
+  const used = FEATURES.map(([id], j) => [id, j]).filter(([id]) => c.features.includes(id));
+  const inputIndex = c.features.map((id) => used.find((u) => u[0] === id)[1]);
+  let maxW = 1e-6;
+  f.weights.forEach((W) => W.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })));
+  f.weights.forEach((W, l) => {
+    W.forEach((row, i) => row.forEach((w, j) => {
+      const from = l === 0 ? nodes[0][inputIndex[i]] : nodes[l][i];
+      const to = l === f.weights.length - 1 ? out : nodes[l + 1][j];
+      const x1 = from.x + size, y1 = from.y + size / 2, x2 = to.x, y2 = to.y + size / 2;
+      const width = 0.5 + 4 * Math.abs(w) / maxW;
+      const mx = (x1 + x2) / 2;
+      paths.push(`<path d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}" stroke="${css(w / maxW)}" ` +
+        `stroke-width="${width.toFixed(2)}" data-w="${w}" data-name="W${l + 1}[${i + 1},${j + 1}]"/>`);
+    }));
+  });
+  $("links").innerHTML = paths.join("");
+}
+
+// ---------- controls ----------
+
+function syncControls() {
+  const c = state.config;
+  $("learningRate").value = String(c.learningRate);
+  if ($("learningRate").value !== String(c.learningRate)) {
+    $("learningRate").insertAdjacentHTML("beforeend", `<option>${c.learningRate}</option>`);
+    $("learningRate").value = String(c.learningRate);
+  }
+  $("optimizer").value = c.optimizer;
+  $("regularization").value = c.regularization;
+  $("regularizationRate").value = String(c.regularizationRate);
+  $("init").value = c.init;
+  $("trainRatio").value = Math.round(c.trainRatio * 100); $("trainRatio-value").textContent = Math.round(c.trainRatio * 100);
+  $("noise").value = Math.round(c.noise * 100); $("noise-value").textContent = Math.round(c.noise * 100);
+  $("batchSize").value = c.batchSize; $("batchSize-value").textContent = c.batchSize;
+  $("points").value = c.points; $("points-value").textContent = c.points;
+  $("seed").value = c.seed;
+  $("show-test").checked = state.showTest;
+  document.querySelectorAll("#datasets button").forEach((b) => b.classList.toggle("active", b.dataset.dataset === c.dataset));
+}
+
+function toggleFeature(id) {
+  const features = state.config.features.includes(id)
+    ? state.config.features.filter((f) => f !== id)
+    : FEATURES.map(([f]) => f).filter((f) => f === id || state.config.features.includes(f));
+  if (features.length === 0) { showError("keep at least one input feature"); return; }
+  reconfigure({ features });
+}
+
+function changeNeurons(l, delta) {
+  const layers = state.config.layers.map((x) => ({ ...x }));
+  layers[l].neurons = Math.max(1, Math.min(MAX_NEURONS, layers[l].neurons + delta));
+  reconfigure({ layers });
+}
+
+function changeActivation(l, activation) {
+  const layers = state.config.layers.map((x) => ({ ...x }));
+  layers[l].activation = activation;
+  reconfigure({ layers });
+}
+
+function wireControls() {
+  $("play").onclick = () => setPlaying(!state.playing);
+  $("step").onclick = async () => {
+    setPlaying(false);
+    try { acceptFrame((await api("POST", `/api/sessions/${state.session}/train`, { steps: 1 })).frame, false); } catch (e) { showError(e); }
+  };
+  $("reset").onclick = async () => {
+    setPlaying(false);
+    state.history = [];
+    try { acceptFrame(await api("POST", `/api/sessions/${state.session}/reset`), false); } catch (e) { showError(e); }
+  };
+  for (const id of ["learningRate", "regularizationRate"]) $(id).onchange = (e) => reconfigure({ [id]: Number(e.target.value) });
+  for (const id of ["optimizer", "regularization", "init"]) $(id).onchange = (e) => reconfigure({ [id]: e.target.value });
+  $("trainRatio").onchange = (e) => reconfigure({ trainRatio: Number(e.target.value) / 100 });
+  $("noise").onchange = (e) => reconfigure({ noise: Number(e.target.value) / 100 });
+  $("batchSize").onchange = (e) => reconfigure({ batchSize: Number(e.target.value) });
+  $("points").onchange = (e) => reconfigure({ points: Number(e.target.value) });
+  $("seed").onchange = (e) => reconfigure({ seed: Number(e.target.value) });
+  for (const id of ["trainRatio", "noise", "batchSize", "points"]) $(id).oninput = (e) => { $(id + "-value").textContent = e.target.value; };
+  $("speed").onchange = (e) => { state.speed = Number(e.target.value); };
+  $("show-test").onchange = (e) => { state.showTest = e.target.checked; updateHash(); render(); };
+  document.querySelectorAll("#datasets button").forEach((b) => b.onclick = () => reconfigure({ dataset: b.dataset.dataset }));
+  $("add-layer").onclick = () => {
+    if (state.config.layers.length >= MAX_LAYERS) { showError(`at most ${MAX_LAYERS} hidden layers`); return; }
+    reconfigure({ layers: [...state.config.layers, { neurons: 4, activation: "tanh" }] });
+  };
+  $("remove-layer").onclick = () => reconfigure({ layers: state.config.layers.slice(0, -1) });
+  $("share").onclick = () => {
+    updateHash();
+    const input = $("share-url");
+    input.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(input.value).catch(() => {});
+  };
+  document.querySelectorAll("button.mode").forEach((b) => b.onclick = () => setMode(b.dataset.mode));
+  const tooltip = $("tooltip");
+  $("links").addEventListener("mousemove", (e) => {
+    const w = e.target.dataset && e.target.dataset.w;
+    if (w === undefined) { tooltip.hidden = true; return; }
+    tooltip.textContent = `${e.target.dataset.name} = ${Number(w).toFixed(4)}`;
+    tooltip.style.left = (e.clientX + 12) + "px"; tooltip.style.top = (e.clientY + 12) + "px";
+    tooltip.hidden = false;
+  });
+  $("links").addEventListener("mouseleave", () => { tooltip.hidden = true; });
+  $("seed-example").onclick = () => showTrace(api("GET", "/api/seed"), "seed 001: three Iris rows, W1 4×2, W2 2×3, sigmoid, no biases");
+  $("explain-batch").onclick = () => showTrace(api("POST", `/api/sessions/${state.session}/explain`, { apply: false }),
+    "the Train network on its next minibatch (not trained)");
+  $("explain-step").onclick = async () => {
+    await showTrace(api("POST", `/api/sessions/${state.session}/explain`, { apply: true }),
+      "the Train network on its next minibatch; the step was then taken");
+    try { acceptFrame(await api("GET", `/api/sessions/${state.session}`), false); } catch (e) { showError(e); }
+  };
+  $("evaluate").onclick = () => evaluateCircuit();
+  $("expression").onkeydown = (e) => { if (e.key === "Enter") evaluateCircuit(); };
+  document.querySelectorAll("button.example").forEach((b) => b.onclick = () => {
+    $("expression").value = b.dataset.expression;
+    evaluateCircuit(Object.fromEntries(b.dataset.values.split(",").map((kv) => { const [k, v] = kv.split("="); return [k, Number(v)]; })));
+  });
+  window.addEventListener("pagehide", () => {
+    if (state.session) fetch(`/api/sessions/${state.session}`, { method: "DELETE", keepalive: true });
+  });
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  document.querySelectorAll("button.mode").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
+  for (const m of ["train", "step", "circuit"]) $("view-" + m).hidden = m !== mode;
+  if (mode !== "train") setPlaying(false);
+  if (mode === "circuit" && !circuitShown) document.querySelector("button.example").click();   // the seed's (x + y)·z
+  if (mode === "step" && !trace) $("seed-example").click();   // something to read at once: the lecture's example
+  updateHash();
+  render();
+}
+
+// ---------- step mode ----------
+
+let trace = null;
+
+function stageOf(entry) {
+  if (entry.autograd === "given") return "Given";
+  if (entry.autograd === "forward" || entry.name === "O_error") return "Feedforward";
+  return "Backpropagation";
+}
+
+function fmt(v) { return v === null ? "NaN" : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3); }
+
+async function showTrace(promise, source) {
+  try {
+    trace = await promise;
+    showError(null);
+  } catch (e) { showError(e); return; }
+  $("step-source").textContent = `${source} · N = ${trace.n} · E = ${trace.loss === null ? "NaN" : trace.loss.toFixed(4)}`;
+  $("chain").hidden = true;
+  const html = [];
+  let stage = null;
+  for (const e of trace.entries) {
+    const s = stageOf(e);
+    if (s !== stage) { html.push(`<div class="stage">${s}</div>`); stage = s; }
+    let max = 1e-12;
+    e.value.forEach((row) => row.forEach((v) => { if (v !== null) max = Math.max(max, Math.abs(v)); }));
+    const rows = e.value.map((row, r) => "<tr>" + row.map((v, c) =>
+      `<td data-r="${r}" data-c="${c}" title="${v}" style="background:${css(v === null ? 0 : v / max, 0.45)}">${fmt(v)}</td>`).join("") + "</tr>").join("");
+    const isUpdate = /^W\d+_update$/.test(e.name);
+    html.push(`<div class="matrix${isUpdate ? " update" : ""}" data-name="${e.name}"><h3>${e.name}</h3>` +
+      (e.formula ? `<div class="formula">= ${e.formula}</div>` : "") +
+      `<div class="origin">${e.autograd === "given" ? "given" : "autograd: " + e.autograd} · ${e.value.length}×${e.value[0].length}</div>` +
+      `<table data-name="${e.name}">${rows}</table></div>`);
+  }
+  $("trace").innerHTML = html.join("");
+  document.querySelectorAll(".matrix.update td").forEach((td) => td.onclick = () =>
+    explainCell(td.closest(".matrix").dataset.name, Number(td.dataset.r), Number(td.dataset.c)));
+}
+
+// Wk_update[i][j] = (1/N)·Σ_r A[r][i]·delta[r][j], with A the layer's input (X or the previous _out) and delta the
+// layer's delta: the chain rule ∂E/∂w = Σ_r ∂E/∂z[r][j]·∂z[r][j]/∂w, written out with the trace's own numbers.
+function explainCell(name, i, j) {
+  const entry = trace.entries.find((e) => e.name === name);
+  const m = /\(1\/N\)·(\w+)ᵀ·(\w+)/.exec(entry.formula);
+  if (!m) return;
+  const A = trace.entries.find((e) => e.name === m[1]).value, D = trace.entries.find((e) => e.name === m[2]).value;
+  const n = trace.n;
+  const terms = A.map((row, r) => `${fmt(row[i])}·${fmt(D[r][j])}`);
+  const sum = A.reduce((s, row, r) => s + row[i] * D[r][j], 0);
+  const box = $("chain");
+  box.textContent =
+    `∂E/∂${name.replace("_update", "")}[${i + 1},${j + 1}] = ${name}[${i + 1},${j + 1}] = (1/N)·Σ_rows ${m[1]}[r,${i + 1}]·${m[2]}[r,${j + 1}]\n` +
+    `   (chain rule: ∂E/∂w = Σ_r ∂E/∂${m[2].replace("_delta", "_in")}[r,${j + 1}] · ∂${m[2].replace("_delta", "_in")}[r,${j + 1}]/∂w, and ∂E/∂${m[2].replace("_delta", "_in")} = ${m[2]}/N)\n` +
+    `   = (1/${n})·(${terms.join(" + ")})\n` +
+    `   = ${(sum / n).toFixed(6)}   (engine: ${entry.value[i][j]})`;
+  box.hidden = false;
+}
+
+// ---------- circuit mode ----------
+
+let circuitShown = false, circuitRequest = 0;
+
+function currentValues() {
+  const values = {};
+  document.querySelectorAll("#variables input").forEach((input) => { values[input.dataset.name] = Number(input.value); });
+  return values;
+}
+
+async function evaluateCircuit(values) {
+  circuitShown = true;
+  const ticket = ++circuitRequest;   // a slower earlier reply must not overwrite a later one
+  let result;
+  try {
+    result = await api("POST", "/api/circuit", { expression: $("expression").value, values: values || currentValues() });
+    if (ticket !== circuitRequest) return;
+    showError(null);
+  } catch (e) { if (ticket === circuitRequest) showError(e); return; }
+  state.circuit = result;
+  $("variables").innerHTML = Object.entries(result.values).map(([k, v]) =>
+    `<label>${k} = <input type="number" step="0.5" data-name="${k}" value="${v}"></label>`).join("");
+  document.querySelectorAll("#variables input").forEach((input) => input.onchange = () => evaluateCircuit());
+  drawCircuit(result);
+  const rows = Object.entries(result.numerical).map(([name, list]) =>
+    `<div><h3>∂f/∂${name} = <span class="grad">${result.gradients[name]}</span> (engine) against (f(${name}+Δx) − f(${name}))/Δx</h3>` +
+    `<table><tr><th>Δx</th><th>slope</th><th>slope − gradient</th></tr>` +
+    list.map((e) => `<tr><td>${e.dx}</td><td>${e.slope === null ? "–" : e.slope.toPrecision(7)}</td><td>${e.error === null ? "–" : e.error.toExponential(2)}</td></tr>`).join("") +
+    "</table></div>").join("");
+  $("numerical").innerHTML = rows;
+}
+
+// Layered drawing: a node's column is its depth (longest path from a leaf); gates sit just left of their output.
+function drawCircuit(result) {
+  const nodes = result.nodes;
+  const depth = nodes.map(() => 0);
+  for (const n of nodes) depth[n.id] = n.inputs.length === 0 ? 0 : 1 + Math.max(...n.inputs.map((i) => depth[i]));
+  const columns = [];
+  for (const n of nodes) (columns[depth[n.id]] = columns[depth[n.id]] || []).push(n);
+  const colW = 210, rowH = 78, boxW = 130, boxH = 44;
+  const pos = {};
+  columns.forEach((col, d) => col.forEach((n, k) => { pos[n.id] = { x: 20 + d * colW, y: 20 + k * rowH }; }));
+  const height = 40 + Math.max(...columns.map((c) => c.length)) * rowH;
+  const width = 40 + columns.length * colW;
+  const parts = [];
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  for (const n of nodes) {
+    if (n.inputs.length === 0) continue;
+    const p = pos[n.id], gx = p.x - 40, gy = p.y + boxH / 2;
+    for (const i of n.inputs) {
+      const q = pos[i];
+      parts.push(`<path d="M${q.x + boxW},${q.y + boxH / 2} C${gx - 30},${q.y + boxH / 2} ${gx - 30},${gy} ${gx - 16},${gy}" stroke="#888" fill="none"/>`);
+    }
+    parts.push(`<line x1="${gx + 16}" y1="${gy}" x2="${p.x}" y2="${gy}" stroke="#888"/>`);
+    parts.push(`<circle cx="${gx}" cy="${gy}" r="16" fill="#fff" stroke="#183d4e" stroke-width="1.5"/>` +
+      `<text x="${gx}" y="${gy + 4}" text-anchor="middle" font-weight="bold">${esc(n.op)}</text>`);
+  }
+  for (const n of nodes) {
+    const p = pos[n.id];
+    const fill = n.id === nodes.length - 1 ? "#fde68a" : n.kind === "variable" ? "#dbeafe" : n.kind === "constant" ? "#f3f4f6" : "#fff";
+    const label = n.name.length > 18 ? n.name.slice(0, 17) + "…" : n.name;
+    parts.push(`<g data-node="${n.id}"><title>${esc(n.name)}</title><rect x="${p.x}" y="${p.y}" width="${boxW}" height="${boxH}" rx="4" fill="${fill}" stroke="#999"/>` +
+      `<text x="${p.x + 6}" y="${p.y + 14}">${esc(label)}</text>` +
+      `<text x="${p.x + 6}" y="${p.y + 28}" fill="#1a7f37">${n.value === null ? "NaN" : +n.value.toPrecision(6)}</text>` +
+      `<text x="${p.x + 6}" y="${p.y + 40}" fill="#c62828">${n.grad === null ? (n.kind === "constant" ? "" : "–") : "∂ " + (+n.grad.toPrecision(6))}</text></g>`);
+  }
+  const svg = $("circuit");
+  svg.setAttribute("width", width); svg.setAttribute("height", height);
+  svg.innerHTML = parts.join("");
+}
+
+// ---------- start ----------
+
+async function start() {
+  wireControls();
+  const { config, mode, showTest } = hashToConfig(location.hash);
+  state.showTest = showTest;
+  try {
+    await createSession(config);
+  } catch (e) {
+    showError(e);
+    await createSession({});   // the link held a bad setting: start from the defaults, the message says why
+  }
+  setMode(mode);
+}
+
+start();
