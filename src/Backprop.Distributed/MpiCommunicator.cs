@@ -51,7 +51,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public static MpiCommunicator Start(TimeSpan? timeout = null)
     {
         if (!UnderMpirun)
-            throw new InvalidOperationException("distributed training runs under Open MPI's launcher: start it as 'mpirun -np N backprop train --distributed ...' (" + InstallHint + ").");
+            throw new InvalidOperationException("distributed training runs under Open MPI's launcher: start it as 'mpirun -np N backprop train --distributed ...'; without mpirun, " + InstallHint + ".");
         var mpi = MpiNative.TryLoad(out var reason)
             ?? throw new InvalidOperationException($"distributed training needs Open MPI, but {reason}: {InstallHint}.");
         int initialized;
