@@ -59,6 +59,15 @@ internal sealed class DistributedRun : IDisposable
         $"distributed {Communicator.Size} ranks (Open MPI), global batch {batch} = {Communicator.Size} × {batch / Communicator.Size}, " +
         $"gradients averaged in buckets of {GradientAverager.DefaultBucketBytes >> 20} MiB; rank 0 prints and saves";
 
+    /// <summary>What the run communicated: bytes per step and rank 0's share of training time spent in collectives (waiting included).</summary>
+    public string Summary()
+    {
+        double train = Parallel.TrainingTime.TotalSeconds, comm = Communicator.CommunicationTime.TotalSeconds;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s), {Parallel.Steps:N0} steps; " +
+            $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
+    }
+
     /// <exception cref="UsageException">The global batch does not split evenly among the ranks.</exception>
     public void CheckBatch(int batch)
     {

@@ -177,6 +177,7 @@ internal sealed class TrainCommand : ICommand
             },
         }), lr, bar, json, stdout);
         if (dist is { IsRoot: false }) return history.Cancelled ? ctrlC.ExitCode : 0;   // rank 0 evaluates, reports and saves
+        if (dist is not null) log.WriteLine(dist.Summary());
         if (history.Cancelled)
         {
             bar?.Finish(null);

@@ -37,6 +37,7 @@ public sealed class DataParallel : IDataParallel
     private CancellationToken local;
     private readonly CancellationTokenSource agreed = new();
     private int epoch;
+    private long epochStarted;
 
     /// <summary>Data-parallel training over <paramref name="communicator"/>'s ranks.</summary>
     public DataParallel(ICommunicator communicator, DataParallelOptions? options = null)
@@ -62,6 +63,12 @@ public sealed class DataParallel : IDataParallel
 
     /// <summary>Allreduce calls per step for the gradients (known after the first step).</summary>
     public int BucketsPerStep => averager?.BucketsPerStep ?? 0;
+
+    /// <summary>Optimizer steps taken with averaged gradients so far.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Wall time inside epochs (first batch to last, validation excluded) so far.</summary>
+    public TimeSpan TrainingTime { get; private set; }
 
     /// <summary>
     /// A token that every rank sees cancelled after the same batch: pass it as <see cref="FitOptions.Cancellation"/>.
@@ -99,6 +106,7 @@ public sealed class DataParallel : IDataParallel
     {
         ArgumentNullException.ThrowIfNull(model);
         epoch++;
+        epochStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var generators = model.NamedGenerators().Select(g => g.Generator).ToList();
         if (generators.Count == 0) return;
         var states = new double[4 * generators.Count];
@@ -136,6 +144,7 @@ public sealed class DataParallel : IDataParallel
         (totals[0], totals[1], totals[2]) = (lossSum, correct, local.IsCancellationRequested ? 1 : 0);
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
+        Steps++;
         if (totals[2] > 0) agreed.Cancel();
     }
 
@@ -143,6 +152,7 @@ public sealed class DataParallel : IDataParallel
     public void EndEpoch(Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (epochStarted != 0) TrainingTime += System.Diagnostics.Stopwatch.GetElapsedTime(epochStarted);
         var buffers = model.NamedBuffers().ToList();
         if (buffers.Count > 0) BroadcastState(model, buffers);
         // Identical gradients and identical optimizers keep the replicas bit-identical; check it rather than trust it.
@@ -151,6 +161,16 @@ public sealed class DataParallel : IDataParallel
         Communicator.AllReduce(range, ReduceOperation.Max);
         if (range[0] != -range[2] || range[1] != -range[3])
             throw new InvalidOperationException($"after epoch {epoch} the ranks' parameters differ: the allreduce did not give every rank the same sums.");
+    }
+
+    /// <summary>
+    /// Copies rank 0's parameters and buffers into every rank's model (collective), for a training loop of your own;
+    /// <c>Fit</c> does it at start.
+    /// </summary>
+    public void Synchronize(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        BroadcastState(model, model.StateDict());
     }
 
     // Rank 0's values of `state` (the model's tensors) into every rank's.

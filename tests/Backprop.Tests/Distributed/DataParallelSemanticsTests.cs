@@ -51,6 +51,22 @@ public sealed class DataParallelSemanticsTests
     }
 
     [Fact]
+    public void SynchronizeCopiesRankZerosStateForALoopOfYourOwn()
+    {
+        var data = DistributedData.Classification(48, [12]);
+        var states = new float[2][][];
+        ThreadCommunicator.Run(2, comm =>
+        {
+            var model = DistributedData.Build("dense(8)-batchnorm-relu-dense(4)", data, seed: 7 + comm.Rank);
+            new DataParallel(comm).Synchronize(model);
+            states[comm.Rank] = [.. model.StateDict().Select(s => s.Tensor.ToArray())];
+        });
+        var rankZero = DistributedData.Build("dense(8)-batchnorm-relu-dense(4)", data, seed: 7).StateDict().Select(s => s.Tensor.ToArray()).ToArray();
+        Assert.Equal(rankZero, states[0]);
+        Assert.Equal(rankZero, states[1]);
+    }
+
+    [Fact]
     public void AGlobalBatchThatDoesNotSplitEvenlyIsRefused()
     {
         var data = DistributedData.Classification(48, [12]);
