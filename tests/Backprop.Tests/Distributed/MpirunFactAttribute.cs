@@ -33,8 +33,10 @@ internal static class Mpirun
     /// <summary>A started <c>mpirun -np <paramref name="ranks"/></c> of <c>backprop</c> with <paramref name="args"/>, output collected.</summary>
     public static Run Start(int ranks, string workingDirectory, params string[] args)
     {
-        // Root in CI containers, more ranks than cores on small machines; loopback only.
-        string[] prefix = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl_tcp_if_include", "lo", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), Dotnet, Cli];
+        // Root in CI containers, more ranks than cores on small machines; loopback only; shared-memory copies without
+        // CMA (process_vm_readv), which containers often forbid.
+        string[] prefix = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl_tcp_if_include", "lo",
+            "--mca", "btl_vader_single_copy_mechanism", "none", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), Dotnet, Cli];
         return new Run(Path!, [.. prefix, .. args], workingDirectory);
     }
 
