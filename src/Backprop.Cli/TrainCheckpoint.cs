@@ -28,7 +28,7 @@ internal static class TrainCheckpoint
     private const string DataKey = "cli.data_sha256";
 
     /// <summary>Options that change where output goes, or (epochs) how long the run lasts, not what it computes.</summary>
-    private static readonly HashSet<string> Unchecked = ["checkpoint", "resume", "overwrite", "save", "json", "log-every", "epochs", "report"];
+    private static readonly HashSet<string> Unchecked = ["checkpoint", "resume", "overwrite", "save", "json", "log-every", "epochs", "report", "distributed", "distributed-timeout"];
 
     /// <summary>The metadata to save: the values of the run's options and <paramref name="dataHash"/> (from <see cref="Hash"/>).</summary>
     public static Dictionary<string, string> Metadata(CommandLine cl, string dataHash) => new()

@@ -42,24 +42,32 @@ internal sealed class TrainCommand : ICommand
         "                       train pixels, table columns each standardized with train statistics)\n" +
         "                       Regression targets are standardized for training; results are in their own units.\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
-        "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help +
+        "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help + DistributedRun.Help +
         "  --json               print one JSON object with the results (progress goes to stderr)\n" + TextTrain.Help;
 
     /// <summary>Tests: a condition after a batch that acts like the first Ctrl-C.</summary>
     internal Func<BatchProgress, bool>? InterruptWhen { get; init; }
 
-    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr) => DistributedRun.Wrap(args, stdout, stderr, Train);
+
+    private int Train(string[] args, TextWriter stdout, TextWriter stderr, DistributedRun? dist)
     {
-        if (args.Any(a => a == "--text" || a.StartsWith("--text=", StringComparison.Ordinal))) return TextTrain.Run(args, stdout, stderr);
+        if (args.Any(a => a == "--text" || a.StartsWith("--text=", StringComparison.Ordinal)))
+        {
+            if (args.Contains("--distributed")) throw new UsageException("--distributed trains tables and images; --text trains a language model on one process.");
+            return TextTrain.Run(args, stdout, stderr);
+        }
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", .. LossOptions.Names, "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",
-             "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine"],
-            ["json", "no-standardize", "resume", "overwrite"]);
+             "seed", "test-split", "test-data", "limit", "patience", "log-every", "save", "report", "val-split", "schedule", "warmup", "checkpoint", "engine", "distributed-timeout"],
+            ["json", "no-standardize", "resume", "overwrite", "distributed"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         TrainChecks.Options(cl);
 
         int seed = cl.Int("seed", 1);
         int batch = cl.Int("batch", TrainDefaults.Batch, min: 1);
+        DistributedRun.Check(cl);
+        dist?.CheckBatch(batch);
         float lr = cl.Float("lr", TrainDefaults.LearningRate, min: float.Epsilon);
         float testSplit = cl.Float("test-split", TrainDefaults.TestSplit, min: 0f, maxExclusive: 1f);
         bool json = cl.Has("json");
@@ -143,6 +151,7 @@ internal sealed class TrainCommand : ICommand
             + $", {inputs}{(targetScaler is null ? "" : "; targets standardized with train statistics (results in their own units)")}");
         log.WriteLine($"model   {model}, {model.ParameterCount()} parameters");
         log.WriteLine($"train   {optimizer.Name} lr {F(lr)}{(schedule is null ? "" : $" {schedule}")}, {loss.Name}, batch {batch}, {length.Text}, seed {seed}");
+        if (dist is not null) log.WriteLine(dist.Line(batch));
 
         int logEvery = cl.Int("log-every", Math.Max(1, (int)Math.Ceiling(epochs / 20.0)), min: 1);
         var early = length.Early;
@@ -155,7 +164,8 @@ internal sealed class TrainCommand : ICommand
         {
             Epochs = epochs, BatchSize = batch, Validation = val ?? test, ValidationIsTest = val is null, Seed = seed, EarlyStopping = early, Schedule = schedule,
             SchedulePerStep = ScheduleOption.PerStep(schedule),
-            CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = ctrlC.Token,
+            CheckpointDirectory = checkpointDir, Resume = cl.Has("resume"), Cancellation = dist?.Parallel.Agree(ctrlC.Token) ?? ctrlC.Token,
+            Parallel = dist?.Parallel,
             CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
             ClipGradNorm = clipNorm, ClipGradValue = clipValue,
             OnStart = h => log.WriteLine($"engine  {EngineLine(h, engine)}"),
@@ -171,6 +181,8 @@ internal sealed class TrainCommand : ICommand
                 else if (shown) log.WriteLine(FormatEpoch(m, epochs, val is null));
             },
         }), lr, bar, json, stdout);
+        if (dist is { IsRoot: false }) return history.Cancelled ? ctrlC.ExitCode : 0;   // rank 0 evaluates, reports and saves
+        if (dist is not null) log.WriteLine(dist.Summary());
         if (history.Cancelled)
         {
             bar?.Finish(null);

@@ -121,6 +121,13 @@ public sealed record FitOptions
     /// directory is set) and returns a history with <see cref="History.Cancelled"/> set.
     /// </summary>
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// Data-parallel training (Backprop.Distributed's <c>DataParallel</c>): this process trains its shard of each
+    /// global batch of <see cref="BatchSize"/> rows and averages gradients with the other ranks; only rank 0 writes
+    /// checkpoints. Null (default): one process.
+    /// </summary>
+    public IDataParallel? Parallel { get; init; }
 }
 
 /// <summary>Progress inside an epoch, reported after each batch.</summary>

@@ -73,6 +73,8 @@ public static partial class Trainer
         };
         float[][]? bestWeights = null;
         if (options.Resume) (state, bestWeights) = Checkpoint.Load(options.CheckpointDirectory!, model, optimizer, loader, options.Seed);
+        var parallel = options.Parallel;
+        parallel?.Start(model, optimizer, train, options);
         var history = new History();
         foreach (var m in state.History) history.Add(m);
         history.StoppedEarly = state.StoppedEarly;
@@ -88,7 +90,7 @@ public static partial class Trainer
 
         void Save()
         {
-            if (options.CheckpointDirectory is null) return;
+            if (options.CheckpointDirectory is null || parallel?.Rank > 0) return;
             state.StepCount = optimizer.StepCount;
             state.LearningRate = optimizer.LearningRate;
             rates.Save(state);
@@ -115,9 +117,13 @@ public static partial class Trainer
             // This epoch's row order, drawn exactly as loader.StartEpoch draws it (so a resumed epoch sees the same
             // batches); batch b is rows [b·B, (b+1)·B) of it.
             var order = loader.DrawOrder();
+            int batchSize = options.BatchSize;
+            // Data-parallel: this rank's rows of every global batch (a global batch b is the ranks' local batches b).
+            if (parallel is not null) (order, batchSize) = (parallel.Shard(order), parallel.LocalBatchSize(batchSize));
+            parallel?.StartEpoch(model);
             for (int b = state.Batch; b < batchCount; b++)
             {
-                var rows = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, order.Length - b * options.BatchSize));
+                var rows = order.AsSpan(b * batchSize, Math.Min(batchSize, order.Length - b * batchSize));
                 rates.BeforeStep();
                 var (batchLoss, batchCorrect) = plan is not null
                     ? PlannedBatch(plan, optimizer, train, rows, options, guard is not null)
@@ -129,7 +135,7 @@ public static partial class Trainer
                 }
                 state.LossSum += batchLoss;
                 state.Correct += batchCorrect;
-                state.Seen += rows.Length;
+                state.Seen += rows.Length * (parallel?.WorldSize ?? 1);   // every rank's local batch has as many rows
                 state.Batch++;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, epochs, state.Seen, train.Count, state.LossSum / state.Seen,
                     (state.Seen - seenBefore) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
@@ -141,6 +147,7 @@ public static partial class Trainer
                     return history;
                 }
             }
+            parallel?.EndEpoch(model);
             double trainSeconds = clock.Elapsed.TotalSeconds;
             Evaluation? val = options.Validation is null ? null : model.Evaluate(options.Validation, loss);
             int seen = state.Seen;
@@ -215,12 +222,13 @@ public static partial class Trainer
         var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
         cost.Backward();
         double lossSum = cost.Item() * (double)x.Shape[0];
+        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
+        options?.Parallel?.AverageGradients(optimizer.Parameters, ref lossSum, ref correct);
         if (!onlyIfFinite || double.IsFinite(lossSum))
         {
             GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
             optimizer.Step();
         }
-        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
         return (lossSum, correct);
     }
 
@@ -229,6 +237,7 @@ public static partial class Trainer
         FitOptions options, bool onlyIfFinite)
     {
         var result = plan.Step(train, rows);
+        options.Parallel?.AverageGradients(optimizer.Parameters, ref result.LossSum, ref result.Correct);
         if (!onlyIfFinite || double.IsFinite(result.LossSum))
         {
             GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);

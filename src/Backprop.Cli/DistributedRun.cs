@@ -1,0 +1,102 @@
+using System.Globalization;
+using Backprop.Distributed;
+
+namespace Backprop.Cli;
+
+/// <summary>
+/// <c>backprop train --distributed</c> under <c>mpirun -np N</c>: every rank runs the same command line; rank 0
+/// prints, writes the report, the checkpoints and <c>--save</c>; the others train silently. An error on any rank
+/// ends the job (MPI_Abort) rather than leaving the others waiting for it.
+/// </summary>
+internal sealed class DistributedRun : IDisposable
+{
+    public const string Help =
+        "  --distributed        data-parallel training over Open MPI: mpirun -np N backprop train --distributed ...\n" +
+        "                       (--batch is the global batch, a multiple of N; rank 0 prints and saves)\n" +
+        "  --distributed-timeout S  abort the job when a rank waits S seconds for the others (default 120)\n";
+
+    private DistributedRun(MpiCommunicator communicator)
+    {
+        Communicator = communicator;
+        Parallel = new DataParallel(communicator);
+    }
+
+    public MpiCommunicator Communicator { get; }
+
+    public DataParallel Parallel { get; }
+
+    public bool IsRoot => Communicator.Rank == 0;
+
+    /// <summary>
+    /// Runs <paramref name="train"/> directly, or with <c>--distributed</c> as one rank of an Open MPI job: output
+    /// only on rank 0, MPI_Finalize at the end, MPI_Abort on an error.
+    /// </summary>
+    public static int Wrap(string[] args, TextWriter stdout, TextWriter stderr, Func<string[], TextWriter, TextWriter, DistributedRun?, int> train)
+    {
+        if (!args.Contains("--distributed")) return train(args, stdout, stderr, null);
+        var timeout = TimeoutOption(args);
+        using var run = new DistributedRun(MpiCommunicator.Start(timeout));
+        int rank = run.Communicator.Rank;
+        try
+        {
+            return rank == 0 ? train(args, stdout, stderr, run) : train(args, TextWriter.Null, TextWriter.Null, run);
+        }
+        catch (Exception e)
+        {
+            // The other ranks may be waiting in a collective for this one: report, then end the whole job. Most errors
+            // (options, data, a mismatch found at start) happen on every rank alike: rank 0 reports and aborts first,
+            // and another rank speaks only when rank 0 has not ended the job by then.
+            if (rank != 0) Thread.Sleep(TimeSpan.FromSeconds(2));
+            stderr.WriteLine($"backprop train{(rank == 0 ? "" : $" (rank {rank})")}: {(e is UsageException or RefusedException ? "" : "error: ")}{UserMessage.Of(e)}");
+            stderr.Flush();
+            run.Communicator.Abort(e is UsageException or RefusedException ? 2 : 1);
+            throw;
+        }
+    }
+
+    /// <summary>The run's description for the log.</summary>
+    public string Line(int batch) =>
+        $"distributed {Communicator.Size} ranks (Open MPI), global batch {batch} = {Communicator.Size} × {batch / Communicator.Size}, " +
+        $"gradients averaged in buckets of {GradientAverager.DefaultBucketBytes >> 20} MiB; rank 0 prints and saves";
+
+    /// <summary>What the run communicated: bytes per step and rank 0's share of training time spent in collectives (waiting included).</summary>
+    public string Summary()
+    {
+        double train = Parallel.TrainingTime.TotalSeconds, comm = Communicator.CommunicationTime.TotalSeconds;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s), {Parallel.Steps:N0} steps; " +
+            $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
+    }
+
+    /// <exception cref="UsageException">The global batch does not split evenly among the ranks.</exception>
+    public void CheckBatch(int batch)
+    {
+        int n = Communicator.Size;
+        if (batch % n == 0) return;
+        int down = batch / n * n;
+        throw new UsageException($"--batch {batch} is the global batch and must split evenly among {n} ranks; use a multiple of {n}, e.g. {(down > 0 ? $"{down} or " : "")}{down + n}.");
+    }
+
+    /// <exception cref="UsageException">--distributed-timeout without --distributed.</exception>
+    public static void Check(CommandLine cl)
+    {
+        if (cl.Has("distributed-timeout") && !cl.Has("distributed"))
+            throw new UsageException("--distributed-timeout goes with --distributed.");
+    }
+
+    private static TimeSpan TimeoutOption(string[] args)
+    {
+        string? text = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--distributed-timeout" && i + 1 < args.Length) text = args[i + 1];
+            else if (args[i].StartsWith("--distributed-timeout=", StringComparison.Ordinal)) text = args[i]["--distributed-timeout=".Length..];
+        }
+        if (text is null) return TimeSpan.FromSeconds(120);
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0) || double.IsInfinity(seconds))
+            throw new UsageException($"--distributed-timeout must be a number of seconds above 0 but got '{text}'.");
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    public void Dispose() => Communicator.Dispose();
+}

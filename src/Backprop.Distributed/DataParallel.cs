@@ -1,0 +1,210 @@
+using Backprop.Data;
+using Backprop.Nn;
+using Backprop.Optim;
+using Backprop.Training;
+
+namespace Backprop.Distributed;
+
+/// <summary>
+/// Data-parallel training as PyTorch's DistributedDataParallel defines it, for <c>Fit</c>: set it as
+/// <see cref="FitOptions.Parallel"/> on every rank, with the same model, data and options.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>At start the ranks check that they hold the same model (structure, and values unless
+/// <see cref="DataParallelOptions.RequireSameStart"/> is off) and the same run (rows, global batch, epochs, seed,
+/// optimizer position), then rank 0's parameters and buffers are broadcast to all.</item>
+/// <item>Each epoch's row order (drawn from the seed and the epoch, the same on every rank) is sharded by
+/// <see cref="DistributedSampler.Shard"/>; a global batch of B rows is N local batches of B / N.</item>
+/// <item>After backward the gradients are averaged in buckets (<see cref="GradientAverager"/>), and the batch's loss
+/// and correct count summed, so every rank steps (or skips a non-finite batch) alike.</item>
+/// <item>BatchNorm normalizes with each rank's own batch statistics (no SyncBatchNorm); at each epoch's end rank 0's
+/// running statistics (every buffer) are broadcast, and the parameters are checked to be still identical.</item>
+/// <item>Dropout: at each epoch's start rank 0's generator states are broadcast and rank r &gt; 0 derives its own
+/// stream from them and r, so masks differ per rank and are reproducible from the seed and the rank; rank 0 keeps
+/// the stream one process would have.</item>
+/// </list>
+/// The guarantee: without BatchNorm or dropout, N ranks with global batch B take the steps one process takes with
+/// batch B on the same rows (when N divides the row count; otherwise the padding repeats up to N − 1 rows per epoch),
+/// up to float summation order: each gradient is Σ_r mean_r / N instead of one mean over B rows.
+/// </remarks>
+public sealed class DataParallel : IDataParallel
+{
+    private readonly DataParallelOptions options;
+    private GradientAverager? averager;
+    private IReadOnlyList<Tensor>? averagedParameters;
+    private readonly double[] totals = new double[3];
+    private CancellationToken local;
+    private readonly CancellationTokenSource agreed = new();
+    private int epoch;
+    private long epochStarted;
+
+    /// <summary>Data-parallel training over <paramref name="communicator"/>'s ranks.</summary>
+    public DataParallel(ICommunicator communicator, DataParallelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        Communicator = communicator;
+        this.options = options ?? new DataParallelOptions();
+        if (this.options.BucketBytes < sizeof(float))
+            throw new ArgumentOutOfRangeException(nameof(options), this.options.BucketBytes, $"DataParallelOptions.BucketBytes must be at least 4 but is {this.options.BucketBytes}.");
+    }
+
+    /// <summary>The ranks.</summary>
+    public ICommunicator Communicator { get; }
+
+    /// <inheritdoc/>
+    public int Rank => Communicator.Rank;
+
+    /// <inheritdoc/>
+    public int WorldSize => Communicator.Size;
+
+    /// <summary>Gradient bytes each step allreduces (known after the first step).</summary>
+    public long BytesPerStep => averager?.BytesPerStep ?? 0;
+
+    /// <summary>Allreduce calls per step for the gradients (known after the first step).</summary>
+    public int BucketsPerStep => averager?.BucketsPerStep ?? 0;
+
+    /// <summary>Optimizer steps taken with averaged gradients so far.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Wall time inside epochs (first batch to last, validation excluded) so far.</summary>
+    public TimeSpan TrainingTime { get; private set; }
+
+    /// <summary>
+    /// A token that every rank sees cancelled after the same batch: pass it as <see cref="FitOptions.Cancellation"/>.
+    /// It is cancelled when <paramref name="localToken"/> (e.g. this rank's Ctrl-C) is cancelled on any rank, so that
+    /// no rank stops while the others wait for it.
+    /// </summary>
+    public CancellationToken Agree(CancellationToken localToken)
+    {
+        local = localToken;
+        return agreed.Token;
+    }
+
+    /// <inheritdoc/>
+    public void Start(Module model, Optimizer optimizer, Dataset train, FitOptions fit)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(fit);
+        int n = WorldSize;
+        if (fit.BatchSize % n != 0)
+        {
+            int down = fit.BatchSize / n * n, up = down + n;
+            throw new ArgumentException($"the global batch of {fit.BatchSize} rows must split evenly among {n} ranks; use a multiple of {n}, e.g. {(down > 0 ? $"{down} or " : "")}{up}.");
+        }
+        CheckSameRun(model, optimizer, train, fit);
+        BroadcastState(model, model.StateDict());
+        averagedParameters = optimizer.Parameters;
+        averager = new GradientAverager(Communicator, optimizer.Parameters, options.BucketBytes);
+        epoch = 0;
+    }
+
+    /// <inheritdoc/>
+    public void StartEpoch(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        epoch++;
+        epochStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var generators = model.NamedGenerators().Select(g => g.Generator).ToList();
+        if (generators.Count == 0) return;
+        var states = new double[4 * generators.Count];
+        for (int i = 0; i < generators.Count; i++)
+        {
+            var (a, b, c, d) = generators[i].State;
+            (states[4 * i], states[4 * i + 1], states[4 * i + 2], states[4 * i + 3]) = (a, b, c, d);
+        }
+        Communicator.Broadcast(states);
+        if (Rank == 0) return;
+        for (int i = 0; i < generators.Count; i++)
+        {
+            // Rank r's stream: a generator seeded from rank 0's state and r (SplitMix64 spreads nearby seeds apart).
+            ulong mixed = ((ulong)(uint)states[4 * i] | ((ulong)(uint)states[4 * i + 1] << 32)) ^ (((ulong)(uint)states[4 * i + 2] | ((ulong)(uint)states[4 * i + 3] << 32)) * 31);
+            generators[i].State = new Rng((long)(mixed + 0x9E3779B97F4A7C15UL * (ulong)Rank)).State;
+        }
+    }
+
+    /// <inheritdoc/>
+    public int[] Shard(int[] order) => DistributedSampler.Shard(order, Rank, WorldSize);
+
+    /// <inheritdoc/>
+    public int LocalBatchSize(int batchSize) => batchSize / WorldSize;
+
+    /// <inheritdoc/>
+    public void AverageGradients(IReadOnlyList<Tensor> parameters, ref double lossSum, ref int correct)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (averager is null || !ReferenceEquals(parameters, averagedParameters))
+        {
+            averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
+            averagedParameters = parameters;
+        }
+        averager.Average();
+        (totals[0], totals[1], totals[2]) = (lossSum, correct, local.IsCancellationRequested ? 1 : 0);
+        Communicator.AllReduce(totals);
+        (lossSum, correct) = (totals[0], (int)totals[1]);
+        Steps++;
+        if (totals[2] > 0) agreed.Cancel();
+    }
+
+    /// <inheritdoc/>
+    public void EndEpoch(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (epochStarted != 0) TrainingTime += System.Diagnostics.Stopwatch.GetElapsedTime(epochStarted);
+        var buffers = model.NamedBuffers().ToList();
+        if (buffers.Count > 0) BroadcastState(model, buffers);
+        // Identical gradients and identical optimizers keep the replicas bit-identical; check it rather than trust it.
+        var (low, high) = ModelFingerprint.Split(ModelFingerprint.Values(model.Parameters()));
+        Span<double> range = [low, high, -low, -high];
+        Communicator.AllReduce(range, ReduceOperation.Max);
+        if (range[0] != -range[2] || range[1] != -range[3])
+            throw new InvalidOperationException($"after epoch {epoch} the ranks' parameters differ: the allreduce did not give every rank the same sums.");
+    }
+
+    /// <summary>
+    /// Copies rank 0's parameters and buffers into every rank's model (collective), for a training loop of your own;
+    /// <c>Fit</c> does it at start.
+    /// </summary>
+    public void Synchronize(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        BroadcastState(model, model.StateDict());
+    }
+
+    // Rank 0's values of `state` (the model's tensors) into every rank's.
+    private void BroadcastState(Module model, IReadOnlyList<(string Name, Tensor Tensor)> state)
+    {
+        var values = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in state)
+        {
+            var copy = t.Detach().Clone();   // same shape, a 0-d counter included
+            Communicator.Broadcast(copy.AsSpan());
+            values[name] = copy;
+        }
+        if (Rank != 0) model.LoadStateDict(values, strict: false);
+    }
+
+    // Rank 0's fingerprint of the model and the run, broadcast; every rank learns the highest rank that differs in
+    // each respect, so all of them stop with the same message.
+    private void CheckSameRun(Module model, Optimizer optimizer, Dataset train, FitOptions fit)
+    {
+        var (sLow, sHigh) = ModelFingerprint.Split(ModelFingerprint.Structure(model));
+        var (vLow, vHigh) = ModelFingerprint.Split(ModelFingerprint.Values(model));
+        double[] mine = [sLow, sHigh, vLow, vHigh, train.Count, fit.BatchSize, fit.Epochs, fit.Seed, optimizer.StepCount];
+        var root = (double[])mine.Clone();
+        Communicator.Broadcast(root);
+        bool sameStructure = mine[0] == root[0] && mine[1] == root[1];
+        bool sameValues = mine[2] == root[2] && mine[3] == root[3];
+        bool sameRun = mine.AsSpan(4).SequenceEqual(root.AsSpan(4));
+        Span<double> worst = [sameStructure ? -1 : Rank, sameValues ? -1 : Rank, sameRun ? -1 : Rank];
+        Communicator.AllReduce(worst, ReduceOperation.Max);
+        if (worst[0] >= 0)
+            throw new InvalidOperationException($"rank {worst[0]} was given a different model than rank 0 (its layers, parameter names or shapes differ): start every rank with the same model.");
+        if (worst[2] >= 0)
+            throw new InvalidOperationException($"rank {worst[2]} was given a different run than rank 0 (rank 0: {root[4]} training rows, global batch {root[5]}, {root[6]} epochs, seed {root[7]}, {root[8]} optimizer steps taken): start every rank with the same data and options.");
+        if (worst[1] >= 0 && options.RequireSameStart)
+            throw new InvalidOperationException($"rank {worst[1]}'s initial parameters differ from rank 0's (a different seed?): start every rank with the same seed, or set DataParallelOptions.RequireSameStart = false to broadcast rank 0's.");
+    }
+}

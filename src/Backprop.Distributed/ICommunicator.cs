@@ -1,0 +1,47 @@
+namespace Backprop.Distributed;
+
+/// <summary>
+/// The collective operations data-parallel training needs, among <see cref="Size"/> processes (ranks). Every call is
+/// collective: every rank makes it, in the same order, with buffers of the same length; a call returns on a rank once
+/// that rank's part is done. <see cref="MpiCommunicator"/> runs over Open MPI; <see cref="ThreadCommunicator"/> runs
+/// the ranks as threads of one process, for tests.
+/// </summary>
+public interface ICommunicator : IDisposable
+{
+    /// <summary>This process's index, 0 to <see cref="Size"/> − 1.</summary>
+    int Rank { get; }
+
+    /// <summary>The number of ranks.</summary>
+    int Size { get; }
+
+    /// <summary>Replaces <paramref name="data"/> on every rank by the element-wise <paramref name="operation"/> over the ranks' buffers; every rank gets the same bits.</summary>
+    void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum);
+
+    /// <summary>Replaces <paramref name="data"/> on every rank by the element-wise <paramref name="operation"/> over the ranks' buffers; every rank gets the same bits.</summary>
+    void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum);
+
+    /// <summary>Copies <paramref name="root"/>'s <paramref name="data"/> into every other rank's.</summary>
+    void Broadcast(Span<float> data, int root = 0);
+
+    /// <summary>Copies <paramref name="root"/>'s <paramref name="data"/> into every other rank's.</summary>
+    void Broadcast(Span<double> data, int root = 0);
+
+    /// <summary>Returns once every rank has called it.</summary>
+    void Barrier();
+
+    /// <summary>Ends every rank of the job with <paramref name="exitCode"/> (MPI_Abort): for a fault no rank can recover from.</summary>
+    void Abort(int exitCode);
+}
+
+/// <summary>How <see cref="ICommunicator.AllReduce(Span{float}, ReduceOperation)"/> combines the ranks' values.</summary>
+public enum ReduceOperation
+{
+    /// <summary>x₀ + x₁ + … + x_{N−1}.</summary>
+    Sum,
+
+    /// <summary>The largest.</summary>
+    Max,
+
+    /// <summary>The smallest.</summary>
+    Min,
+}

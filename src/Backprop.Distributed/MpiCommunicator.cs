@@ -1,0 +1,173 @@
+using System.Diagnostics;
+
+namespace Backprop.Distributed;
+
+/// <summary>
+/// The ranks of an Open MPI job (<c>mpirun -np N</c>), through MPI_COMM_WORLD. Create it once per process with
+/// <see cref="Start"/>; disposing it calls MPI_Finalize. A collective that makes no progress for
+/// <see cref="Timeout"/> (a rank died or hangs) ends the whole job through MPI_Abort with a message, rather than
+/// waiting forever.
+/// </summary>
+/// <remarks>
+/// When a rank's process dies, mpirun notices it and ends the other ranks itself (its default); the timeout covers
+/// what it cannot see: a rank that hangs, or a network that stops delivering.
+/// </remarks>
+public sealed unsafe class MpiCommunicator : ICommunicator
+{
+    /// <summary>What to install when Open MPI is missing.</summary>
+    public const string InstallHint = "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)";
+
+    private readonly MpiNative mpi;
+    private readonly Thread? watchdog;
+    private long collectiveStarted;   // Stopwatch ticks when the running collective began; 0 when none runs
+    private string collectiveName = "";
+    private volatile bool disposed;
+
+    private MpiCommunicator(MpiNative mpi, TimeSpan timeout)
+    {
+        this.mpi = mpi;
+        Timeout = timeout;
+        int rank, size;
+        Check(mpi.CommRank(mpi.CommWorld, &rank), "MPI_Comm_rank");
+        Check(mpi.CommSize(mpi.CommWorld, &size), "MPI_Comm_size");
+        (Rank, Size) = (rank, size);
+        if (timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            watchdog = new Thread(Watch) { IsBackground = true, Name = "MPI watchdog" };
+            watchdog.Start();
+        }
+    }
+
+    /// <summary>True when this process was started by Open MPI's <c>mpirun</c> (it sets OMPI_COMM_WORLD_SIZE).</summary>
+    public static bool UnderMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
+
+    /// <summary>
+    /// Initializes MPI (MPI_Init_thread) and returns this process's communicator over MPI_COMM_WORLD.
+    /// </summary>
+    /// <param name="timeout">How long one collective may wait before the job is aborted (default 2 minutes; infinite: never).</param>
+    /// <exception cref="InvalidOperationException">
+    /// The process was not started by mpirun, or Open MPI's library is not installed; the message says what to do.
+    /// </exception>
+    public static MpiCommunicator Start(TimeSpan? timeout = null)
+    {
+        if (!UnderMpirun)
+            throw new InvalidOperationException("distributed training runs under Open MPI's launcher: start it as 'mpirun -np N backprop train --distributed ...'; without mpirun, " + InstallHint + ".");
+        var mpi = MpiNative.TryLoad(out var reason)
+            ?? throw new InvalidOperationException($"distributed training needs Open MPI, but {reason}: {InstallHint}.");
+        int initialized;
+        Check(mpi.Initialized(&initialized), "MPI_Initialized");
+        if (initialized != 0) throw new InvalidOperationException("MPI is already initialized in this process: create one MpiCommunicator and share it.");
+        int provided;
+        Check(mpi.InitThread(null, null, MpiNative.ThreadMultiple, &provided), "MPI_Init_thread");
+        return new MpiCommunicator(mpi, timeout ?? TimeSpan.FromMinutes(2));
+    }
+
+    /// <inheritdoc/>
+    public int Rank { get; }
+
+    /// <inheritdoc/>
+    public int Size { get; }
+
+    /// <summary>How long one collective may wait for the other ranks before the job is aborted.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Time spent inside collectives so far (for measuring the share of a step spent communicating).</summary>
+    public TimeSpan CommunicationTime => TimeSpan.FromSeconds(communicationTicks / (double)Stopwatch.Frequency);
+
+    private long communicationTicks;
+
+    /// <inheritdoc/>
+    public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+    {
+        nint op = Op(operation);
+        long start = Enter("MPI_Allreduce");
+        fixed (float* p = data) Exit(start, "MPI_Allreduce", mpi.Allreduce(MpiNative.InPlace, p, data.Length, mpi.Float, op, mpi.CommWorld));
+    }
+
+    /// <inheritdoc/>
+    public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum)
+    {
+        nint op = Op(operation);
+        long start = Enter("MPI_Allreduce");
+        fixed (double* p = data) Exit(start, "MPI_Allreduce", mpi.Allreduce(MpiNative.InPlace, p, data.Length, mpi.Double, op, mpi.CommWorld));
+    }
+
+    /// <inheritdoc/>
+    public void Broadcast(Span<float> data, int root = 0)
+    {
+        long start = Enter("MPI_Bcast");
+        fixed (float* p = data) Exit(start, "MPI_Bcast", mpi.Bcast(p, data.Length, mpi.Float, root, mpi.CommWorld));
+    }
+
+    /// <inheritdoc/>
+    public void Broadcast(Span<double> data, int root = 0)
+    {
+        long start = Enter("MPI_Bcast");
+        fixed (double* p = data) Exit(start, "MPI_Bcast", mpi.Bcast(p, data.Length, mpi.Double, root, mpi.CommWorld));
+    }
+
+    /// <inheritdoc/>
+    public void Barrier()
+    {
+        long start = Enter("MPI_Barrier");
+        Exit(start, "MPI_Barrier", mpi.Barrier(mpi.CommWorld));
+    }
+
+    /// <inheritdoc/>
+    public void Abort(int exitCode)
+    {
+        Console.Error.Flush();
+        mpi.Abort(mpi.CommWorld, exitCode);
+    }
+
+    /// <summary>MPI_Finalize (once every rank has finished its collectives).</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        int finalized;
+        mpi.Finalized(&finalized);
+        if (finalized == 0) mpi.Finalize();
+    }
+
+    // Marks a collective as running for the watchdog; Exit (whose last argument is the call itself) clears the mark.
+    private long Enter(string name)
+    {
+        collectiveName = name;
+        long start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref collectiveStarted, start);
+        return start;
+    }
+
+    private void Exit(long start, string name, int result)
+    {
+        Volatile.Write(ref collectiveStarted, 0);
+        communicationTicks += Stopwatch.GetTimestamp() - start;
+        Check(result, name);
+    }
+
+    private static void Check(int result, string name)
+    {
+        if (result != 0) throw new InvalidOperationException($"{name} failed with MPI error code {result}.");
+    }
+
+    private nint Op(ReduceOperation operation) => operation switch
+    {
+        ReduceOperation.Sum => mpi.Sum,
+        ReduceOperation.Max => mpi.Max,
+        ReduceOperation.Min => mpi.Min,
+        _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceOperation must be Sum, Max or Min."),
+    };
+
+    private void Watch()
+    {
+        while (!disposed)
+        {
+            Thread.Sleep(100);
+            long started = Volatile.Read(ref collectiveStarted);
+            if (started == 0 || Stopwatch.GetElapsedTime(started) < Timeout) continue;
+            Console.Error.WriteLine($"backprop: rank {Rank} of {Size} waited {Timeout.TotalSeconds:0} s in {collectiveName} for the other ranks: one of them has died or hangs; aborting the job.");
+            Abort(3);
+        }
+    }
+}

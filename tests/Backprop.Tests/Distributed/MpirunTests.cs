@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Backprop.IO;
+using Backprop.Training;
+
+namespace Backprop.Tests.Distributed;
+
+/// <summary>
+/// <c>mpirun -np N backprop train --distributed</c> for real, over loopback: the same model as one process, output
+/// and files from rank 0 only, a killed rank ending the job with the checkpoint whole, and resuming with another N.
+/// </summary>
+public sealed class MpirunTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("backprop-mpi-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    // Iris: 120 training rows, split evenly by 2 and 3, so N ranks see exactly one process's batches.
+    private static readonly string[] Iris = ["train", "--epochs", "3", "--batch", "12", "--log-every", "1"];
+
+    [MpirunFact]
+    public void TwoRanksTrainTheModelOneProcessTrains()
+    {
+        using (var alone = Mpirun.Alone(dir, [.. Iris, "--save", "alone.safetensors"])) Assert.Equal(0, alone.Wait());
+        using var run = Mpirun.Start(2, dir, [.. Iris, "--distributed", "--save", "two.safetensors"]);
+        Assert.True(run.Wait() == 0, run.Output);
+
+        var one = SafeTensors.Read(Path.Combine(dir, "alone.safetensors")).Tensors;
+        var two = SafeTensors.Read(Path.Combine(dir, "two.safetensors")).Tensors;
+        Assert.Equal(one.Keys.Order(), two.Keys.Order());
+        var names = one.Keys.Order().ToArray();
+        double difference = DistributedData.MaxRelativeDifference([.. names.Select(n => two[n].ToArray())], [.. names.Select(n => one[n].ToArray())]);
+        Assert.True(difference <= 1e-5, $"largest relative difference {difference:E2}");
+        // Rank 0 alone prints: one line per epoch, one 'saved'.
+        Assert.Equal(3, run.Output.Split('\n').Count(l => l.StartsWith("epoch ", StringComparison.Ordinal) && l.Contains("test_loss", StringComparison.Ordinal)));
+        Assert.Single(run.Output.Split('\n'), l => l.StartsWith("saved", StringComparison.Ordinal));
+        Assert.Contains("distributed 2 ranks (Open MPI), global batch 12 = 2 × 6", run.Output, StringComparison.Ordinal);
+    }
+
+    [MpirunFact]
+    public void ABatchThatDoesNotSplitAmongTheRanksIsOneLine()
+    {
+        using var run = Mpirun.Start(3, dir, "train", "--distributed", "--batch", "16");
+        Assert.Equal(2, run.Wait());
+        Assert.Contains("backprop train: --batch 16 is the global batch and must split evenly among 3 ranks; use a multiple of 3, e.g. 15 or 18.", run.Output, StringComparison.Ordinal);
+    }
+
+    [MpirunFact]
+    public void AKilledRankEndsTheJobAndTheCheckpointResumesWithAnotherRankCount()
+    {
+        var checkpoint = Path.Combine(dir, "ck");
+        // Far more epochs than the test waits for: only the kill ends the run.
+        using var run = Mpirun.Start(2, dir, "train", "--distributed", "--epochs", "1000000", "--batch", "12", "--log-every", "1000000",
+            "--schedule", "constant", "--checkpoint", checkpoint);
+        var file = Checkpoint.PathIn(checkpoint);
+        var waited = Stopwatch.StartNew();
+        while (!File.Exists(file) && !run.Process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(100);
+        Assert.True(File.Exists(file), $"no checkpoint was written; output:\n{run.Output}");
+        Thread.Sleep(500);   // a few more epochs, so the kill may land while rank 0 rewrites it
+
+        int victim = Assert.Single(Mpirun.RankProcesses(run.Process.Id, rank: 1));
+        var clock = Stopwatch.StartNew();
+        Process.GetProcessById(victim).Kill();   // SIGKILL
+        int code = run.Wait(60);
+        var stopped = clock.Elapsed;
+        Assert.NotEqual(0, code);
+        Assert.Contains("rank 1", run.Output, StringComparison.Ordinal);
+        Assert.Contains("signal 9", run.Output, StringComparison.Ordinal);
+
+        // The checkpoint is whole: it loads, and training resumes from it, on 3 ranks this time.
+        var (epoch, _) = Checkpoint.ReadPosition(checkpoint);
+        Assert.True(epoch >= 1);
+        using var resumed = Mpirun.Start(3, dir, "train", "--distributed", "--epochs", (epoch + 2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--batch", "12", "--log-every", "1", "--schedule", "constant", "--checkpoint", checkpoint, "--resume", "--save", "resumed.safetensors");
+        Assert.True(resumed.Wait() == 0, $"stopped {stopped.TotalSeconds:0.0} s after the kill; resumed:\n{resumed.Output}");
+        Assert.Contains($"epoch {epoch + 2}/{epoch + 2}", resumed.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir, "resumed.safetensors")));
+    }
+}
