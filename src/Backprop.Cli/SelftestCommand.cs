@@ -32,7 +32,7 @@ internal sealed class SelftestCommand : ICommand
         {
             var checks = new JsonArray();
             foreach (var r in results)
-                checks.Add(new JsonObject
+                checks.Add((JsonNode)new JsonObject
                 {
                     ["kernel"] = r.Kernel,
                     ["width"] = Simd.Name(r.Width),

@@ -33,7 +33,7 @@ internal static class TrainCheckpoint
     /// <summary>The metadata to save: the values of the run's options and <paramref name="dataHash"/> (from <see cref="Hash"/>).</summary>
     public static Dictionary<string, string> Metadata(CommandLine cl, string dataHash) => new()
     {
-        [ValuesKey] = JsonSerializer.Serialize(new SortedDictionary<string, string?>(cl.Used.ToDictionary(), StringComparer.Ordinal)),
+        [ValuesKey] = JsonSerializer.Serialize(new SortedDictionary<string, string?>(cl.Used.ToDictionary(), StringComparer.Ordinal), OptionValuesJson.Default.SortedDictionaryStringString),
         [DataKey] = dataHash,
     };
 
@@ -64,7 +64,7 @@ internal static class TrainCheckpoint
         var differences = metadata.TryGetValue(ValuesKey, out var json) ? ValueDifferences(cl, json) : LegacyDifferences(cl, metadata.GetValueOrDefault(LegacyOptionsKey, "{}"));
         if (differences.Count > 0)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with other options: {string.Join("; ", differences)}.");
-        var saved = json is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string?>>(json) ?? [];
+        var saved = json is null ? [] : JsonSerializer.Deserialize(json, OptionValuesJson.Default.DictionaryStringString) ?? [];
         if (cl.Used.GetValueOrDefault("schedule") is { } laidOut && (laidOut.StartsWith("cosine", StringComparison.Ordinal) || laidOut.StartsWith("onecycle", StringComparison.Ordinal))
             && saved.TryGetValue("epochs", out var epochs) && epochs != cl.Used.GetValueOrDefault("epochs"))
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with --epochs {cl.Used.GetValueOrDefault("epochs")}: it ran with {epochs}, and the {(laidOut.StartsWith('c') ? "cosine" : "one-cycle")} schedule is laid out over the run's length.");
@@ -77,7 +77,7 @@ internal static class TrainCheckpoint
     // compared next decides whether the rows are the same.
     private static List<string> ValueDifferences(CommandLine cl, string json)
     {
-        var saved = JsonSerializer.Deserialize<Dictionary<string, string?>>(json) ?? [];
+        var saved = JsonSerializer.Deserialize(json, OptionValuesJson.Default.DictionaryStringString) ?? [];
         var now = cl.Used;
         return [.. saved.Keys.Union(now.Keys).Where(k => !Unchecked.Contains(k)).Order(StringComparer.Ordinal)
             .Where(k =>
@@ -91,7 +91,7 @@ internal static class TrainCheckpoint
 
     private static List<string> LegacyDifferences(CommandLine cl, string json)
     {
-        var saved = JsonSerializer.Deserialize<Dictionary<string, string?>>(json) ?? [];
+        var saved = JsonSerializer.Deserialize(json, OptionValuesJson.Default.DictionaryStringString) ?? [];
         var now = cl.Options.Where(o => !Unchecked.Contains(o.Key)).ToDictionary(o => o.Key, o => o.Value);
         return [.. saved.Keys.Union(now.Keys).Where(k => !Unchecked.Contains(k)).Order(StringComparer.Ordinal)
             .Where(k => !(saved.TryGetValue(k, out var a) & now.TryGetValue(k, out var b)) || a != b)

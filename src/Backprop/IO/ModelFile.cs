@@ -31,7 +31,7 @@ public static class ModelFile
             [FormatKey] = FormatVersion,
             [ArchitectureKey] = model.ToSpec().ToJsonString(),
         };
-        if (info is not null) metadata[InfoKey] = JsonSerializer.Serialize(info, JsonOptions);
+        if (info is not null) metadata[InfoKey] = JsonSerializer.Serialize(info, ModelInfoJson.Default.ModelInfo);
         SafeTensors.Write(path, [.. model.NamedParameters(), .. model.NamedBuffers()], metadata);
     }
 
@@ -73,7 +73,7 @@ public static class ModelFile
         ModelInfo info = new();
         if (metadata.TryGetValue(InfoKey, out var infoJson))
         {
-            try { info = JsonSerializer.Deserialize<ModelInfo>(infoJson, JsonOptions) ?? new ModelInfo(); }
+            try { info = JsonSerializer.Deserialize(infoJson, ModelInfoJson.Default.ModelInfo) ?? new ModelInfo(); }
             catch (JsonException e) { throw new ModelFormatException(path, $"its model info metadata is invalid: {e.Message}", e); }
         }
         model.Eval();
@@ -109,12 +109,4 @@ public static class ModelFile
             $"cannot save the model to '{path}': {what}, and a model file cannot express sharing (loading it would build " +
             $"independent copies). Save a model whose layers are each used once; a training checkpoint (FitOptions.CheckpointDirectory) keeps shared layers.");
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
 }

@@ -65,7 +65,7 @@ public static class Checkpoint
             for (int i = 0; i < bestWeights.Length; i++) tensors.Add(($"best.{i}", Tensor.FromArray(bestWeights[i])));
         var metadata = new Dictionary<string, string>(extra ?? new Dictionary<string, string>())
         {
-            [StateKey] = JsonSerializer.Serialize(state, Json),
+            [StateKey] = JsonSerializer.Serialize(state, TrainingStateJson.Default.TrainingState),
         };
         IReadOnlyList<(string, Tensor)> written = FailAtTensor.Value is { } k ? new FailingList(tensors, k) : tensors;
         SafeTensors.Write(PathIn(directory), written, metadata);
@@ -150,18 +150,13 @@ public static class Checkpoint
             throw new ModelFormatException(path, "it is a safetensors file but not a Backprop training checkpoint.");
         try
         {
-            return JsonSerializer.Deserialize<TrainingState>(json, Json) ?? throw new ModelFormatException(path, "its training state is empty.");
+            return JsonSerializer.Deserialize(json, TrainingStateJson.Default.TrainingState) ?? throw new ModelFormatException(path, "its training state is empty.");
         }
         catch (JsonException e)
         {
             throw new ModelFormatException(path, $"its training state is invalid: {e.Message}", e);
         }
     }
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     /// <summary>A tensor list whose second enumeration (SafeTensors' data pass) throws before item k: a crash mid-write.</summary>
     private sealed class FailingList(List<(string, Tensor)> items, int failAt) : IReadOnlyList<(string, Tensor)>
