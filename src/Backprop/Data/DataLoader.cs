@@ -111,13 +111,17 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     /// Every input of <paramref name="data"/>'s <paramref name="rows"/> in the order a model takes them (the features
     /// first, then <see cref="Dataset.WithMoreInputs"/>'s), and the targets.
     /// </summary>
-    internal static (Tensor[] Inputs, Tensor Y) GatherInputs(Dataset data, ReadOnlySpan<int> rows)
+    internal static (Tensor[] Inputs, Tensor Y) GatherInputs(Dataset data, ReadOnlySpan<int> rows, Nn.Module? model = null)
     {
         using (GradMode.NoGrad())
         {
             var all = data.Inputs;
             var inputs = new Tensor[all.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = all[i].Rows(rows);
+            // A model that starts with an image layer (Conv2d, pooling, BatchNorm2d) takes each batch [B, F] viewed as
+            // [B, ..SampleShape]; every other model takes the rows as they are.
+            if (model is not null && data.SampleShape.Count > 1 && Training.TrainingPlan.StartsWithImageLayer(model))
+                inputs[0] = inputs[0].Reshape([rows.Length, .. data.SampleShape]);
             return (inputs, data.Targets.Rows(rows));
         }
     }

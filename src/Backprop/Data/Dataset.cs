@@ -96,8 +96,9 @@ public sealed class Dataset
 
     /// <summary>
     /// The shape of one example before it was flattened into a row of F features, e.g. <c>[1, 28, 28]</c> (channels,
-    /// height, width) for an MNIST image; <c>[F]</c> for tabular data. Its product is always F. Convolutional models
-    /// view each batch <c>[B, F]</c> as <c>[B, ..SampleShape]</c>.
+    /// height, width) for an MNIST image; <c>[F]</c> for tabular data. Its product is always F. <c>Fit</c> and
+    /// <c>Evaluate</c> hand a model that starts with a Conv2d, a pooling layer or BatchNorm2d (no Reshape in front) each
+    /// batch <c>[B, F]</c> viewed as <c>[B, ..SampleShape]</c>, and compile it with this shape.
     /// </summary>
     public IReadOnlyList<int> SampleShape => sampleShape ?? [NumFeatures];
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Backprop.Kernels;
 using Backprop.Training;
 
@@ -8,7 +9,9 @@ namespace Backprop.Nn;
 /// from any number of threads. A model the compiled step can express (Dense, Conv2d, BatchNorm1d/2d, max and average
 /// pooling, Flatten/Reshape, Dropout, activations, softmax) runs through the forward slice of that step
 /// (<see cref="IsCompiled"/>), graph-free, and a call that writes into the caller's buffer allocates nothing in steady
-/// state; any other model runs through the autograd graph without recording it.
+/// state; any other model runs through the autograd graph without recording it. A model that starts with a Conv2d or
+/// a pooling layer takes images of any size, so it compiles once it knows the shape of one example
+/// (<see cref="Predictor(Module, IReadOnlyList{int})"/>).
 /// </summary>
 /// <remarks>
 /// <para>Both paths give the graph's evaluation-mode values: bit for bit for dense layers, batch norm, pooling and
@@ -39,23 +42,61 @@ public sealed class Predictor
     private readonly int blockRows;
     private readonly IReadOnlyList<int> outputShape = [];
     private readonly bool takesAnySampleShape;
+    private readonly int[]? sampleShape, imageInput;
+
+    // The layers the plans were compiled from: a cached predictor serves a model only while they are the same.
+    private readonly Module[] layers;
 
     /// <summary>Prepares <paramref name="model"/> for inference, compiling its forward pass when the stages can express it.</summary>
-    public Predictor(Module model)
+    public Predictor(Module model) : this(model, null)
+    {
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="model"/> for inference on examples of shape <paramref name="sampleShape"/> (e.g.
+    /// [1, 28, 28]). The shape lets a model that starts with a Conv2d or a pooling layer, which take images of any
+    /// size, compile; other models ignore it.
+    /// </summary>
+    public Predictor(Module model, IReadOnlyList<int>? sampleShape)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
+        this.sampleShape = sampleShape is null ? null : [.. sampleShape];
+        layers = LayersOf(model);
         hooks = new HookCheck(HookRegistry.Version, false);
-        var plan = TrainingPlan.TryCreateForward(model, 1, out var reason);
+        var plan = TrainingPlan.TryCreateForward(model, 1, this.sampleShape, out var reason);
         FallbackReason = reason;
         if (plan is not null)
         {
             (InFeatures, OutFeatures, outputShape, takesAnySampleShape) = (plan.InFeatures, plan.OutFeatures, plan.OutputShape, plan.TakesAnySampleShape);
+            imageInput = plan.ImageInput is { } image ? [.. image] : null;
             blockRows = Math.Clamp(BlockBytes / (sizeof(float) * plan.FloatsPerRow), Gemm.SkinnyRows + 1, MostBlockRows);
         }
         idle = new TrainingPlan?[Math.Max(4, 2 * Environment.ProcessorCount)];
         idle[0] = plan;
     }
+
+    // One predictor per model, for the library's one-shot calls (model.Predict, model.Evaluate, Fit's validation): they
+    // reuse its compiled plans instead of compiling the model again at every call. Weakly held: it goes with the model.
+    private static readonly ConditionalWeakTable<Module, Predictor> Shared = new();
+
+    /// <summary>
+    /// The predictor the library's own calls share for <paramref name="model"/> and examples of
+    /// <paramref name="sampleShape"/>: the one made last, while the model's layers and the shape are unchanged.
+    /// </summary>
+    internal static Predictor For(Module model, IReadOnlyList<int>? sampleShape)
+    {
+        if (Shared.TryGetValue(model, out var cached) && cached.Serves(model, sampleShape)) return cached;
+        var made = new Predictor(model, sampleShape);
+        Shared.AddOrUpdate(model, made);
+        return made;
+    }
+
+    private bool Serves(Module model, IReadOnlyList<int>? shape) =>
+        (sampleShape is null ? shape is null : shape is not null && sampleShape.AsSpan().SequenceEqual([.. shape]))
+        && layers.AsSpan().SequenceEqual(LayersOf(model));
+
+    private static Module[] LayersOf(Module model) => [.. Sequential.Leaves(model).Select(leaf => leaf.Module)];
 
     /// <summary>The model this predictor runs.</summary>
     public Module Model { get; }
@@ -109,8 +150,10 @@ public sealed class Predictor
         ArgumentNullException.ThrowIfNull(features);
         // A shape other than [N, InFeatures] (or [N, ...] of InFeatures per example, for a model that starts with a
         // Reshape) goes to the graph, which accepts what the model accepts or says why not.
-        bool rows = features.Rank == 2 && features.dims[1] == InFeatures
-            || takesAnySampleShape && features.Rank > 2 && features.Size == (long)features.dims[0] * InFeatures;
+        bool rows = imageInput is null
+            ? features.Rank == 2 && features.dims[1] == InFeatures
+              || takesAnySampleShape && features.Rank > 2 && features.Size == (long)features.dims[0] * InFeatures
+            : features.dims.AsSpan(1).SequenceEqual(imageInput);
         if (!IsCompiled || !rows || features.dims[0] == 0 || HookedSince()) return Graph(features);
         int n = features.dims[0];
         var output = new Tensor([n, .. outputShape], GC.AllocateUninitializedArray<float>(n * OutFeatures));
@@ -170,7 +213,7 @@ public sealed class Predictor
             break;   // too small: replace it by a larger one
         }
         // All plans busy (more threads than slots) or too small: compile one for this many rows.
-        return TrainingPlan.TryCreateForward(Model, rows, out var reason)
+        return TrainingPlan.TryCreateForward(Model, rows, sampleShape, out var reason)
             ?? throw new InvalidOperationException($"Predictor: {Model} no longer compiles ({reason}); its structure changed after the predictor was made.");
     }
 

@@ -27,7 +27,7 @@ internal static class DivergenceDiagnosis
         var layers = Layers(model);
         using var step = TensorArena.Step();
         model.ZeroGrad();
-        var (inputs, y) = DataLoader.GatherInputs(train, rows);
+        var (inputs, y) = DataLoader.GatherInputs(train, rows, model);
         var outputs = new Tensor[layers.Count];
         var a = inputs[0];
         for (int i = 0; i < layers.Count; i++)

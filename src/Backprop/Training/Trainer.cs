@@ -214,7 +214,7 @@ public static partial class Trainer
         ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null, bool onlyIfFinite = false)
     {
         using var step = TensorArena.Step();
-        var (inputs, y) = DataLoader.GatherInputs(train, rows);
+        var (inputs, y) = DataLoader.GatherInputs(train, rows, model);
         var x = inputs[0];
         optimizer.RecycleGrads();
         var output = inputs.Length == 1 ? model.Call(x) : model.Call(inputs);
@@ -257,7 +257,7 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var predictor = data.InputCount == 1 ? new Predictor(model) : null;
+        var predictor = data.InputCount == 1 ? Predictor.For(model, data.SampleShape) : null;
         using var session = TensorArena.Session();
         double lossSum = 0;
         int correct = 0;
@@ -268,7 +268,7 @@ public static partial class Trainer
             {
                 // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
                 using var step = TensorArena.Step();
-                var (inputs, y) = DataLoader.GatherInputs(data, order.AsSpan(start, Math.Min(batchSize, data.Count - start)));
+                var (inputs, y) = DataLoader.GatherInputs(data, order.AsSpan(start, Math.Min(batchSize, data.Count - start)), model);
                 var x = inputs[0];
                 Tensor output;
                 if (predictor is not null) output = predictor.Predict(x);
@@ -292,7 +292,7 @@ public static partial class Trainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
-        return new Predictor(model).Predict(features);
+        return Predictor.For(model, features.Rank > 2 ? features.dims[1..] : null).Predict(features);
     }
 
     /// <summary>

@@ -47,37 +47,57 @@ internal sealed partial class TrainingPlan
     /// <summary>
     /// Compiles the forward pass of <paramref name="model"/> in evaluation mode for batches of up to
     /// <paramref name="maxBatch"/> rows, or returns null (with the reason) when a layer is outside what the stages
-    /// express or the input width cannot be read from the model (it must start, after any activations, with a
-    /// Dense, a BatchNorm1d or a Reshape).
+    /// express or the input's shape cannot be known: the model must start, after any activations, with a Dense, a
+    /// BatchNorm1d or a Reshape, or with an image layer (Conv2d, BatchNorm2d, max or average pooling) and a
+    /// <paramref name="sampleShape"/> [C, H, W] that gives the size of one example.
     /// </summary>
-    public static TrainingPlan? TryCreateForward(Module model, int maxBatch, out string? reason)
+    public static TrainingPlan? TryCreateForward(Module model, int maxBatch, IReadOnlyList<int>? sampleShape, out string? reason)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
-        if (InputWidth(model) is not { } features)
+        if (InputOf(model, sampleShape) is not { } start)
         {
-            reason = $"the input width of {model} is not known until it runs (the compiled forward needs a Dense, BatchNorm1d or Reshape first)";
+            reason = FirstShapedLayer(model) is { } first && first is not (Dense or BatchNorm1d or Reshape)
+                ? $"{first} takes images of any size, and the size of one example ([C, H, W]) was not given"
+                : $"the input width of {model} is not known until it runs (the compiled forward needs a Dense, BatchNorm1d or Reshape first)";
             return null;
         }
-        var stages = Compile(model, features, maxBatch, new Gradients(), forwardOnly: true, out var sampleShape, out reason);
+        var stages = Compile(model, start, maxBatch, new Gradients(), forwardOnly: true, out var outputShape, out reason);
         return stages is null ? null
-            : new TrainingPlan(stages, features, maxBatch, sampleShape) { TakesAnySampleShape = FirstShapedLayer(model) is Reshape };
+            : new TrainingPlan(stages, start.Features, maxBatch, outputShape)
+            {
+                TakesAnySampleShape = FirstShapedLayer(model) is Reshape,
+                ImageInput = start.Image is { } im ? [im.C, im.H, im.W] : null,
+            };
     }
 
-    private static int? InputWidth(Module model) => FirstShapedLayer(model) switch
+    /// <summary>The shape of one input example [C, H, W] of a plan whose model starts with an image layer; null otherwise.</summary>
+    public IReadOnlyList<int>? ImageInput { get; private init; }
+
+    /// <summary>What a plan's first stage takes: rows of <c>Features</c> values, which are NCHW images when <c>Image</c> is set.</summary>
+    private readonly record struct PlanInput(int Features, (int C, int H, int W)? Image);
+
+    // From the model's first shaped layer (a Dense, BatchNorm1d or Reshape fixes the width), or for a model that starts
+    // with an image layer, from the shape of one example; null when neither tells.
+    private static PlanInput? InputOf(Module model, IReadOnlyList<int>? sampleShape) => FirstShapedLayer(model) switch
     {
-        Dense dense => dense.InFeatures,
-        BatchNorm1d bn => bn.Features,
-        Reshape reshape => Product(reshape.SampleShape),
+        Dense dense => new(dense.InFeatures, null),
+        BatchNorm1d bn => new(bn.Features, null),
+        Reshape reshape => new(Product(reshape.SampleShape), null),
+        Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d when sampleShape is [var c, var h, var w] && c > 0 && h > 0 && w > 0
+            => new(c * h * w, (c, h, w)),
         _ => null,
     };
 
-    // The model's first layer that fixes the width of its input, past activations and dropout; null at any other.
+    /// <summary>True when the model starts, after any activations and dropout, with a layer that takes images of any size.</summary>
+    internal static bool StartsWithImageLayer(Module model) => FirstShapedLayer(model) is Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d;
+
+    // The model's first layer that fixes the shape of its input, past activations and dropout; null at any other.
     private static Module? FirstShapedLayer(Module model)
     {
         foreach (var (_, module) in Sequential.Leaves(model))
         {
-            if (module is Dense or BatchNorm1d or Reshape) return module;
+            if (module is Dense or BatchNorm1d or Reshape or Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d) return module;
             if (module is not Dropout && Activation.KernelKind(module) is null) return null;
         }
         return null;

@@ -94,7 +94,11 @@ internal sealed partial class TrainingPlan
         }
         int hookVersion = HookRegistry.Version;
         var gradients = new Gradients();
-        var stages = Compile(model, data.NumFeatures, maxBatch, gradients, forwardOnly: false, out _, out reason);
+        // Rows of the data's features; NCHW images when the model starts with an image layer and the data's examples
+        // have the shape [C, H, W].
+        var start = InputOf(model, data.SampleShape) is { Image: not null } image && image.Features == data.NumFeatures
+            ? image : new PlanInput(data.NumFeatures, null);
+        var stages = Compile(model, start, maxBatch, gradients, forwardOnly: false, out _, out reason);
         if (stages is null) return null;
         gradients.Finish();
         foreach (var stage in stages) stage.AllocateBackward();
@@ -129,7 +133,7 @@ internal sealed partial class TrainingPlan
     // mode): dropout is the identity and takes no stage, batch norm uses its running statistics, softmax is a layer
     // like any other activation (on flat rows), and a model that ends on an image gets its NCHW layout back;
     // sampleShape is then the shape of one output.
-    private static Stage[]? Compile(Module model, int features, int maxBatch, Gradients gradients, bool forwardOnly,
+    private static Stage[]? Compile(Module model, PlanInput start, int maxBatch, Gradients gradients, bool forwardOnly,
         out int[] sampleShape, out string? reason)
     {
         sampleShape = [];
@@ -139,8 +143,9 @@ internal sealed partial class TrainingPlan
             return null;
         }
         var stages = new List<Stage>();
-        int flat = features;
-        (int C, int H, int W)? image = null;
+        int flat = start.Features;
+        (int C, int H, int W)? image = start.Image;
+        if (image is { } first) stages.Add(new LayoutStage(first.C, first.H * first.W, maxBatch));   // [C, HW] → [HW, C]
         foreach (var (path, module) in Sequential.Leaves(model))
         {
             switch (module)
