@@ -21,10 +21,10 @@ internal sealed partial class TrainingPlan
             part = Part;
         }
 
-        public void Run(int n)
+        public void Run(int n, int threads)
         {
             this.n = n;
-            parts = Math.Clamp(Gemm.MaxThreads, 1, Math.Max(1, n));
+            parts = Math.Clamp(threads, 1, Math.Max(1, n));
             if (parts == 1) body(0, n);
             else GemmWorkers.Run(parts, part);
         }

@@ -79,7 +79,7 @@ internal sealed partial class TrainingPlan
             {
                 this.x = x;
                 blocks = (long)rows * c >= MinValuesToSplit ? Math.Min(Blocks, rows) : 1;
-                parts = Math.Clamp(Gemm.MaxThreads, 1, blocks);
+                parts = Math.Clamp(Threads, 1, blocks);
                 BatchNormKernels.InverseStd(invStd, bn.RunningVar.AsSpan(), bn.Eps);
                 BatchNormKernels.ScaleShift(scale, shift, bn.RunningMean.AsSpan(), invStd, Gamma, bn.Bias is null ? [] : bn.Bias.AsSpan());
                 Run(Phase.Normalize);
@@ -90,7 +90,7 @@ internal sealed partial class TrainingPlan
             bn.NumBatchesTracked.AsSpan()[0] += 1f;
             this.x = x;
             blocks = (long)rows * c >= MinValuesToSplit ? Math.Min(Blocks, rows) : 1;
-            parts = Math.Clamp(Gemm.MaxThreads, 1, blocks);
+            parts = Math.Clamp(Threads, 1, blocks);
 
             // μ = Σx / R in double, then σ² = Σ(x − μ)² / R: the two passes of BatchNormKernels.Statistics.
             Run(Phase.Sum);

@@ -21,6 +21,13 @@ internal sealed partial class TrainingPlan
         /// <summary>∂E/∂Output [n, OutSize]; empty in a forward-only plan, which never runs backward.</summary>
         public float[] Delta { get; private set; } = [];
 
+        /// <summary>
+        /// Most threads this stage's own parallel parts use (convolution chunks, per-image pooling and layout work,
+        /// batch-norm blocks); the plan sets it for every stage (<see cref="TrainingPlan.Threads"/>), and results do
+        /// not depend on it. Dense layers' products split as <see cref="Gemm.MaxThreads"/> says.
+        /// </summary>
+        public int Threads = Gemm.MaxThreads;
+
         /// <summary>Whether this stage has a parameter to train now; stages without parameters say false.</summary>
         public virtual bool HasTrainableParameters => true;
 
@@ -120,9 +127,6 @@ internal sealed partial class TrainingPlan
             dwr = [.. Enumerable.Range(0, chunks).Select(_ => new float[g.K * oc])];
             db = [.. Enumerable.Range(0, chunks).Select(_ => new float[oc])];
         }
-
-        /// <summary>Most threads a step of this layer uses; results do not depend on it.</summary>
-        public int Threads = Gemm.MaxThreads;
 
         public int OH => g.OH;
 
@@ -248,14 +252,14 @@ internal sealed partial class TrainingPlan
         public override void Forward(float[] x, int n)
         {
             this.x = x;
-            (forward ??= new ImageSplit(ForwardImages)).Run(n);
+            (forward ??= new ImageSplit(ForwardImages)).Run(n, Threads);
         }
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
             if (dx is null) return;
             this.dx = dx;
-            (backward ??= new ImageSplit(BackwardImages)).Run(n);
+            (backward ??= new ImageSplit(BackwardImages)).Run(n, Threads);
         }
 
         private void ForwardImages(int i0, int count) =>
@@ -283,14 +287,14 @@ internal sealed partial class TrainingPlan
         public override void Forward(float[] x, int n)
         {
             this.x = x;
-            (forward ??= new ImageSplit(ForwardImages)).Run(n);
+            (forward ??= new ImageSplit(ForwardImages)).Run(n, Threads);
         }
 
         public override void Backward(float[] x, float[]? dx, int n)
         {
             if (dx is null) return;
             this.dx = dx;
-            (backward ??= new ImageSplit(BackwardImages)).Run(n);
+            (backward ??= new ImageSplit(BackwardImages)).Run(n, Threads);
         }
 
         private void ForwardImages(int i0, int count) =>

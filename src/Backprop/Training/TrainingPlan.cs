@@ -59,14 +59,15 @@ internal sealed partial class TrainingPlan
     public int MaxBatch { get; }
 
     /// <summary>
-    /// Most threads the convolution stages use (default <see cref="Gemm.MaxThreads"/>); results do not depend on it,
-    /// which tests check by setting another.
+    /// Most threads the stages' own parallel parts use (default <see cref="Gemm.MaxThreads"/>): convolution chunks,
+    /// pooling and layout work per image, batch-norm blocks. Results do not depend on it, which tests check by setting
+    /// another.
     /// </summary>
-    internal int ConvThreads
+    internal int Threads
     {
         set
         {
-            foreach (var stage in stages) if (stage is ConvStage conv) conv.Threads = value;
+            foreach (var stage in stages) stage.Threads = value;
         }
     }
 

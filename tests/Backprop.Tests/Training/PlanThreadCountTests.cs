@@ -5,7 +5,8 @@ using Backprop.Training;
 namespace Backprop.Tests.Training;
 
 /// <summary>
-/// The compiled CNN step splits its convolutions over as many threads as it is given, and gives the same loss and
+/// The compiled CNN step splits its convolutions, pooling, layout changes and batch norm over as many threads as it is
+/// given (<c>TrainingPlan.Threads</c>), and gives the same loss and
 /// the same gradients, bit for bit, on one thread and on several: the chunks and the order in which their partial
 /// sums are added are fixed by the layer and the batch, never by the machine.
 /// </summary>
@@ -15,6 +16,8 @@ public sealed class PlanThreadCountTests
     [Theory]
     [InlineData("conv(8,3,pad=1)-relu-maxpool(2)-conv(16,3,pad=1)-relu-maxpool(2)-flatten-dense(32)-relu-dropout(0.3)-dense(10)", 64)]
     [InlineData("conv(8,3,pad=1)-relu-maxpool(2)-conv(16,3,pad=1)-relu-maxpool(2)-flatten-dense(32)-relu-dropout(0.3)-dense(10)", 70)]
+    // Batch norm's blocks, average pooling and dropout on images take the plan's thread count too.
+    [InlineData("conv(8,3,pad=1)-batchnorm-relu-avgpool(2)-dropout(0.2)-conv(16,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(10)", 64)]
     public void TheCnnStepGivesTheSameBitsOnOneThreadAndOnSeveral(string spec, int batch)
     {
         var rng = new Rng(3);
@@ -28,7 +31,7 @@ public sealed class PlanThreadCountTests
             var model = ModelLanguage.Build(spec, [1, 28, 28], new Rng(4));
             var plan = TrainingPlan.TryCreate(model, Losses.CrossEntropy, data, batch, out var reason);
             Assert.True(plan is not null, reason);
-            plan.ConvThreads = threads;
+            plan.Threads = threads;
             var full = plan.Step(data, rows);
             var fullGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToArray();
             var part = plan.Step(data, partial);   // a smaller last batch uses fewer chunks
@@ -58,7 +61,7 @@ public sealed class PlanThreadCountTests
         var model = ModelLanguage.Build("conv(8,3,pad=1)-relu-maxpool(2)-conv(16,3,pad=1)-relu-maxpool(2)-flatten-dense(10)", [1, 28, 28], new Rng(4));
         var plan = TrainingPlan.TryCreate(model, Losses.CrossEntropy, data, 32, out var reason);
         Assert.True(plan is not null, reason);
-        plan.ConvThreads = 4;
+        plan.Threads = 4;
         int[] rows = [.. Enumerable.Range(0, 32)];
         for (int i = 0; i < 3; i++) plan.Step(data, rows);
         // Every part of every parallel region, on this thread and on the workers, allocates nothing.
