@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -42,6 +43,26 @@ internal static unsafe class GemmPacking
         {
             for (int p = 0; p < kc; p++, dst += w, src += cs)
                 for (int j = 0; j < w; j += 4) Unsafe.CopyBlockUnaligned(dst + j, src + j, 4 * sizeof(float));
+            return;
+        }
+        // The A strips of the 14- and 6-row kernels (MR = 14, 6): two overlapping vector moves per p cover the w floats
+        // (the overlap is written twice with the same values), instead of w scalar copies. Bytes move unchanged.
+        if (valid == w && w is > 8 and < 16 && Vector256.IsHardwareAccelerated)
+        {
+            for (int p = 0; p < kc; p++, dst += w, src += cs)
+            {
+                Vector256.Store(Vector256.Load(src), dst);
+                Vector256.Store(Vector256.Load(src + w - 8), dst + w - 8);
+            }
+            return;
+        }
+        if (valid == w && w is > 4 and < 8 && Vector128.IsHardwareAccelerated)
+        {
+            for (int p = 0; p < kc; p++, dst += w, src += cs)
+            {
+                Vector128.Store(Vector128.Load(src), dst);
+                Vector128.Store(Vector128.Load(src + w - 4), dst + w - 4);
+            }
             return;
         }
         for (int p = 0; p < kc; p++, dst += w, src += cs)
