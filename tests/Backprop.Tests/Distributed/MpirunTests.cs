@@ -6,7 +6,8 @@ namespace Backprop.Tests.Distributed;
 
 /// <summary>
 /// <c>mpirun -np N backprop train --distributed</c> for real, over loopback: the same model as one process, output
-/// and files from rank 0 only, a killed rank ending the job with the checkpoint whole, and resuming with another N.
+/// and files from rank 0 only, a killed rank ending the job with the checkpoint whole, a hung rank ending it through
+/// the watchdog, and resuming with another N.
 /// </summary>
 public sealed class MpirunTests : IDisposable
 {
@@ -74,5 +75,45 @@ public sealed class MpirunTests : IDisposable
         Assert.True(resumed.Wait() == 0, $"stopped {stopped.TotalSeconds:0.0} s after the kill; resumed:\n{resumed.Output}");
         Assert.Contains($"epoch {epoch + 2}/{epoch + 2}", resumed.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(dir, "resumed.safetensors")));
+    }
+
+    [MpirunFact]
+    public void AHungRankEndsTheJobThroughTheWatchdogWithinTheTimeout()
+    {
+        // mpirun notices a dead rank, but not a stopped one: only --distributed-timeout ends this job.
+        using var run = Mpirun.Start(2, dir, "train", "--distributed", "--distributed-timeout", "3", "--epochs", "1000000", "--batch", "12",
+            "--log-every", "1", "--schedule", "constant");
+        var waited = Stopwatch.StartNew();
+        bool Training() => run.Output.Contains("2/1000000", StringComparison.Ordinal);   // "epoch       2/1000000"
+        while (!Training() && !run.Process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(100);
+        Assert.True(Training(), $"the job did not start training; output:\n{run.Output}");
+
+        int victim = Assert.Single(Mpirun.RankProcesses(run.Process.Id, rank: 1));
+        var clock = Stopwatch.StartNew();
+        Signal(victim, "STOP");
+        try
+        {
+            int code = run.Wait(60);
+            var stopped = clock.Elapsed;
+            Assert.NotEqual(0, code);
+            Assert.Contains("backprop: rank 0 of 2 waited 3 s in", run.Output, StringComparison.Ordinal);
+            Assert.Contains("one of them has died or hangs; aborting the job.", run.Output, StringComparison.Ordinal);
+            // The timeout, plus the watchdog's poll and MPI_Abort's teardown: well under the 60 s a hang would take.
+            Assert.True(stopped < TimeSpan.FromSeconds(30), $"the job ended {stopped.TotalSeconds:0.0} s after the rank stopped");
+        }
+        finally
+        {
+            Signal(victim, "KILL");
+        }
+    }
+
+    // kill -SIGNAL pid, ignoring a process that is already gone.
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+        })!;
+        kill.WaitForExit();
     }
 }
