@@ -4,7 +4,7 @@
 # TorchSharp and PyTorch; the CNN with BatchNorm2d vs TorchSharp; batch-1 MLP latency vs ONNX Runtime, TorchSharp and
 # PyTorch; sgemm on 1 thread vs OpenBLAS and as a share of the FMA peak of the ISA Backprop uses; peak RSS vs
 # TorchSharp's; bytes allocated per step. On an AVX-512 machine it runs `backprop bench` again with
-# DOTNET_EnableAVX512F=0 and reports those figures too.
+# DOTNET_EnableAVX512=0 and reports those figures too.
 #
 # Needs (Debian): apt-get install -y python3-torch python3-sklearn python3-numpy python3-onnx libopenblas0-pthread \
 #                                    dataset-fashion-mnist gcc g++ patchelf
@@ -60,8 +60,8 @@ backprop=(dotnet src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli.dll)
 step "backprop bench ${bench_args[*]}"
 "${backprop[@]}" bench --json "${bench_args[@]}" > "$out/backprop.json"
 if grep -qx avx512f "$out/isa.txt" && ! skipped avx512off; then
-  step "backprop bench again with DOTNET_EnableAVX512F=0 (the AVX2 paths)"
-  DOTNET_EnableAVX512F=0 "${backprop[@]}" bench --json "${bench_args[@]}" > "$out/backprop_noavx512.json"
+  step "backprop bench again with DOTNET_EnableAVX512=0 (the AVX2 paths)"
+  DOTNET_EnableAVX512=0 "${backprop[@]}" bench --json "${bench_args[@]}" > "$out/backprop_noavx512.json"
 fi
 if ! skipped train && [ -d /usr/share/datasets/fashion-mnist ]; then
   step "peak RSS of backprop train: reference CNN, 1 epoch on $train_limit images"
@@ -185,7 +185,7 @@ if train_rss is not None:
     header()
     row("peak RSS of `backprop train` CNN, 1 epoch, MB, vs TorchSharp", train_rss, num(ts.get("peak_rss_mb")), slower(train_rss, num(ts.get("peak_rss_mb"))), "<= 1x theirs")
 if bp_off is not None:
-    table(bp_off, "The same with DOTNET_EnableAVX512F=0 (the AVX2 paths)")
+    table(bp_off, "The same with DOTNET_EnableAVX512=0 (the AVX2 paths)")
 elif "avx512f" in hw:
     print("\nAVX-512 machine, rerun without AVX-512 skipped (--skip avx512off)")
 else:

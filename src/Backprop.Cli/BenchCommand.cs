@@ -116,7 +116,7 @@ internal sealed class BenchCommand : ICommand
 
     /// <summary>
     /// The widest vector instruction set the runtime lets this process use (as the runtime sees it: with
-    /// <c>DOTNET_EnableAVX512F=0</c> an AVX-512 machine reports avx2).
+    /// <c>DOTNET_EnableAVX512=0</c> an AVX-512 machine reports avx2).
     /// </summary>
     internal static string Isa =>
         System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "avx512"
