@@ -15,6 +15,7 @@ public sealed class Dataset
     private readonly string[]? classNames;
     private int[]? sampleShape;
     private Tensor[] moreInputs = [];
+    private Tensor[] moreTargets = [];
 
     /// <summary>
     /// Creates a dataset. Rank-1 <paramref name="targets"/> make it a classification set; rank-2 targets make it a
@@ -117,7 +118,7 @@ public sealed class Dataset
         if (shape.Length == 0 || product != NumFeatures)
             throw new ShapeMismatchException(
                 $"Dataset '{Name}': sample shape {Shapes.Format(shape)} holds {product} values but each example has {NumFeatures} features.");
-        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = [.. shape], moreInputs = moreInputs };
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = [.. shape], moreInputs = moreInputs, moreTargets = moreTargets };
     }
 
     /// <summary>
@@ -135,7 +136,7 @@ public sealed class Dataset
             if (t.Rank == 0 || t.dims[0] != Count)
                 throw new ShapeMismatchException($"Dataset '{Name}'.WithMoreInputs: input {i + 1} has shape {Shapes.Format(t.dims)} but the dataset has {Count} rows; each input needs one row per example.");
         }
-        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = [.. moreInputs, .. inputs] };
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = [.. moreInputs, .. inputs], moreTargets = moreTargets };
     }
 
     /// <summary>Every input tensor of the rows, in the order a model's Forward takes them: <see cref="Features"/> first.</summary>
@@ -143,6 +144,32 @@ public sealed class Dataset
 
     /// <summary>How many input tensors each row carries (1 unless <see cref="WithMoreInputs"/> added some).</summary>
     public int InputCount => 1 + moreInputs.Length;
+
+    /// <summary>
+    /// The same rows carrying more targets after <see cref="Targets"/>, for a model with several outputs
+    /// (<see cref="Nn.Module.ForwardOutputs"/>): target i is compared with output i by loss i of a
+    /// <see cref="Nn.MultiOutputLoss"/>, e.g. a box <c>[N, 4]</c> beside the class. Each has one row per example, of
+    /// any shape (<c>[N, ...]</c>); a rank-1 one holds class indices, as <see cref="Targets"/> does. Row selection
+    /// (batches, splits, subsets) keeps them aligned; a split stratifies by the first target's classes.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">A target does not have N rows.</exception>
+    public Dataset WithMoreTargets(params Tensor[] targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        for (int i = 0; i < targets.Length; i++)
+        {
+            var t = targets[i] ?? throw new ArgumentNullException(nameof(targets), $"Dataset '{Name}'.WithMoreTargets: added target {i + 1} is null.");
+            if (t.Rank == 0 || t.dims[0] != Count)
+                throw new ShapeMismatchException($"Dataset '{Name}'.WithMoreTargets: added target {i + 1} has shape {Shapes.Format(t.dims)} but the dataset has {Count} rows; each target needs one row per example.");
+        }
+        return new Dataset(Features, Targets, featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = moreInputs, moreTargets = [.. moreTargets, .. targets] };
+    }
+
+    /// <summary>Every target tensor of the rows, in the order a model's outputs match them: <see cref="Targets"/> first.</summary>
+    public IReadOnlyList<Tensor> AllTargets => [Targets, .. moreTargets];
+
+    /// <summary>How many targets each row carries (1 unless <see cref="WithMoreTargets"/> added some).</summary>
+    public int TargetCount => 1 + moreTargets.Length;
 
     /// <summary>Features, shape <c>[N, F]</c>.</summary>
     public Tensor Features { get; }
@@ -183,7 +210,9 @@ public sealed class Dataset
         {
             var more = new Tensor[moreInputs.Length];
             for (int i = 0; i < more.Length; i++) more[i] = moreInputs[i].Rows(indices);
-            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = more };
+            var targets = new Tensor[moreTargets.Length];
+            for (int i = 0; i < targets.Length; i++) targets[i] = moreTargets[i].Rows(indices);
+            return new Dataset(Features.Rows(indices), Targets.Rows(indices), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = more, moreTargets = targets };
         }
     }
 
@@ -196,6 +225,7 @@ public sealed class Dataset
             return new Dataset(Features.Slice(0, count), Targets.Slice(0, count), featureNames, classNames, Name)
             {
                 sampleShape = sampleShape, moreInputs = [.. moreInputs.Select(t => t.Slice(0, count))],
+                moreTargets = [.. moreTargets.Select(t => t.Slice(0, count))],
             };
     }
 
@@ -212,7 +242,7 @@ public sealed class Dataset
         var names = featureNames ?? (features.dims[1] == NumFeatures ? this.featureNames : null);
         return new Dataset(features, Targets, names, classNames, Name)
         {
-            sampleShape = features.dims[1] == NumFeatures ? sampleShape : null, moreInputs = moreInputs,
+            sampleShape = features.dims[1] == NumFeatures ? sampleShape : null, moreInputs = moreInputs, moreTargets = moreTargets,
         };
     }
 
@@ -237,7 +267,7 @@ public sealed class Dataset
         var t = Targets.data;
         var relabelled = new float[t.Length];
         for (int i = 0; i < t.Length; i++) relabelled[i] = map[(int)t[i]];
-        return new Dataset(Features, Tensor.FromArray(relabelled, t.Length), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = moreInputs };
+        return new Dataset(Features, Tensor.FromArray(relabelled, t.Length), featureNames, classNames, Name) { sampleShape = sampleShape, moreInputs = moreInputs, moreTargets = moreTargets };
     }
 
     /// <summary>
@@ -274,5 +304,6 @@ public sealed class Dataset
     /// <inheritdoc/>
     public override string ToString() =>
         $"{Name}: {Count} examples, {NumFeatures} features{(moreInputs.Length == 0 ? "" : $" and {moreInputs.Length} more input{(moreInputs.Length == 1 ? "" : "s")} ({string.Join(", ", moreInputs.Select(t => Shapes.Format(t.dims[1..])))} per row)")}, "
-        + (IsClassification ? $"{NumClasses} classes" : $"{NumOutputs} regression targets");
+        + (IsClassification ? $"{NumClasses} classes" : $"{NumOutputs} regression targets")
+        + (moreTargets.Length == 0 ? "" : $" and {moreTargets.Length} more target{(moreTargets.Length == 1 ? "" : "s")} ({string.Join(", ", moreTargets.Select(t => Shapes.Format(t.dims[1..])))} per row)");
 }
