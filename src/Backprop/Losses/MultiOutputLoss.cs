@@ -78,14 +78,16 @@ public sealed class MultiOutputLoss : ILoss
         ArgumentNullException.ThrowIfNull(targets);
         RequireCounts(outputs.Count, targets.Count);
         var terms = new Tensor[losses.Length];
-        Tensor? total = null;
-        for (int i = 0; i < terms.Length; i++)
-        {
-            terms[i] = losses[i].Compute(outputs[i], targets[i]);
-            var weighted = terms[i] * weights[i];
-            total = total is null ? weighted : total + weighted;
-        }
-        return (total!, terms);
+        for (int i = 0; i < terms.Length; i++) terms[i] = losses[i].Compute(outputs[i], targets[i]);
+        return (Total(terms), terms);
+    }
+
+    /// <summary>w₀·terms₀ + w₁·terms₁ + ..., summed in output order.</summary>
+    internal Tensor Total(IReadOnlyList<Tensor> terms)
+    {
+        var total = terms[0] * weights[0];
+        for (int i = 1; i < terms.Count; i++) total += terms[i] * weights[i];
+        return total;
     }
 
     /// <summary>Throws unless there are as many outputs and targets as losses, naming each count.</summary>

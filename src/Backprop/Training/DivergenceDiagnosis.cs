@@ -62,7 +62,7 @@ internal static class DivergenceDiagnosis
         var outputs = model.ForwardOutputs(inputs);
         var whole = ("model", model);
         if (outputs.Any(o => !DivergenceGuard.AllFinite(o.AsSpan()))) return At(whole, NonFiniteSite.Activations);
-        var cost = OutputTerms.Loss(outputs, targets, loss, train, validate: false).Total;
+        var cost = OutputTerms.Loss(outputs, targets, train.IntTargets?.Rows(rows), loss, train, validate: false).Total;
         if (!float.IsFinite(cost.Item())) return new Finding(null, null, NonFiniteSite.Loss);
         if (!cost.RequiresGrad) return default;
         cost.Backward();

@@ -25,17 +25,20 @@ internal static class OutputTerms
     /// The batch's total loss (a graph scalar) and each output's own loss. Target 0 (the dataset's
     /// <see cref="Dataset.Targets"/>) is checked against output 0 and adapted to its loss as a single output's target
     /// is (one-hot rows of class indices for mse); every other target is adapted the same way, a rank-1 one being
-    /// class indices.
+    /// class indices. <paramref name="labels"/>, the batch's <see cref="Dataset.IntTargets"/> if the set holds them, go
+    /// to a class-index loss for output 0 as integers.
     /// </summary>
     /// <exception cref="ArgumentException">The numbers of outputs, losses and targets differ (each is named).</exception>
-    public static (Tensor Total, IReadOnlyList<Tensor> Terms) Loss(IReadOnlyList<Tensor> outputs, Tensor[] targets, ILoss loss, Dataset data, bool validate)
+    public static (Tensor Total, IReadOnlyList<Tensor> Terms) Loss(IReadOnlyList<Tensor> outputs, Tensor[] targets, IntTensor? labels, ILoss loss, Dataset data, bool validate)
     {
         var multi = loss as MultiOutputLoss ?? new MultiOutputLoss(loss);
         multi.RequireCounts(outputs.Count, targets.Length);
         if (validate) TargetAdapter.Validate(data, outputs[0], multi.Losses[0]);
-        var adapted = new Tensor[targets.Length];
-        for (int i = 0; i < adapted.Length; i++)
-            adapted[i] = TargetAdapter.ForLoss(targets[i], outputs[i], multi.Losses[i], i == 0 ? data.IsClassification : targets[i].Rank == 1);
-        return multi.ComputeTerms(outputs, adapted);
+        var terms = new Tensor[targets.Length];
+        for (int i = 0; i < terms.Length; i++)
+            terms[i] = i == 0 && labels is not null && multi.Losses[0] is IClassIndexLoss byIndex
+                ? byIndex.Compute(outputs[0], labels)
+                : multi.Losses[i].Compute(outputs[i], TargetAdapter.ForLoss(targets[i], outputs[i], multi.Losses[i], i == 0 ? data.IsClassification : targets[i].Rank == 1));
+        return (multi.Total(terms), terms);
     }
 }

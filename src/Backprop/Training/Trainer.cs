@@ -221,11 +221,12 @@ public static partial class Trainer
         using var step = TensorArena.Step();
         optimizer.RecycleGrads();
         Tensor output, y, cost;
+        var labels = train.IntTargets?.Rows(rows);
         if (OutputTerms.Apply(model, train, loss))
         {
             var (inputs, targets) = DataLoader.GatherAll(train, rows);
             var outputs = model.CallOutputs(inputs);
-            (cost, var terms) = OutputTerms.Loss(outputs, targets, loss, train, validate: !validated);
+            (cost, var terms) = OutputTerms.Loss(outputs, targets, labels, loss, train, validate: !validated);
             validated = true;
             (output, y) = (outputs[0], targets[0]);
             if (outputLossSums is not null)
@@ -237,11 +238,11 @@ public static partial class Trainer
             y = y1;
             output = inputs.Length == 1 ? model.Call(inputs[0]) : model.Call(inputs);
             if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
-            cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
+            cost = SingleLoss(loss, output, y, labels, train);
         }
         cost.Backward();
         double lossSum = cost.Item() * (double)rows.Length;
-        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, FirstLoss(loss)) : 0;
+        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, FirstLoss(loss), labels) : 0;
         options?.Parallel?.AverageGradients(optimizer.Parameters, ref lossSum, ref correct);
         if (!onlyIfFinite || double.IsFinite(lossSum))
         {
@@ -290,13 +291,14 @@ public static partial class Trainer
                 // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
                 using var step = TensorArena.Step();
                 var rows = order.AsSpan(start, Math.Min(batchSize, data.Count - start));
+                var labels = data.IntTargets?.Rows(rows);
                 Tensor output, y;
                 if (several)
                 {
                     var (inputs, targets) = DataLoader.GatherAll(data, rows);
                     IReadOnlyList<Tensor> outputs;
                     using (GradMode.NoGrad()) outputs = model.ForwardOutputs(inputs);
-                    var (total, terms) = OutputTerms.Loss(outputs, targets, loss, data, validate: true);
+                    var (total, terms) = OutputTerms.Loss(outputs, targets, labels, loss, data, validate: true);
                     lossSum += total.Item() * (double)rows.Length;
                     for (int i = 0; i < terms.Count; i++) outputLossSums![i] += terms[i].Item() * (double)rows.Length;
                     (output, y) = (outputs[0], targets[0]);
@@ -308,9 +310,9 @@ public static partial class Trainer
                     if (predictor is not null) output = predictor.Predict(inputs[0]);
                     else using (GradMode.NoGrad()) output = model.Forward(inputs);
                     TargetAdapter.Validate(data, output, loss);
-                    lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)rows.Length;
+                    lossSum += SingleLoss(loss, output, y, labels, data).Item() * (double)rows.Length;
                 }
-                if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, FirstLoss(loss));
+                if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, FirstLoss(loss), labels);
             }
         }
         int count = Math.Max(1, data.Count);
@@ -319,6 +321,12 @@ public static partial class Trainer
             OutputLosses = outputLossSums?.Select(s => s / count).ToArray(),
         };
     }
+
+    // One output's loss against the batch's targets y; integer labels (a set that holds them so) go to a class-index loss as they are.
+    private static Tensor SingleLoss(ILoss loss, Tensor output, Tensor y, IntTensor? labels, Dataset data) =>
+        labels is not null && loss is IClassIndexLoss byIndex
+            ? byIndex.Compute(output, labels)
+            : loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification));
 
     // The loss whose output accuracy is read from: the first output's.
     private static ILoss FirstLoss(ILoss loss) => loss is MultiOutputLoss multi ? multi.Losses[0] : loss;
