@@ -34,4 +34,12 @@ public sealed record Evaluation(double Loss, double? Accuracy, int Count)
     /// in output order (<see cref="Loss"/> is their weighted sum); null for one output.
     /// </summary>
     public IReadOnlyList<double>? OutputLosses { get; init; }
+
+    // The record's printout, with the losses per output listed (not their list's type name) when there are some.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Loss = {Loss}, Accuracy = {Accuracy}, Count = {Count}");
+        if (OutputLosses is not null) builder.Append($", OutputLosses = [{string.Join(", ", OutputLosses)}]");
+        return true;
+    }
 }
