@@ -126,5 +126,23 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         }
     }
 
+    /// <summary>
+    /// Every input and every target of <paramref name="data"/>'s <paramref name="rows"/>, each in the order a model
+    /// takes or returns them (<see cref="Dataset.Inputs"/>, <see cref="Dataset.AllTargets"/>).
+    /// </summary>
+    internal static (Tensor[] Inputs, Tensor[] Targets) GatherAll(Dataset data, ReadOnlySpan<int> rows)
+    {
+        using (GradMode.NoGrad())
+        {
+            var inputs = data.Inputs;
+            var targets = data.AllTargets;
+            var x = new Tensor[inputs.Count];
+            for (int i = 0; i < x.Length; i++) x[i] = inputs[i].Rows(rows);
+            var y = new Tensor[targets.Count];
+            for (int i = 0; i < y.Length; i++) y[i] = targets[i].Rows(rows);
+            return (x, y);
+        }
+    }
+
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -8,16 +8,24 @@ internal static class StratifiedSplit
     /// contributes ⌊f·n_c⌋ or ⌈f·n_c⌉ of them, f = nTrain / N (largest-remainder apportionment, ties to the lower
     /// class index). Within a class the chosen rows are random.
     /// </summary>
-    /// <param name="labels">N class indices, already validated to lie in 0..numClasses−1.</param>
-    /// <param name="numClasses">Number of classes C.</param>
+    /// <param name="labels">N class indices, already validated to be non-negative.</param>
     /// <param name="nTrain">Rows the training part must get, 1..N−1.</param>
     /// <param name="rng">Chooses which rows of each class go to training.</param>
-    public static (int[] Train, int[] Test) Indices(float[] labels, int numClasses, int nTrain, Rng rng)
+    /// <remarks>
+    /// Only the classes present are visited, in ascending order: a class with no rows gets no quota, no extra row and
+    /// no random draw, so this is the same split as visiting every class 0..C−1, without C-sized arrays for labels
+    /// that are large ids.
+    /// </remarks>
+    public static (int[] Train, int[] Test) Indices(ReadOnlySpan<int> labels, int nTrain, Rng rng)
     {
         int n = labels.Length;
+        var present = labels.ToArray();
+        Array.Sort(present);
+        present = [.. present.Distinct()];
+        int numClasses = present.Length;
         var byClass = new List<int>[numClasses];
         for (int c = 0; c < numClasses; c++) byClass[c] = [];
-        for (int i = 0; i < n; i++) byClass[(int)labels[i]].Add(i);
+        for (int i = 0; i < n; i++) byClass[Array.BinarySearch(present, labels[i])].Add(i);
 
         double f = (double)nTrain / n;
         var quota = new int[numClasses];

@@ -34,10 +34,21 @@ internal static class ClassTargets
         float label = target.data[i];
         if (ignoreIndex is { } ignored && label == ignored) return -1;
         int k = (int)label;
-        if (k != label || k < 0 || k >= classes)
-            throw new ArgumentException(
-                $"{loss}: target {i} is {label}, but class indices must be whole numbers in 0..{classes - 1}" +
-                (ignoreIndex is { } ig ? $" (or the ignored index {ig})." : "."));
+        if (k != label || k < 0 || k >= classes) throw NotAClass(i, $"{label}", classes, ignoreIndex, loss);
         return k;
     }
+
+    /// <summary>The class of integer target row <paramref name="i"/>, or −1 when it equals <paramref name="ignoreIndex"/>.</summary>
+    /// <exception cref="ArgumentException">The label is not in 0..classes−1 (nor the ignored index).</exception>
+    public static int ClassOf(IntTensor target, int i, int classes, int? ignoreIndex, string loss)
+    {
+        int label = target.data[i];
+        if (ignoreIndex is { } ignored && label == ignored) return -1;
+        if (label < 0 || label >= classes) throw NotAClass(i, $"{label}", classes, ignoreIndex, loss);
+        return label;
+    }
+
+    private static ArgumentException NotAClass(int i, string label, int classes, int? ignoreIndex, string loss) =>
+        new($"{loss}: target {i} is {label}, but class indices must be whole numbers in 0..{classes - 1}" +
+            (ignoreIndex is { } ig ? $" (or the ignored index {ig})." : "."));
 }

@@ -7,7 +7,7 @@ namespace Backprop.Nn;
 /// (= (softmax(Z) − onehot)/N in the plain case).
 /// </summary>
 /// <remarks>
-/// <para>Targets are class indices yᵢ [N] (stored as floats) or probability rows T [N, C].</para>
+/// <para>Targets are class indices yᵢ [N] (as floats, or as integers in an <see cref="IntTensor"/>) or probability rows T [N, C].</para>
 /// <para>Effective targets: for indices U[i,c] = w_c·((1 − ε)·[c = yᵢ] + ε/C), and U[i,·] = 0 for a row whose target
 /// is <see cref="IgnoreIndex"/>; for rows U[i,c] = w_c·((1 − ε)·T[i,c] + ε/C). Without weights w_c = 1.</para>
 /// <para>D, by <see cref="Reduction"/>: Mean (default) divides by Σᵢ w_yᵢ over the rows not ignored for indices (the
@@ -18,7 +18,7 @@ namespace Backprop.Nn;
 /// directly. <c>Fit</c>'s compiled step fuses the same loss on class indices, options included (the plain form,
 /// <see cref="IsPlain"/>, through its own kernel).</para>
 /// </remarks>
-public sealed class CrossEntropyLoss : ILoss
+public sealed class CrossEntropyLoss : IClassIndexLoss
 {
     private readonly float[]? weight;
 
@@ -70,7 +70,28 @@ public sealed class CrossEntropyLoss : ILoss
         int n = prediction.dims[0], c = prediction.dims[1];
         ClassTargets.RequireWeightsFor(weight, c, Name);
         var (u, divisor) = TargetRows(target, n, c);
+        return Fused(prediction, target, u, divisor);
+    }
 
+    /// <summary>The loss for class indices held as integers (exact at any size); the same value and gradient as for float indices.</summary>
+    public Tensor Compute(Tensor prediction, IntTensor target)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        if (prediction.Rank != 2)
+            throw new ShapeMismatchException($"cross_entropy: expected logits [N, C] but got {Shapes.Format(prediction.dims)}.");
+        int n = prediction.dims[0], c = prediction.dims[1];
+        if (target.Rank != 1 || target.dims[0] != n)
+            throw new ShapeMismatchException($"cross_entropy: logits {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
+        ClassTargets.RequireWeightsFor(weight, c, Name);
+        var (u, divisor) = IndexRows(i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name), n, c);
+        return Fused(prediction, null, u, divisor);
+    }
+
+    // The fused op over effective target rows U [N, C] and divisor D; target (float targets only) gets ∂/∂T when it is rows.
+    private Tensor Fused(Tensor prediction, Tensor? target, float[] u, double divisor)
+    {
+        int n = prediction.dims[0], c = prediction.dims[1];
         var logSoftmax = TensorArena.Floats(n * c);   // rented for the step inside Fit; the node holds it until backward
         double total = 0;
         for (int i = 0; i < n; i++)
@@ -88,7 +109,7 @@ public sealed class CrossEntropyLoss : ILoss
             }
         }
         var loss = Tensor.ScalarResult(divisor == 0 ? 0f : (float)(total / divisor));
-        return loss.Record("cross_entropy", [prediction, target], g =>
+        return loss.Record("cross_entropy", target is null ? [prediction] : [prediction, target], g =>
         {
             float scale = divisor == 0 ? 0f : g.data[0] / (float)divisor;
             if (prediction.RequiresGrad)
@@ -103,14 +124,14 @@ public sealed class CrossEntropyLoss : ILoss
                 }
                 prediction.AccumulateOwnedGrad(dz);
             }
-            if (target.RequiresGrad && target.Rank == 2)
+            if (target is { RequiresGrad: true, Rank: 2 })
             {
                 var dt = Tensor.Empty(target.dims);   // ∂/∂T[i,c] = −(1 − ε)·w_c·log softmax(Z)[i,c]/D
                 float kept = 1f - LabelSmoothing;
                 for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * kept * (weight?[k % c] ?? 1f) * logSoftmax[k];
                 target.AccumulateOwnedGrad(dt);
             }
-        }, saved: target.Rank == 2 ? [target] : []);
+        }, saved: target is { Rank: 2 } ? [target] : []);
     }
 
     /// <summary>
@@ -121,21 +142,7 @@ public sealed class CrossEntropyLoss : ILoss
     {
         float kept = 1f - LabelSmoothing, spread = LabelSmoothing / c;
         if (target.Rank == 1 && target.dims[0] == n)
-        {
-            var u = TensorArena.Floats(n * c);
-            double mass = 0;
-            for (int i = 0; i < n; i++)
-            {
-                int k = ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name);
-                if (k < 0) continue;
-                var row = u.AsSpan(i * c, c);
-                if (spread != 0f)
-                    for (int j = 0; j < c; j++) row[j] = (weight?[j] ?? 1f) * spread;
-                row[k] += (weight?[k] ?? 1f) * kept;
-                mass += weight?[k] ?? 1f;
-            }
-            return (u, LossTerms.Divisor(Reduction, mass, n));
-        }
+            return IndexRows(i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name), n, c);
         if (target.Rank == 2 && target.dims[0] == n && target.dims[1] == c)
         {
             if (IgnoreIndex is { } ignored)
@@ -149,5 +156,24 @@ public sealed class CrossEntropyLoss : ILoss
         }
         throw new ShapeMismatchException(
             $"cross_entropy: logits {Shapes.Format([n, c])} need targets [{n}] (class indices) or [{n},{c}] (one-hot) but got {Shapes.Format(target.dims)}.");
+    }
+
+    /// <summary>U [N, C] and D for class indices: row i's class is <paramref name="classOf"/>(i), −1 for an ignored row.</summary>
+    private (float[] Rows, double Divisor) IndexRows(Func<int, int> classOf, int n, int c)
+    {
+        float kept = 1f - LabelSmoothing, spread = LabelSmoothing / c;
+        var u = TensorArena.Floats(n * c);
+        double mass = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int k = classOf(i);
+            if (k < 0) continue;
+            var row = u.AsSpan(i * c, c);
+            if (spread != 0f)
+                for (int j = 0; j < c; j++) row[j] = (weight?[j] ?? 1f) * spread;
+            row[k] += (weight?[k] ?? 1f) * kept;
+            mass += weight?[k] ?? 1f;
+        }
+        return (u, LossTerms.Divisor(Reduction, mass, n));
     }
 }

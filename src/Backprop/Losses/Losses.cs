@@ -25,7 +25,7 @@ public static class Losses
     /// Cross-entropy over a softmax, from raw scores (logits) [N, C]; targets are class indices [N] or
     /// one-hot / probability rows [N, C]. Mean over the N rows.
     /// </summary>
-    public static ILoss CrossEntropy { get; } = new CrossEntropyLoss();
+    public static CrossEntropyLoss CrossEntropy { get; } = new CrossEntropyLoss();
 
     /// <summary>
     /// Mean absolute error, <c>mean |prediction − target|</c> (<see cref="L1Loss"/>; construct one for another
@@ -43,7 +43,7 @@ public static class Losses
     /// Negative log-likelihood of log-probabilities [N, C] (after a log_softmax layer) and class indices [N], mean
     /// over rows (<see cref="NllLoss"/>; construct one for class weights or an ignored index).
     /// </summary>
-    public static ILoss Nll { get; } = new NllLoss();
+    public static NllLoss Nll { get; } = new NllLoss();
 
     /// <summary>
     /// KL divergence of log-probabilities (input) from probabilities (target), PyTorch's <c>kl_div</c> with

@@ -2,7 +2,7 @@ namespace Backprop.Nn;
 
 /// <summary>
 /// Negative log-likelihood (PyTorch's <c>F.nll_loss</c>): the input X [N, C] holds log-probabilities (e.g. the
-/// output of a <c>log_softmax</c> layer), the target [N] class indices yᵢ (stored as floats). Row i's term is
+/// output of a <c>log_softmax</c> layer), the target [N] class indices yᵢ (as floats, or as integers in an <see cref="IntTensor"/>). Row i's term is
 /// −w_yᵢ·X[i, yᵢ] (w = 1 without class weights); rows whose target is <see cref="IgnoreIndex"/> count for nothing.
 /// <see cref="LossReduction.Mean"/> (default) divides the sum by Σᵢ w_yᵢ over the rows not ignored (the row count
 /// without weights), as PyTorch does. ∂loss/∂X[i, yᵢ] = −w_yᵢ/divisor; every other entry gets 0.
@@ -12,7 +12,7 @@ namespace Backprop.Nn;
 /// with a zero gradient, so such a batch is a no-op step; PyTorch returns NaN (0/0) there.
 /// <c>log_softmax</c> followed by this loss equals <see cref="CrossEntropyLoss"/> on the logits.
 /// </remarks>
-public sealed class NllLoss : ILoss
+public sealed class NllLoss : IClassIndexLoss
 {
     private readonly float[]? weight;
 
@@ -50,14 +50,34 @@ public sealed class NllLoss : ILoss
         if (target.Rank != 1 || target.dims[0] != n)
             throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
         ClassTargets.RequireWeightsFor(weight, c, Name);
+        return Fused(prediction, target, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+    }
 
-        // classes[i] = yᵢ, or −1 for an ignored row; the arena gives it back when the step ends.
+    /// <summary>The loss for class indices held as integers (exact at any size); the same value and gradient as for float indices.</summary>
+    public Tensor Compute(Tensor prediction, IntTensor target)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        if (prediction.Rank != 2)
+            throw new ShapeMismatchException($"nll: expected log-probabilities [N, C] but got {Shapes.Format(prediction.dims)}.");
+        int n = prediction.dims[0], c = prediction.dims[1];
+        if (target.Rank != 1 || target.dims[0] != n)
+            throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
+        ClassTargets.RequireWeightsFor(weight, c, Name);
+        return Fused(prediction, null, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+    }
+
+    // The op for row i's class classOf(i) (−1: ignored); a float target is recorded as an input, though it gets no gradient.
+    private Tensor Fused(Tensor prediction, Tensor? target, Func<int, int> classOf)
+    {
+        int n = prediction.dims[0], c = prediction.dims[1];
+        // classes[i] = yᵢ, or −1 for an ignored row (as a float: exact below 2²⁴ classes per row); the arena gives it back when the step ends.
         var classes = TensorArena.Floats(n);
         var x = prediction.data;
         double sum = 0, weightSum = 0;
         for (int i = 0; i < n; i++)
         {
-            int y = ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name);
+            int y = classOf(i);
             classes[i] = y;
             if (y < 0) continue;
             double w = weight?[y] ?? 1;
@@ -66,7 +86,7 @@ public sealed class NllLoss : ILoss
         }
         double scale = LossTerms.Scale(LossTerms.Divisor(Reduction, weightSum, n));
         var loss = Tensor.ScalarResult((float)(sum * scale));
-        return loss.Record(Name, [prediction, target], g =>
+        return loss.Record(Name, target is null ? [prediction] : [prediction, target], g =>
         {
             if (!prediction.RequiresGrad) return;
             double s = g.data[0] * scale;

@@ -25,14 +25,17 @@ public abstract partial class Module
 {
     /// <summary>
     /// Computes the output for <paramref name="input"/>, recording the graph when gradients are on. A module with one
-    /// input overrides this; one with several overrides <see cref="Forward(IReadOnlyList{Tensor})"/> instead.
+    /// input overrides this; one with several overrides <see cref="Forward(IReadOnlyList{Tensor})"/> instead, and one
+    /// with several outputs <see cref="ForwardOutputs"/>.
     /// </summary>
-    /// <exception cref="NotImplementedException">The module overrides neither Forward.</exception>
+    /// <exception cref="NotImplementedException">The module overrides no Forward.</exception>
+    /// <exception cref="InvalidOperationException">The module returns several outputs (use <see cref="ForwardOutputs"/>).</exception>
     public virtual Tensor Forward(Tensor input)
     {
-        if (!ModuleFields.OverridesListForward(GetType()))
-            throw new NotImplementedException($"{GetType().Name} overrides neither Forward(Tensor) nor Forward(IReadOnlyList<Tensor>); a module computes its output in one of them.");
-        return Forward([input]);
+        var type = GetType();
+        if (ModuleFields.OverridesListForward(type)) return Forward([input]);
+        if (ModuleFields.OverridesForwardOutputs(type)) return OnlyOutput(ForwardOutputs([input]));
+        throw new NotImplementedException($"{type.Name} overrides neither Forward(Tensor) nor Forward(IReadOnlyList<Tensor>) nor ForwardOutputs; a module computes its output in one of them.");
     }
 
     /// <summary>
@@ -42,13 +45,28 @@ public abstract partial class Module
     /// <see cref="Forward(Tensor)"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The module takes one input but was given another number.</exception>
+    /// <exception cref="InvalidOperationException">The module returns several outputs (use <see cref="ForwardOutputs"/>).</exception>
     public virtual Tensor Forward(IReadOnlyList<Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        if (ModuleFields.OverridesForwardOutputs(GetType())) return OnlyOutput(ForwardOutputs(inputs));
         if (inputs.Count != 1)
             throw new ArgumentException($"{GetType().Name} takes one input but was given {inputs.Count}; a module with several inputs overrides Forward(IReadOnlyList<Tensor>).");
         return Forward(inputs[0]);
     }
+
+    /// <summary>
+    /// Computes every output of the module, as PyTorch's <c>forward</c> returning a tuple: e.g. a class head and a box
+    /// head, <c>[logits [N, C], box [N, 4]]</c>. Override it in a module with several outputs; <c>Fit</c> and
+    /// <c>Evaluate</c> give output i to loss i of a <see cref="MultiOutputLoss"/> against the dataset's target i
+    /// (<see cref="Data.Dataset.AllTargets"/>), and <c>PredictOutputs</c> returns them all. By default the single
+    /// output of <see cref="Forward(IReadOnlyList{Tensor})"/>.
+    /// </summary>
+    public virtual IReadOnlyList<Tensor> ForwardOutputs(IReadOnlyList<Tensor> inputs) => [Forward(inputs)];
+
+    // Forward on a module that returns its outputs as a list: the one output, or an error saying how to get several.
+    private Tensor OnlyOutput(IReadOnlyList<Tensor> outputs) => outputs.Count == 1 ? outputs[0]
+        : throw new InvalidOperationException($"{GetType().Name} returns {outputs.Count} outputs, so it has no single output: call CallOutputs (or ForwardOutputs) to get them all, or PredictOutputs to predict them.");
 
     /// <summary>
     /// Runs the module: <see cref="Forward(Tensor)"/> with its hooks around it (see <see cref="RegisterForwardHook"/>),
@@ -61,6 +79,25 @@ public abstract partial class Module
     /// <c>model.Call(image, metadata)</c>. Hooks, which see one input, fire only for <see cref="Call(Tensor)"/>.
     /// </summary>
     public Tensor Call(params Tensor[] inputs) => Forward(inputs);
+
+    /// <summary>
+    /// Runs the module and returns every output (<see cref="ForwardOutputs"/>), e.g.
+    /// <c>var (logits, box) = (outs[0], outs[1])</c> for <c>outs = model.CallOutputs(image)</c>. A call with one input
+    /// to a module with one output goes through <see cref="Call(Tensor)"/>, hooks included.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The module has forward or backward hooks of its own, which see one input and one output, and this call has
+    /// several inputs or the module several outputs: refused rather than skipping the hooks.
+    /// </exception>
+    public IReadOnlyList<Tensor> CallOutputs(params IReadOnlyList<Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        bool single = inputs.Count == 1 && !ModuleFields.OverridesForwardOutputs(GetType());
+        if (single) return [Call(inputs[0])];
+        if (HasForwardHooks || HasBackwardHooks)
+            throw new InvalidOperationException($"{GetType().Name} has hooks, which see one input and one output, but this call has {inputs.Count} input{(inputs.Count == 1 ? "" : "s")} to a module that may return several outputs; register the hooks on its children instead.");
+        return ForwardOutputs(inputs);
+    }
 
     private bool training = true;
 

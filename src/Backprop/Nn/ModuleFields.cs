@@ -93,6 +93,17 @@ internal static class ModuleFields
         return overrides;
     }
 
+    private static readonly ConcurrentDictionary<Type, bool> OutputsForward = new();
+
+    /// <summary>Whether <paramref name="type"/> (a module) overrides <c>ForwardOutputs</c>, i.e. may return several outputs.</summary>
+    public static bool OverridesForwardOutputs([DynamicallyAccessedMembers(Members)] Type type)
+    {
+        if (OutputsForward.TryGetValue(type, out bool overrides)) return overrides;
+        overrides = type.GetMethod(nameof(Module.ForwardOutputs), [typeof(IReadOnlyList<Tensor>)])!.DeclaringType != typeof(Module);
+        OutputsForward[type] = overrides;
+        return overrides;
+    }
+
     private static Field[] Of([DynamicallyAccessedMembers(Members)] Type type) =>
         Cache.TryGetValue(type, out var fields) ? fields : Cache.GetOrAdd(type, Discover(type));
 

@@ -60,6 +60,27 @@ public sealed class IntTensor
     /// <summary>One element by its full index.</summary>
     public int this[params int[] index] => data[Shapes.Offset(dims, index)];
 
+    /// <summary>
+    /// The rows (slices along axis 0) at <paramref name="indices"/>, in that order, as a new tensor: a batch of labels,
+    /// as <see cref="Tensor.Rows"/> gathers one of features.
+    /// </summary>
+    /// <exception cref="IndexOutOfRangeException">An index is not a row.</exception>
+    public IntTensor Rows(ReadOnlySpan<int> indices)
+    {
+        if (Rank == 0) throw new ShapeMismatchException("rows: a scalar has no rows.");
+        int rowSize = Size / Math.Max(1, dims[0]);
+        var newDims = (int[])dims.Clone();
+        newDims[0] = indices.Length;
+        var r = new int[indices.Length * rowSize];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            if ((uint)indices[i] >= (uint)dims[0])
+                throw new IndexOutOfRangeException($"rows: index {indices[i]} is out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
+            Array.Copy(data, indices[i] * rowSize, r, i * rowSize, rowSize);
+        }
+        return new IntTensor(newDims, r);
+    }
+
     /// <summary>A copy of the elements in row-major order.</summary>
     public int[] ToArray() => (int[])data.Clone();
 

@@ -24,6 +24,7 @@ internal static class DivergenceDiagnosis
     public static Finding Find(Module model, Dataset train, ILoss loss, ReadOnlySpan<int> rows)
     {
         if (FirstNonFiniteWeights(model) is { Site: NonFiniteSite.Weights } weights) return weights;
+        if (OutputTerms.Apply(model, train, loss)) return FindInOutputs(model, train, loss, rows);
         var layers = Layers(model);
         using var step = TensorArena.Step();
         model.ZeroGrad();
@@ -49,6 +50,24 @@ internal static class DivergenceDiagnosis
                 finite &= p.Grad is not { } pg || DivergenceGuard.AllFinite(pg.AsSpan());
             if (!finite) return At(layers[i], NonFiniteSite.Gradients);
         }
+        return default;
+    }
+
+    // A model with several outputs is one layer, run whole: its outputs, then the loss, then its gradients.
+    private static Finding FindInOutputs(Module model, Dataset train, ILoss loss, ReadOnlySpan<int> rows)
+    {
+        using var step = TensorArena.Step();
+        model.ZeroGrad();
+        var (inputs, targets) = DataLoader.GatherAll(train, rows);
+        var outputs = model.ForwardOutputs(inputs);
+        var whole = ("model", model);
+        if (outputs.Any(o => !DivergenceGuard.AllFinite(o.AsSpan()))) return At(whole, NonFiniteSite.Activations);
+        var cost = OutputTerms.Loss(outputs, targets, train.IntTargets?.Rows(rows), loss, train, validate: false).Total;
+        if (!float.IsFinite(cost.Item())) return new Finding(null, null, NonFiniteSite.Loss);
+        if (!cost.RequiresGrad) return default;
+        cost.Backward();
+        foreach (var (_, p) in model.NamedParameters())
+            if (p.Grad is { } g && !DivergenceGuard.AllFinite(g.AsSpan())) return At(whole, NonFiniteSite.Gradients);
         return default;
     }
 

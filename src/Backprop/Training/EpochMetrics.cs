@@ -11,10 +11,35 @@ namespace Backprop.Training;
 /// <param name="SamplesPerSecond">Training samples processed per second.</param>
 public sealed record EpochMetrics(
     int Epoch, double Loss, double? Accuracy, double? ValidationLoss, double? ValidationAccuracy,
-    double Seconds, float LearningRate, double SamplesPerSecond);
+    double Seconds, float LearningRate, double SamplesPerSecond)
+{
+    /// <summary>
+    /// For a model trained with several outputs (<see cref="Nn.MultiOutputLoss"/>), each output's own mean training
+    /// loss, unweighted, in output order (<see cref="Loss"/> is their weighted sum); null for one output.
+    /// </summary>
+    public IReadOnlyList<double>? OutputLosses { get; init; }
+
+    /// <summary>Each output's own loss on the validation set, as <see cref="OutputLosses"/>; null without one.</summary>
+    public IReadOnlyList<double>? ValidationOutputLosses { get; init; }
+}
 
 /// <summary>The result of evaluating a model on a dataset.</summary>
 /// <param name="Loss">Mean loss per sample.</param>
 /// <param name="Accuracy">Fraction of correctly classified samples (null for regression).</param>
 /// <param name="Count">Number of samples evaluated.</param>
-public sealed record Evaluation(double Loss, double? Accuracy, int Count);
+public sealed record Evaluation(double Loss, double? Accuracy, int Count)
+{
+    /// <summary>
+    /// For a model with several outputs (<see cref="Nn.MultiOutputLoss"/>), each output's own mean loss, unweighted,
+    /// in output order (<see cref="Loss"/> is their weighted sum); null for one output.
+    /// </summary>
+    public IReadOnlyList<double>? OutputLosses { get; init; }
+
+    // The record's printout, with the losses per output listed (not their list's type name) when there are some.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Loss = {Loss}, Accuracy = {Accuracy}, Count = {Count}");
+        if (OutputLosses is not null) builder.Append($", OutputLosses = [{string.Join(", ", OutputLosses)}]");
+        return true;
+    }
+}

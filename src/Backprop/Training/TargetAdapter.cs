@@ -36,12 +36,15 @@ internal static class TargetAdapter
         return classes;
     }
 
-    /// <summary>Number of rows whose predicted class equals the target index.</summary>
-    public static int CountCorrect(Tensor output, Tensor y, ILoss? loss)
+    /// <summary>
+    /// Number of rows whose predicted class equals the target index: <paramref name="labels"/> when the set holds its
+    /// labels as integers, else the float targets <paramref name="y"/>.
+    /// </summary>
+    public static int CountCorrect(Tensor output, Tensor y, ILoss? loss, IntTensor? labels = null)
     {
         var predicted = Classes(output, loss);
         int correct = 0;
-        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == (int)y.data[i]) correct++;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == (labels is null ? (int)y.data[i] : labels.data[i])) correct++;
         return correct;
     }
 

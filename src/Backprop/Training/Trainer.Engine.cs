@@ -21,6 +21,9 @@ public static partial class Trainer
                 break;
             case TrainingEngine.Auto or TrainingEngine.Compiled:
                 if (train.InputCount > 1) reason = $"the data has {train.InputCount} inputs per row; the compiled step takes one";
+                else if (OutputTerms.Apply(model, train, loss)) reason = OutputTerms.Reason(model, train, loss);
+                else if (train.IntTargets is not null && train.NumClasses > 1 << 24)
+                    reason = $"the data has {train.NumClasses} classes, and the compiled step reads class labels as floats (exact up to 2^24)";
                 else plan = TrainingPlan.TryCreate(model, loss, train, options.BatchSize, out reason);
                 if (plan is null && options.Engine == TrainingEngine.Compiled)
                     throw new InvalidOperationException($"Engine = Compiled, but the compiled step cannot train this model: {reason}. Use Engine = Auto to train it through the autograd graph.");

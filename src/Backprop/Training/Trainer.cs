@@ -83,6 +83,7 @@ public static partial class Trainer
         int batchCount = loader.BatchCount;
         bool validated = false;
         var plan = ChooseEngine(model, loss, train, options with { BatchSize = planBatch }, history);
+        bool several = OutputTerms.Apply(model, train, loss);
         if (options.StopOnDivergence && state.DivergenceReference == 0) state.DivergenceReference = DivergenceGuard.Reference(model, train, loss);
         var guard = options.StopOnDivergence ? new DivergenceGuard(model, options.DivergenceFactor, state.DivergenceReference, train.Count) : null;
         options.OnStart?.Invoke(history);
@@ -110,6 +111,7 @@ public static partial class Trainer
                 // Where this epoch's row order is drawn from; a mid-epoch checkpoint redraws the same order from it.
                 state.LoaderRng = TrainingState.Pack(loader.Rng.State);
                 (state.LossSum, state.Correct, state.Seen) = (0, 0, 0);
+                state.OutputLossSums = several ? new double[train.TargetCount] : null;
             }
             rates.BeforeEpoch(epoch);
             guard?.EpochStarts(state.Batch);
@@ -127,7 +129,7 @@ public static partial class Trainer
                 rates.BeforeStep();
                 var (batchLoss, batchCorrect) = plan is not null
                     ? PlannedBatch(plan, optimizer, train, rows, options, guard is not null)
-                    : TrainBatch(model, train, loss, optimizer, rows, ref validated, options, guard is not null);
+                    : TrainBatch(model, train, loss, optimizer, rows, ref validated, options, guard is not null, state.OutputLossSums);
                 if (guard?.AfterBatch(epoch, b + 1, batchLoss, state.LossSum + batchLoss, state.Seen + rows.Length, train, loss, rows, history) is { } diverged)
                 {
                     if (!wasTraining) model.Eval();
@@ -152,7 +154,10 @@ public static partial class Trainer
             Evaluation? val = options.Validation is null ? null : model.Evaluate(options.Validation, loss);
             int seen = state.Seen;
             var metrics = new EpochMetrics(epoch, state.LossSum / seen, train.IsClassification ? (double)state.Correct / seen : null,
-                val?.Loss, val?.Accuracy, clock.Elapsed.TotalSeconds, optimizer.LearningRate, (seen - seenBefore) / Math.Max(trainSeconds, 1e-9));
+                val?.Loss, val?.Accuracy, clock.Elapsed.TotalSeconds, optimizer.LearningRate, (seen - seenBefore) / Math.Max(trainSeconds, 1e-9))
+            {
+                OutputLosses = state.OutputLossSums?.Select(s => s / seen).ToArray(), ValidationOutputLosses = val?.OutputLosses,
+            };
             history.Add(metrics);
             options.OnEpoch?.Invoke(metrics);
 
@@ -211,18 +216,33 @@ public static partial class Trainer
     /// intermediate gradients rent their storage and give it back when the step ends, so only numbers leave it.
     /// </remarks>
     internal static (double LossSum, int Correct) TrainBatch(Module model, Dataset train, ILoss loss, Optimizer optimizer,
-        ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null, bool onlyIfFinite = false)
+        ReadOnlySpan<int> rows, ref bool validated, FitOptions? options = null, bool onlyIfFinite = false, double[]? outputLossSums = null)
     {
         using var step = TensorArena.Step();
-        var (inputs, y) = DataLoader.GatherInputs(train, rows, model);
-        var x = inputs[0];
         optimizer.RecycleGrads();
-        var output = inputs.Length == 1 ? model.Call(x) : model.Call(inputs);
-        if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
-        var cost = loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, train.IsClassification));
+        Tensor output, y, cost;
+        var labels = train.IntTargets?.Rows(rows);
+        if (OutputTerms.Apply(model, train, loss))
+        {
+            var (inputs, targets) = DataLoader.GatherAll(train, rows);
+            var outputs = model.CallOutputs(inputs);
+            (cost, var terms) = OutputTerms.Loss(outputs, targets, labels, loss, train, validate: !validated);
+            validated = true;
+            (output, y) = (outputs[0], targets[0]);
+            if (outputLossSums is not null)
+                for (int i = 0; i < terms.Count; i++) outputLossSums[i] += terms[i].Item() * (double)rows.Length;
+        }
+        else
+        {
+            var (inputs, y1) = DataLoader.GatherInputs(train, rows, model);
+            y = y1;
+            output = inputs.Length == 1 ? model.Call(inputs[0]) : model.Call(inputs);
+            if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
+            cost = SingleLoss(loss, output, y, labels, train);
+        }
         cost.Backward();
-        double lossSum = cost.Item() * (double)x.Shape[0];
-        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, loss) : 0;
+        double lossSum = cost.Item() * (double)rows.Length;
+        int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, FirstLoss(loss), labels) : 0;
         options?.Parallel?.AverageGradients(optimizer.Parameters, ref lossSum, ref correct);
         if (!onlyIfFinite || double.IsFinite(lossSum))
         {
@@ -257,9 +277,11 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var predictor = data.InputCount == 1 ? Predictor.For(model, data.SampleShape) : null;
+        bool several = OutputTerms.Apply(model, data, loss);
+        var predictor = data.InputCount == 1 && !several ? Predictor.For(model, data.SampleShape) : null;
         using var session = TensorArena.Session();
         double lossSum = 0;
+        double[]? outputLossSums = several ? new double[data.TargetCount] : null;
         int correct = 0;
         var order = Enumerable.Range(0, data.Count).ToArray();
         using (InferenceMode.Enter())
@@ -268,19 +290,46 @@ public static partial class Trainer
             {
                 // The batch's results are read into numbers inside the scope; their storage is reused by the next batch.
                 using var step = TensorArena.Step();
-                var (inputs, y) = DataLoader.GatherInputs(data, order.AsSpan(start, Math.Min(batchSize, data.Count - start)), model);
-                var x = inputs[0];
-                Tensor output;
-                if (predictor is not null) output = predictor.Predict(x);
-                else using (GradMode.NoGrad()) output = model.Forward(inputs);
-                TargetAdapter.Validate(data, output, loss);
-                lossSum += loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification)).Item() * (double)x.Shape[0];
-                if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, loss);
+                var rows = order.AsSpan(start, Math.Min(batchSize, data.Count - start));
+                var labels = data.IntTargets?.Rows(rows);
+                Tensor output, y;
+                if (several)
+                {
+                    var (inputs, targets) = DataLoader.GatherAll(data, rows);
+                    IReadOnlyList<Tensor> outputs;
+                    using (GradMode.NoGrad()) outputs = model.ForwardOutputs(inputs);
+                    var (total, terms) = OutputTerms.Loss(outputs, targets, labels, loss, data, validate: true);
+                    lossSum += total.Item() * (double)rows.Length;
+                    for (int i = 0; i < terms.Count; i++) outputLossSums![i] += terms[i].Item() * (double)rows.Length;
+                    (output, y) = (outputs[0], targets[0]);
+                }
+                else
+                {
+                    var (inputs, y1) = DataLoader.GatherInputs(data, rows, model);
+                    y = y1;
+                    if (predictor is not null) output = predictor.Predict(inputs[0]);
+                    else using (GradMode.NoGrad()) output = model.Forward(inputs);
+                    TargetAdapter.Validate(data, output, loss);
+                    lossSum += SingleLoss(loss, output, y, labels, data).Item() * (double)rows.Length;
+                }
+                if (data.IsClassification) correct += TargetAdapter.CountCorrect(output, y, FirstLoss(loss), labels);
             }
         }
         int count = Math.Max(1, data.Count);
-        return new Evaluation(lossSum / count, data.IsClassification ? (double)correct / count : null, data.Count);
+        return new Evaluation(lossSum / count, data.IsClassification ? (double)correct / count : null, data.Count)
+        {
+            OutputLosses = outputLossSums?.Select(s => s / count).ToArray(),
+        };
     }
+
+    // One output's loss against the batch's targets y; integer labels (a set that holds them so) go to a class-index loss as they are.
+    private static Tensor SingleLoss(ILoss loss, Tensor output, Tensor y, IntTensor? labels, Dataset data) =>
+        labels is not null && loss is IClassIndexLoss byIndex
+            ? byIndex.Compute(output, labels)
+            : loss.Compute(output, TargetAdapter.ForLoss(y, output, loss, data.IsClassification));
+
+    // The loss whose output accuracy is read from: the first output's.
+    private static ILoss FirstLoss(ILoss loss) => loss is MultiOutputLoss multi ? multi.Losses[0] : loss;
 
     /// <summary>
     /// The model's outputs for <paramref name="features"/> ([N, F]), in evaluation mode whatever the model's mode,
@@ -308,6 +357,21 @@ public static partial class Trainer
         using (InferenceMode.Enter())
         using (GradMode.NoGrad())
             return model.Forward(inputs).Detach().Clone();
+    }
+
+    /// <summary>
+    /// Every output of a model (<see cref="Module.ForwardOutputs"/>), e.g. <c>[logits [N, C], box [N, 4]]</c>, for
+    /// its inputs (each <c>[N, ...]</c> with the same N), in evaluation mode whatever the model's mode, without a graph
+    /// and without changing the model. A model with one output gives a list of one.
+    /// </summary>
+    public static IReadOnlyList<Tensor> PredictOutputs(this Module model, params IReadOnlyList<Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count == 1 && !ModuleFields.OverridesForwardOutputs(model.GetType())) return [model.Predict(inputs[0])];
+        using (InferenceMode.Enter())
+        using (GradMode.NoGrad())
+            return [.. model.ForwardOutputs(inputs).Select(o => o.Detach().Clone())];
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ internal sealed partial class TrainingPlan
     private CrossEntropyLoss? CrossEntropyOptions { get; init; }
 
     /// <summary>
-    /// The loss and ∂loss/∂logits of cross-entropy with options, as <see cref="CrossEntropyLoss.Compute"/> defines
+    /// The loss and ∂loss/∂logits of cross-entropy with options, as <see cref="CrossEntropyLoss.Compute(Tensor, Tensor)"/> defines
     /// them: D = Σ w_yᵢ over the rows not ignored (Mean), 1 (Sum) or n (BatchMean). Returns the loss as the graph's
     /// step reports it (its value × n, 0 when D is 0) and the correct count.
     /// </summary>

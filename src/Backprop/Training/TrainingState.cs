@@ -18,6 +18,9 @@ internal sealed class TrainingState
     public int Correct { get; set; }
     public int Seen { get; set; }
 
+    /// <summary>For several outputs, each output's own running loss sum this epoch; null for one output.</summary>
+    public double[]? OutputLossSums { get; set; }
+
     // Early stopping.
     public double BestMonitored { get; set; } = double.PositiveInfinity;
     public int BestEpoch { get; set; }

@@ -93,7 +93,7 @@ public sealed class MultiInputTests
     public void AModuleWithNoForwardSaysWhichToOverride()
     {
         var e = Assert.Throws<NotImplementedException>(() => new NoForward().Forward(Tensor.Zeros(1, 2)));
-        Assert.Equal("NoForward overrides neither Forward(Tensor) nor Forward(IReadOnlyList<Tensor>); a module computes its output in one of them.", e.Message);
+        Assert.Equal("NoForward overrides neither Forward(Tensor) nor Forward(IReadOnlyList<Tensor>) nor ForwardOutputs; a module computes its output in one of them.", e.Message);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Backprop.Tests.Training;
 
 /// <summary>
 /// Cross-entropy with class weights, label smoothing, an ignored index and each reduction in the compiled step: the
-/// same loss, correct count and gradients as the graph's <see cref="CrossEntropyLoss.Compute"/> (itself checked
+/// same loss, correct count and gradients as the graph's <see cref="CrossEntropyLoss.Compute(Tensor, Tensor)"/> (itself checked
 /// against PyTorch), and the same weights after Fit.
 /// </summary>
 public sealed class TrainingPlanCrossEntropyOptionsTests

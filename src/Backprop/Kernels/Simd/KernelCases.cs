@@ -66,6 +66,10 @@ internal static class KernelCases
         new("op.abs_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<AbsBackwardOperator>(d, x[0], x[1], w))),
         new("op.clamp_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<ClampBackwardOperator>(d, x[0], x[1], -0.5f, 1f, w))),
         new("op.add", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<AddOperator>(d, x[0], x[1], w))),
+        new("op.silu", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<SiluOperator>(d, Spread(x[0]), w))),
+        new("op.silu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<SiluBackwardOperator>(d, x[0], Spread(x[1]), w))),
+        new("op.gelu_tanh", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<GeluTanhOperator>(d, Spread(x[0]), w))),
+        new("op.gelu_tanh_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<GeluTanhBackwardOperator>(d, x[0], Spread(x[1]), w))),
         new("op.multiply_add", (n, w) => Map(n, 3, (d, x) => SimdDriver.Map<MultiplyAddOperator>(d, x[0], x[1], x[2], w))),
     ];
 
@@ -91,6 +95,15 @@ internal static class KernelCases
     private static float[] Positive(float[] v)
     {
         for (int i = 0; i < v.Length; i++) v[i] = MathF.Abs(v[i]) + 0.25f;
+        return v;
+    }
+
+    // Widens some of the values in [−2, 2] to [−48, 48] and puts ±95 among them, so that exp-based kernels reach both
+    // tails and e^x's clamps (e^x overflows above 88.4 and is subnormal below −87.3).
+    private static float[] Spread(float[] v)
+    {
+        for (int i = 0; i < v.Length; i++)
+            v[i] = i % 13 == 5 ? (i % 2 == 0 ? 95f : -95f) : i % 3 == 0 ? v[i] * 24f : v[i];
         return v;
     }
 
