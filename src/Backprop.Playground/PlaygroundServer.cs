@@ -22,6 +22,8 @@ namespace Backprop.Playground;
 /// POST   /api/sessions/{id}/reset                         → frame (new weights, same data)
 /// GET    /api/sessions/{id}                               → frame
 /// POST   /api/sessions/{id}/explain    {"apply": bool}    → step trace of the next batch (then the step, if apply)
+/// POST   /api/sessions/{id}/data?task=auto|classes|regression   CSV text (x1, x2, label) → frame with the points
+/// POST   /api/sessions/{id}/weight     {"layer", "from", "to", "value"} → frame (W[layer][from, to] set)
 /// DELETE /api/sessions/{id}                               → 204
 /// GET    /api/seed                                        → the seed-001 step trace (as backprop explain)
 /// POST   /api/circuit                  {"expression", "values"} → gates, values, gradients, numerical slopes
@@ -160,6 +162,31 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 var trace = session.Explain(apply);
                 return (200, w => TraceJson.Write(w, trace));
             });
+            Api(app, limits, "POST", "/api/sessions/{id}/data", async ctx =>
+            {
+                var session = store.Get(Id(ctx));
+                string task = ctx.Request.Query.TryGetValue("task", out var t) ? t.ToString() : "auto";
+                if (!CsvData.Tasks.Contains(task))
+                    throw new ApiException(400, $"task must be one of {string.Join(", ", CsvData.Tasks)} but got \"{(task.Length > 40 ? task[..40] + "…" : task)}\"");
+                string text = await ReadText(ctx, limits.MaxCsvBytes);
+                if (text.Trim().Length == 0) throw new ApiException(400, "expected a CSV body (x1, x2, label per line) but the request had none");
+                session.Upload(CsvData.Parse(text, task, limits.MaxPoints));
+                return Frame(session, withData: true);
+            });
+            Api(app, limits, "POST", "/api/sessions/{id}/weight", async ctx =>
+            {
+                var session = store.Get(Id(ctx));
+                using var body = await ReadJson(ctx, limits, allowEmpty: false);
+                var root = body!.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    throw new ApiException(400, "expected {\"layer\": l, \"from\": i, \"to\": j, \"value\": w}");
+                int Index(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)
+                    ? n : throw new ApiException(400, $"{name} must be a whole number (expected {{\"layer\": l, \"from\": i, \"to\": j, \"value\": w}})");
+                float value = root.TryGetProperty("value", out var wv) && wv.ValueKind == JsonValueKind.Number && wv.TryGetDouble(out double dv) ? (float)dv
+                    : throw new ApiException(400, "value must be a number (expected {\"layer\": l, \"from\": i, \"to\": j, \"value\": w})");
+                session.SetWeight(Index("layer"), Index("from"), Index("to"), value);
+                return Frame(session, withData: false);
+            });
             Api(app, limits, "DELETE", "/api/sessions/{id}", ctx =>
             {
                 string id = Id(ctx);
@@ -246,6 +273,9 @@ public sealed class PlaygroundServer : IAsyncDisposable
         {
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = "application/json; charset=utf-8";
+            // A body refused for its size is left unread: close the connection rather than drain it, so the reply
+            // arrives whole and the client's next request goes on a fresh connection.
+            if (status == 413) ctx.Response.Headers.Connection = "close";
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer, WriterOptions))
             {
@@ -255,6 +285,33 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 w.WriteEndObject();
             }
             await ctx.Response.Body.WriteAsync(buffer.ToArray());
+        }
+
+        /// <summary>The body as UTF-8 text of at most <paramref name="maxBytes"/> bytes (a limit above the JSON one).</summary>
+        /// <exception cref="ApiException">413 for a longer body, 400 for bytes that are not UTF-8.</exception>
+        private static async Task<string> ReadText(HttpContext ctx, int maxBytes)
+        {
+            if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = maxBytes;
+            if (ctx.Request.ContentLength > maxBytes)
+                throw new ApiException(413, $"the CSV may be at most {maxBytes} bytes but is {ctx.Request.ContentLength}");
+            using var buffer = new MemoryStream();
+            var chunk = new byte[8192];
+            int read;
+            while ((read = await ctx.Request.Body.ReadAsync(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > maxBytes)
+                    throw new ApiException(413, $"the CSV may be at most {maxBytes} bytes but is longer");
+            }
+            try
+            {
+                return new System.Text.UTF8Encoding(false, true).GetString(buffer.ToArray());
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new ApiException(400, "the CSV is not UTF-8 text");
+            }
         }
 
         /// <summary>The body as JSON; null when it is empty and that is allowed.</summary>
