@@ -18,8 +18,8 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     internal static string ThreeBlobs(int perClass, bool header = true)
     {
         var random = new Random(5);
-        var csv = new StringBuilder(header ? "width,height,kind\n" : "");
-        (float X, float Y, string Name)[] centres = [(20, -0.6f, "red"), (80, -0.6f, "green"), (50, 0.6f, "blue")];
+        var csv = new StringBuilder(header ? "petal length,petal width,species\n" : "");
+        (float X, float Y, string Name)[] centres = [(20, -0.6f, "setosa"), (80, -0.6f, "virginica"), (50, 0.6f, "versicolor")];
         for (int i = 0; i < perClass; i++)
             foreach (var (x, y, name) in centres)
                 csv.Append(CultureInfo.InvariantCulture, $"{x + 6 * ToyData.Normal(random):F3},{y + 0.1f * ToyData.Normal(random):F4},{name}\n");
@@ -54,8 +54,8 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Equal("csv", frame.GetProperty("config").GetProperty("dataset").GetString());
         Assert.Equal("classes", frame.GetProperty("task").GetProperty("kind").GetString());
         // Classes in ordinal order, so the same file always gives the same indices.
-        Assert.Equal(["blue", "green", "red"], frame.GetProperty("task").GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
-        Assert.Equal(["width", "height", "kind"], frame.GetProperty("csv").GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["setosa", "versicolor", "virginica"], frame.GetProperty("task").GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["petal length", "petal width", "species"], frame.GetProperty("csv").GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal(300, frame.GetProperty("csv").GetProperty("rows").GetInt32());
         // The output layer has one unit per class: weights [4, 3] and three output heatmaps; each cell names its class.
         var weights = frame.GetProperty("weights");
