@@ -321,7 +321,7 @@ function layoutNetwork() {
   const size = Math.max(10, Math.min(34, Math.floor(420 / biggest) - 4));
   const gap = Math.max(3, Math.round(size / 5));
   const colWidth = Math.max(70, Math.min(110, Math.floor(640 / (columns.length + 1))));
-  const top = 44, left = 60;
+  const top = c.layers.length > 1 ? 60 : 44, left = 60;   // room for the skip box under the layer heads
   const nodes = [];
   columns.forEach((count, col) => {
     const x = left + col * colWidth;
