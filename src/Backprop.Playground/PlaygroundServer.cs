@@ -27,8 +27,11 @@ namespace Backprop.Playground;
 /// DELETE /api/sessions/{id}                               → 204
 /// GET    /api/seed                                        → the seed-001 step trace (as backprop explain)
 /// POST   /api/circuit                  {"expression", "values"} → gates, values, gradients, numerical slopes
+/// GET    /api/sessions/{id}/events?steps=n  → text/event-stream: trains n steps per event, each event
+///                                        "data: {"ran": k, "frame": ...}", at most 30 a second
 /// </code>
-/// The page polls: it asks for a few steps and redraws from the reply, as fast as replies come.
+/// While playing, the page listens to the event stream (server-sent events) and redraws from each event; the step
+/// button and every setting are single requests. A session has one stream at a time: a newer one replaces an older.
 /// </remarks>
 public sealed class PlaygroundServer : IAsyncDisposable
 {
@@ -187,6 +190,7 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 session.SetWeight(Index("layer"), Index("from"), Index("to"), value);
                 return Frame(session, withData: false);
             });
+            app.MapGet("/api/sessions/{id}/events", (RequestDelegate)(ctx => Events(ctx, store, limits)));
             Api(app, limits, "DELETE", "/api/sessions/{id}", ctx =>
             {
                 string id = Id(ctx);
@@ -203,6 +207,85 @@ public sealed class PlaygroundServer : IAsyncDisposable
             });
             app.MapFallback((RequestDelegate)(ctx => WriteError(ctx, 404,
                 $"no such page or API route: {ctx.Request.Method} {ctx.Request.Path}")));
+        }
+
+        /// <summary>Most events a second one stream sends, so the page is never far behind the session.</summary>
+        private const int FramesPerSecond = 30;
+
+        /// <summary>
+        /// Trains the session while the page listens, sending a frame per event until the client goes away or the
+        /// session ends (then one <c>event: error</c> with the usual <c>{"error", "status"}</c>).
+        /// </summary>
+        private static async Task Events(HttpContext ctx, SessionStore store, PlaygroundLimits limits)
+        {
+            Session session;
+            int steps = 25;
+            try
+            {
+                session = store.Get(Id(ctx));
+                if (ctx.Request.Query.TryGetValue("steps", out var s)
+                    && !(int.TryParse(s.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out steps) && steps >= 1 && steps <= limits.MaxStepsPerRequest))
+                    throw new ApiException(400, $"steps must be a whole number from 1 to {limits.MaxStepsPerRequest} but got \"{(s.ToString().Length > 20 ? s.ToString()[..20] + "…" : s.ToString())}\"");
+            }
+            catch (ApiException e)
+            {
+                await WriteError(ctx, e.Status, e.Message);
+                return;
+            }
+            int ticket = session.OpenStream();
+            try
+            {
+                ctx.Response.ContentType = "text/event-stream";
+                ctx.Response.Headers.CacheControl = "no-store";
+                // Ends when the page goes away or the server stops (a stream must not hold up the shutdown).
+                var stopping = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping;
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+                var abort = linked.Token;
+                long interval = 1000 / FramesPerSecond, last = 0;
+                while (!abort.IsCancellationRequested && session.IsCurrentStream(ticket))
+                {
+                    long wait = last + interval - Environment.TickCount64;
+                    if (wait > 0) await Task.Delay((int)wait, abort);
+                    last = Environment.TickCount64;
+                    using var buffer = new MemoryStream();
+                    buffer.Write("data: "u8);
+                    try
+                    {
+                        session = store.Get(session.Id);   // marks it used; throws once it has expired or been deleted
+                        int ran = session.Train(steps);
+                        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+                        {
+                            w.WriteStartObject();
+                            w.WriteNumber("ran", ran);
+                            w.WritePropertyName("frame");
+                            session.WriteFrame(w, withData: false);
+                            w.WriteEndObject();
+                        }
+                        buffer.Write("\n\n"u8);
+                        await ctx.Response.Body.WriteAsync(buffer.ToArray(), abort);
+                        await ctx.Response.Body.FlushAsync(abort);
+                    }
+                    catch (ApiException e)
+                    {
+                        using var error = new MemoryStream();
+                        error.Write("event: error\ndata: "u8);
+                        using (var w = new Utf8JsonWriter(error, WriterOptions))
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("error", e.Message);
+                            w.WriteNumber("status", e.Status);
+                            w.WriteEndObject();
+                        }
+                        error.Write("\n\n"u8);
+                        await ctx.Response.Body.WriteAsync(error.ToArray(), abort);
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The page closed the stream (pause, or the tab is gone).
+            }
         }
 
         private static (int, Action<Utf8JsonWriter>) Frame(Session session, bool withData) =>

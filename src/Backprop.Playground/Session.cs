@@ -58,6 +58,14 @@ internal sealed class Session
 
     public void Touch() => LastUsed = Environment.TickCount64;
 
+    private int streamGeneration;   // counts the event streams opened; only the newest one trains
+
+    /// <summary>Opens an event stream that replaces any older one (which ends at its next event); returns its ticket.</summary>
+    public int OpenStream() => Interlocked.Increment(ref streamGeneration);
+
+    /// <summary>Whether the stream with <paramref name="ticket"/> is still the session's newest.</summary>
+    public bool IsCurrentStream(int ticket) => Volatile.Read(ref streamGeneration) == ticket;
+
     /// <summary>
     /// Replaces the data, network and optimizer: a fresh run under <paramref name="next"/>. A change of only the
     /// learning rate or the regularization keeps the run going with the trained weights, as the reference page does.

@@ -135,12 +135,13 @@ async function reconfigure(changes) {
 }
 
 function acceptFrame(frame, full) {
-  const outputs = (f) => f && f.weights[f.weights.length - 1][0].length;
-  const relayout = full || outputs(frame) !== outputs(state.frame);
+  // The diagram is laid out again when the network's shape changed (a streamed frame may be the first to show it).
+  const shape = (f) => f && f.weights.map((W) => `${W.length}x${W[0].length}`).join(",");
+  const relayout = full || shape(frame) !== shape(state.frame);
   state.frame = frame;
   state.config = frame.config;
   if (relayout) {
-    state.points = { train: frame.train, test: frame.test };
+    if (frame.train) state.points = { train: frame.train, test: frame.test };
     syncControls();
     layoutNetwork();
     updateHash();
@@ -156,35 +157,54 @@ function acceptFrame(frame, full) {
 // ---------- training loop ----------
 
 let frameCount = 0, fpsSince = performance.now();
+let source = null;   // the server-sent event stream while playing
 
-async function loop() {
-  while (state.playing) {
-    try {
-      const reply = await api("POST", `/api/sessions/${state.session}/train`, { steps: state.speed });
-      acceptFrame(reply.frame, false);
-      frameCount++;
-      const now = performance.now();
-      if (now - fpsSince >= 1000) {
-        state.fps = frameCount * 1000 / (now - fpsSince);
-        $("fps").textContent = state.fps.toFixed(1);
-        frameCount = 0; fpsSince = now;
-      }
-      if (reply.ran === 0) await new Promise((r) => setTimeout(r, 50));   // the steps/s budget is spent: wait a little
-    } catch (e) {
-      if (/no session/.test(e.message)) {
-        // The server dropped this tab's idle session: start again from the same setup (the URL's).
-        try { state.history = []; await createSession(state.config); continue; } catch (e2) { e = e2; }
-      }
-      showError(e);
-      setPlaying(false);
+// Playing listens to the session's event stream: the server trains state.speed steps per event and sends the frame.
+function openStream() {
+  closeStream();
+  const es = new EventSource(`/api/sessions/${state.session}/events?steps=${state.speed}`);
+  source = es;
+  state.streamEvents = 0;
+  es.onmessage = (e) => {
+    if (source !== es) return;
+    const reply = JSON.parse(e.data);
+    state.streamEvents++;
+    acceptFrame(reply.frame, false);
+    frameCount++;
+    const now = performance.now();
+    if (now - fpsSince >= 1000) {
+      state.fps = frameCount * 1000 / (now - fpsSince);
+      $("fps").textContent = state.fps.toFixed(1);
+      frameCount = 0; fpsSince = now;
     }
-  }
+  };
+  // The stream ends with an "error" event carrying {"error", "status"} when the session has gone; a refused or
+  // broken connection fires a plain error event.
+  es.addEventListener("error", async (e) => {
+    if (source !== es) return;
+    closeStream();
+    let message = e.data ? JSON.parse(e.data).error : null;
+    if (!message) {
+      try { await api("GET", `/api/sessions/${state.session}`); message = "the event stream broke off"; } catch (e2) { message = e2.message; }
+    }
+    if (/no session/.test(message) && state.playing) {
+      // The server dropped this tab's idle session: start again from the same setup (the URL's).
+      try { state.history = []; await createSession(state.config); openStream(); return; } catch (e3) { message = e3.message; }
+    }
+    showError(message);
+    setPlaying(false);
+  });
+}
+
+function closeStream() {
+  if (source) source.close();
+  source = null;
 }
 
 function setPlaying(on) {
   state.playing = on;
   $("play").textContent = on ? "❚❚ Pause" : "▶ Play";
-  if (on) { frameCount = 0; fpsSince = performance.now(); loop(); }
+  if (on) { frameCount = 0; fpsSince = performance.now(); openStream(); } else closeStream();
 }
 
 // ---------- drawing ----------
@@ -493,7 +513,7 @@ function wireControls() {
   $("points").onchange = (e) => reconfigure({ points: Number(e.target.value) });
   $("seed").onchange = (e) => reconfigure({ seed: Number(e.target.value) });
   for (const id of ["trainRatio", "noise", "batchSize", "points"]) $(id).oninput = (e) => { $(id + "-value").textContent = e.target.value; };
-  $("speed").onchange = (e) => { state.speed = Number(e.target.value); };
+  $("speed").onchange = (e) => { state.speed = Number(e.target.value); if (state.playing) openStream(); };
   $("show-test").onchange = (e) => { state.showTest = e.target.checked; updateHash(); render(); };
   document.querySelectorAll("#datasets button").forEach((b) => b.onclick = () => reconfigure({ dataset: b.dataset.dataset }));
   $("upload").onclick = () => $("csv-file").click();
