@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace Backprop.Playground;
 
-/// <summary>One hidden layer: its width and activation.</summary>
-internal sealed record LayerConfig(int Neurons, string Activation);
+/// <summary>
+/// One hidden layer: its width and activation; with <paramref name="Residual"/>, its output is added to its input
+/// (h = x + f(x·W + b)), which needs the layer before to be as wide.
+/// </summary>
+internal sealed record LayerConfig(int Neurons, string Activation, bool Residual = false);
 
 /// <summary>
 /// Everything that defines a playground run (the page keeps the same fields in its URL hash): the data, the
@@ -32,6 +35,11 @@ internal sealed record PlaygroundConfig
     public float RegularizationRate { get; init; }
     public string Init { get; init; } = "xavier";
     public int Seed { get; init; } = 1;
+    /// <summary>Dropout rate after every hidden layer while training, in [0, 0.9]; 0 is none.</summary>
+    public float Dropout { get; init; }
+
+    /// <summary>The dataset names: the generated ones and <c>csv</c>, the session's upload.</summary>
+    public static readonly string[] Datasets = [.. ToyData.Names, "csv"];
 
     /// <summary>Reads a config from JSON; absent fields keep their defaults.</summary>
     /// <exception cref="ApiException">400 naming the field, what it must be and what arrived.</exception>
@@ -45,7 +53,7 @@ internal sealed record PlaygroundConfig
             var v = p.Value;
             c = p.Name switch
             {
-                "dataset" => c with { Dataset = OneOf(p.Name, v, ToyData.Names) },
+                "dataset" => c with { Dataset = OneOf(p.Name, v, Datasets) },
                 "points" => c with { Points = Int(p.Name, v, 20, limits.MaxPoints) },
                 "noise" => c with { Noise = Number(p.Name, v, 0, 0.5f) },
                 "trainRatio" => c with { TrainRatio = Number(p.Name, v, 0.1f, 0.9f) },
@@ -58,7 +66,8 @@ internal sealed record PlaygroundConfig
                 "regularizationRate" => c with { RegularizationRate = Number(p.Name, v, 0, 10f) },
                 "init" => c with { Init = OneOf(p.Name, v, Inits) },
                 "seed" => c with { Seed = Int(p.Name, v, 0, int.MaxValue) },
-                _ => throw new ApiException(400, $"unknown config field '{p.Name}'; expected dataset, points, noise, trainRatio, batchSize, features, layers, learningRate, optimizer, regularization, regularizationRate, init or seed"),
+                "dropout" => c with { Dropout = Number(p.Name, v, 0, 0.9f) },
+                _ => throw new ApiException(400, $"unknown config field '{p.Name}'; expected dataset, points, noise, trainRatio, batchSize, features, layers, learningRate, optimizer, regularization, regularizationRate, init, seed or dropout"),
             };
         }
         return c;
@@ -82,6 +91,7 @@ internal sealed record PlaygroundConfig
             w.WriteStartObject();
             w.WriteNumber("neurons", l.Neurons);
             w.WriteString("activation", l.Activation);
+            w.WriteBoolean("residual", l.Residual);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -91,6 +101,7 @@ internal sealed record PlaygroundConfig
         w.WriteNumber("regularizationRate", RegularizationRate);
         w.WriteString("init", Init);
         w.WriteNumber("seed", Seed);
+        w.WriteNumber("dropout", Dropout);
         w.WriteEndObject();
     }
 
@@ -156,7 +167,18 @@ internal sealed record PlaygroundConfig
             int neurons = l.TryGetProperty("neurons", out var n) ? Int($"layers[{i}].neurons", n, 1, limits.MaxNeurons)
                 : throw new ApiException(400, $"layers[{i}] needs \"neurons\" (1 to {limits.MaxNeurons})");
             string act = l.TryGetProperty("activation", out var a) ? OneOf($"layers[{i}].activation", a, Activations) : "tanh";
-            layers.Add(new LayerConfig(neurons, act));
+            bool residual = false;
+            if (l.TryGetProperty("residual", out var r))
+            {
+                if (r.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    throw new ApiException(400, $"layers[{i}].residual must be true or false but got {Kind(r)}");
+                residual = r.ValueKind == JsonValueKind.True;
+            }
+            if (residual && i == 0)
+                throw new ApiException(400, "layers[0].residual must be false: a residual connection adds a layer's input to its output, and the first hidden layer's input is the features");
+            if (residual && layers[i - 1].Neurons != neurons)
+                throw new ApiException(400, $"layers[{i}].residual needs layers[{i - 1}] to be as wide as layers[{i}] ({neurons} neurons) but it has {layers[i - 1].Neurons}");
+            layers.Add(new LayerConfig(neurons, act, residual));
             i++;
         }
         return [.. layers];

@@ -26,4 +26,7 @@ public sealed record PlaygroundLimits
 
     /// <summary>Bytes of one request body.</summary>
     public int MaxBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Bytes of an uploaded CSV (its rows are capped by <see cref="MaxPoints"/> too).</summary>
+    public int MaxCsvBytes { get; init; } = 256 * 1024;
 }

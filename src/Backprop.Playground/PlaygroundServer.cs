@@ -22,11 +22,16 @@ namespace Backprop.Playground;
 /// POST   /api/sessions/{id}/reset                         → frame (new weights, same data)
 /// GET    /api/sessions/{id}                               → frame
 /// POST   /api/sessions/{id}/explain    {"apply": bool}    → step trace of the next batch (then the step, if apply)
+/// POST   /api/sessions/{id}/data?task=auto|classes|regression   CSV text (x1, x2, label) → frame with the points
+/// POST   /api/sessions/{id}/weight     {"layer", "from", "to", "value"} → frame (W[layer][from, to] set)
 /// DELETE /api/sessions/{id}                               → 204
 /// GET    /api/seed                                        → the seed-001 step trace (as backprop explain)
 /// POST   /api/circuit                  {"expression", "values"} → gates, values, gradients, numerical slopes
+/// GET    /api/sessions/{id}/events?steps=n  → text/event-stream: trains n steps per event, each event
+///                                        "data: {"ran": k, "frame": ...}", at most 30 a second
 /// </code>
-/// The page polls: it asks for a few steps and redraws from the reply, as fast as replies come.
+/// While playing, the page listens to the event stream (server-sent events) and redraws from each event; the step
+/// button and every setting are single requests. A session has one stream at a time: a newer one replaces an older.
 /// </remarks>
 public sealed class PlaygroundServer : IAsyncDisposable
 {
@@ -160,6 +165,32 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 var trace = session.Explain(apply);
                 return (200, w => TraceJson.Write(w, trace));
             });
+            Api(app, limits, "POST", "/api/sessions/{id}/data", async ctx =>
+            {
+                var session = store.Get(Id(ctx));
+                string task = ctx.Request.Query.TryGetValue("task", out var t) ? t.ToString() : "auto";
+                if (!CsvData.Tasks.Contains(task))
+                    throw new ApiException(400, $"task must be one of {string.Join(", ", CsvData.Tasks)} but got \"{(task.Length > 40 ? task[..40] + "…" : task)}\"");
+                string text = await ReadText(ctx, limits.MaxCsvBytes);
+                if (text.Trim().Length == 0) throw new ApiException(400, "expected a CSV body (x1, x2, label per line) but the request had none");
+                session.Upload(CsvData.Parse(text, task, limits.MaxPoints));
+                return Frame(session, withData: true);
+            });
+            Api(app, limits, "POST", "/api/sessions/{id}/weight", async ctx =>
+            {
+                var session = store.Get(Id(ctx));
+                using var body = await ReadJson(ctx, limits, allowEmpty: false);
+                var root = body!.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    throw new ApiException(400, "expected {\"layer\": l, \"from\": i, \"to\": j, \"value\": w}");
+                int Index(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n)
+                    ? n : throw new ApiException(400, $"{name} must be a whole number (expected {{\"layer\": l, \"from\": i, \"to\": j, \"value\": w}})");
+                float value = root.TryGetProperty("value", out var wv) && wv.ValueKind == JsonValueKind.Number && wv.TryGetDouble(out double dv) ? (float)dv
+                    : throw new ApiException(400, "value must be a number (expected {\"layer\": l, \"from\": i, \"to\": j, \"value\": w})");
+                session.SetWeight(Index("layer"), Index("from"), Index("to"), value);
+                return Frame(session, withData: false);
+            });
+            app.MapGet("/api/sessions/{id}/events", (RequestDelegate)(ctx => Events(ctx, store, limits)));
             Api(app, limits, "DELETE", "/api/sessions/{id}", ctx =>
             {
                 string id = Id(ctx);
@@ -176,6 +207,85 @@ public sealed class PlaygroundServer : IAsyncDisposable
             });
             app.MapFallback((RequestDelegate)(ctx => WriteError(ctx, 404,
                 $"no such page or API route: {ctx.Request.Method} {ctx.Request.Path}")));
+        }
+
+        /// <summary>Most events a second one stream sends, so the page is never far behind the session.</summary>
+        private const int FramesPerSecond = 30;
+
+        /// <summary>
+        /// Trains the session while the page listens, sending a frame per event until the client goes away or the
+        /// session ends (then one <c>event: error</c> with the usual <c>{"error", "status"}</c>).
+        /// </summary>
+        private static async Task Events(HttpContext ctx, SessionStore store, PlaygroundLimits limits)
+        {
+            Session session;
+            int steps = 25;
+            try
+            {
+                session = store.Get(Id(ctx));
+                if (ctx.Request.Query.TryGetValue("steps", out var s)
+                    && !(int.TryParse(s.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out steps) && steps >= 1 && steps <= limits.MaxStepsPerRequest))
+                    throw new ApiException(400, $"steps must be a whole number from 1 to {limits.MaxStepsPerRequest} but got \"{(s.ToString().Length > 20 ? s.ToString()[..20] + "…" : s.ToString())}\"");
+            }
+            catch (ApiException e)
+            {
+                await WriteError(ctx, e.Status, e.Message);
+                return;
+            }
+            int ticket = session.OpenStream();
+            try
+            {
+                ctx.Response.ContentType = "text/event-stream";
+                ctx.Response.Headers.CacheControl = "no-store";
+                // Ends when the page goes away or the server stops (a stream must not hold up the shutdown).
+                var stopping = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping;
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+                var abort = linked.Token;
+                long interval = 1000 / FramesPerSecond, last = 0;
+                while (!abort.IsCancellationRequested && session.IsCurrentStream(ticket))
+                {
+                    long wait = last + interval - Environment.TickCount64;
+                    if (wait > 0) await Task.Delay((int)wait, abort);
+                    last = Environment.TickCount64;
+                    using var buffer = new MemoryStream();
+                    buffer.Write("data: "u8);
+                    try
+                    {
+                        session = store.Get(session.Id);   // marks it used; throws once it has expired or been deleted
+                        int ran = session.Train(steps);
+                        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+                        {
+                            w.WriteStartObject();
+                            w.WriteNumber("ran", ran);
+                            w.WritePropertyName("frame");
+                            session.WriteFrame(w, withData: false);
+                            w.WriteEndObject();
+                        }
+                        buffer.Write("\n\n"u8);
+                        await ctx.Response.Body.WriteAsync(buffer.ToArray(), abort);
+                        await ctx.Response.Body.FlushAsync(abort);
+                    }
+                    catch (ApiException e)
+                    {
+                        using var error = new MemoryStream();
+                        error.Write("event: error\ndata: "u8);
+                        using (var w = new Utf8JsonWriter(error, WriterOptions))
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("error", e.Message);
+                            w.WriteNumber("status", e.Status);
+                            w.WriteEndObject();
+                        }
+                        error.Write("\n\n"u8);
+                        await ctx.Response.Body.WriteAsync(error.ToArray(), abort);
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The page closed the stream (pause, or the tab is gone).
+            }
         }
 
         private static (int, Action<Utf8JsonWriter>) Frame(Session session, bool withData) =>
@@ -246,6 +356,9 @@ public sealed class PlaygroundServer : IAsyncDisposable
         {
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = "application/json; charset=utf-8";
+            // A body refused for its size is left unread: close the connection rather than drain it, so the reply
+            // arrives whole and the client's next request goes on a fresh connection.
+            if (status == 413) ctx.Response.Headers.Connection = "close";
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer, WriterOptions))
             {
@@ -255,6 +368,33 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 w.WriteEndObject();
             }
             await ctx.Response.Body.WriteAsync(buffer.ToArray());
+        }
+
+        /// <summary>The body as UTF-8 text of at most <paramref name="maxBytes"/> bytes (a limit above the JSON one).</summary>
+        /// <exception cref="ApiException">413 for a longer body, 400 for bytes that are not UTF-8.</exception>
+        private static async Task<string> ReadText(HttpContext ctx, int maxBytes)
+        {
+            if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = maxBytes;
+            if (ctx.Request.ContentLength > maxBytes)
+                throw new ApiException(413, $"the CSV may be at most {maxBytes} bytes but is {ctx.Request.ContentLength}");
+            using var buffer = new MemoryStream();
+            var chunk = new byte[8192];
+            int read;
+            while ((read = await ctx.Request.Body.ReadAsync(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > maxBytes)
+                    throw new ApiException(413, $"the CSV may be at most {maxBytes} bytes but is longer");
+            }
+            try
+            {
+                return new System.Text.UTF8Encoding(false, true).GetString(buffer.ToArray());
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new ApiException(400, "the CSV is not UTF-8 text");
+            }
         }
 
         /// <summary>The body as JSON; null when it is empty and that is allowed.</summary>

@@ -6,13 +6,17 @@ using Backprop.Optim;
 namespace Backprop.Playground;
 
 /// <summary>
-/// One browser tab's run: its data, its network (a <see cref="Sequential"/> of Dense layers and activations ending
-/// in one tanh neuron, as TensorFlow Playground's) and its optimizer. Every call holds the session's lock, so a tab's
-/// requests never interleave; sessions share nothing.
+/// One browser tab's run: its data, its network and its optimizer. The network is a <see cref="Sequential"/> of one
+/// block per hidden layer (Dense, activation, then <see cref="Dropout"/> when the config asks for it; wrapped in a
+/// <see cref="Residual"/> when the layer adds its input) and an output block whose width and activation the data's
+/// <see cref="LearningTask"/> sets. Every call holds the session's lock, so a tab's requests never interleave;
+/// sessions share nothing.
 /// </summary>
 /// <remarks>
-/// Labels are ±1 and the loss is <c>E = 1/(2N)·Σ(O_out − Y)²</c>: the reference page's loss and the seeds' own, so a
-/// step-mode trace of the current batch explains exactly the loss being trained (regularization aside).
+/// Two classes are labelled ±1 and trained under <c>E = 1/(2N)·Σ(O_out − Y)²</c> through one tanh output: the
+/// reference page's loss and the seeds' own, so a step-mode trace of the current batch explains exactly the loss being
+/// trained (regularization aside). Regression trains the same loss through a linear output; three or more classes
+/// train softmax cross-entropy.
 /// </remarks>
 internal sealed class Session
 {
@@ -26,6 +30,8 @@ internal sealed class Session
     private PlaygroundConfig config = new();
     private Sequential model = null!;
     private readonly List<Dense> denses = [];
+    private LearningTask task = LearningTask.Binary;
+    private CsvData? upload;   // the tab's CSV, when it uploaded one
     private Optimizer? optimizer;   // null until the first Configure builds the network
     private float[] trainX1 = [], trainX2 = [], trainLabel = [], testX1 = [], testX2 = [], testLabel = [];
     private float[] trainFeatures = [], testFeatures = [];
@@ -52,6 +58,14 @@ internal sealed class Session
 
     public void Touch() => LastUsed = Environment.TickCount64;
 
+    private int streamGeneration;   // counts the event streams opened; only the newest one trains
+
+    /// <summary>Opens an event stream that replaces any older one (which ends at its next event); returns its ticket.</summary>
+    public int OpenStream() => Interlocked.Increment(ref streamGeneration);
+
+    /// <summary>Whether the stream with <paramref name="ticket"/> is still the session's newest.</summary>
+    public bool IsCurrentStream(int ticket) => Volatile.Read(ref streamGeneration) == ticket;
+
     /// <summary>
     /// Replaces the data, network and optimizer: a fresh run under <paramref name="next"/>. A change of only the
     /// learning rate or the regularization keeps the run going with the trained weights, as the reference page does.
@@ -72,17 +86,53 @@ internal sealed class Session
                 config = next;
                 return;
             }
-            config = next;
-            var random = new Random(next.Seed);
-            var (x1, x2, label) = ToyData.Generate(next.Dataset, next.Points, next.Noise, random);
-            int trainCount = Math.Clamp((int)MathF.Round(next.Points * next.TrainRatio), 1, next.Points - 1);
-            trainX1 = x1[..trainCount]; trainX2 = x2[..trainCount]; trainLabel = label[..trainCount];
-            testX1 = x1[trainCount..]; testX2 = x2[trainCount..]; testLabel = label[trainCount..];
-            trainFeatures = Features.Matrix(next.Features, trainX1, trainX2);
-            testFeatures = Features.Matrix(next.Features, testX1, testX2);
-            shuffle = new Random(next.Seed + 1);
-            BuildNetwork();
+            Rebuild(next);
         }
+    }
+
+    /// <summary>Makes <paramref name="data"/> this session's data (dataset <c>csv</c>) and starts a fresh run on it.</summary>
+    public void Upload(CsvData data)
+    {
+        lock (gate)
+        {
+            var previous = upload;
+            upload = data;
+            try
+            {
+                Rebuild(config with { Dataset = "csv" });
+            }
+            catch
+            {
+                upload = previous;
+                throw;
+            }
+        }
+    }
+
+    private void Rebuild(PlaygroundConfig next)
+    {
+        var random = new Random(next.Seed);
+        PointSet points;
+        if (next.Dataset == "csv")
+        {
+            if (upload is null)
+                throw new ApiException(400, "dataset csv is the session's uploaded CSV, and this session has none: upload one first (POST /api/sessions/{id}/data with the CSV as the body)");
+            // The file's order is the user's; shuffle it (by the seed) so that the split takes every class evenly.
+            var u = upload.Points;
+            var order = Enumerable.Range(0, u.Count).ToArray();
+            random.Shuffle(order);
+            points = u with { X1 = [.. order.Select(i => u.X1[i])], X2 = [.. order.Select(i => u.X2[i])], Label = [.. order.Select(i => u.Label[i])] };
+        }
+        else points = ToyData.Generate(next.Dataset, next.Points, next.Noise, random);
+        config = next;
+        task = points.Task;
+        int trainCount = Math.Clamp((int)MathF.Round(points.Count * next.TrainRatio), 1, points.Count - 1);
+        trainX1 = points.X1[..trainCount]; trainX2 = points.X2[..trainCount]; trainLabel = points.Label[..trainCount];
+        testX1 = points.X1[trainCount..]; testX2 = points.X2[trainCount..]; testLabel = points.Label[trainCount..];
+        trainFeatures = Features.Matrix(next.Features, trainX1, trainX2);
+        testFeatures = Features.Matrix(next.Features, testX1, testX2);
+        shuffle = new Random(next.Seed + 1);
+        BuildNetwork();
     }
 
     /// <summary>New initial weights and a fresh optimizer on the same data.</summary>
@@ -95,22 +145,24 @@ internal sealed class Session
     {
         var rng = new Rng(config.Seed);
         Initializer init = config.Init switch { "he" => Init.HeUniform, "uniform" => Init.Default, _ => Init.XavierUniform() };
-        var modules = new List<Module>();
+        var blocks = new List<Module>();
         denses.Clear();
         int fanIn = config.Features.Count;
-        foreach (var layer in config.Layers)
+        for (int l = 0; l < config.Layers.Count; l++)
         {
+            var layer = config.Layers[l];
             var dense = new Dense(fanIn, layer.Neurons, bias: true, init, rng);
             denses.Add(dense);
-            modules.Add(dense);
-            modules.Add(Activation.Create(layer.Activation == "linear" ? "identity" : layer.Activation));
+            List<Module> body = [dense, Activation.Create(layer.Activation == "linear" ? "identity" : layer.Activation)];
+            if (config.Dropout > 0) body.Add(new Dropout(config.Dropout, new Rng(config.Seed * 31L + l + 7)));
+            Module block = new Sequential([.. body]);
+            blocks.Add(layer.Residual ? new Residual(block) : block);
             fanIn = layer.Neurons;
         }
-        var output = new Dense(fanIn, 1, bias: true, init, rng);
+        var output = new Dense(fanIn, task.Outputs, bias: true, init, rng);
         denses.Add(output);
-        modules.Add(output);
-        modules.Add(new Tanh());
-        model = new Sequential([.. modules]);
+        blocks.Add(task.OutputActivation() is { } act ? new Sequential(output, act) : new Sequential(output));
+        model = new Sequential([.. blocks]);
         var parameters = model.Parameters();
         optimizer = config.Optimizer switch
         {
@@ -145,7 +197,7 @@ internal sealed class Session
     {
         var (x, y) = NextBatch();
         var prediction = model.Forward(x);
-        var loss = Losses.HalfMSE.Compute(prediction, y);
+        var loss = task.Loss(prediction, y);
         if (config.Regularization != "none" && config.RegularizationRate > 0)
         {
             // L1: rate·Σ|w|, L2: rate·½Σw², over the weights (not the biases), as the reference page does.
@@ -163,7 +215,7 @@ internal sealed class Session
         steps++;
     }
 
-    /// <summary>The next minibatch of the shuffled training rows: X [batch, features], Y [batch, 1].</summary>
+    /// <summary>The next minibatch of the shuffled training rows: X [batch, features], Y (<see cref="LearningTask.Targets"/>).</summary>
     private (Tensor X, Tensor Y) NextBatch()
     {
         int batch = Math.Min(config.BatchSize, order.Length);
@@ -181,7 +233,7 @@ internal sealed class Session
         return Rows(rows);
     }
 
-    /// <summary>The training rows <paramref name="rows"/> as X [rows, features] and Y [rows, 1].</summary>
+    /// <summary>The training rows <paramref name="rows"/> as X [rows, features] and Y (<see cref="LearningTask.Targets"/>).</summary>
     private (Tensor X, Tensor Y) Rows(ReadOnlySpan<int> rows)
     {
         int f = config.Features.Count;
@@ -192,17 +244,19 @@ internal sealed class Session
             trainFeatures.AsSpan(rows[r] * f, f).CopyTo(x.AsSpan(r * f));
             y[r] = trainLabel[rows[r]];
         }
-        return (Tensor.FromArray(x, rows.Length, f), Tensor.FromArray(y, rows.Length, 1));
+        return (Tensor.FromArray(x, rows.Length, f), task.Targets(y));
     }
 
     /// <summary>
     /// One step explained in the seeds' names (<see cref="StepTrace"/>) on the batch the next training step would
     /// take; with <paramref name="apply"/>, that step is then taken, so the page can walk step by step.
     /// </summary>
+    /// <exception cref="ApiException">400 when the network or its loss is one a trace cannot explain (<see cref="Unexplained"/>).</exception>
     public StepTrace Explain(bool apply)
     {
         lock (gate)
         {
+            if (Unexplained() is { } why) throw new ApiException(400, "step mode cannot explain this session: " + why);
             int batch = Math.Min(config.BatchSize, order.Length);
             if (cursor + batch > order.Length)
             {
@@ -221,15 +275,58 @@ internal sealed class Session
         }
     }
 
-    /// <summary>Half the mean squared error over a set, without recording a graph.</summary>
-    private float Loss(float[] features, float[] labels)
+    /// <summary>
+    /// Why step mode cannot explain this session, or null when it can: a trace explains Dense layers each followed by
+    /// an activation under the seeds' loss, so not cross-entropy, dropout's random masks or residual additions.
+    /// </summary>
+    private string? Unexplained() =>
+        task.Unexplained
+        ?? (config.Dropout > 0 ? "its network has dropout, whose random masks a trace does not show; set dropout to 0" : null)
+        ?? (config.Layers.Any(l => l.Residual) ? "its network has residual connections, which a trace of Dense layers does not show; turn them off" : null);
+
+    /// <summary>
+    /// Sets weight <c>W[layer][from, to]</c> (0-based: layer 0 takes the features, the last one feeds the output), as a
+    /// learner edits a link; training goes on from the edited network.
+    /// </summary>
+    /// <exception cref="ApiException">400 naming the index that is out of range, or a value that is not finite.</exception>
+    public void SetWeight(int layer, int from, int to, float value)
     {
-        if (labels.Length == 0) return 0f;
+        lock (gate)
+        {
+            if (layer < 0 || layer >= denses.Count)
+                throw new ApiException(400, $"layer must be from 0 to {denses.Count - 1} (this network has {denses.Count} weight matrices) but got {layer}");
+            var d = denses[layer];
+            if (from < 0 || from >= d.InFeatures)
+                throw new ApiException(400, $"from must be from 0 to {d.InFeatures - 1} (weight matrix {layer} has {d.InFeatures} inputs) but got {from}");
+            if (to < 0 || to >= d.OutFeatures)
+                throw new ApiException(400, $"to must be from 0 to {d.OutFeatures - 1} (weight matrix {layer} has {d.OutFeatures} outputs) but got {to}");
+            if (!float.IsFinite(value) || MathF.Abs(value) > 100)
+                throw new ApiException(400, $"value must be a number from -100 to 100 but got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            // No graph is alive between requests, so writing the storage cannot spoil a saved tensor. Weight is [in, out].
+            d.Weight.AsSpan()[from * d.OutFeatures + to] = value;
+        }
+    }
+
+    /// <summary>The loss and (for classes) the accuracy over a set, in evaluation mode and without recording a graph.</summary>
+    private (float Loss, float? Accuracy) Evaluate(float[] features, float[] labels)
+    {
+        if (labels.Length == 0) return (0f, null);
         using var _ = GradMode.NoGrad();
-        var prediction = model.Forward(Tensor.FromArray(features, labels.Length, config.Features.Count)).ToArray();
-        double sum = 0;
-        for (int i = 0; i < labels.Length; i++) sum += (prediction[i] - labels[i]) * (prediction[i] - labels[i]);
-        return (float)(sum / (2 * labels.Length));
+        model.Eval();
+        try
+        {
+            var prediction = model.Forward(Tensor.FromArray(features, labels.Length, config.Features.Count));
+            float loss = task.Loss(prediction, task.Targets(labels)).Item();
+            if (!task.IsClassification) return (loss, null);
+            var values = prediction.ToArray();
+            int right = 0;
+            for (int i = 0; i < labels.Length; i++) if (task.Predicted(values, i) == labels[i]) right++;
+            return (loss, right / (float)labels.Length);
+        }
+        finally
+        {
+            model.Train();
+        }
     }
 
     /// <summary>
@@ -245,15 +342,35 @@ internal sealed class Session
             w.WriteString("id", Id);
             w.WriteNumber("step", steps);
             w.WriteNumber("epoch", trainLabel.Length == 0 ? 0 : steps * Math.Min(config.BatchSize, trainLabel.Length) / (double)trainLabel.Length);
-            WriteLoss(w, "trainLoss", Loss(trainFeatures, trainLabel));
-            WriteLoss(w, "testLoss", Loss(testFeatures, testLabel));
+            var (trainLoss, trainAccuracy) = Evaluate(trainFeatures, trainLabel);
+            var (testLoss, testAccuracy) = Evaluate(testFeatures, testLabel);
+            WriteLoss(w, "trainLoss", trainLoss);
+            WriteLoss(w, "testLoss", testLoss);
+            if (trainAccuracy is { } ta) w.WriteNumber("trainAccuracy", ta); else w.WriteNull("trainAccuracy");
+            if (testAccuracy is { } sa) w.WriteNumber("testAccuracy", sa); else w.WriteNull("testAccuracy");
             w.WritePropertyName("config");
             config.Write(w);
+            WriteTask(w);
+            if (Unexplained() is { } why) w.WriteString("unexplained", why); else w.WriteNull("unexplained");
+            model.Eval();
             using (GradMode.NoGrad())
             {
                 var output = Activations(OutputResolution);
                 w.WriteNumber("outputResolution", OutputResolution);
-                WriteScaled(w, "output", output[^1], 0, 1);
+                if (task.Kind == "classes")
+                {
+                    // Each cell: the class the network predicts there and its probability ×100.
+                    var probabilities = output[^1];
+                    int k = task.Outputs;
+                    w.WriteStartArray("output");
+                    for (int i = 0; i < probabilities.Length; i += k)
+                        w.WriteNumberValue(float.IsFinite(probabilities[i]) ? (int)MathF.Round(probabilities.AsSpan(i, k).ToArray().Max() * 100) : 0);
+                    w.WriteEndArray();
+                    w.WriteStartArray("outputClass");
+                    for (int i = 0; i < probabilities.Length / k; i++) w.WriteNumberValue((int)task.Predicted(probabilities, i));
+                    w.WriteEndArray();
+                }
+                else WriteScaled(w, "output", output[^1], 0, 1);
                 var neurons = Activations(NeuronResolution);
                 w.WriteNumber("neuronResolution", NeuronResolution);
                 w.WriteStartArray("neurons");
@@ -266,6 +383,7 @@ internal sealed class Session
                 }
                 w.WriteEndArray();
             }
+            model.Train();
             w.WriteStartArray("weights");
             foreach (var d in denses) WriteMatrix(w, d.Weight.ToArray(), d.InFeatures, d.OutFeatures);
             w.WriteEndArray();
@@ -279,16 +397,48 @@ internal sealed class Session
             w.WriteEndArray();
             if (withData)
             {
-                WritePoints(w, "train", trainX1, trainX2, trainLabel);
-                WritePoints(w, "test", testX1, testX2, testLabel);
+                WritePoints(w, "train", trainX1, trainX2, trainLabel, task.IsClassification);
+                WritePoints(w, "test", testX1, testX2, testLabel, task.IsClassification);
             }
             w.WriteEndObject();
         }
     }
 
     /// <summary>
-    /// Every layer's activations (hidden layers, then the output) over a res×res grid of [−6, 6]²: one forward
-    /// pass of the whole grid, read module by module. Each array is [res·res, width] row-major.
+    /// The task and, for an upload, what the scaled axes were: <c>{"kind", "classes": [names]}</c> and
+    /// <c>"csv": {"rows", "columns", "x1": [min, max], "x2": [min, max], "target": [min, max] or null}</c>.
+    /// </summary>
+    private void WriteTask(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("task");
+        w.WriteString("kind", task.Kind);
+        w.WriteStartArray("classes");
+        foreach (var c in task.ClassNames) w.WriteStringValue(c);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        if (config.Dataset != "csv" || upload is null) return;
+        w.WriteStartObject("csv");
+        w.WriteNumber("rows", upload.Points.Count);
+        w.WriteStartArray("columns");
+        foreach (var c in upload.Columns) w.WriteStringValue(c);
+        w.WriteEndArray();
+        void Range(string name, (float Min, float Max) r)
+        {
+            w.WriteStartArray(name);
+            w.WriteNumberValue(r.Min);
+            w.WriteNumberValue(r.Max);
+            w.WriteEndArray();
+        }
+        Range("x1", upload.X1Range);
+        Range("x2", upload.X2Range);
+        if (upload.TargetRange is { } t) Range("target", t); else w.WriteNull("target");
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Every block's output (hidden layers, then the output: tanh, linear, or the softmax probabilities of K classes)
+    /// over a res×res grid of [−6, 6]²: one forward pass of the whole grid, read block by block, in evaluation mode.
+    /// Each array is [res·res, width] row-major.
     /// </summary>
     private List<float[]> Activations(int res)
     {
@@ -305,8 +455,9 @@ internal sealed class Session
         foreach (var module in model.Layers)
         {
             a = module.Forward(a);
-            if (module is Activation) result.Add(a.ToArray());
+            result.Add(a.ToArray());
         }
+        if (task.Kind == "classes") result[^1] = a.Softmax().ToArray();
         return result;
     }
 
@@ -337,7 +488,7 @@ internal sealed class Session
         w.WriteEndArray();
     }
 
-    private static void WritePoints(Utf8JsonWriter w, string name, float[] x1, float[] x2, float[] label)
+    private static void WritePoints(Utf8JsonWriter w, string name, float[] x1, float[] x2, float[] label, bool classes)
     {
         w.WriteStartArray(name);
         for (int i = 0; i < label.Length; i++)
@@ -345,7 +496,7 @@ internal sealed class Session
             w.WriteStartArray();
             w.WriteNumberValue(MathF.Round(x1[i], 3));
             w.WriteNumberValue(MathF.Round(x2[i], 3));
-            w.WriteNumberValue((int)label[i]);
+            if (classes) w.WriteNumberValue((int)label[i]); else w.WriteNumberValue(MathF.Round(label[i], 3));
             w.WriteEndArray();
         }
         w.WriteEndArray();

@@ -1,17 +1,64 @@
 namespace Backprop.Playground;
 
 /// <summary>
-/// TensorFlow Playground's four classification sets, as points in [-6, 6]² with labels ±1: two rings (circle),
-/// four quadrants (xor), two Gaussian blobs (gauss) and two interleaved spirals (spiral).
+/// TensorFlow Playground's datasets, as points in [-6, 6]²: four classification sets with labels ±1, two rings
+/// (circle), four quadrants (xor), two Gaussian blobs (gauss) and two interleaved spirals (spiral); and two regression
+/// sets with targets in [−1, 1], a tilted plane (plane) and six signed Gaussian bumps (multigauss).
 /// </summary>
 /// <remarks>Noise is a fraction in [0, 0.5]: it jitters the points (and widens the blobs) the way the reference page does.</remarks>
 internal static class ToyData
 {
     /// <summary>The dataset names, in the order the page lists them.</summary>
-    public static readonly string[] Names = ["circle", "xor", "gauss", "spiral"];
+    public static readonly string[] Names = ["circle", "xor", "gauss", "spiral", "plane", "multigauss"];
+
+    /// <summary>The generated set called <paramref name="name"/>, with its task.</summary>
+    public static PointSet Generate(string name, int count, float noise, Random random)
+    {
+        if (name is "plane" or "multigauss")
+        {
+            var (rx, ry, target) = GenerateRegression(name, count, noise, random);
+            return new PointSet(rx, ry, target, LearningTask.Regression);
+        }
+        var (x, y, label) = GenerateClasses(name, count, noise, random);
+        return new PointSet(x, y, label, LearningTask.Binary);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> points uniform in [−6, 6]² and their targets in [−1, 1]. plane: (x + y)/10;
+    /// multigauss: of six bumps at (±4 or 0, ±2.5), each worth ±(1 − distance/2) within distance 2, the strongest.
+    /// The target is read off the point jittered by up to noise·6 in each coordinate, as the reference page does.
+    /// </summary>
+    private static (float[] X, float[] Y, float[] Target) GenerateRegression(string name, int count, float noise, Random random)
+    {
+        var x = new float[count];
+        var y = new float[count];
+        var target = new float[count];
+        float U(float lo, float hi) => lo + (float)random.NextDouble() * (hi - lo);
+        ReadOnlySpan<(float X, float Y, float Sign)> bumps = [(-4, 2.5f, 1), (0, 2.5f, -1), (4, 2.5f, 1), (-4, -2.5f, -1), (0, -2.5f, 1), (4, -2.5f, -1)];
+        for (int i = 0; i < count; i++)
+        {
+            float px = U(-Session.Extent, Session.Extent), py = U(-Session.Extent, Session.Extent);
+            float jx = px + U(-Session.Extent, Session.Extent) * noise, jy = py + U(-Session.Extent, Session.Extent) * noise;
+            x[i] = px; y[i] = py;
+            if (name == "plane")
+            {
+                target[i] = Math.Clamp((jx + jy) / 10f, -1f, 1f);
+                continue;
+            }
+            float best = 0;
+            foreach (var b in bumps)
+            {
+                float d = MathF.Sqrt((jx - b.X) * (jx - b.X) + (jy - b.Y) * (jy - b.Y));
+                float v = b.Sign * Math.Clamp(1 - d / 2, 0, 1);
+                if (MathF.Abs(v) > MathF.Abs(best)) best = v;
+            }
+            target[i] = best;
+        }
+        return (x, y, target);
+    }
 
     /// <summary><paramref name="count"/> points (x, y) and their labels (+1 or −1), shuffled.</summary>
-    public static (float[] X, float[] Y, float[] Label) Generate(string name, int count, float noise, Random random)
+    private static (float[] X, float[] Y, float[] Label) GenerateClasses(string name, int count, float noise, Random random)
     {
         var x = new float[count];
         var y = new float[count];
@@ -81,7 +128,7 @@ internal static class ToyData
         return (x, y, label);
     }
 
-    private static float Normal(Random random)
+    internal static float Normal(Random random)
     {
         // Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
         double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();

@@ -149,7 +149,7 @@ public sealed class ApiTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     [Theory]
     [InlineData("POST", "/api/sessions", "{\"dataset\": ", 400, "the request body is not valid JSON")]
     [InlineData("POST", "/api/sessions", "[1, 2]", 400, "config must be a JSON object but got an array")]
-    [InlineData("POST", "/api/sessions", "{\"dataset\": \"moons\"}", 400, "dataset must be one of circle, xor, gauss, spiral but got the string \"moons\"")]
+    [InlineData("POST", "/api/sessions", "{\"dataset\": \"moons\"}", 400, "dataset must be one of circle, xor, gauss, spiral, plane, multigauss, csv but got the string \"moons\"")]
     [InlineData("POST", "/api/sessions", "{\"layers\": [{\"neurons\": 100000}]}", 400, "layers[0].neurons must be a whole number from 1 to 32 but got the number 100000")]
     [InlineData("POST", "/api/sessions", "{\"layers\": [{\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}, {\"neurons\": 2}]}", 400, "layers may hold at most 8 hidden layers but got 9")]
     [InlineData("POST", "/api/sessions", "{\"points\": 1000000000}", 400, "points must be a whole number from 20 to 2000 but got the number 1000000000")]

@@ -32,6 +32,8 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     public async Task Spirals_train_on_the_page_until_it_shows_a_test_loss_below_0_1()
     {
         var page = await fixture.NewPage("#dataset=spiral");
+        var requests = new List<string>();
+        page.Request += (_, r) => requests.Add(r.Method + " " + new Uri(r.Url).AbsolutePath);
         var started = DateTime.UtcNow;
         await page.ClickAsync("#play");
         await page.WaitForFunctionAsync("() => parseFloat(document.getElementById('test-loss').textContent) < 0.1",
@@ -44,6 +46,10 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         output.WriteLine($"spirals on the page: test loss < 0.1 after {seconds:F1} s, {fps:F1} redraws/s; screenshot {shot}");
         await page.ClickAsync("#play");
         Assert.Equal("▶ Play", await page.InnerTextAsync("#play"));
+        // Playing listens to the server's event stream, one request, instead of polling the train route.
+        string session = await page.EvaluateAsync<string>("() => window.playground.session");
+        Assert.Equal([$"GET /api/sessions/{session}/events"], requests);
+        Assert.True(await page.EvaluateAsync<int>("() => window.playground.streamEvents") > 10);
         await page.CloseAsync();
     }
 

@@ -53,7 +53,8 @@ function configToHash(c, mode) {
   const p = new URLSearchParams();
   p.set("dataset", c.dataset); p.set("noise", Math.round(c.noise * 100)); p.set("ratio", Math.round(c.trainRatio * 100));
   p.set("batch", c.batchSize); p.set("points", c.points); p.set("features", c.features.join(","));
-  p.set("layers", c.layers.map((l) => `${l.neurons}:${l.activation}`).join(","));
+  p.set("layers", c.layers.map((l) => `${l.neurons}:${l.activation}${l.residual ? ":r" : ""}`).join(","));
+  if (c.dropout) p.set("drop", c.dropout);
   p.set("lr", c.learningRate); p.set("opt", c.optimizer); p.set("reg", c.regularization); p.set("regRate", c.regularizationRate);
   p.set("init", c.init); p.set("seed", c.seed);
   if (mode && mode !== "train") p.set("mode", mode);
@@ -74,9 +75,10 @@ function hashToConfig(hash) {
   if (p.has("points")) c.points = num("points");
   if (p.has("features")) c.features = p.get("features").split(",").filter((f) => f);
   if (p.has("layers")) c.layers = p.get("layers") === "" ? [] : p.get("layers").split(",").map((s) => {
-    const [n, a] = s.split(":");
-    return { neurons: Number(n), activation: a || "tanh" };
+    const [n, a, r] = s.split(":");
+    return { neurons: Number(n), activation: a || "tanh", residual: r === "r" };
   });
+  if (p.has("drop")) c.dropout = num("drop");
   if (p.has("lr")) c.learningRate = num("lr");
   if (p.has("opt")) c.optimizer = p.get("opt");
   if (p.has("reg")) c.regularization = p.get("reg");
@@ -101,6 +103,22 @@ async function createSession(config) {
   acceptFrame(frame, true);
 }
 
+// The user's CSV becomes this session's data (dataset "csv"); the server answers with the new frame or says which
+// lines are bad. The file is not part of the URL: a link carries the settings only.
+async function uploadCsv(file) {
+  const text = await file.text();
+  const response = await fetch(`/api/sessions/${state.session}/data?task=${$("csv-task").value}`, {
+    method: "POST", headers: { "Content-Type": "text/csv" }, body: text,
+  });
+  const data = await response.json();
+  if (!response.ok) { showError(`${file.name}: ${data.error}`); return; }
+  showError(null);
+  setPlaying(false);
+  state.csvName = file.name;
+  state.history = [];
+  acceptFrame(data, true);
+}
+
 // A new run under a changed config: the server rebuilds data, network and optimizer.
 async function reconfigure(changes) {
   const config = { ...state.config, ...changes };
@@ -117,10 +135,13 @@ async function reconfigure(changes) {
 }
 
 function acceptFrame(frame, full) {
+  // The diagram is laid out again when the network's shape changed (a streamed frame may be the first to show it).
+  const shape = (f) => f && f.weights.map((W) => `${W.length}x${W[0].length}`).join(",");
+  const relayout = full || shape(frame) !== shape(state.frame);
   state.frame = frame;
   state.config = frame.config;
-  if (full) {
-    state.points = { train: frame.train, test: frame.test };
+  if (relayout) {
+    if (frame.train) state.points = { train: frame.train, test: frame.test };
     syncControls();
     layoutNetwork();
     updateHash();
@@ -136,35 +157,54 @@ function acceptFrame(frame, full) {
 // ---------- training loop ----------
 
 let frameCount = 0, fpsSince = performance.now();
+let source = null;   // the server-sent event stream while playing
 
-async function loop() {
-  while (state.playing) {
-    try {
-      const reply = await api("POST", `/api/sessions/${state.session}/train`, { steps: state.speed });
-      acceptFrame(reply.frame, false);
-      frameCount++;
-      const now = performance.now();
-      if (now - fpsSince >= 1000) {
-        state.fps = frameCount * 1000 / (now - fpsSince);
-        $("fps").textContent = state.fps.toFixed(1);
-        frameCount = 0; fpsSince = now;
-      }
-      if (reply.ran === 0) await new Promise((r) => setTimeout(r, 50));   // the steps/s budget is spent: wait a little
-    } catch (e) {
-      if (/no session/.test(e.message)) {
-        // The server dropped this tab's idle session: start again from the same setup (the URL's).
-        try { state.history = []; await createSession(state.config); continue; } catch (e2) { e = e2; }
-      }
-      showError(e);
-      setPlaying(false);
+// Playing listens to the session's event stream: the server trains state.speed steps per event and sends the frame.
+function openStream() {
+  closeStream();
+  const es = new EventSource(`/api/sessions/${state.session}/events?steps=${state.speed}`);
+  source = es;
+  state.streamEvents = 0;
+  es.onmessage = (e) => {
+    if (source !== es) return;
+    const reply = JSON.parse(e.data);
+    state.streamEvents++;
+    acceptFrame(reply.frame, false);
+    frameCount++;
+    const now = performance.now();
+    if (now - fpsSince >= 1000) {
+      state.fps = frameCount * 1000 / (now - fpsSince);
+      $("fps").textContent = state.fps.toFixed(1);
+      frameCount = 0; fpsSince = now;
     }
-  }
+  };
+  // The stream ends with an "error" event carrying {"error", "status"} when the session has gone; a refused or
+  // broken connection fires a plain error event.
+  es.addEventListener("error", async (e) => {
+    if (source !== es) return;
+    closeStream();
+    let message = e.data ? JSON.parse(e.data).error : null;
+    if (!message) {
+      try { await api("GET", `/api/sessions/${state.session}`); message = "the event stream broke off"; } catch (e2) { message = e2.message; }
+    }
+    if (/no session/.test(message) && state.playing) {
+      // The server dropped this tab's idle session: start again from the same setup (the URL's).
+      try { state.history = []; await createSession(state.config); openStream(); return; } catch (e3) { message = e3.message; }
+    }
+    showError(message);
+    setPlaying(false);
+  });
+}
+
+function closeStream() {
+  if (source) source.close();
+  source = null;
 }
 
 function setPlaying(on) {
   state.playing = on;
   $("play").textContent = on ? "❚❚ Pause" : "▶ Play";
-  if (on) { frameCount = 0; fpsSince = performance.now(); loop(); }
+  if (on) { frameCount = 0; fpsSince = performance.now(); openStream(); } else closeStream();
 }
 
 // ---------- drawing ----------
@@ -177,14 +217,29 @@ function colour(v) {
   return [0, 1, 2].map((i) => Math.round(white[i] + (c[i] - white[i]) * a));
 }
 
+// One colour per class: the reference page's orange and blue for two classes, then six more for up to eight.
+const CLASS_COLOURS = [[245, 147, 34], [8, 119, 189], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75], [227, 119, 194], [23, 190, 207]];
+
+// The colour of class k at strength a in [0, 1] (0 white).
+function classColour(k, a) {
+  const c = CLASS_COLOURS[k % CLASS_COLOURS.length];
+  return [0, 1, 2].map((i) => Math.round(255 + (c[i] - 255) * Math.max(0, Math.min(1, a))));
+}
+
+// A point's fill: by class index (K ≥ 3 classes), else by its ±1 label or regression target on the diverging scale.
+function pointColour(label) {
+  return state.frame.task.kind === "classes" ? `rgb(${classColour(label, 1)})` : css(label);
+}
+
 function css(v, alpha) { const c = colour(v); return alpha === undefined ? `rgb(${c})` : `rgba(${c},${alpha})`; }
 
-// Draws res×res values in [−100, 100] (row 0 at the top) onto a canvas, scaled to fill it.
-function drawHeatmap(canvas, values, res) {
+// Draws res×res values in [−100, 100] (row 0 at the top) onto a canvas, scaled to fill it; colourOf maps a cell
+// index to its colour (default: the diverging scale of the value).
+function drawHeatmap(canvas, values, res, colourOf) {
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(res, res);
   for (let i = 0; i < res * res; i++) {
-    const c = colour(values[i] / 100);
+    const c = colourOf ? colourOf(i) : colour(values[i] / 100);
     image.data[4 * i] = c[0]; image.data[4 * i + 1] = c[1]; image.data[4 * i + 2] = c[2]; image.data[4 * i + 3] = 255;
   }
   const off = drawHeatmap.buffer || (drawHeatmap.buffer = document.createElement("canvas"));
@@ -212,7 +267,12 @@ function drawOutput() {
   const canvas = $("output");
   // The background is drawn paler than the points (two thirds of the colour), so a point stays visible on a
   // region of its own class.
-  drawHeatmap(canvas, frame.output.map((v) => v * 0.66), frame.outputResolution);
+  if (frame.task.kind === "classes") {
+    // Each cell: the predicted class's colour, stronger where its probability is higher (1/K is white).
+    const k = frame.task.classes.length;
+    drawHeatmap(canvas, frame.output, frame.outputResolution,
+      (i) => classColour(frame.outputClass[i], 0.66 * (frame.output[i] / 100 - 1 / k) / (1 - 1 / k)));
+  } else drawHeatmap(canvas, frame.output.map((v) => v * 0.66), frame.outputResolution);
   const ctx = canvas.getContext("2d");
   const scale = canvas.width / (2 * EXTENT);
   const sets = state.showTest ? [["train", false], ["test", true]] : [["train", false]];
@@ -220,7 +280,7 @@ function drawOutput() {
     for (const [x, y, label] of state.points[name]) {
       ctx.beginPath();
       ctx.arc((x + EXTENT) * scale, (EXTENT - y) * scale, 3, 0, 2 * Math.PI);
-      ctx.fillStyle = css(label);
+      ctx.fillStyle = pointColour(label);
       ctx.fill();
       ctx.lineWidth = 1;
       ctx.strokeStyle = isTest ? "#000" : "#fff";
@@ -254,14 +314,16 @@ function render() {
   $("epoch-count").textContent = f.epoch.toFixed(1);
   $("test-loss").textContent = fmtLoss(f.testLoss);
   $("train-loss").textContent = fmtLoss(f.trainLoss);
+  $("accuracy").hidden = f.testAccuracy === null;
+  if (f.testAccuracy !== null) $("test-acc").textContent = (100 * f.testAccuracy).toFixed(1) + "%";
   if (state.mode !== "train") return;
   drawOutput();
-  const small = $("n-out");
-  if (small) drawHeatmap(small, f.output, f.outputResolution);
   drawLossChart();
+  const classes = f.task.kind === "classes", last = f.neurons.length - 1;
   f.neurons.forEach((layer, l) => layer.forEach((values, j) => {
-    const canvas = document.getElementById(`n-${l}-${j}`);
-    if (canvas) drawHeatmap(canvas, values, f.neuronResolution);
+    const canvas = document.getElementById(l === last ? `n-out-${j}` : `n-${l}-${j}`);
+    // A class's output heatmap is its probability, white (0) to the class's colour (1).
+    if (canvas) drawHeatmap(canvas, values, f.neuronResolution, classes && l === last ? (i) => classColour(j, values[i] / 100) : undefined);
   }));
   drawLinks();
 }
@@ -279,7 +341,7 @@ function layoutNetwork() {
   const size = Math.max(10, Math.min(34, Math.floor(420 / biggest) - 4));
   const gap = Math.max(3, Math.round(size / 5));
   const colWidth = Math.max(70, Math.min(110, Math.floor(640 / (columns.length + 1))));
-  const top = 44, left = 60;
+  const top = c.layers.length > 1 ? 60 : 44, left = 60;   // room for the skip box under the layer heads
   const nodes = [];
   columns.forEach((count, col) => {
     const x = left + col * colWidth;
@@ -311,22 +373,33 @@ function layoutNetwork() {
     head.className = "layer-head";
     head.style.left = (nodes[l + 1][0].x - 30) + "px"; head.style.top = "0px"; head.style.width = (size + 60) + "px";
     const options = ACTIVATIONS.map((a) => `<option${a === layer.activation ? " selected" : ""}>${a}</option>`).join("");
+    const canSkip = l > 0 && c.layers[l - 1].neurons === layer.neurons;
     head.innerHTML = `<button data-l="${l}" data-d="-1" title="fewer neurons">−</button> ${layer.neurons} ` +
-      `<button data-l="${l}" data-d="1" title="more neurons">+</button><br><select data-l="${l}" title="activation of layer ${l + 1}">${options}</select>`;
+      `<button data-l="${l}" data-d="1" title="more neurons">+</button><br><select data-l="${l}" title="activation of layer ${l + 1}">${options}</select>` +
+      (canSkip ? `<br><label title="residual: add this layer's input to its output"><input type="checkbox" class="residual" data-l="${l}"${layer.residual ? " checked" : ""}>⤷ skip</label>` : "");
     head.querySelectorAll("button").forEach((b) => b.onclick = () => changeNeurons(l, Number(b.dataset.d)));
     head.querySelector("select").onchange = (e) => changeActivation(l, e.target.value);
+    const skip = head.querySelector("input.residual");
+    if (skip) skip.onchange = (e) => changeResidual(l, e.target.checked);
     net.appendChild(head);
   });
-  // The output neuron sits right of the last column; its heatmap is the big canvas.
-  const last = nodes[nodes.length - 1];
-  const out = { x: left + columns.length * colWidth, y: top + (last.length - 1) * (size + gap) / 2, size };
-  nodeBox(out, "n-out", "").title = "output (tanh): the big heatmap at the right";
-  const height = top + biggest * (size + gap) + 10;
+  // The output neurons (one, or one per class) sit right of the last column; the big canvas at the right combines them.
+  const last = nodes[nodes.length - 1], task = state.frame.task;
+  const outCount = task.kind === "classes" ? task.classes.length : 1;
+  const outs = [];
+  for (let k = 0; k < outCount; k++) {
+    const o = { x: left + columns.length * colWidth, y: top + (last.length - outCount) * (size + gap) / 2 + k * (size + gap), size };
+    outs.push(o);
+    nodeBox(o, `n-out-${k}`, "").title = task.kind === "classes" ? `output ${k + 1}: probability of class ${task.classes[k]}`
+      : task.kind === "regression" ? "output (linear): the big heatmap at the right" : "output (tanh): the big heatmap at the right";
+  }
+  const height = top + Math.max(biggest, outCount) * (size + gap) + 10;
   net.style.height = height + "px";
   const svg = $("links");
-  svg.setAttribute("width", out.x + size + 10); svg.setAttribute("height", height);
-  geometry = { nodes, out, size };
+  svg.setAttribute("width", outs[0].x + size + 10); svg.setAttribute("height", height);
+  geometry = { nodes, outs, size };
   $("layer-count").textContent = c.layers.length;
+  describeTask();
 }
 
 function nodeBox(n, id, extra) {
@@ -343,7 +416,7 @@ function nodeBox(n, id, extra) {
 function drawLinks() {
   const f = state.frame, c = state.config;
   if (!geometry) return;
-  const { nodes, out, size } = geometry;
+  const { nodes, outs, size } = geometry;
   const paths = [];
   // Layer 0's inputs are the used features, in the page's order.
   const used = FEATURES.map(([id], j) => [id, j]).filter(([id]) => c.features.includes(id));
@@ -353,12 +426,12 @@ function drawLinks() {
   f.weights.forEach((W, l) => {
     W.forEach((row, i) => row.forEach((w, j) => {
       const from = l === 0 ? nodes[0][inputIndex[i]] : nodes[l][i];
-      const to = l === f.weights.length - 1 ? out : nodes[l + 1][j];
+      const to = l === f.weights.length - 1 ? outs[j] : nodes[l + 1][j];
       const x1 = from.x + size, y1 = from.y + size / 2, x2 = to.x, y2 = to.y + size / 2;
       const width = 0.5 + 4 * Math.abs(w) / maxW;
       const mx = (x1 + x2) / 2;
       paths.push(`<path d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}" stroke="${css(w / maxW)}" ` +
-        `stroke-width="${width.toFixed(2)}" data-w="${w}" data-name="W${l + 1}[${i + 1},${j + 1}]"/>`);
+        `stroke-width="${width.toFixed(2)}" data-w="${w}" data-l="${l}" data-i="${i}" data-j="${j}" data-name="W${l + 1}[${i + 1},${j + 1}]"/>`);
     }));
   });
   $("links").innerHTML = paths.join("");
@@ -377,6 +450,7 @@ function syncControls() {
   $("regularization").value = c.regularization;
   $("regularizationRate").value = String(c.regularizationRate);
   $("init").value = c.init;
+  $("dropout").value = String(c.dropout);
   $("trainRatio").value = Math.round(c.trainRatio * 100); $("trainRatio-value").textContent = Math.round(c.trainRatio * 100);
   $("noise").value = Math.round(c.noise * 100); $("noise-value").textContent = Math.round(c.noise * 100);
   $("batchSize").value = c.batchSize; $("batchSize-value").textContent = c.batchSize;
@@ -384,6 +458,12 @@ function syncControls() {
   $("seed").value = c.seed;
   $("show-test").checked = state.showTest;
   document.querySelectorAll("#datasets button").forEach((b) => b.classList.toggle("active", b.dataset.dataset === c.dataset));
+}
+
+// A residual connection needs the layer before to be as wide: drop the ones a change of width or depth broke.
+function dropBrokenSkips(layers) {
+  layers.forEach((x, l) => { if (x.residual && (l === 0 || layers[l - 1].neurons !== x.neurons)) x.residual = false; });
+  return layers;
 }
 
 function toggleFeature(id) {
@@ -397,6 +477,13 @@ function toggleFeature(id) {
 function changeNeurons(l, delta) {
   const layers = state.config.layers.map((x) => ({ ...x }));
   layers[l].neurons = Math.max(1, Math.min(MAX_NEURONS, layers[l].neurons + delta));
+  dropBrokenSkips(layers);
+  reconfigure({ layers });
+}
+
+function changeResidual(l, on) {
+  const layers = state.config.layers.map((x) => ({ ...x }));
+  layers[l].residual = on;
   reconfigure({ layers });
 }
 
@@ -419,20 +506,23 @@ function wireControls() {
   };
   for (const id of ["learningRate", "regularizationRate"]) $(id).onchange = (e) => reconfigure({ [id]: Number(e.target.value) });
   for (const id of ["optimizer", "regularization", "init"]) $(id).onchange = (e) => reconfigure({ [id]: e.target.value });
+  $("dropout").onchange = (e) => reconfigure({ dropout: Number(e.target.value) });
   $("trainRatio").onchange = (e) => reconfigure({ trainRatio: Number(e.target.value) / 100 });
   $("noise").onchange = (e) => reconfigure({ noise: Number(e.target.value) / 100 });
   $("batchSize").onchange = (e) => reconfigure({ batchSize: Number(e.target.value) });
   $("points").onchange = (e) => reconfigure({ points: Number(e.target.value) });
   $("seed").onchange = (e) => reconfigure({ seed: Number(e.target.value) });
   for (const id of ["trainRatio", "noise", "batchSize", "points"]) $(id).oninput = (e) => { $(id + "-value").textContent = e.target.value; };
-  $("speed").onchange = (e) => { state.speed = Number(e.target.value); };
+  $("speed").onchange = (e) => { state.speed = Number(e.target.value); if (state.playing) openStream(); };
   $("show-test").onchange = (e) => { state.showTest = e.target.checked; updateHash(); render(); };
   document.querySelectorAll("#datasets button").forEach((b) => b.onclick = () => reconfigure({ dataset: b.dataset.dataset }));
+  $("upload").onclick = () => $("csv-file").click();
+  $("csv-file").onchange = (e) => { const file = e.target.files[0]; e.target.value = ""; if (file) uploadCsv(file); };
   $("add-layer").onclick = () => {
     if (state.config.layers.length >= MAX_LAYERS) { showError(`at most ${MAX_LAYERS} hidden layers`); return; }
     reconfigure({ layers: [...state.config.layers, { neurons: 4, activation: "tanh" }] });
   };
-  $("remove-layer").onclick = () => reconfigure({ layers: state.config.layers.slice(0, -1) });
+  $("remove-layer").onclick = () => reconfigure({ layers: dropBrokenSkips(state.config.layers.slice(0, -1).map((x) => ({ ...x }))) });
   $("share").onclick = () => {
     updateHash();
     const input = $("share-url");
@@ -444,11 +534,18 @@ function wireControls() {
   $("links").addEventListener("mousemove", (e) => {
     const w = e.target.dataset && e.target.dataset.w;
     if (w === undefined) { tooltip.hidden = true; return; }
-    tooltip.textContent = `${e.target.dataset.name} = ${Number(w).toFixed(4)}`;
+    tooltip.textContent = `${e.target.dataset.name} = ${Number(w).toFixed(4)} (click to edit)`;
     tooltip.style.left = (e.clientX + 12) + "px"; tooltip.style.top = (e.clientY + 12) + "px";
     tooltip.hidden = false;
   });
   $("links").addEventListener("mouseleave", () => { tooltip.hidden = true; });
+  $("links").addEventListener("click", (e) => {
+    const d = e.target.dataset;
+    if (d && d.l !== undefined) openLink(Number(d.l), Number(d.i), Number(d.j));
+  });
+  $("link-set").onclick = () => setLink();
+  $("link-value").onkeydown = (e) => { if (e.key === "Enter") setLink(); };
+  $("link-close").onclick = () => { state.link = null; $("link-editor").hidden = true; };
   $("seed-example").onclick = () => showTrace(api("GET", "/api/seed"), "seed 001: three Iris rows, W1 4×2, W2 2×3, sigmoid, no biases");
   $("explain-batch").onclick = () => showTrace(api("POST", `/api/sessions/${state.session}/explain`, { apply: false }),
     "the Train network on its next minibatch (not trained)");
@@ -521,21 +618,94 @@ async function showTrace(promise, source) {
 // Wk_update[i][j] = (1/N)·Σ_r A[r][i]·delta[r][j], with A the layer's input (X or the previous _out) and delta the
 // layer's delta: the chain rule ∂E/∂w = Σ_r ∂E/∂z[r][j]·∂z[r][j]/∂w, written out with the trace's own numbers.
 function explainCell(name, i, j) {
-  const entry = trace.entries.find((e) => e.name === name);
-  const m = /\(1\/N\)·(\w+)ᵀ·(\w+)/.exec(entry.formula);
-  if (!m) return;
-  const A = trace.entries.find((e) => e.name === m[1]).value, D = trace.entries.find((e) => e.name === m[2]).value;
-  const n = trace.n;
+  const text = chainText(trace, name, i, j);
+  if (!text) return;
+  $("chain").textContent = text;
+  $("chain").hidden = false;
+}
+
+// The chain-rule product of update cell (i, j) of a trace, with the trace's numbers plugged in; null for an entry
+// that is not a W…_update.
+function chainText(tr, name, i, j) {
+  const entry = tr.entries.find((e) => e.name === name);
+  const m = entry && /\(1\/N\)·(\w+)ᵀ·(\w+)/.exec(entry.formula);
+  if (!m) return null;
+  const A = tr.entries.find((e) => e.name === m[1]).value, D = tr.entries.find((e) => e.name === m[2]).value;
+  const n = tr.n;
   const terms = A.map((row, r) => `${fmt(row[i])}·${fmt(D[r][j])}`);
   const sum = A.reduce((s, row, r) => s + row[i] * D[r][j], 0);
-  const box = $("chain");
-  box.textContent =
-    `∂E/∂${name.replace("_update", "")}[${i + 1},${j + 1}] = ${name}[${i + 1},${j + 1}] = (1/N)·Σ_rows ${m[1]}[r,${i + 1}]·${m[2]}[r,${j + 1}]\n` +
+  return `∂E/∂${name.replace("_update", "")}[${i + 1},${j + 1}] = ${name}[${i + 1},${j + 1}] = (1/N)·Σ_rows ${m[1]}[r,${i + 1}]·${m[2]}[r,${j + 1}]\n` +
     `   (chain rule: ∂E/∂w = Σ_r ∂E/∂${m[2].replace("_delta", "_in")}[r,${j + 1}] · ∂${m[2].replace("_delta", "_in")}[r,${j + 1}]/∂w, and ∂E/∂${m[2].replace("_delta", "_in")} = ${m[2]}/N)\n` +
     `   = (1/${n})·(${terms.join(" + ")})\n` +
     `   = ${(sum / n).toFixed(6)}   (engine: ${entry.value[i][j]})`;
-  box.hidden = false;
 }
+
+// ---------- editing a link (Train view) ----------
+
+// Opens the editor of weight W{l+1}[i+1, j+1]: its value, and ∂E/∂w on the next minibatch from the session's step
+// trace (not trained), written as the chain-rule product of step mode.
+async function openLink(l, i, j) {
+  setPlaying(false);
+  state.link = { l, i, j };
+  $("link-editor").hidden = false;
+  $("link-name").textContent = `W${l + 1}[${i + 1},${j + 1}]`;
+  $("link-value").value = state.frame.weights[l][i][j];
+  await showLinkChain();
+}
+
+async function showLinkChain() {
+  const link = state.link;
+  if (!link) return;
+  const box = $("link-chain");
+  if (state.frame.unexplained) { box.textContent = `∂E/∂w: ${state.frame.unexplained}.`; return; }
+  try {
+    const tr = await api("POST", `/api/sessions/${state.session}/explain`, { apply: false });
+    if (state.link !== link) return;
+    box.textContent = chainText(tr, `W${link.l + 1}_update`, link.i, link.j) +
+      `\nOn the next minibatch (${tr.n / tr.entries.find((e) => e.name === "Y").value[0].length} rows), not trained; a step moves w by −learning rate × this (plain SGD).`;
+  } catch (e) { box.textContent = String(e.message || e); }
+}
+
+async function setLink() {
+  const link = state.link, value = Number($("link-value").value);
+  if (!link) return;
+  try {
+    const frame = await api("POST", `/api/sessions/${state.session}/weight`, { layer: link.l, from: link.i, to: link.j, value });
+    showError(null);
+    acceptFrame(frame, false);
+    $("link-value").value = frame.weights[link.l][link.i][link.j];
+    await showLinkChain();
+  } catch (e) { showError(e); }
+}
+
+// The legends and labels that depend on the data's task: what the output heatmap, the points and the loss mean.
+function describeTask() {
+  const f = state.frame, task = f.task;
+  const lossText = task.kind === "classes"
+    ? "Loss is the softmax cross-entropy −(1/N)·Σ log p(label) over the set; accuracy is the share of test points whose most probable class is their label."
+    : "Loss is E = 1/(2N)·Σ(output − label)² over the set" + (task.kind === "binary" ? "; accuracy is the share of test points on the right side of 0." : ".");
+  const chart = " The chart shows test (black) and training (grey) loss over time.";
+  $("output-legend").textContent =
+    task.kind === "classes" ? `Background: the class the network finds most probable at each point, in that class's colour, stronger where its softmax probability is higher (white: no class above 1/${task.classes.length}). ${lossText}${chart}`
+    : task.kind === "regression" ? `Background: the network's output (linear) at each point, on the scale −1 orange, 0 white, +1 blue (clipped beyond ±1); points are coloured by their target on the same scale. ${lossText}${chart}`
+    : `Background: the network's output (tanh, −1 to 1) at each point of the plane — its decision boundary is where orange meets blue. ${lossText}${chart}`;
+  $("data-legend").textContent = task.kind === "classes" ? "Points are coloured by class (see the key under the output). Points with a dark outline are test data, not trained on."
+    : task.kind === "regression" ? "Points are coloured by their target: −1 orange, 0 white, +1 blue. Points with a dark outline are test data, not trained on."
+    : `Orange points are class ${task.classes[0]}, blue points ${task.classes[1]}. Points with a dark outline are test data, not trained on.`;
+  $("class-legend").innerHTML = task.kind === "regression" ? "" : task.classes.map((name, k) =>
+    `<span class="class-key"><i style="background:rgb(${task.kind === "classes" ? classColour(k, 1) : colour(k === 0 ? -1 : 1)})"></i>${escapeHtml(name)}</span>`).join("");
+  const csv = f.csv;
+  $("csv-info").hidden = !csv;
+  if (csv) {
+    const range = (r) => `${+r[0].toPrecision(4)}..${+r[1].toPrecision(4)}`;
+    $("csv-info").textContent = `${state.csvName || "your CSV"}: ${csv.rows} rows; ${csv.columns[0]} ${range(csv.x1)} → x1 −5..5, ` +
+      `${csv.columns[1]} ${range(csv.x2)} → x2 −5..5; ${csv.columns[2]}: ` +
+      (csv.target ? `regression target ${range(csv.target)} → −1..1` : `${task.classes.length} classes`) + ". Not in the shared link.";
+  }
+  $("noise").disabled = $("points").disabled = f.config.dataset === "csv";
+}
+
+function escapeHtml(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;"); }
 
 // ---------- circuit mode ----------
 
@@ -614,8 +784,11 @@ async function start() {
   wireControls();
   const { config, mode, showTest } = hashToConfig(location.hash);
   state.showTest = showTest;
+  let csvLink = false;
+  if (config.dataset === "csv") { delete config.dataset; csvLink = true; }   // a link never carries the file itself
   try {
     await createSession(config);
+    if (csvLink) showError("this link was made on an uploaded CSV, which links do not carry: the settings are restored on the circle data; upload the file again with “your CSV…”");
   } catch (e) {
     showError(e);
     await createSession({});   // the link held a bad setting: start from the defaults, the message says why

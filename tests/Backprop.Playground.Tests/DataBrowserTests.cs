@@ -1,0 +1,151 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Backprop.Playground.Tests;
+
+/// <summary>
+/// The page's own data (CSV upload, several classes, regression), dropout and residual controls, and editing a link,
+/// in headless Chromium.
+/// </summary>
+public sealed class DataBrowserTests(BrowserFixture fixture, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+{
+    private static FilePayload Csv(string name, string text) => new() { Name = name, MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(text) };
+
+    [ChromiumFact]
+    public async Task An_uploaded_CSV_of_three_classes_trains_and_colours_the_boundary_one_colour_per_class()
+    {
+        var page = await fixture.NewPage("#features=x1,x2&lr=0.03");
+        await page.SetInputFilesAsync("#csv-file", Csv("blobs.csv", DataApiTests.ThreeBlobs(80)));
+        await page.WaitForFunctionAsync("() => window.playground.config.dataset === 'csv'");
+        Assert.Equal(["setosa", "versicolor", "virginica"], await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('#class-legend .class-key')].map(e => e.textContent)"));
+        Assert.Equal(3, await page.Locator("#network .node canvas[id^='n-out-']").CountAsync());
+        Assert.Contains("blobs.csv: 240 rows; petal length", await page.InnerTextAsync("#csv-info"));
+        Assert.Contains("Not in the shared link", await page.InnerTextAsync("#csv-info"));
+        // The link names the dataset, never its rows.
+        string hash = await page.EvaluateAsync<string>("() => location.hash");
+        Assert.Contains("dataset=csv", hash);
+        Assert.DoesNotContain("setosa", hash);
+        await page.ClickAsync("#play");
+        await page.WaitForFunctionAsync("() => window.playground.frame.testAccuracy >= 0.97", null, new() { Timeout = 60_000, PollingInterval = 100 });
+        await page.ClickAsync("#play");
+        Assert.EndsWith("%", await page.InnerTextAsync("#test-acc"));
+        // The output canvas: each class's colour family covers part of the plane (orange: red channel highest, blue:
+        // blue highest, green: green highest; blends with white keep the order).
+        var shares = await page.EvaluateAsync<double[]>(@"() => {
+            const c = document.getElementById('output'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const n = [0, 0, 0];
+            for (let i = 0; i < d.length; i += 4) {
+              const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+              if (r > g + 10 && r > b + 10) n[0]++; else if (g > r + 10 && g > b + 10) n[1]++; else if (b > r + 10 && b > g + 10) n[2]++;
+            }
+            return n.map(k => k / (c.width * c.height));
+          }");
+        output.WriteLine($"colour shares (orange, green, blue): {string.Join(", ", shares.Select(s => s.ToString("F2")))}");
+        Assert.All(shares, s => Assert.True(s > 0.05, $"a class colour covers only {s:P0} of the boundary heatmap"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "playground-csv.png") });
+        await page.CloseAsync();
+    }
+
+    [ChromiumFact]
+    public async Task A_bad_CSV_shows_its_bad_lines_and_the_page_keeps_its_data()
+    {
+        var page = await fixture.NewPage();
+        await page.SetInputFilesAsync("#csv-file", Csv("bad.csv", "x1,x2,label\n1,2,a\n3,b,a\n"));
+        await page.WaitForSelectorAsync("#error:not([hidden])");
+        Assert.Equal("bad.csv: the CSV has 1 bad line:\nline 3: x2 must be a number but got \"b\"", await page.InnerTextAsync("#error"));
+        Assert.Equal("circle", await page.EvaluateAsync<string>("() => window.playground.config.dataset"));
+        await page.CloseAsync();
+        // A link made on a CSV restores its settings and asks for the file again.
+        page = await fixture.NewPage("#dataset=csv&layers=3:relu&features=x1,x2");
+        Assert.StartsWith("this link was made on an uploaded CSV, which links do not carry", await page.InnerTextAsync("#error"));
+        Assert.Equal("relu", await page.EvaluateAsync<string>("() => window.playground.config.layers[0].activation"));
+        await page.CloseAsync();
+    }
+
+    [ChromiumFact]
+    public async Task The_plane_regression_set_shows_a_continuous_heatmap_and_no_accuracy()
+    {
+        var page = await fixture.NewPage();
+        await page.ClickAsync("#datasets button[data-dataset='plane']");
+        await page.WaitForFunctionAsync("() => window.playground.frame.task.kind === 'regression'");
+        Assert.True(await page.IsHiddenAsync("#accuracy"));
+        Assert.Contains("output (linear)", await page.InnerTextAsync("#output-legend"));
+        Assert.Equal("", await page.InnerTextAsync("#class-legend"));
+        await page.ClickAsync("#play");
+        await page.WaitForFunctionAsync("() => window.playground.frame.testLoss < 0.02", null, new() { Timeout = 60_000, PollingInterval = 100 });
+        await page.ClickAsync("#play");
+        // A plane: the heatmap runs from orange (bottom left, x1 + x2 < 0) to blue (top right).
+        var corners = await page.EvaluateAsync<int[][]>(@"() => {
+            const c = document.getElementById('output'), ctx = c.getContext('2d');
+            return [[5, c.height - 5], [c.width - 5, 5]].map(([x, y]) => [...ctx.getImageData(x, y, 1, 1).data].slice(0, 3));
+          }");
+        Assert.True(corners[0][0] > corners[0][2] + 40, $"bottom left should be orange: {string.Join(",", corners[0])}");
+        Assert.True(corners[1][2] > corners[1][0] + 40, $"top right should be blue: {string.Join(",", corners[1])}");
+        await page.CloseAsync();
+    }
+
+    [ChromiumFact]
+    public async Task Dropout_and_a_residual_connection_are_set_on_the_page_and_restored_from_its_link()
+    {
+        var page = await fixture.NewPage("#layers=6:tanh,6:relu&features=x1,x2");
+        await page.SelectOptionAsync("#dropout", "0.2");
+        await page.WaitForFunctionAsync("() => window.playground.config.dropout === 0.2");
+        await page.CheckAsync(".layer-head input.residual[data-l='1']");
+        await page.WaitForFunctionAsync("() => window.playground.config.layers[1].residual === true");
+        // The first layer has no skip (its input is the features).
+        Assert.Equal(0, await page.Locator(".layer-head input.residual[data-l='0']").CountAsync());
+        await page.ClickAsync("#share");
+        string url = await page.InputValueAsync("#share-url");
+        Assert.Contains("drop=0.2", url);
+        Assert.Contains("6%3Arelu%3Ar", url);
+        var second = await fixture.Browser.NewPageAsync();
+        await second.GotoAsync(url);
+        await second.WaitForFunctionAsync("() => window.playground && window.playground.frame !== null");
+        using var restored = JsonDocument.Parse(await second.EvaluateAsync<string>("() => JSON.stringify(window.playground.config)"));
+        Assert.Equal(0.2f, restored.RootElement.GetProperty("dropout").GetSingle());
+        Assert.True(restored.RootElement.GetProperty("layers")[1].GetProperty("residual").GetBoolean());
+        Assert.True(await second.IsCheckedAsync(".layer-head input.residual[data-l='1']"));
+        Assert.Equal("0.2", await second.InputValueAsync("#dropout"));
+        // Making layer 2 narrower breaks the skip, and the page drops it.
+        await second.ClickAsync(".layer-head button[data-l='1'][data-d='-1']");
+        await second.WaitForFunctionAsync("() => window.playground.config.layers[1].neurons === 5");
+        Assert.False(await second.EvaluateAsync<bool>("() => window.playground.config.layers[1].residual"));
+        await page.CloseAsync();
+        await second.CloseAsync();
+    }
+
+    [ChromiumFact]
+    public async Task Clicking_a_link_shows_its_gradient_as_a_chain_rule_product_and_sets_its_weight()
+    {
+        var page = await fixture.NewPage("#dataset=xor&layers=2:tanh,2:tanh&features=x1,x2&batch=3");
+        // Click a quarter of the way along link W2[1,2] (hidden 1 → hidden 2), where no other link crosses.
+        var at = await page.EvaluateAsync<double[]>(@"() => {
+            const path = document.querySelector(""#links path[data-name='W2[1,2]']""), box = document.getElementById('links').getBoundingClientRect();
+            const p = path.getPointAtLength(path.getTotalLength() / 4);
+            return [box.left + p.x, box.top + p.y];
+          }");
+        await page.Mouse.MoveAsync((float)at[0], (float)at[1]);
+        Assert.StartsWith("W2[1,2] = ", await page.InnerTextAsync("#tooltip"));
+        await page.Mouse.ClickAsync((float)at[0], (float)at[1]);
+        await page.WaitForFunctionAsync("() => document.getElementById('link-chain').textContent.includes('engine:')");
+        Assert.Equal("W2[1,2]", await page.InnerTextAsync("#link-name"));
+        string chain = await page.InnerTextAsync("#link-chain");
+        Assert.Contains("∂E/∂W2[1,2] = W2_update[1,2] = (1/N)·Σ_rows L1_out[r,1]·L2_delta[r,2]", chain);
+        Assert.Contains("= (1/3)·(", chain);
+        // The product with the numbers plugged in equals the engine's gradient to the six decimals shown.
+        var m = System.Text.RegularExpressions.Regex.Match(chain, @"= (-?\d+\.\d{6})   \(engine: (\S+)\)");
+        Assert.True(m.Success, chain);
+        Assert.Equal(double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 5);
+        await page.FillAsync("#link-value", "0.5");
+        await page.ClickAsync("#link-set");
+        await page.WaitForFunctionAsync("() => window.playground.frame.weights[1][0][1] === 0.5");
+        // The new weight is what the next forward pass uses: the session's step trace holds it.
+        string session = await page.EvaluateAsync<string>("() => window.playground.session");
+        using var http = new HttpClient { BaseAddress = fixture.Server.Url };
+        var trace = await Api.Ok(http, "POST", $"/api/sessions/{session}/explain");
+        Assert.Equal(0.5f, Api.Entry(trace, "W2").GetProperty("value")[0][1].GetSingle());
+        await page.CloseAsync();
+    }
+}
