@@ -58,8 +58,13 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     {
         var page = await fixture.NewPage("#dataset=xor&layers=3:tanh&features=x1,x2&batch=4&opt=sgd&lr=0.1");
         await page.ClickAsync("#mode-step");
-        await page.ClickAsync("#explain-step");
+        // Step mode opens on the seed's Iris example (W1 4×2) at once: wait for that, then for this network's trace
+        // (W1 2×3) to replace it, so no matrix is read from the one and the rest from the other.
         await page.WaitForSelectorAsync("table[data-name='W1_update']");
+        await page.ClickAsync("#explain-step");
+        await page.WaitForFunctionAsync(
+            "() => { const w = document.querySelector(`table[data-name='W1_update']`), x = document.querySelector(`table[data-name='X'] tr`);" +
+            " return w && x && w.rows.length === 2 && w.rows[0].cells.length === 3 && x.cells.length === 2; }");
         async Task<Tensor> Read(string name)
         {
             var rows = await page.EvaluateAsync<float[][]>(
