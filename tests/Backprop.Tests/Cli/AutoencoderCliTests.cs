@@ -117,6 +117,18 @@ public sealed class AutoencoderCliTests : IDisposable
     }
 
     [Fact]
+    public void Summary_expands_the_presets()
+    {
+        var (code, stdout, _) = Run("summary", "--model", "convae", "--input", "1x28x28");
+        Assert.Equal(0, code);
+        Assert.Contains("ConvTranspose2d(32→16, 3×3, stride 2, pad 1, output pad 1)  [N, 16, 14, 14]   4,624    451,584", stdout);
+        Assert.Contains("9,569 parameters", stdout);
+        (code, stdout, _) = Run("summary", "--model", "vae:latent=2", "--input", "784");
+        Assert.Equal(0, code);
+        Assert.Contains("631,188 parameters", stdout);   // PyTorch's example VAE with a 2-D latent
+    }
+
+    [Fact]
     public void Reconstruction_needs_an_image_dataset()
     {
         var (code, _, stderr) = Run("train", "--dataset", "iris", "--task", "reconstruct");
