@@ -78,6 +78,7 @@ internal static class AutoencoderTrain
         }
         var shape = train.SampleShape;
         var model = preset?.Build(shape, new Rng(seed)) ?? ModelLanguage.Build(spec, shape, new Rng(seed));
+        ReconstructionTrainer.CheckModel(model, shape);
 
         log.WriteLine($"data    {train.Name} / {test.Name}: train {train.Count} / test {test.Count} images [{string.Join(", ", shape)}], pixels in [0, 1] (not standardized); target = input");
         log.WriteLine($"model   {(preset is null ? "" : $"{preset}: ")}{model}, {model.ParameterCount():N0} parameters");

@@ -61,7 +61,7 @@ public static class ReconstructionTrainer
             throw new ArgumentOutOfRangeException(nameof(options), $"epochs ({options.Epochs}), batch ({options.Batch}) and learning rate ({options.LearningRate}) must be positive.");
         CheckRows(train, "training");
         if (test is not null) CheckRows(test, "test");
-        CheckShape(model, train);
+        CheckModel(model, [train.Shape[1]]);
 
         var optimizer = new Adam(model.Parameters(), options.LearningRate);
         var rng = new Rng(options.Seed);
@@ -174,13 +174,22 @@ public static class ReconstructionTrainer
             throw new ArgumentException($"the {what} images must be rows [N, F] with N ≥ 1 but are {Shapes.Format([.. x.Shape])}.");
     }
 
-    /// <summary>Refuses a model whose output rows are not the input rows' size, naming both.</summary>
-    private static void CheckShape(Module model, Tensor train)
+    /// <summary>
+    /// Refuses a model that does not give back its input: for rows of <paramref name="sampleShape"/> flattened, the
+    /// output per example must be the flat row [F] or, for an image, <paramref name="sampleShape"/> itself (a
+    /// convolutional decoder without its flatten). Given only [F], any output of F values is accepted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model gives another shape, naming both.</exception>
+    public static void CheckModel(Module model, IReadOnlyList<int> sampleShape)
     {
-        int f = train.Shape[1];
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        int f = sampleShape.Aggregate(1, (a, d) => a * d);
         var output = ModelLanguage.OutputShape(model, [f]);
-        int size = output.Aggregate(1, (a, d) => a * d);
-        if (size != f)
-            throw new ArgumentException($"a model trained to reconstruct its input must give back {f} values per example, but {model} gives {ModelLanguage.FormatShape(output)}.");
+        bool fits = sampleShape.Count == 1 ? output.Aggregate(1, (a, d) => a * d) == f
+            : output.SequenceEqual([f]) || output.SequenceEqual(sampleShape);
+        if (!fits)
+            throw new ArgumentException($"a model trained to reconstruct its input must give back {(sampleShape.Count == 1 ? $"{f} values per example" : $"{ModelLanguage.FormatShape([f])} or {ModelLanguage.FormatShape(sampleShape)}")}, " +
+                $"but {model} gives {ModelLanguage.FormatShape(output)}.");
     }
 }

@@ -117,6 +117,17 @@ public sealed class AutoencoderCliTests : IDisposable
     }
 
     [Fact]
+    public void A_spec_that_does_not_give_back_the_image_is_refused_before_training()
+    {
+        // 4 channels of 4×4 are 64 values, as many as the 8×8 input, but not the image.
+        var (code, stdout, stderr) = Run("train", "--dataset", "mnist", "--data-dir", dir, "--task", "reconstruct", "--model", "conv(4,3,stride=2,pad=1)", "--save", P("x.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("backprop train: error: a model trained to reconstruct its input must give back [N, 64] or [N, 1, 8, 8], " +
+            "but Sequential(Reshape(1×8×8) → Conv2d(1→4, 3×3, stride 2, pad 1)) gives [N, 4, 4, 4].\n", stderr);
+    }
+
+    [Fact]
     public void Summary_expands_the_presets()
     {
         var (code, stdout, _) = Run("summary", "--model", "convae", "--input", "1x28x28");
