@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Regenerates the PyTorch reference values that Backprop's sequence layers are tested against: Embedding, LayerNorm,
-RMSNorm, RNN (tanh, relu), LSTM, GRU, MultiheadAttention and Conv1d.
+RMSNorm, RNN (tanh, relu), LSTM, GRU, MultiheadAttention, Conv1d, ConvTranspose2d and Upsample (nearest, bilinear).
 
 How to run (from the repository root; needs Debian's python3-torch, `apt-get install python3-torch`):
 
@@ -176,6 +176,21 @@ def conv1d(rng, name, batch, cin, cout, length, k, stride, padding):
     return finish(name, "Conv1d", args, params, {"x": x}, m(x), rng, m)
 
 
+def conv_transpose2d(rng, name, batch, cin, cout, size, k, stride, padding, output_padding, bias=True):
+    torch.manual_seed(6)
+    m = torch.nn.ConvTranspose2d(cin, cout, k, stride=stride, padding=padding, output_padding=output_padding, bias=bias)
+    params = prepare(m, rng)
+    x = t64(rng.standard_normal((batch, cin) + size), grad=True)
+    args = {"in": cin, "out": cout, "kernel": k, "stride": stride, "padding": padding, "output_padding": output_padding, "bias": bias}
+    return finish(name, "ConvTranspose2d", args, params, {"x": x}, m(x), rng, m)
+
+
+def upsample(rng, name, shape, scale, mode):
+    m = torch.nn.Upsample(scale_factor=scale, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    x = t64(rng.standard_normal(shape), grad=True)
+    return finish(name, "Upsample", {"scale": scale, "mode": mode}, {}, {"x": x}, m(x), rng, m)
+
+
 def main():
     rng = np.random.default_rng(SEED)
     cases = [
@@ -194,6 +209,13 @@ def main():
         attention(rng, "mha", 2, 5, 8, 2, False),
         attention(rng, "mha_causal", 2, 5, 8, 4, True),
         conv1d(rng, "conv1d_stride2_pad1", 2, 3, 4, 9, 3, 2, 1),
+        conv_transpose2d(rng, "convtranspose_stride2_pad1_outpad1", 2, 3, 4, (4, 5), 3, 2, 1, 1),
+        conv_transpose2d(rng, "convtranspose_k4_stride3_no_bias", 1, 2, 3, (3, 2), 4, 3, 0, 2, bias=False),
+        conv_transpose2d(rng, "convtranspose_stride1_pad2", 2, 2, 2, (5, 5), 5, 1, 2, 0),
+        upsample(rng, "upsample_nearest_2", (2, 3, 3, 4), 2, "nearest"),
+        upsample(rng, "upsample_nearest_3", (1, 2, 2, 3), 3, "nearest"),
+        upsample(rng, "upsample_bilinear_2", (2, 2, 4, 3), 2, "bilinear"),
+        upsample(rng, "upsample_bilinear_3", (1, 2, 3, 5), 3, "bilinear"),
     ]
     with open(OUT, "w") as f:
         json.dump({"generator": "tools/make_zoo_reference.py", "torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))

@@ -20,6 +20,7 @@ internal sealed class EvaluateCommand : ICommand
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         if (cl.String("report") is { } report) OutputPaths.CheckFolder("--report", report, "index.html");
         var saved = SavedModel.Load(cl);
+        if (AutoencoderTrain.IsReconstructionModel(saved.Info)) return AutoencoderTrain.Evaluate(cl, saved, stdout, stderr);
         var data = DataOptions.Load(cl, cl.Int("seed", 1), saved.BuiltInDataset);
         // Labels map by name: data holding some of the model's classes (a few new rows, one class) is scored as it is.
         if (saved.Info.ClassNames is { } classes && data.ClassNames is { } dataClasses && !classes.SequenceEqual(dataClasses))

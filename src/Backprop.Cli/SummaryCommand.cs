@@ -18,7 +18,8 @@ internal sealed class SummaryCommand : ICommand
         "                       a saved model's default is its first layer's input width\n" +
         DataOptions.Help.Replace("iris (default), ", "iris, ", StringComparison.Ordinal) +
         "                       (the data's example shape, instead of --input)\n" +
-        "  --model gpt:...|lstm:... a language-model preset (see 'backprop train --help'), with --vocab N (default 256)\n";
+        "  --model gpt:...|lstm:... a language-model preset (see 'backprop train --help'), with --vocab N (default 256)\n" +
+        "  --model convae|vae:...  an autoencoder preset (see 'backprop train --help'), with --input or --dataset\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -47,7 +48,14 @@ internal sealed class SummaryCommand : ICommand
                 throw new UsageException($"summary reads the model language; write {spec} as {MlpAsSpec(spec)}, with C the number of outputs.");
             if (sample is null)
                 throw new UsageException("a model spec needs --input SHAPE (e.g. 784 or 1x28x28) or --dataset NAME to know the input size.");
-            summary = ModelSummary.Of(ModelLanguage.Build(spec, sample, new Rng(0)), [Product(sample)]);
+            Module model;
+            if (Generative.AutoencoderPreset.IsPreset(spec))
+            {
+                try { model = Generative.AutoencoderPreset.Parse(spec).Build(sample, new Rng(0)); }
+                catch (FormatException e) { throw new UsageException($"--model: {e.Message}"); }
+            }
+            else model = ModelLanguage.Build(spec, sample, new Rng(0));
+            summary = ModelSummary.Of(model, [Product(sample)]);
         }
         stdout.Write(summary.ToString());
         return 0;

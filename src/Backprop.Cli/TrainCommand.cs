@@ -43,7 +43,7 @@ internal sealed class TrainCommand : ICommand
         "                       Regression targets are standardized for training; results are in their own units.\n" +
         "  --log-every N        print every N-th epoch (default: about 20 lines in all)\n" +
         "  --save FILE          where to save the model (default: <dataset>.safetensors)\n" + ReportOption.Help + DistributedRun.Help +
-        "  --json               print one JSON object with the results (progress goes to stderr)\n" + TextTrain.Help;
+        "  --json               print one JSON object with the results (progress goes to stderr)\n" + TextTrain.Help + AutoencoderTrain.Help;
 
     /// <summary>Tests: a condition after a batch that acts like the first Ctrl-C.</summary>
     internal Func<BatchProgress, bool>? InterruptWhen { get; init; }
@@ -56,6 +56,11 @@ internal sealed class TrainCommand : ICommand
         {
             if (args.Contains("--distributed")) throw new UsageException("--distributed trains tables and images; --text trains a language model on one process.");
             return TextTrain.Run(args, stdout, stderr);
+        }
+        if (AutoencoderTrain.Applies(args))
+        {
+            if (args.Contains("--distributed")) throw new UsageException("--distributed trains classifiers and regressors; --task reconstruct trains an autoencoder on one process.");
+            return AutoencoderTrain.Run(args, stdout, stderr);
         }
         var cl = new CommandLine(args,
             [.. DataOptions.ValueOptions, "model", "activation", .. LossOptions.Names, "optimizer", "lr", "momentum", "weight-decay", "epochs", "batch",

@@ -8,7 +8,7 @@ internal static class LayerExport
 {
     /// <summary>The layer types <see cref="Emit"/> covers, for error messages.</summary>
     public const string Covered =
-        "Dense, Conv2d, MaxPool2d, AvgPool2d, Flatten, Reshape, BatchNorm1d, BatchNorm2d, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Dropout";
+        "Dense, Conv2d, ConvTranspose2d, Upsample, MaxPool2d, AvgPool2d, Flatten, Reshape, BatchNorm1d, BatchNorm2d, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Dropout";
 
     /// <summary>
     /// Appends the nodes computing <paramref name="layer"/> (at <paramref name="path"/>, e.g. <c>2</c> or <c>1.0</c>) on
@@ -36,6 +36,23 @@ internal static class LayerExport
                     OnnxAttribute.Of("kernel_shape", c.KernelSize, c.KernelSize),
                     OnnxAttribute.Of("pads", c.Padding, c.Padding, c.Padding, c.Padding),
                     OnnxAttribute.Of("strides", c.Stride, c.Stride));
+                break;
+            case ConvTranspose2d c:
+                // ONNX's ConvTranspose has PyTorch's weight layout [C, OC, k, k] and its output_padding.
+                g.Node(path, "ConvTranspose", c.Bias is null ? [g.Weight(Param("weight"), c.Weight)] : [g.Weight(Param("weight"), c.Weight), g.Weight(Param("bias"), c.Bias)],
+                    OnnxAttribute.Of("dilations", 1L, 1L), OnnxAttribute.Of("group", 1L),
+                    OnnxAttribute.Of("kernel_shape", c.KernelSize, c.KernelSize),
+                    OnnxAttribute.Of("output_padding", c.OutputPadding, c.OutputPadding),
+                    OnnxAttribute.Of("pads", c.Padding, c.Padding, c.Padding, c.Padding),
+                    OnnxAttribute.Of("strides", c.Stride, c.Stride));
+                break;
+            case Upsample u:
+                // Resize(X, roi = none, scales [1, 1, s, s]). Nearest: source index ⌊o/s⌋ (asymmetric, floor); bilinear
+                // with align_corners = false: (o + ½)/s − ½ clamped at 0, which is ONNX's pytorch_half_pixel.
+                g.Node(path, "Resize", ["", g.Floats($"{ExportGraph.Prefix(path)}/scales", [1f, 1f, u.Scale, u.Scale])],
+                    u.Mode == UpsampleMode.Nearest
+                        ? [OnnxAttribute.Of("coordinate_transformation_mode", "asymmetric"), OnnxAttribute.Of("mode", "nearest"), OnnxAttribute.Of("nearest_mode", "floor")]
+                        : [OnnxAttribute.Of("coordinate_transformation_mode", "pytorch_half_pixel"), OnnxAttribute.Of("mode", "linear")]);
                 break;
             case MaxPool2d p:
                 // Backprop's windows never pad and drop a partial last window: ceil_mode = 0, pads 0.

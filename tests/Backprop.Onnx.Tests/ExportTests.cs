@@ -76,6 +76,23 @@ public sealed class ExportTests
     }
 
     [Fact]
+    public void DecoderWithTransposedConvolutionAndUpsamplingMatches()
+    {
+        Init.ManualSeed(3);
+        var model = new Sequential(new Conv2d(1, 4, 3, stride: 2, padding: 1), new Relu(),
+            new ConvTranspose2d(4, 3, 3, stride: 2, padding: 1, outputPadding: 1), new Relu(), new Upsample(2),
+            new ConvTranspose2d(3, 2, 2, stride: 1, bias: false), new Upsample(3, UpsampleMode.Bilinear), new Sigmoid());
+
+        var proto = CheckAgainstRuntime(model, null, [1, 6, 8], 1e-5f);
+
+        Assert.Equal(["Conv", "Relu", "ConvTranspose", "Relu", "Resize", "ConvTranspose", "Resize", "Sigmoid"], proto.Graph.Nodes.Select(n => n.OpType));
+        var up = proto.Graph.Nodes.Single(n => n.Name == "/2/ConvTranspose");
+        Assert.Equal([1L, 1L], up.Attribute("output_padding")!.Ints);
+        Assert.Equal([4L, 3L, 3L, 3L], proto.Graph.Initializers.Single(t => t.Name == "2.weight").Dims);
+        Assert.Equal([2L, 39L, 51L], proto.Graph.Outputs[0].Shape!.Skip(1).Select(d => d.Value!.Value));
+    }
+
+    [Fact]
     public void BatchNormLeakyReluSoftmaxAndReshapeMatch()
     {
         Init.ManualSeed(3);

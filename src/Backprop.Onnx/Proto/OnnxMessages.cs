@@ -63,6 +63,7 @@ internal sealed class OnnxAttribute
 
     public static OnnxAttribute Of(string name, long value) => new() { Name = name, Type = OnnxAttributeType.Int, I = value };
     public static OnnxAttribute Of(string name, float value) => new() { Name = name, Type = OnnxAttributeType.Float, F = value };
+    public static OnnxAttribute Of(string name, string value) => new() { Name = name, Type = OnnxAttributeType.String, S = value };
     public static OnnxAttribute Of(string name, params long[] values)
     {
         var a = new OnnxAttribute { Name = name, Type = OnnxAttributeType.Ints };

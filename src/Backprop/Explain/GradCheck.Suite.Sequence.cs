@@ -6,7 +6,7 @@ namespace Backprop.Explain;
 public static partial class GradCheck
 {
     /// <summary>
-    /// GELU (exact and tanh), SiLU, F.linear, conv1d, embedding, layer and RMS norm, one recurrent layer of each cell (RNN
+    /// GELU (exact and tanh), SiLU, F.linear, conv1d, conv_transpose2d, upsampling (nearest, bilinear), the VAE's KL term, reparameterisation and summed BCE, embedding, layer and RMS norm, one recurrent layer of each cell (RNN
     /// tanh forward, LSTM reverse with its cell-state output, GRU) with respect to x, both weights, both biases and the
     /// initial states, and multi-head self-attention (plain, causal, and with a fixed dropout mask). Loose but for
     /// embedding: each perturbed value feeds many float32 outputs through saturating nonlinearities (measured worst
@@ -32,6 +32,15 @@ public static partial class GradCheck
         Add("attention [2,4,3·4], 2 heads", Loose, x => Tensor.SelfAttention(x[0], 2), N(2, 4, 12));
         Add("attention causal [1,5,3·6], 3 heads", Loose, x => Tensor.SelfAttention(x[0], 3, causal: true), N(1, 5, 18));
         Add("conv1d k3 s2 pad 1 + bias", Loose, x => Tensor.Conv1d(x[0], x[1], x[2], 2, 1), N(2, 2, 7), N(3, 2, 3), N(3));
+        Add("conv_transpose2d k3 s2 pad 1 outpad 1 + bias", Loose, x => Tensor.ConvTranspose2d(x[0], x[1], x[2], 2, 1, 1), N(2, 3, 3, 4), N(3, 2, 3, 3), N(2));
+        Add("conv_transpose2d k2 s1, no bias", Loose, x => Tensor.ConvTranspose2d(x[0], x[1]), N(1, 2, 3, 3), N(2, 3, 2, 2));
+        Add("upsample nearest ×2", Tight, x => x[0].Upsample2d(2), N(2, 2, 3, 2));
+        Add("upsample bilinear ×3", Loose, x => x[0].Upsample2d(3, UpsampleMode.Bilinear), N(1, 2, 3, 4));
+        Add("vae kl [3,2]", Loose, x => Generative.VaeLoss.KlDivergence(x[0], x[1]), N(3, 2), S(3, 2));
+        var eps = N(3, 2);
+        Add("vae reparameterize μ + exp(½·log σ²)·ε", Loose, x => Generative.VaeLoss.Reparameterize(x[0], x[1], eps), N(3, 2), S(3, 2));
+        var pixels = Tensor.RandomUniform([2, 5], seed++);
+        Add("vae bce summed per example of sigmoid", Loose, x => Generative.VaeLoss.BinaryCrossEntropySum(x[0].Sigmoid(), pixels), N(2, 5));
         int maskSeed = seed++;
         Add("attention dropout 0.3 (fixed mask)", Loose, x => Tensor.SelfAttention(x[0], 2, causal: true, dropout: 0.3f, rng: new Rng(maskSeed)), N(2, 4, 12));
 

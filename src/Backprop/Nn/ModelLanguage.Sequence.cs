@@ -5,7 +5,8 @@ public static partial class ModelLanguage
     /// <summary>
     /// The sequence and normalisation tokens: <c>embedding(n,dim)</c> on token ids [N, T], <c>layernorm</c>,
     /// <c>rmsnorm</c>, <c>rnn</c>/<c>lstm</c>/<c>gru(hidden[,layers=n][,bidirectional][,dropout=p])</c> and
-    /// <c>attention(heads[,causal][,dropout=p])</c> on sequences [N, T, F], <c>conv1d(out,k[,stride=s][,pad=p])</c> on [N, C, L], the smooth activations <c>gelu</c>,
+    /// <c>attention(heads[,causal][,dropout=p])</c> on sequences [N, T, F], <c>conv1d(out,k[,stride=s][,pad=p])</c> on [N, C, L],
+    /// <c>convtranspose(out,k[,stride=s][,pad=p][,outpad=q])</c> and <c>upsample(scale[,bilinear])</c> on images, the smooth activations <c>gelu</c>,
     /// <c>gelu_tanh</c>, <c>silu</c>, and <c>globalavgpool</c> on images. A method, not a field, so that
     /// <see cref="Layers"/> can include it whatever order the partial files' static initialisers run in.
     /// </summary>
@@ -42,6 +43,21 @@ public static partial class ModelLanguage
                 : null,
             // One multiply-add per weight per output position: 2·C·k·OC·OL.
             (m, i, o) => m is Conv1d c ? 2L * i[0] * c.KernelSize * o[0] * o[1] : 0),
+        new("convtranspose", "convtranspose(out,k[,stride=s][,pad=p][,outpad=q][,bias=false])", LayerInput.Image,
+            [new("out", ArgKind.Count, Required: true), new("k", ArgKind.Count, Required: true),
+             new("stride", ArgKind.Count, Positional: false), new("pad", ArgKind.NonNegative, Positional: false),
+             new("outpad", ArgKind.NonNegative, Positional: false), new("bias", ArgKind.Flag, Positional: false)],
+            (a, s, rng) => new ConvTranspose2d(s[0], a.Int("out"), a.Int("k"), a.Int("stride", 1), a.Int("pad", 0), a.Int("outpad", 0), a.Bool("bias", true), rng),
+            m => m is ConvTranspose2d c
+                ? $"convtranspose({c.OutChannels},{c.KernelSize}{(c.Stride != 1 ? $",stride={c.Stride}" : "")}{(c.Padding != 0 ? $",pad={c.Padding}" : "")}" +
+                  $"{(c.OutputPadding != 0 ? $",outpad={c.OutputPadding}" : "")}{(c.Bias is null ? ",bias=false" : "")})"
+                : null,
+            // One multiply-add per weight per input pixel: 2·C·OC·k²·H·W.
+            (m, i, _) => m is ConvTranspose2d c ? 2L * i[0] * c.OutChannels * c.KernelSize * c.KernelSize * i[1] * i[2] : 0),
+        new("upsample", "upsample(scale[,bilinear])", LayerInput.Image,
+            [new("scale", ArgKind.Count, Required: true), new("bilinear", ArgKind.Flag, Positional: false)],
+            (a, _, _) => new Upsample(a.Int("scale"), a.Bool("bilinear", false) ? UpsampleMode.Bilinear : UpsampleMode.Nearest),
+            m => m is Upsample u ? $"upsample({u.Scale}{(u.Mode == UpsampleMode.Bilinear ? ",bilinear" : "")})" : null),
         new("globalavgpool", "globalavgpool", LayerInput.Image, [], (_, _, _) => new GlobalAvgPool(), m => m is GlobalAvgPool ? "globalavgpool" : null),
     ];
 

@@ -25,7 +25,7 @@ public static class ModuleSpec
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(create);
-        if (BuiltIn.Contains(name) || SequenceLayerSpecs.Names.Contains(name) || Activation.Names.Contains(name) || Text.LanguageModelPreset.SpecNames.Contains(name))
+        if (BuiltIn.Contains(name) || SequenceLayerSpecs.Names.Contains(name) || Activation.Names.Contains(name) || Text.LanguageModelPreset.SpecNames.Contains(name) || name == "Vae")
             throw new ArgumentException($"cannot register {typeof(T).Name} as '{name}': that is the name of a built-in layer.");
         var entry = (typeof(T), (Func<JsonObject, Module>)(spec => create(spec)));
         var now = Registered.GetOrAdd(name, entry);
@@ -62,6 +62,7 @@ public static class ModuleSpec
                 _ when SequenceLayerSpecs.Names.Contains(type) => SequenceLayerSpecs.Create(type, o),
                 _ when Activation.Names.Contains(type) => Activation.Create(type),
                 _ when Text.LanguageModelPreset.SpecNames.Contains(type) => Text.LanguageModelPreset.FromSpec(type, o),
+                "Vae" => Generative.Vae.FromSpec(o),
                 _ when Registered.TryGetValue(type, out var custom) => custom.Create(o),
                 _ => throw new FormatException(
                     $"unknown layer type '{type}': if it is your own module, call ModuleSpec.Register<{type}>(\"{type}\", spec => new {type}(...)) " +

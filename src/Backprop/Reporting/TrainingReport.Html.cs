@@ -176,7 +176,7 @@ public sealed partial class TrainingReport
         sb.Append("</table>\n<p class=\"muted\">Computed on the test set's predictions; R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)².</p>\n</section>\n");
     }
 
-    private const string Css = """
+    internal const string Css = """
 
         body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #111;
                background: #f6f7f9; margin: 0 auto; padding: 24px 32px; max-width: 1240px; }

@@ -120,7 +120,7 @@ public sealed partial class TrainingReport
         return html;
     }
 
-    private static void WriteAtomically(string path, string text)
+    internal static void WriteAtomically(string path, string text)
     {
         TempFiles.RemoveStale(path);
         var temp = TempFiles.PathFor(path);

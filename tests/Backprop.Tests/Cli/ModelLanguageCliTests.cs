@@ -66,7 +66,7 @@ public sealed class ModelLanguageCliTests : IDisposable
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
         Assert.Equal(
-            "backprop summary: error: model spec: unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, globalavgpool\n" +
+            "backprop summary: error: model spec: unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, convtranspose, upsample, globalavgpool\n" +
             "  dense(8)-rleu-dense(3)\n" +
             "           ^^^^\n", stderr);
     }

@@ -51,6 +51,8 @@ public static class TorchReference
 
     private static readonly Lazy<Document> TensorApiFile = new(() => Read("torch_tensor_api.json"));
 
+    private static readonly Lazy<Document> VaeFile = new(() => Read("torch_vae.json"));
+
     private static Document Read(string name)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "Golden", name);
@@ -69,6 +71,9 @@ public static class TorchReference
 
     /// <summary>The cases of the wider tensor API (torch_tensor_api.json), in file order.</summary>
     public static IReadOnlyList<GoldenCase> TensorApi => TensorApiFile.Value.Cases;
+
+    /// <summary>The VAE's KL term, reparameterisation, summed BCE and negative ELBO (torch_vae.json), in file order.</summary>
+    public static IReadOnlyList<GoldenCase> Vae => VaeFile.Value.Cases;
 
     /// <summary>The loss cases (Backprop.Nn.Losses), in file order.</summary>
     public static IReadOnlyList<GoldenCase> Losses => File.Value.Losses;

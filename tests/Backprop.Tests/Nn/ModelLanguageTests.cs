@@ -88,9 +88,9 @@ public sealed class ModelLanguageTests
 
     [Theory]
     // spec, sample shape, reason, caret line
-    [InlineData("dense(8)-rleu-dense(3)", "4", "unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, globalavgpool",
+    [InlineData("dense(8)-rleu-dense(3)", "4", "unknown layer 'rleu' (column 10); did you mean relu? known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, convtranspose, upsample, globalavgpool",
         "           ^^^^")]
-    [InlineData("dense(8)-frob", "4", "unknown layer 'frob' (column 10); known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, globalavgpool",
+    [InlineData("dense(8)-frob", "4", "unknown layer 'frob' (column 10); known layers: dense, relu, tanh, sigmoid, leaky_relu, softmax, log_softmax, identity, reshape, conv, maxpool, avgpool, flatten, dropout, batchnorm, embedding, layernorm, rmsnorm, rnn, lstm, gru, attention, gelu, gelu_tanh, silu, conv1d, convtranspose, upsample, globalavgpool",
         "           ^^^^")]
     [InlineData("dense(8,9)", "4", "dense(8,9) (column 1) takes 1 positional argument (n) but got 2; write dense(n[,bias=false])",
         "          ^")]

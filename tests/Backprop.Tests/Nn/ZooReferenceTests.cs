@@ -5,7 +5,7 @@ using Backprop.Tests.Golden;
 namespace Backprop.Tests.Nn;
 
 /// <summary>
-/// Embedding, LayerNorm, RMSNorm, RNN, LSTM, GRU, multi-head attention and Conv1d against PyTorch (Golden/torch_zoo.json,
+/// Embedding, LayerNorm, RMSNorm, RNN, LSTM, GRU, multi-head attention, Conv1d, ConvTranspose2d and Upsample against PyTorch (Golden/torch_zoo.json,
 /// from tools/make_zoo_reference.py): PyTorch's state dict loads by name with strict checking (so names, layouts and
 /// gate orders agree), then outputs must agree to 1e-5 and ∂L/∂(input, h0, c0, every parameter) to 1e-4 for
 /// L = Σ output ⊙ R (+ Σ h_n ⊙ R_h + Σ c_n ⊙ R_c where the case has states).
@@ -45,6 +45,8 @@ public sealed class ZooReferenceTests
             "GRU" => new Gru(I("input"), I("hidden"), I("layers"), bidirectional: B("bidirectional")),
             "MultiHeadAttention" => new MultiHeadAttention(I("dim"), I("heads"), B("causal")),
             "Conv1d" => new Conv1d(I("in"), I("out"), I("kernel"), I("stride"), I("padding")),
+            "ConvTranspose2d" => new ConvTranspose2d(I("in"), I("out"), I("kernel"), I("stride"), I("padding"), I("output_padding"), B("bias")),
+            "Upsample" => new Upsample(I("scale"), Upsample.ParseMode(a.GetProperty("mode").GetString()!)!.Value),
             var other => throw new InvalidOperationException($"unknown layer {other}"),
         };
     }
@@ -100,6 +102,6 @@ public sealed class ZooReferenceTests
     public void Every_layer_kind_has_a_reference_case()
     {
         var layers = Reference.Value.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("layer").GetString()).ToHashSet();
-        Assert.Superset(layers, new HashSet<string?> { "Embedding", "LayerNorm", "RMSNorm", "RNN", "LSTM", "GRU", "MultiHeadAttention", "Conv1d" });
+        Assert.Superset(layers, new HashSet<string?> { "Embedding", "LayerNorm", "RMSNorm", "RNN", "LSTM", "GRU", "MultiHeadAttention", "Conv1d", "ConvTranspose2d", "Upsample" });
     }
 }
