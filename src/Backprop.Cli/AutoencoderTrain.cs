@@ -82,7 +82,7 @@ internal static class AutoencoderTrain
 
         log.WriteLine($"data    {train.Name} / {test.Name}: train {train.Count} / test {test.Count} images [{string.Join(", ", shape)}], pixels in [0, 1] (not standardized); target = input");
         log.WriteLine($"model   {(preset is null ? "" : $"{preset}: ")}{model}, {model.ParameterCount():N0} parameters");
-        log.WriteLine($"train   adam lr {F(options.LearningRate)}, {(model is Vae ? "BCE summed per image + KL (−ELBO per image)" : "MSE per pixel")}, batch {options.Batch}, {options.Epochs} epochs, seed {seed}");
+        log.WriteLine($"train   adam lr {F(options.LearningRate)}, {(model is Vae ? "BCE summed per image + KL (−ELBO per image)" : "MSE per pixel")}, batch {options.Batch}, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {seed}");
         using var ctrlC = new CtrlC(stderr);
         var result = ReconstructionTrainer.Train(model, train.Features, test.Features, options,
             e => log.WriteLine($"epoch {e.Epoch.ToString(CultureInfo.InvariantCulture).PadLeft(options.Epochs.ToString(CultureInfo.InvariantCulture).Length)}/{options.Epochs}  loss {F(e.TrainLoss)}  {Scores(e.Test!)}  {e.SamplesPerSecond:N0} samples/s"),
