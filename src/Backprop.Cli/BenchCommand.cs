@@ -19,10 +19,11 @@ internal sealed class BenchCommand : ICommand
     public string Name => "bench";
     public string Summary => "measure GEMM, MLP and CNN training and inference speed, and allocation per step";
     public string Usage =>
-        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--bn-steps N] [--quick]\n\n" +
+        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--bn-steps N] [--text-steps N] [--quick]\n\n" +
         "  --steps N            MLP training steps per timed epoch (default 400, batch 64; two epochs are timed)\n" +
         "  --cnn-steps N        CNN training steps per timed epoch (default 60, batch 64; 0 skips the CNN)\n" +
         "  --bn-steps N         CNN+BatchNorm training steps per timed epoch (default: as --cnn-steps; 0 skips it)\n" +
+        "  --text-steps N       GPT and LSTM language-model training steps timed (default 20, batch 12; 0 skips them)\n" +
         "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
         "  --json               print one JSON object\n\n" +
         "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
@@ -31,16 +32,20 @@ internal sealed class BenchCommand : ICommand
         "on the same images as [64,1,28,28] (tools/torch_fmnist_cnn.py is its PyTorch peer); the CNN+BatchNorm is\n" +
         $"{CnnBnSpec},\n" +
         "the model of the TorchSharp anchor (../shared/anchors/torchsharp). Allocations are counted on all threads.\n" +
+        $"The language models are {GptSpec} and {LstmSpec} (train --text's\n" +
+        "recipe, batch 12) on generated text, so no package is needed (tools/torch_char_gpt.py and torch_char_lstm.py\n" +
+        "are their PyTorch peers, on fortunes).\n" +
         "BACKPROP_GEMM=scalar|v128|v256|v512 and BACKPROP_THREADS=N force a GEMM kernel and thread count.\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, ["steps", "cnn-steps", "bn-steps"], ["json", "quick"]);
+        var cl = new CommandLine(args, ["steps", "cnn-steps", "bn-steps", "text-steps"], ["json", "quick"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         bool quick = cl.Has("quick"), json = cl.Has("json");
         int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
         int cnnSteps = cl.Int("cnn-steps", quick ? 3 : 60, min: 0);
         int bnSteps = cl.Int("bn-steps", cnnSteps, min: 0);
+        int textSteps = cl.Int("text-steps", quick ? 1 : 20, min: 0);
         var log = json ? stderr : stdout;
         log.WriteLine($"cpu     {Isa}, SIMD width in use {SimdInUse}, {Environment.ProcessorCount} core(s)");
 
@@ -75,6 +80,14 @@ internal sealed class BenchCommand : ICommand
             log.WriteLine($"cnn+bn  {CnnBnSpec}, adam, batch 64, {source}: {cnnBn.SamplesPerSecond:N0} samples/s " +
                 $"({64 / cnnBn.SamplesPerSecond * 1e3:F1} ms per step), {cnnBn.AllocatedBytesPerStep:N0} bytes allocated per step");
         }
+        double? gptTokens = null, lstmTokens = null;
+        if (textSteps > 0)
+        {
+            gptTokens = LanguageModelBench.TokensPerSecond(GptSpec, textSteps);
+            log.WriteLine($"gpt     {GptSpec}, adamw, batch 12, generated text: {gptTokens:N0} tokens/s");
+            lstmTokens = LanguageModelBench.TokensPerSecond(LstmSpec, textSteps);
+            log.WriteLine($"lstm    {LstmSpec}, adamw, batch 12, generated text: {lstmTokens:N0} tokens/s");
+        }
         long peakRssMb = PeakRssMegabytes();
         log.WriteLine($"memory  peak RSS {peakRssMb:N0} MB (the whole bench run)");
 
@@ -94,6 +107,8 @@ internal sealed class BenchCommand : ICommand
                 ["cnn_alloc_bytes_per_train_step"] = cnn?.AllocatedBytesPerStep,
                 ["cnn_bn_train_samples_per_s"] = cnnBn is null ? null : Math.Round(cnnBn.SamplesPerSecond),
                 ["cnn_bn_alloc_bytes_per_train_step"] = cnnBn?.AllocatedBytesPerStep,
+                ["gpt_train_tokens_per_s"] = gptTokens is null ? null : Math.Round(gptTokens.Value),
+                ["lstm_train_tokens_per_s"] = lstmTokens is null ? null : Math.Round(lstmTokens.Value),
                 ["peak_rss_mb"] = peakRssMb,
                 ["isa"] = Isa,
                 ["simd"] = SimdInUse,
@@ -151,6 +166,12 @@ internal sealed class BenchCommand : ICommand
     }
 
     private sealed record TrainingResult(Module Model, double SamplesPerSecond, long AllocatedBytesPerStep);
+
+    /// <summary>The char GPT of the issue's targets (nanoGPT's CPU configuration).</summary>
+    internal const string GptSpec = "gpt:layers=4,heads=4,dim=128,context=64";
+
+    /// <summary>The 2-layer LSTM language model of the issue's targets.</summary>
+    internal const string LstmSpec = "lstm:layers=2,hidden=256,context=64";
 
     /// <summary>The benchmark CNN of issue 4, for [N, 1, 28, 28] images (the model language prepends the reshape).</summary>
     internal const string CnnSpec =

@@ -58,9 +58,14 @@ internal static class TrainCheckpoint
     /// Throws when the checkpoint in <paramref name="dir"/> was made with other option values, naming each difference,
     /// or on other data (<paramref name="dataHash"/>, from <see cref="Hash"/>). Call it once every option is read.
     /// </summary>
-    public static void CheckResume(CommandLine cl, string dir, string dataHash)
+    public static void CheckResume(CommandLine cl, string dir, string dataHash) => CheckResume(cl, dir, dataHash, Checkpoint.ReadMetadata(dir));
+
+    /// <summary>
+    /// <see cref="CheckResume(CommandLine, string, string)"/> against the <paramref name="metadata"/> of a checkpoint
+    /// read already (a text run's, <see cref="Text.TextCheckpoint.ReadMetadata"/>).
+    /// </summary>
+    public static void CheckResume(CommandLine cl, string dir, string dataHash, IReadOnlyDictionary<string, string> metadata)
     {
-        var metadata = Checkpoint.ReadMetadata(dir);
         var differences = metadata.TryGetValue(ValuesKey, out var json) ? ValueDifferences(cl, json) : LegacyDifferences(cl, metadata.GetValueOrDefault(LegacyOptionsKey, "{}"));
         if (differences.Count > 0)
             throw new InvalidOperationException($"cannot resume the checkpoint in '{dir}' with other options: {string.Join("; ", differences)}.");
@@ -99,6 +104,15 @@ internal static class TrainCheckpoint
     }
 
     private static string Show(string? value) => value is null or "not given" ? "not given" : value == "given" ? "given" : $"'{value}'";
+
+    /// <summary>SHA-256 of a text run's training and validation token ids (after tokenization and the split).</summary>
+    public static string Hash(ReadOnlySpan<int> train, ReadOnlySpan<int> validation)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(MemoryMarshal.AsBytes(train));
+        sha.AppendData(MemoryMarshal.AsBytes(validation));
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
 
     /// <summary>SHA-256 of the training and validation rows as fed to the model (after split and standardization).</summary>
     public static string Hash(Dataset train, Dataset? validation)

@@ -45,9 +45,10 @@ public static class TextGenerator
         var decoder = tokenizer.NewDecoder();
         var text = new StringBuilder();
         var probs = new float[model.VocabSize];
+        var sorted = new float[model.VocabSize];
         for (int n = 0; n < tokens; n++)
         {
-            int next = Sample(logits, temperature, topK, probs, rng);
+            int next = Sample(logits, temperature, topK, probs, sorted, rng);
             var piece = decoder.Next(next);
             text.Append(piece);
             if (piece.Length > 0) onText?.Invoke(piece);
@@ -59,16 +60,19 @@ public static class TextGenerator
     private static int Start(Tokenizer tokenizer) =>
         tokenizer.Vocabulary is null ? '\n' : Math.Max(0, tokenizer.Vocabulary.IndexOf('\n', StringComparison.Ordinal));
 
-    /// <summary>One id drawn from softmax(logits/temperature) over the top k (ties broken by the lower id).</summary>
-    internal static int Sample(ReadOnlySpan<float> logits, float temperature, int? topK, float[] probs, Rng rng)
+    /// <summary>
+    /// One id drawn from softmax(logits/temperature) over the top k (ties broken by the lower id); probs and sorted
+    /// [V] are scratch, so that a draw allocates nothing.
+    /// </summary>
+    internal static int Sample(ReadOnlySpan<float> logits, float temperature, int? topK, float[] probs, float[] sorted, Rng rng)
     {
         int v = logits.Length;
         if (temperature == 0f) return System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
         float cutoff = float.NegativeInfinity;
         if (topK is { } k && k < v)
         {
-            var sorted = logits.ToArray();
-            Array.Sort(sorted);
+            logits.CopyTo(sorted);
+            sorted.AsSpan(0, v).Sort();
             cutoff = sorted[v - k];
         }
         float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);

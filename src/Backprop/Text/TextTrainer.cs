@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Backprop.Nn;
 using Backprop.Optim;
+using Backprop.Training;
 
 namespace Backprop.Text;
 
@@ -17,8 +18,12 @@ public sealed record TextTrainingProgress(int Step, double TrainLoss, double Val
 /// <param name="TrainLoss">Final loss on the training windows (nats per token).</param>
 /// <param name="ValidationLoss">Final loss on the validation windows (nats per token).</param>
 /// <param name="TokensPerSecond">Tokens trained per second of stepping.</param>
-/// <param name="TrainSeconds">Wall time of the whole run, reports included.</param>
-public sealed record TextTrainingResult(int Steps, double TrainLoss, double ValidationLoss, double TokensPerSecond, double TrainSeconds);
+/// <param name="TrainSeconds">Wall time of the whole run, reports included (of this process, when resumed).</param>
+public sealed record TextTrainingResult(int Steps, double TrainLoss, double ValidationLoss, double TokensPerSecond, double TrainSeconds)
+{
+    /// <summary>The checkpoint written last, or null without <see cref="TextTrainingOptions.CheckpointDirectory"/>.</summary>
+    public string? CheckpointPath { get; init; }
+}
 
 /// <summary>
 /// Trains a <see cref="LanguageModel"/> on a <see cref="TextDataset"/> by steps, nanoGPT's way: each step draws random
@@ -29,7 +34,10 @@ public static class TextTrainer
 {
     /// <summary>Trains <paramref name="model"/>; <paramref name="onReport"/> gets the progress every
     /// <see cref="TextTrainingOptions.EvalEvery"/> steps and at the end; <paramref name="stop"/> ends the run early when it returns true.</summary>
+    /// <remarks>With <see cref="TextTrainingOptions.CheckpointDirectory"/>, a checkpoint is written at every report,
+    /// when the run ends and when <paramref name="stop"/> ends it; <see cref="TextTrainingOptions.Resume"/> continues one.</remarks>
     /// <exception cref="ArgumentException">The model's vocabulary or context does not fit the data, or an option is out of range.</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint to resume is of another model, tokenizer or run.</exception>
     public static TextTrainingResult Train(LanguageModel model, TextDataset data, TextTrainingOptions options,
         Action<TextTrainingProgress>? onReport = null, Func<bool>? stop = null)
     {
@@ -57,6 +65,26 @@ public static class TextTrainer
         var stepping = new Stopwatch();
         double lossSum = 0;
         int lossCount = 0, step = 0;
+        string? checkpointDir = options.CheckpointDirectory;
+        if (options.Resume)
+        {
+            if (checkpointDir is null) throw new ArgumentException("resuming needs the checkpoint's directory (CheckpointDirectory).", nameof(options));
+            var saved = TextCheckpoint.Load(checkpointDir, model, optimizer, data.Tokenizer, options, data.Context);
+            (step, lossSum, lossCount) = (saved.Step, saved.LossSum, saved.LossCount);
+            rng.State = TrainingState.Unpack(saved.SamplerRng);
+            optimizer.LearningRate = schedule.Rate(lr, Math.Max(0, step - 1));   // the rate of the last step taken
+        }
+        int firstStep = step;
+        void SaveCheckpoint()
+        {
+            if (checkpointDir is null) return;
+            var state = new TextRunState
+            {
+                Step = step, SamplerRng = TrainingState.Pack(rng.State), LossSum = lossSum, LossCount = lossCount,
+                Tokenizer = data.Tokenizer, Steps = options.Steps, Batch = options.Batch, Seed = options.Seed, Context = data.Context,
+            };
+            TextCheckpoint.Save(checkpointDir, state, model, optimizer, options.CheckpointMetadata);
+        }
         using var session = TensorArena.Session();
         while (step < options.Steps && stop?.Invoke() != true)
         {
@@ -80,16 +108,21 @@ public static class TextTrainer
                 throw new ArithmeticException($"the training loss became {lossSum / lossCount} at step {step}; try a lower --lr.");
             if (onReport is not null && options.EvalEvery > 0 && step % options.EvalEvery == 0 && step < options.Steps)
             {
-                onReport(new(step, lossSum / lossCount, Loss(model, data, true, options.EvalWindows), optimizer.LearningRate, Rate(step, tokensPerStep, stepping)));
+                onReport(new(step, lossSum / lossCount, Loss(model, data, true, options.EvalWindows), optimizer.LearningRate, Rate(step - firstStep, tokensPerStep, stepping)));
                 lossSum = 0;
                 lossCount = 0;
             }
+            if (options.EvalEvery > 0 && step % options.EvalEvery == 0 && step < options.Steps) SaveCheckpoint();
         }
+        SaveCheckpoint();
         double train = Loss(model, data, false, options.EvalWindows), val = Loss(model, data, true, options.EvalWindows);
-        double tokensPerSecond = Rate(step, tokensPerStep, stepping);
+        double tokensPerSecond = Rate(step - firstStep, tokensPerStep, stepping);
         onReport?.Invoke(new(step, lossCount > 0 ? lossSum / lossCount : train, val, optimizer.LearningRate, tokensPerSecond));
         model.Eval();
-        return new TextTrainingResult(step, train, val, tokensPerSecond, wall.Elapsed.TotalSeconds);
+        return new TextTrainingResult(step, train, val, tokensPerSecond, wall.Elapsed.TotalSeconds)
+        {
+            CheckpointPath = checkpointDir is null ? null : Checkpoint.PathIn(checkpointDir),
+        };
     }
 
     /// <summary>Mean cross-entropy (nats per token) over up to <paramref name="windows"/> evenly spread windows of one part.</summary>

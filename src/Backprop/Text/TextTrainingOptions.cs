@@ -40,6 +40,22 @@ public sealed record TextTrainingOptions
     /// <summary>Windows of each part the reported losses average over (spread evenly, the same every time).</summary>
     public int EvalWindows { get; init; } = 96;
 
+    /// <summary>
+    /// Where <c>checkpoint.safetensors</c> is written (<see cref="TextCheckpoint"/>) at every report, when the run ends
+    /// and when it is stopped, atomically. Null: no checkpoints.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>
+    /// Continue from the checkpoint in <see cref="CheckpointDirectory"/>: weights, AdamW's moments and step count, the
+    /// window sampler's and dropout's generators. With the same data, model and options the run ends bit-identical
+    /// to one never interrupted.
+    /// </summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Extra string entries stored in each checkpoint (e.g. a CLI's option values); read them with <see cref="TextCheckpoint.ReadMetadata"/>.</summary>
+    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
+
     /// <summary>The warm-up length these options give for their step count.</summary>
     public int WarmupSteps => Warmup ?? Math.Min(100, Steps / 10);
 }

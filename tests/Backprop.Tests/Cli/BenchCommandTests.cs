@@ -18,6 +18,8 @@ public sealed class BenchCommandTests
                                     "cnn_alloc_bytes_per_train_step", "quick" })
             Assert.True(json.TryGetProperty(key, out _), $"bench --json lost the key {key}: {stdout}");
         Assert.True(json.GetProperty("cnn_bn_train_samples_per_s").GetDouble() > 0, stdout);
+        Assert.True(json.GetProperty("gpt_train_tokens_per_s").GetDouble() > 0, stdout);
+        Assert.True(json.GetProperty("lstm_train_tokens_per_s").GetDouble() > 0, stdout);
         Assert.True(json.GetProperty("cnn_bn_alloc_bytes_per_train_step").GetInt64() >= 0, stdout);
         long rss = json.GetProperty("peak_rss_mb").GetInt64();
         Assert.InRange(rss, 1, BenchCommand.PeakRssMegabytes());

@@ -49,6 +49,29 @@ public sealed class TextCliTests : IDisposable
     }
 
     [Fact]
+    public void ACheckpointedRunResumesToTheSameResultAndRefusesOtherOptions()
+    {
+        var text = Write("rhyme.txt", string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 30)));
+        var ckpt = Path.Combine(dir, "ckpt");
+        string[] run = ["train", "--text", text, "--model", Tiny, "--steps", "20", "--eval-every", "10", "--sample-tokens", "0",
+            "--checkpoint", ckpt, "--save", Path.Combine(dir, "r.safetensors"), "--json"];
+        var (code, stdout, stderr) = Run(run);
+        Assert.True(code == 0, stderr);
+        double val = JsonDocument.Parse(stdout).RootElement.GetProperty("val_loss").GetDouble();
+
+        (code, _, stderr) = Run(run);
+        Assert.Equal(2, code);   // refused: nothing was wrong with the input, but it would overwrite a run
+        Assert.Contains($"--checkpoint '{ckpt}' already holds a run", stderr);
+        (code, _, stderr) = Run([.. run, "--resume", "--lr", "0.01"]);
+        Assert.Equal(1, code);
+        Assert.Contains("with other options: --lr '0.001' in the checkpoint but '0.01' now.", stderr);
+        (code, stdout, stderr) = Run([.. run, "--resume"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("20 of 20 steps done", stderr);
+        Assert.Equal(val, JsonDocument.Parse(stdout).RootElement.GetProperty("val_loss").GetDouble());
+    }
+
+    [Fact]
     public void AMissingFileIsNamedAndTheFortunesPathSaysHowToInstallIt()
     {
         var missing = Path.Combine(dir, "nothing.txt");

@@ -58,7 +58,7 @@ public sealed class GenerateTests
         var rng = new Rng(11);
         var probs = new float[4];
         var counts = new int[4];
-        for (int i = 0; i < 7000; i++) counts[TextGenerator.Sample(logits, 1f, 2, probs, rng)]++;
+        for (int i = 0; i < 7000; i++) counts[TextGenerator.Sample(logits, 1f, 2, probs, new float[4], rng)]++;
         Assert.Equal(0, counts[0] + counts[1]);
         Assert.InRange(counts[2], 3000 - 200, 3000 + 200);
     }

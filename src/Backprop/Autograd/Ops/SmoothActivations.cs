@@ -15,10 +15,30 @@ public sealed partial class Tensor
     public Tensor Gelu(bool tanhApproximation = false) => tanhApproximation
         ? Map(static (x, y) => SimdDriver.Map<GeluTanhOperator>(y, x, Simd.Width))
             .RecordUnary("gelu_tanh", this, static (x, y, g, dx) => SimdDriver.Map<GeluTanhBackwardOperator>(dx, g, x, Simd.Width))
-        : MapDouble(static x => x * NormalCdf(x)).RecordUnary("gelu", this, static (x, y, g, dx) =>
+        : GeluExact().RecordUnary("gelu", this, static (x, y, g, dx) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = (float)(g[i] * (NormalCdf(x[i]) + x[i] * Math.Exp(-0.5 * x[i] * x[i]) / Math.Sqrt(2 * Math.PI)));
         });
+
+    private Tensor GeluExact()
+    {
+        var r = Uninitialized(dims);
+        GeluForward(r.data, data);
+        return r;
+    }
+
+    /// <summary>
+    /// y = x·Φ(x) elementwise (exact GELU, in double, rounded once; Φ by <see cref="Kernels.NormalCdfTable"/>); y may be
+    /// x. The op's forward, and generation's.
+    /// </summary>
+    internal static void GeluForward(Span<float> y, ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            y[i] = (float)(v * Kernels.NormalCdfTable.Phi(v));
+        }
+    }
 
     /// <summary>SiLU (swish): x·σ(x); f'(x) = σ(x)(1 + x(1 − σ(x))).</summary>
     public Tensor Silu() => Map(static (x, y) => SimdDriver.Map<SiluOperator>(y, x, Simd.Width))

@@ -1,0 +1,53 @@
+using System.Text;
+using Backprop.Text;
+
+namespace Backprop.Cli;
+
+/// <summary>
+/// <c>backprop bench</c>'s language-model training throughput: a preset trained by <see cref="TextTrainer"/> with
+/// <c>train --text</c>'s recipe (AdamW, clipping, warm-up and cosine, batch 12) on generated English-like text, so the
+/// bench needs no package. Tokens per second of stepping only (the run's evaluation is not timed), after a warm-up
+/// run of two steps on the same model.
+/// </summary>
+internal static class LanguageModelBench
+{
+    public static double TokensPerSecond(string preset, int steps)
+    {
+        var spec = LanguageModelPreset.Parse(preset);
+        int context = spec.Context();
+        string text = GeneratedText();
+        var data = new TextDataset(text, Tokenizer.CharLevel(text), context);
+        var model = spec.Build(data.Tokenizer.VocabSize, context, new Rng(1));
+        var options = new TextTrainingOptions { Steps = 2, Batch = 12, EvalEvery = 0, EvalWindows = 4 };
+        TextTrainer.Train(model, data, options);
+        return TextTrainer.Train(model, data, options with { Steps = steps }).TokensPerSecond;
+    }
+
+    private static readonly string[] Words =
+    [
+        "the", "a", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with",
+        "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all",
+        "were", "we", "when", "your", "can", "said", "there", "use", "each", "which", "she", "do", "how", "their", "if",
+        "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make",
+        "like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could",
+        "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find", "long", "down",
+    ];
+
+    /// <summary>About 100,000 characters of sentences of common words, the same every time.</summary>
+    internal static string GeneratedText()
+    {
+        var rng = new Rng(2026);
+        var text = new StringBuilder();
+        while (text.Length < 100_000)
+        {
+            int n = 4 + rng.NextInt(10);
+            for (int i = 0; i < n; i++)
+            {
+                var word = Words[rng.NextInt(Words.Length)];
+                text.Append(i == 0 ? char.ToUpperInvariant(word[0]) + word[1..] : word).Append(i + 1 < n ? ' ' : '.');
+            }
+            text.Append(rng.NextInt(4) == 0 ? '\n' : ' ');
+        }
+        return text.ToString();
+    }
+}
