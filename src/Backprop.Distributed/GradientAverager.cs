@@ -98,9 +98,8 @@ public sealed class GradientAverager
             int count = Math.Min(p.Size - offset, filled - read);
             if (p.Grad is { } g)
             {
-                var dst = g.AsSpan().Slice(offset, count);
-                var src = values.Slice(read, count);
-                for (int j = 0; j < count; j++) dst[j] = src[j] / n;
+                // The sum over the ranks divided by their count, vectorised (the same bits as a division per value).
+                System.Numerics.Tensors.TensorPrimitives.Divide(values.Slice(read, count), n, g.AsSpan().Slice(offset, count));
             }
             read += count;
         }
