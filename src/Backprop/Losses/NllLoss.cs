@@ -44,12 +44,7 @@ public sealed class NllLoss : IClassIndexLoss
     {
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(target);
-        if (prediction.Rank != 2)
-            throw new ShapeMismatchException($"nll: expected log-probabilities [N, C] but got {Shapes.Format(prediction.dims)}.");
-        int n = prediction.dims[0], c = prediction.dims[1];
-        if (target.Rank != 1 || target.dims[0] != n)
-            throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
-        ClassTargets.RequireWeightsFor(weight, c, Name);
+        int c = ClassCount(prediction, target.dims);
         return Fused(prediction, target, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
     }
 
@@ -58,13 +53,20 @@ public sealed class NllLoss : IClassIndexLoss
     {
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(target);
+        int c = ClassCount(prediction, target.dims);
+        return Fused(prediction, null, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+    }
+
+    // C of log-probabilities [N, C] beside class indices [N] (and class weights of C, if any); names both shapes otherwise.
+    private int ClassCount(Tensor prediction, int[] targetDims)
+    {
         if (prediction.Rank != 2)
             throw new ShapeMismatchException($"nll: expected log-probabilities [N, C] but got {Shapes.Format(prediction.dims)}.");
         int n = prediction.dims[0], c = prediction.dims[1];
-        if (target.Rank != 1 || target.dims[0] != n)
-            throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
+        if (targetDims.Length != 1 || targetDims[0] != n)
+            throw new ShapeMismatchException($"nll: log-probabilities {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(targetDims)}.");
         ClassTargets.RequireWeightsFor(weight, c, Name);
-        return Fused(prediction, null, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+        return c;
     }
 
     // The op for row i's class classOf(i) (−1: ignored); a float target is recorded as an input, though it gets no gradient.

@@ -73,26 +73,7 @@ public static class TextCheckpoint
             throw new InvalidOperationException($"the checkpoint {path} is of a run of {state.Steps} steps of batch {state.Batch}, context {state.Context}, seed {state.Seed}, " +
                 $"but this run has {options.Steps} steps of batch {options.Batch}, context {context}, seed {options.Seed}.");
 
-        var modelTensors = model.NamedParameters().Concat(model.NamedBuffers()).ToList();
-        foreach (var (name, t) in modelTensors)
-            if (!tensors.TryGetValue($"model.{name}", out var stored) || !stored.Shape.SequenceEqual(t.Shape))
-                throw new InvalidOperationException($"this model's tensor '{name}' {Shapes.Format([.. t.Shape])} is not in the checkpoint {path} with that shape: it holds another model.");
-        if (tensors.Keys.Count(k => k.StartsWith("model.", StringComparison.Ordinal)) != modelTensors.Count)
-            throw new InvalidOperationException($"the checkpoint {path} holds tensors this model lacks: it holds another model.");
-        var generators = model.NamedGenerators().ToList();
-        if (generators.Count != state.Generators.Count || generators.Any(g => !state.Generators.ContainsKey(g.Name)))
-            throw new InvalidOperationException($"this model's random generators ({string.Join(", ", generators.Select(g => g.Name))}) differ from the checkpoint's ({string.Join(", ", state.Generators.Keys)}).");
-
-        var optimizerState = tensors.Where(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value);
-        try { optimizer.LoadState(optimizerState, state.StepCount); }
-        catch (ArgumentException e) { throw new InvalidOperationException($"the checkpoint {path} does not fit this optimizer: {e.Message}", e); }
-        foreach (var (name, t) in modelTensors)
-        {
-            tensors[$"model.{name}"].AsSpan().CopyTo(t.AsSpan());
-            t.MarkWritten();
-        }
-        foreach (var (name, g) in generators) g.State = TrainingState.Unpack(state.Generators[name]);
+        Checkpoint.RestoreModel(path, tensors, state.Generators, state.StepCount, model, optimizer);
         return state;
     }
 

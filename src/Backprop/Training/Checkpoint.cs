@@ -90,34 +90,7 @@ public static class Checkpoint
             throw new InvalidOperationException($"the checkpoint {path} was trained with {state.Optimizer} but this run uses {optimizer.Name}.");
         FitSchedule.CheckBaseRates(path, state, optimizer);
 
-        var modelTensors = model.NamedParameters().Concat(model.NamedBuffers()).ToList();
-        foreach (var (name, t) in modelTensors)
-        {
-            if (!tensors.TryGetValue($"model.{name}", out var stored))
-                throw new InvalidOperationException($"this model has tensor '{name}' {Shapes.Format(t.dims)} but the checkpoint {path} has none: it holds another model.");
-            if (!Shapes.Equal(stored.dims, t.dims))
-                throw new InvalidOperationException($"this model's tensor '{name}' is {Shapes.Format(t.dims)} but the checkpoint {path} stores {Shapes.Format(stored.dims)}: it holds another model.");
-        }
-        var extraModel = tensors.Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal))
-            .Except(modelTensors.Select(m => $"model.{m.Name}")).ToList();
-        if (extraModel.Count > 0)
-            throw new InvalidOperationException($"the checkpoint {path} holds tensors this model lacks ({string.Join(", ", extraModel.Select(k => k[6..]))}): it holds another model.");
-        var generators = model.NamedGenerators().ToList();
-        var missing = generators.Select(g => g.Name).Where(n => !state.Generators.ContainsKey(n)).ToList();
-        if (missing.Count > 0 || state.Generators.Count != generators.Count)
-            throw new InvalidOperationException($"this model's random generators ({string.Join(", ", generators.Select(g => g.Name))}) differ from the checkpoint's ({string.Join(", ", state.Generators.Keys)}).");
-
-        var optimizerState = tensors.Where(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value);
-        try { optimizer.LoadState(optimizerState, state.StepCount); }
-        catch (ArgumentException e) { throw new InvalidOperationException($"the checkpoint {path} does not fit this optimizer: {e.Message}", e); }
-
-        foreach (var (name, t) in modelTensors)
-        {
-            tensors[$"model.{name}"].AsSpan().CopyTo(t.AsSpan());
-            t.MarkWritten();
-        }
-        foreach (var (name, g) in generators) g.State = TrainingState.Unpack(state.Generators[name]);
+        RestoreModel(path, tensors, state.Generators, state.StepCount, model, optimizer);
         FitSchedule.RestoreRates(state, optimizer);
         if (state.LoaderRng.Length == 4) loader.Rng.State = TrainingState.Unpack(state.LoaderRng);
 
@@ -178,5 +151,44 @@ public static class Checkpoint
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>
+    /// The part of every resume that checks the checkpoint holds this model (each tensor by name and shape, no other,
+    /// the same random generators) and then loads, in this order, the optimizer's state, the model's tensors and its
+    /// generators' states. Used by <c>Fit</c>'s checkpoints and by text training's.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The checkpoint holds another model, or state another optimizer wrote.</exception>
+    internal static void RestoreModel(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, uint[]> generatorStates,
+        long stepCount, Module model, Optimizer optimizer)
+    {
+        var modelTensors = model.NamedParameters().Concat(model.NamedBuffers()).ToList();
+        foreach (var (name, t) in modelTensors)
+        {
+            if (!tensors.TryGetValue($"model.{name}", out var stored))
+                throw new InvalidOperationException($"this model has tensor '{name}' {Shapes.Format(t.dims)} but the checkpoint {path} has none: it holds another model.");
+            if (!Shapes.Equal(stored.dims, t.dims))
+                throw new InvalidOperationException($"this model's tensor '{name}' is {Shapes.Format(t.dims)} but the checkpoint {path} stores {Shapes.Format(stored.dims)}: it holds another model.");
+        }
+        var extraModel = tensors.Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal))
+            .Except(modelTensors.Select(m => $"model.{m.Name}")).ToList();
+        if (extraModel.Count > 0)
+            throw new InvalidOperationException($"the checkpoint {path} holds tensors this model lacks ({string.Join(", ", extraModel.Select(k => k[6..]))}): it holds another model.");
+        var generators = model.NamedGenerators().ToList();
+        var missing = generators.Select(g => g.Name).Where(n => !generatorStates.ContainsKey(n)).ToList();
+        if (missing.Count > 0 || generatorStates.Count != generators.Count)
+            throw new InvalidOperationException($"this model's random generators ({string.Join(", ", generators.Select(g => g.Name))}) differ from the checkpoint's ({string.Join(", ", generatorStates.Keys)}).");
+
+        var optimizerState = tensors.Where(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["optimizer.".Length..], kv => kv.Value);
+        try { optimizer.LoadState(optimizerState, stepCount); }
+        catch (ArgumentException e) { throw new InvalidOperationException($"the checkpoint {path} does not fit this optimizer: {e.Message}", e); }
+
+        foreach (var (name, t) in modelTensors)
+        {
+            tensors[$"model.{name}"].AsSpan().CopyTo(t.AsSpan());
+            t.MarkWritten();
+        }
+        foreach (var (name, g) in generators) g.State = TrainingState.Unpack(generatorStates[name]);
     }
 }
