@@ -121,6 +121,9 @@ internal sealed partial class TrainingPlan
 
         public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
 
+        /// <summary>True when the max pool after this stage applies its activation's backward (see MaxPoolStage).</summary>
+        public bool ActivationBackwardDoneByNext;
+
         public override void AllocateBackward()
         {
             base.AllocateBackward();
@@ -219,7 +222,8 @@ internal sealed partial class TrainingPlan
                 int images = Math.Min(chunk, n - first), rows = images * g.P, index = first / chunk;
                 var gc = g with { N = images };
                 var dz = Delta.AsSpan(first * OutSize, images * OutSize);
-                DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
+                if (!ActivationBackwardDoneByNext)
+                    DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
                 if (wantWeight)
                 {
                     ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), gc);
@@ -266,9 +270,20 @@ internal sealed partial class TrainingPlan
             ChannelsLast.MaxPool(Output.AsSpan(i0 * OutSize, count * OutSize), arg.AsSpan(i0 * OutSize, count * OutSize),
                 x.AsSpan(i0 * InSize, count * InSize), count, h, w, c, k, s);
 
-        private void BackwardImages(int i0, int count) =>
-            ChannelsLast.MaxPoolBackward(dx.AsSpan(i0 * InSize, count * InSize), Delta.AsSpan(i0 * OutSize, count * OutSize),
-                arg.AsSpan(i0 * OutSize, count * OutSize), count, h, w, c, k, s);
+        /// <summary>
+        /// The activation of the convolution just before this pool, whose backward this stage applies instead, on the
+        /// pooled gradient: a window's winner holds the pool's output, so dy ⊙ act'(y) routed to the winners equals
+        /// act'(A) ⊙ (dy routed to the winners), over a quarter of the values (2×2 windows) and in the same pass.
+        /// </summary>
+        public (ActivationKind Act, float Slope)? ActivationBackwardOfInput;
+
+        private void BackwardImages(int i0, int count)
+        {
+            var dy = Delta.AsSpan(i0 * OutSize, count * OutSize);
+            if (ActivationBackwardOfInput is var (act, slope))
+                DenseKernels.ActivationBackward(dy, dy, Output.AsSpan(i0 * OutSize, count * OutSize), count * OutSize, act, slope);
+            ChannelsLast.MaxPoolBackward(dx.AsSpan(i0 * InSize, count * InSize), dy, arg.AsSpan(i0 * OutSize, count * OutSize), count, h, w, c, k, s);
+        }
     }
 
     /// <summary>

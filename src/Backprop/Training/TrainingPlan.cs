@@ -172,6 +172,12 @@ internal sealed partial class TrainingPlan
                     continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
+                    if (!forwardOnly && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
+                    {
+                        // The pool applies the convolution's activation backward on its own, 4× smaller, gradient.
+                        ps.ActivationBackwardOfInput = (activated.Act, activated.Slope);
+                        activated.ActivationBackwardDoneByNext = true;
+                    }
                     stages.Add(ps);
                     image = (im.C, ps.OH, ps.OW);
                     continue;
