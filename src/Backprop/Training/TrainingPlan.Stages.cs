@@ -273,7 +273,8 @@ internal sealed partial class TrainingPlan
         /// <summary>
         /// The activation of the convolution just before this pool, whose backward this stage applies instead, on the
         /// pooled gradient: a window's winner holds the pool's output, so dy ⊙ act'(y) routed to the winners equals
-        /// act'(A) ⊙ (dy routed to the winners), over a quarter of the values (2×2 windows) and in the same pass.
+        /// act'(A) ⊙ (dy routed to the winners), over a quarter of the values (2×2 windows) and in the same pass; set
+        /// only for windows that tile the image, where each input wins at most one window and the bits are the same.
         /// </summary>
         public (ActivationKind Act, float Slope)? ActivationBackwardOfInput;
 

@@ -172,9 +172,12 @@ internal sealed partial class TrainingPlan
                     continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
-                    if (!forwardOnly && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
+                    if (!forwardOnly && pool.Stride == pool.KernelSize && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
                     {
-                        // The pool applies the convolution's activation backward on its own, 4× smaller, gradient.
+                        // The pool applies the convolution's activation backward on its own, 4× smaller, gradient. Only
+                        // for windows that tile the image: each input then wins at most one window, so the product
+                        // dy·act'(y) is the very product the convolution would form (overlapping windows would sum
+                        // several dy before the product, and round differently).
                         ps.ActivationBackwardOfInput = (activated.Act, activated.Slope);
                         activated.ActivationBackwardDoneByNext = true;
                     }
