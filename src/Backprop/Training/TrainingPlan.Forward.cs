@@ -93,14 +93,27 @@ internal sealed partial class TrainingPlan
     internal static bool StartsWithImageLayer(Module model) => FirstShapedLayer(model) is Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d;
 
     // The model's first layer that fixes the shape of its input, past activations and dropout; null at any other.
-    private static Module? FirstShapedLayer(Module model)
+    // Walks nested Sequentials in call order (as Sequential.Leaves lists them) without building the leaf list, since
+    // Fit and Evaluate ask at every batch (StartsWithImageLayer).
+    private static Module? FirstShapedLayer(Module model) => FirstShapedLayer(model, out var layer) ? layer : null;
+
+    // True once the walk is decided: `layer` is the shaped layer found, or null at a layer that ends the search.
+    private static bool FirstShapedLayer(Module module, out Module? layer)
     {
-        foreach (var (_, module) in Sequential.Leaves(model))
+        layer = null;
+        if (module is Sequential seq)
         {
-            if (module is Dense or BatchNorm1d or Reshape or Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d) return module;
-            if (module is not Dropout && Activation.KernelKind(module) is null) return null;
+            var children = seq.Layers;
+            for (int i = 0; i < children.Count; i++)
+                if (FirstShapedLayer(children[i], out layer)) return true;
+            return false;
         }
-        return null;
+        if (module is Dense or BatchNorm1d or Reshape or Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d)
+        {
+            layer = module;
+            return true;
+        }
+        return module is not Dropout && Activation.KernelKind(module) is null;
     }
 
     /// <summary>
