@@ -348,6 +348,6 @@ public sealed class Dataset
     /// <inheritdoc/>
     public override string ToString() =>
         $"{Name}: {Count} examples, {NumFeatures} features{(moreInputs.Length == 0 ? "" : $" and {moreInputs.Length} more input{(moreInputs.Length == 1 ? "" : "s")} ({string.Join(", ", moreInputs.Select(t => Shapes.Format(t.dims[1..])))} per row)")}, "
-        + (IsClassification ? $"{NumClasses} classes" : $"{NumOutputs} regression targets")
+        + (IsClassification ? $"{NumClasses} classes" : $"{NumOutputs} regression target{(NumOutputs == 1 ? "" : "s")}")
         + (moreTargets.Length == 0 ? "" : $" and {moreTargets.Length} more target{(moreTargets.Length == 1 ? "" : "s")} ({string.Join(", ", moreTargets.Select(t => Shapes.Format(t.dims[1..])))} per row)");
 }
