@@ -3,7 +3,7 @@ using Backprop.Kernels;
 namespace Backprop.Tests.Kernels;
 
 /// <summary>
-/// The float SiLU and tanh-GELU kernels (and the e^x they share) against the double formulas over the whole float
+/// The float SiLU, tanh-GELU and exact-GELU kernels (and the e^x they share) against the double formulas over the whole float
 /// range that matters, tails included; <see cref="KernelTwinTests"/> checks their vector paths against these scalar
 /// twins bit for bit, and the PyTorch reference tests check the ops built on them.
 /// </summary>
@@ -25,6 +25,29 @@ public sealed class SmoothActivationKernelTests
         double z = 2 * C * (x + K * x * x * x);
         return Sigmoid(z) + x * 2 * Sigmoid(z) * Sigmoid(-z) * C * (1 + 3 * K * x * x);
     }
+
+    // Φ(x) = ½·erfc(−x/√2) in double to about 1e-14 (erfc(z) = 1 − erf by its Taylor series below 2.5, the continued
+    // fraction e^(−z²)/√π · 1/(z + ½/(z + 1/(z + 3/2/(z + ...)))) above), so both tails keep their digits.
+    private static double NormalCdf(double x) => x < 0 ? 0.5 * Erfc(-x / Math.Sqrt(2)) : 1 - 0.5 * Erfc(x / Math.Sqrt(2));
+
+    private static double Erfc(double z)
+    {
+        if (z < 2.5)
+        {
+            double term = z, sum = z, z2 = z * z;
+            for (int n = 1; n < 80 && Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
+            {
+                term *= -z2 / n;
+                sum += term / (2 * n + 1);
+            }
+            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        double f = z;
+        for (int k = 60; k >= 1; k--) f = z + k / 2.0 / f;
+        return Math.Exp(-z * z) / Math.Sqrt(Math.PI) / f;
+    }
+
+    private static double Density(double x) => Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
 
     // The worst of |f − ref| / allowed(x, ref) over Xs (≤ 1 passes).
     private static (double Ratio, float At) Worst(Func<float, float> f, Func<double, double> reference, Func<double, double, double> allowed)
@@ -79,5 +102,22 @@ public sealed class SmoothActivationKernelTests
         var backward = Worst(x => GeluTanhBackwardOperator.Invoke(1f, x), GeluTanhGrad, (x, r) => Gradient(x, r) + 2e-7 * Math.Abs(2 * C * (x + K * x * x * x) * r));
         Assert.True(forward.Ratio <= 1, $"forward: {forward.Ratio:F2} × the tolerance at x = {forward.At}");
         Assert.True(backward.Ratio <= 1, $"backward: {backward.Ratio:F2} × the tolerance at x = {backward.At}");
+    }
+
+    [Fact]
+    public void ExactGeluAndItsGradientMatchTheDoubleFormulas()
+    {
+        // erfc's fit is within 1.2e-7 relative; −x²/2 carries float rounding of about 6e-8·x²/2 (1e-7·x²/2 is allowed),
+        // which e^(·) turns into relative error in the far left tail (x = −10: 3e-6 of a value of 8e-23).
+        var forward = Worst(GeluOperator.Invoke, x => x * NormalCdf(x), (x, r) => Value(x, r) + 1e-7 * 0.5 * x * x * Math.Abs(r));
+        var backward = Worst(x => GeluBackwardOperator.Invoke(1f, x), x => NormalCdf(x) + x * Density(x),
+            (x, r) => Gradient(x, r) + 1e-7 * 0.5 * x * x * Math.Abs(r));
+        Assert.True(forward.Ratio <= 1, $"forward: {forward.Ratio:F2} × the tolerance at x = {forward.At}");
+        Assert.True(backward.Ratio <= 1, $"backward: {backward.Ratio:F2} × the tolerance at x = {backward.At}");
+        Assert.Equal(0f, GeluOperator.Invoke(0f));
+        Assert.Equal(0.5f, GeluBackwardOperator.Invoke(1f, 0f));
+        Assert.Equal(float.PositiveInfinity, GeluOperator.Invoke(float.PositiveInfinity));
+        Assert.True(float.IsNaN(GeluOperator.Invoke(float.NaN)));
+        Assert.Equal(-1.5f * GeluBackwardOperator.Invoke(1f, -0.7f), GeluBackwardOperator.Invoke(-1.5f, -0.7f));
     }
 }

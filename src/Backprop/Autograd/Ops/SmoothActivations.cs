@@ -2,9 +2,9 @@ using Backprop.Kernels;
 
 namespace Backprop;
 
-// The smooth activations of modern networks, with PyTorch's definitions and defaults. SiLU and tanh-GELU run in float
-// through the SIMD driver (Kernels/Operators/SmoothActivationOperators.cs, about 1e-7 relative to the double
-// formulas); the others are computed in double and rounded once.
+// The smooth activations of modern networks, with PyTorch's definitions and defaults. SiLU and both GELUs run in float
+// through the SIMD driver (Kernels/Operators/SmoothActivationOperators.cs and GeluOperators.cs, about 1e-7 relative
+// to the double formulas); the others are computed in double and rounded once.
 public sealed partial class Tensor
 {
     /// <summary>
@@ -15,30 +15,11 @@ public sealed partial class Tensor
     public Tensor Gelu(bool tanhApproximation = false) => tanhApproximation
         ? Map(static (x, y) => SimdDriver.Map<GeluTanhOperator>(y, x, Simd.Width))
             .RecordUnary("gelu_tanh", this, static (x, y, g, dx) => SimdDriver.Map<GeluTanhBackwardOperator>(dx, g, x, Simd.Width))
-        : GeluExact().RecordUnary("gelu", this, static (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = (float)(g[i] * (NormalCdf(x[i]) + x[i] * Math.Exp(-0.5 * x[i] * x[i]) / Math.Sqrt(2 * Math.PI)));
-        });
+        : Map(static (x, y) => SimdDriver.Map<GeluOperator>(y, x, Simd.Width))
+            .RecordUnary("gelu", this, static (x, y, g, dx) => SimdDriver.Map<GeluBackwardOperator>(dx, g, x, Simd.Width));
 
-    private Tensor GeluExact()
-    {
-        var r = Uninitialized(dims);
-        GeluForward(r.data, data);
-        return r;
-    }
-
-    /// <summary>
-    /// y = x·Φ(x) elementwise (exact GELU, in double, rounded once; Φ by <see cref="Kernels.NormalCdfTable"/>); y may be
-    /// x. The op's forward, and generation's.
-    /// </summary>
-    internal static void GeluForward(Span<float> y, ReadOnlySpan<float> x)
-    {
-        for (int i = 0; i < x.Length; i++)
-        {
-            double v = x[i];
-            y[i] = (float)(v * Kernels.NormalCdfTable.Phi(v));
-        }
-    }
+    /// <summary>y = x·Φ(x) elementwise (exact GELU, <see cref="GeluOperator"/>); y may be x. Generation's forward.</summary>
+    internal static void GeluForward(Span<float> y, ReadOnlySpan<float> x) => SimdDriver.Map<GeluOperator>(y, x, Simd.Width);
 
     /// <summary>SiLU (swish): x·σ(x); f'(x) = σ(x)(1 + x(1 − σ(x))).</summary>
     public Tensor Silu() => Map(static (x, y) => SimdDriver.Map<SiluOperator>(y, x, Simd.Width))
@@ -63,28 +44,4 @@ public sealed partial class Tensor
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0 ? g[i] : (float)(g[i] * alpha * Math.Exp(x[i]));
         });
-
-    /// <summary>Φ(x) = ½(1 + erf(x/√2)), through erfc in the left tail so that small values keep their digits.</summary>
-    internal static double NormalCdf(double x) => x < 0 ? 0.5 * Erfc(-x / Math.Sqrt(2)) : 1 - 0.5 * Erfc(x / Math.Sqrt(2));
-
-    /// <summary>
-    /// erfc(x) for x ≥ 0 to about 1e-14: 1 − erf by its Taylor series below 2.5 (at most ~3 digits lost to
-    /// cancellation), and the continued fraction e^(−x²)/√π · 1/(x + ½/(x + 1/(x + 3/2/(x + ...)))) above.
-    /// </summary>
-    internal static double Erfc(double x)
-    {
-        if (x < 2.5)
-        {
-            double term = x, sum = x, x2 = x * x;
-            for (int n = 1; n < 60 && Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
-            {
-                term *= -x2 / n;
-                sum += term / (2 * n + 1);
-            }
-            return 1 - 2 / Math.Sqrt(Math.PI) * sum;
-        }
-        double f = x;
-        for (int k = 60; k >= 1; k--) f = x + k / 2.0 / f;
-        return Math.Exp(-x * x) / Math.Sqrt(Math.PI) / f;
-    }
 }

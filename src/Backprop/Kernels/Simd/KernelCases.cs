@@ -70,6 +70,8 @@ internal static class KernelCases
         new("op.silu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<SiluBackwardOperator>(d, x[0], Spread(x[1]), w))),
         new("op.gelu_tanh", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<GeluTanhOperator>(d, Spread(x[0]), w))),
         new("op.gelu_tanh_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<GeluTanhBackwardOperator>(d, x[0], Spread(x[1]), w))),
+        new("op.gelu", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<GeluOperator>(d, Spread(x[0]), w))),
+        new("op.gelu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<GeluBackwardOperator>(d, x[0], Spread(x[1]), w))),
         new("op.multiply_add", (n, w) => Map(n, 3, (d, x) => SimdDriver.Map<MultiplyAddOperator>(d, x[0], x[1], x[2], w))),
     ];
 
