@@ -80,13 +80,13 @@ internal sealed class BenchCommand : ICommand
             log.WriteLine($"cnn+bn  {CnnBnSpec}, adam, batch 64, {source}: {cnnBn.SamplesPerSecond:N0} samples/s " +
                 $"({64 / cnnBn.SamplesPerSecond * 1e3:F1} ms per step), {cnnBn.AllocatedBytesPerStep:N0} bytes allocated per step");
         }
-        double? gptTokens = null, lstmTokens = null;
+        (double TokensPerSecond, long AllocatedBytesPerStep)? gpt = null, lstm = null;
         if (textSteps > 0)
         {
-            gptTokens = LanguageModelBench.TokensPerSecond(GptSpec, textSteps);
-            log.WriteLine($"gpt     {GptSpec}, adamw, batch 12, generated text: {gptTokens:N0} tokens/s");
-            lstmTokens = LanguageModelBench.TokensPerSecond(LstmSpec, textSteps);
-            log.WriteLine($"lstm    {LstmSpec}, adamw, batch 12, generated text: {lstmTokens:N0} tokens/s");
+            gpt = LanguageModelBench.Measure(GptSpec, textSteps);
+            log.WriteLine($"gpt     {GptSpec}, adamw, batch 12, generated text: {gpt.Value.TokensPerSecond:N0} tokens/s, {gpt.Value.AllocatedBytesPerStep:N0} bytes allocated per step");
+            lstm = LanguageModelBench.Measure(LstmSpec, textSteps);
+            log.WriteLine($"lstm    {LstmSpec}, adamw, batch 12, generated text: {lstm.Value.TokensPerSecond:N0} tokens/s, {lstm.Value.AllocatedBytesPerStep:N0} bytes allocated per step");
         }
         long peakRssMb = PeakRssMegabytes();
         log.WriteLine($"memory  peak RSS {peakRssMb:N0} MB (the whole bench run)");
@@ -107,8 +107,10 @@ internal sealed class BenchCommand : ICommand
                 ["cnn_alloc_bytes_per_train_step"] = cnn?.AllocatedBytesPerStep,
                 ["cnn_bn_train_samples_per_s"] = cnnBn is null ? null : Math.Round(cnnBn.SamplesPerSecond),
                 ["cnn_bn_alloc_bytes_per_train_step"] = cnnBn?.AllocatedBytesPerStep,
-                ["gpt_train_tokens_per_s"] = gptTokens is null ? null : Math.Round(gptTokens.Value),
-                ["lstm_train_tokens_per_s"] = lstmTokens is null ? null : Math.Round(lstmTokens.Value),
+                ["gpt_train_tokens_per_s"] = gpt is null ? null : Math.Round(gpt.Value.TokensPerSecond),
+                ["gpt_alloc_bytes_per_train_step"] = gpt?.AllocatedBytesPerStep,
+                ["lstm_train_tokens_per_s"] = lstm is null ? null : Math.Round(lstm.Value.TokensPerSecond),
+                ["lstm_alloc_bytes_per_train_step"] = lstm?.AllocatedBytesPerStep,
                 ["peak_rss_mb"] = peakRssMb,
                 ["isa"] = Isa,
                 ["simd"] = SimdInUse,

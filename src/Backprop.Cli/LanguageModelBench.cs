@@ -7,20 +7,31 @@ namespace Backprop.Cli;
 /// <c>backprop bench</c>'s language-model training throughput: a preset trained by <see cref="TextTrainer"/> with
 /// <c>train --text</c>'s recipe (AdamW, clipping, warm-up and cosine, batch 12) on generated English-like text, so the
 /// bench needs no package. Tokens per second of stepping only (the run's evaluation is not timed), after a warm-up
-/// run of two steps on the same model.
+/// run of two steps on the same model. Bytes allocated per step, on all threads, are the difference between the timed
+/// run and another two-step run divided by the steps between them, so that what every run allocates once (the
+/// optimizer's state, the final evaluation) cancels.
 /// </summary>
 internal static class LanguageModelBench
 {
-    public static double TokensPerSecond(string preset, int steps)
+    /// <summary>Tokens per second of training steps, and bytes allocated per steady-state step.</summary>
+    public static (double TokensPerSecond, long AllocatedBytesPerStep) Measure(string preset, int steps)
     {
         var spec = LanguageModelPreset.Parse(preset);
         int context = spec.Context();
         string text = GeneratedText();
         var data = new TextDataset(text, Tokenizer.CharLevel(text), context);
         var model = spec.Build(data.Tokenizer.VocabSize, context, new Rng(1));
-        var options = new TextTrainingOptions { Steps = 2, Batch = 12, EvalEvery = 0, EvalWindows = 4 };
+        const int ShortRun = 2;
+        var options = new TextTrainingOptions { Steps = ShortRun, Batch = 12, EvalEvery = 0, EvalWindows = 4 };
+        TextTrainer.Train(model, data, options);   // warm-up: JIT, the step pool's first fill
+        long before = GC.GetTotalAllocatedBytes(precise: true);
         TextTrainer.Train(model, data, options);
-        return TextTrainer.Train(model, data, options with { Steps = steps }).TokensPerSecond;
+        long shortRun = GC.GetTotalAllocatedBytes(precise: true) - before;
+        steps = Math.Max(steps, ShortRun + 1);
+        before = GC.GetTotalAllocatedBytes(precise: true);
+        var result = TextTrainer.Train(model, data, options with { Steps = steps });
+        long timedRun = GC.GetTotalAllocatedBytes(precise: true) - before;
+        return (result.TokensPerSecond, Math.Max(0, (timedRun - shortRun) / (steps - ShortRun)));
     }
 
     private static readonly string[] Words =

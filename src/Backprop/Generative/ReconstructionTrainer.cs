@@ -87,7 +87,7 @@ public static class ReconstructionTrainer
                 {
                     var x = Rows(train, order.AsSpan(start, b), f);
                     var loss = Objective(model, x, rng).Loss;
-                    optimizer.ZeroGrad();
+                    optimizer.RecycleGrads();   // the next backward refills last step's gradient storage: no allocation
                     loss.Backward();
                     optimizer.Step();
                     lossSum += loss.Item();

@@ -95,7 +95,7 @@ public static class TextTrainer
                 model.Train();
                 var (x, y) = data.RandomBatch(options.Batch, rng);
                 var l = loss.Compute(model.FlatLogits(x), y);
-                optimizer.ZeroGrad();
+                optimizer.RecycleGrads();   // the next backward refills last step's gradient storage: no allocation
                 l.Backward();
                 if (options.ClipGradNorm is { } clip) GradClip.ByNorm(parameters, clip);
                 optimizer.Step();
