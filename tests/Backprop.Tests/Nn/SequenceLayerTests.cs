@@ -122,6 +122,28 @@ public sealed class SequenceLayerTests : IDisposable
     }
 
     [Fact]
+    public void Attention_split_over_threads_gives_each_batch_entry_the_bits_it_gets_alone()
+    {
+        // [3, 64, 3·32] with 4 heads is 12 (entry, head) pairs, enough work to split over every core; one entry alone
+        // is 4 pairs split differently. Each pair is computed the same way on whichever thread runs it.
+        var qkv = Tensor.RandomNormal([3, 64, 96], new Rng(11));
+        var upstream = Tensor.RandomNormal([3, 64, 32], new Rng(12));
+        var whole = qkv.Clone();
+        whole.RequiresGrad = true;
+        var y = Tensor.SelfAttention(whole, 4, causal: true);
+        y.Backward(upstream);
+        for (int n = 0; n < 3; n++)
+        {
+            var one = qkv.Narrow(0, n, 1).Clone();
+            one.RequiresGrad = true;
+            var yn = Tensor.SelfAttention(one, 4, causal: true);
+            yn.Backward(upstream.Narrow(0, n, 1).Clone());
+            Assert.Equal(y.ToArray().AsSpan(n * 64 * 32, 64 * 32).ToArray(), yn.ToArray());
+            Assert.Equal(whole.Grad!.ToArray().AsSpan(n * 64 * 96, 64 * 96).ToArray(), one.Grad!.ToArray());
+        }
+    }
+
+    [Fact]
     public void Causal_attention_ignores_later_positions()
     {
         var mha = new MultiHeadAttention(4, 2, causal: true, rng: new Rng(2));

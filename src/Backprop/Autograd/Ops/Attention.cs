@@ -30,22 +30,29 @@ public sealed partial class Tensor
         if (!(dropout >= 0f && dropout < 1f))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"attention dropout must be in [0, 1) but got {dropout}.");
         if (dropout > 0f && rng is null) throw new ArgumentNullException(nameof(rng), "attention with dropout needs a generator.");
-        int b = qkv.dims[0], t = qkv.dims[1], dim = qkv.dims[2] / 3, d = dim / heads, tt = t * t;
+        int b = qkv.dims[0], t = qkv.dims[1], dim = qkv.dims[2] / 3, d = dim / heads, tt = t * t, pairs = b * heads;
         float scale = 1f / MathF.Sqrt(d);
+        int parts = AttentionParts(pairs, t, d);
 
-        var probs = TensorArena.Floats(b * heads * tt);   // P per (batch, head): the backward's only saved activation
-        var mask = dropout > 0f ? TensorArena.Floats(b * heads * tt) : [];
+        var probs = TensorArena.Floats(pairs * tt);   // P per (batch, head): the backward's only saved activation
+        var mask = dropout > 0f ? TensorArena.Floats(pairs * tt) : [];
         if (dropout > 0f) DrawDropoutMask(mask, dropout, rng!);
-        var q = TensorArena.Floats(t * d);
-        var k = TensorArena.Floats(t * d);
-        var v = TensorArena.Floats(t * d);
-        var o = TensorArena.Floats(t * d);
-        var pd = dropout > 0f ? TensorArena.Floats(tt) : [];
+        // Each part owns its scratch: q, k, v, o [T, d] and, with dropout, P' [T, T].
+        int forwardScratch = 4 * t * d + (dropout > 0f ? tt : 0);
+        var scratch = TensorArena.Floats(parts * forwardScratch);
         var y = Uninitialized([b, t, dim]);
-        for (int n = 0; n < b; n++)
-            for (int h = 0; h < heads; h++)
+        GemmWorkers.Run(parts, part =>
+        {
+            var own = scratch.AsSpan(part * forwardScratch, forwardScratch);
+            var q = own[..(t * d)];
+            var k = own.Slice(t * d, t * d);
+            var v = own.Slice(2 * t * d, t * d);
+            var o = own.Slice(3 * t * d, t * d);
+            var pd = own[(4 * t * d)..];
+            var (first, last) = PartRange(pairs, parts, part);
+            for (int pair = first; pair < last; pair++)
             {
-                int at = (n * heads + h) * tt;
+                int n = pair / heads, h = pair % heads, at = pair * tt;
                 var p = probs.AsSpan(at, tt);
                 GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
                 GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
@@ -60,20 +67,30 @@ public sealed partial class Tensor
                 else Gemm.Multiply(o, p, v, t, d, t);
                 ScatterHead(y.data, o, n, t, dim, h * d, d, accumulate: false);
             }
+        });
 
         return y.Record("attention", [qkv], g =>
         {
             var dqkv = Empty(qkv.dims);
-            var dq = TensorArena.Floats(t * d);
-            var dk = TensorArena.Floats(t * d);
-            var dv = TensorArena.Floats(t * d);
-            var dOut = TensorArena.Floats(t * d);
-            var dp = TensorArena.Floats(tt);
-            var pw = dropout > 0f ? TensorArena.Floats(tt) : [];
-            for (int n = 0; n < b; n++)
-                for (int h = 0; h < heads; h++)
+            // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T].
+            int backwardScratch = 7 * t * d + tt + (dropout > 0f ? tt : 0);
+            var scratch = TensorArena.Floats(parts * backwardScratch);
+            GemmWorkers.Run(parts, part =>
+            {
+                var own = scratch.AsSpan(part * backwardScratch, backwardScratch);
+                var q = own[..(t * d)];
+                var k = own.Slice(t * d, t * d);
+                var v = own.Slice(2 * t * d, t * d);
+                var dOut = own.Slice(3 * t * d, t * d);
+                var dq = own.Slice(4 * t * d, t * d);
+                var dk = own.Slice(5 * t * d, t * d);
+                var dv = own.Slice(6 * t * d, t * d);
+                var dp = own.Slice(7 * t * d, tt);
+                var pw = own[(7 * t * d + tt)..];
+                var (first, last) = PartRange(pairs, parts, part);
+                for (int pair = first; pair < last; pair++)
                 {
-                    int at = (n * heads + h) * tt;
+                    int n = pair / heads, h = pair % heads, at = pair * tt;
                     var p = probs.AsSpan(at, tt);
                     GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
                     GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
@@ -87,7 +104,7 @@ public sealed partial class Tensor
                     {
                         // ∂S = P ⊙ (∂P − Σ_j ∂P·P), then the 1/√d of S = Q·Kᵀ/√d
                         var pr = p.Slice(i * t, t);
-                        var dr = dp.AsSpan(i * t, t);
+                        var dr = dp.Slice(i * t, t);
                         float dot = TensorPrimitives.Dot(pr, dr);
                         TensorPrimitives.Subtract(dr, dot, dr);
                         TensorPrimitives.Multiply(dr, pr, dr);
@@ -95,13 +112,25 @@ public sealed partial class Tensor
                     }
                     Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
                     Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
+                    // Each (batch entry, head) owns its rows and columns of ∂qkv, so parts never write the same element.
                     ScatterHead(dqkv.data, dq, n, t, 3 * dim, h * d, d, accumulate: true);
                     ScatterHead(dqkv.data, dk, n, t, 3 * dim, dim + h * d, d, accumulate: true);
                     ScatterHead(dqkv.data, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: true);
                 }
+            });
             qkv.AccumulateOwnedGrad(dqkv);
         }, saved: [qkv]);
     }
+
+    // How many parts the B·H (batch entry, head) pairs split into: one per core, when the pairs are enough work
+    // (about 64k multiply-adds of Q·Kᵀ in all) to pay for waking the workers. Each pair is computed the same way on
+    // whichever thread runs it, so the result does not depend on the split.
+    private static int AttentionParts(int pairs, int t, int d) =>
+        (long)pairs * t * t * d >= 1 << 16 ? Math.Clamp(Gemm.MaxThreads, 1, pairs) : 1;
+
+    // Pairs [first, last) of part `part` when `pairs` are cut into `parts` nearly equal contiguous ranges.
+    private static (int First, int Last) PartRange(int pairs, int parts, int part) =>
+        ((int)((long)pairs * part / parts), (int)((long)pairs * (part + 1) / parts));
 
     // Columns [col, col + d) of rows n·T … n·T + T − 1 of a [B·T, width] matrix into dst [T, d].
     private static void GatherHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d)

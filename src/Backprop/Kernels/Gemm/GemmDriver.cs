@@ -39,7 +39,10 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
     public static int NR => TK.NR;
 
     /// <summary>C[m,n] (+)= op(A)[m,k]·op(B)[k,n] on the calling thread; k ≥ 1.</summary>
+    /// <remarks>The edge tile is written whole by the kernel before it is read, so it is not zeroed first
+    /// (SkipLocalsInit): attention calls this thousands of times a step on [64, 64] products.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     public static void Run(float* c, nint ldc, float* a, nint rsA, nint csA, float* b, nint rsB, nint csB,
         int m, int n, int k, bool accumulate)
     {
