@@ -58,7 +58,7 @@ public sealed class DataBrowserTests(BrowserFixture fixture, ITestOutputHelper o
     [ChromiumFact]
     public async Task The_four_feature_Iris_CSV_trains_on_all_four_pictured_over_the_chosen_pair()
     {
-        var page = await fixture.NewPage("#layers=8:tanh,6:tanh&lr=0.03");
+        var page = await fixture.NewPage("#layers=6:tanh,4:tanh&lr=0.01");
         await page.SetInputFilesAsync("#csv-file", Csv("iris.csv", IrisCsv()));
         await page.WaitForFunctionAsync("() => window.playground.config.dataset === 'csv'");
         Assert.Contains("iris.csv: 150 rows, 4 features; sepal_length 4.3..7.9, sepal_width 2..4.4, petal_length 1..6.9, petal_width 0.1..2.5 → −5..5 each; species: 3 classes",
@@ -119,10 +119,13 @@ public sealed class DataBrowserTests(BrowserFixture fixture, ITestOutputHelper o
         Assert.Equal("bad.csv: the CSV has 1 bad line:\nline 3: x2 must be a number but got \"b\"", await page.InnerTextAsync("#error"));
         Assert.Equal("circle", await page.EvaluateAsync<string>("() => window.playground.config.dataset"));
         await page.CloseAsync();
-        // A link made on a CSV restores its settings and asks for the file again.
-        page = await fixture.NewPage("#dataset=csv&layers=3:relu&features=x1,x2");
+        // A link made on a CSV restores its settings and asks for the file again; its plotted pair of columns (which
+        // the circle data has not got) goes back to x1, x2.
+        page = await fixture.NewPage("#dataset=csv&layers=3:relu:d0.1&features=x1,x2&plot=2,3");
         Assert.StartsWith("this link was made on an uploaded CSV, which links do not carry", await page.InnerTextAsync("#error"));
         Assert.Equal("relu", await page.EvaluateAsync<string>("() => window.playground.config.layers[0].activation"));
+        Assert.Equal(0.1f, await page.EvaluateAsync<float>("() => window.playground.config.layers[0].dropout"));
+        Assert.Equal("0,1", await page.EvaluateAsync<string>("() => window.playground.config.plot.join()"));
         await page.CloseAsync();
     }
 
