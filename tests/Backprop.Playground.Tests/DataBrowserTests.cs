@@ -21,7 +21,7 @@ public sealed class DataBrowserTests(BrowserFixture fixture, ITestOutputHelper o
         await page.WaitForFunctionAsync("() => window.playground.config.dataset === 'csv'");
         Assert.Equal(["setosa", "versicolor", "virginica"], await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('#class-legend .class-key')].map(e => e.textContent)"));
         Assert.Equal(3, await page.Locator("#network .node canvas[id^='n-out-']").CountAsync());
-        Assert.Contains("blobs.csv: 240 rows, 2 features; petal length", await page.InnerTextAsync("#csv-info"));
+        Assert.Contains("blobs.csv: 240 rows, 2 features; petal length 6.747..93.75 → x1 −5..5, petal width -0.8701..0.9352 → x2 −5..5; species: 3 classes", await page.InnerTextAsync("#csv-info"));
         Assert.Contains("Not in the shared link", await page.InnerTextAsync("#csv-info"));
         // The link names the dataset, never its rows.
         string hash = await page.EvaluateAsync<string>("() => location.hash");

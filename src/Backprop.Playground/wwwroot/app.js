@@ -758,7 +758,9 @@ function describeTask() {
   if (csv) {
     const range = (r) => `${+r[0].toPrecision(4)}..${+r[1].toPrecision(4)}`;
     $("csv-info").textContent = `${state.csvName || "your CSV"}: ${csv.rows} rows, ${csv.features} features; ` +
-      names.map((name, j) => `${name} ${range(csv.ranges[j])}`).join(", ") + ` → −5..5 each; ${csv.columns[csv.columns.length - 1]}: ` +
+      // Two columns are the plane's x1 and x2 (the transforms' names refer to them); more are the inputs as they are.
+      names.map((name, j) => `${name} ${range(csv.ranges[j])}${many ? "" : ` → x${j + 1} −5..5`}`).join(", ") +
+      `${many ? " → −5..5 each" : ""}; ${csv.columns[csv.columns.length - 1]}: ` +
       (csv.target ? `regression target ${range(csv.target)} → −1..1` : `${task.classes.length} classes`) + ". Not in the shared link.";
   }
   // The pictures' axes: a choice only when the data has more than two columns.
