@@ -38,7 +38,7 @@ internal sealed record PlaygroundConfig
     public int Seed { get; init; } = 1;
     /// <summary>
     /// Which two input columns span the heatmaps (the others held at their mean): indices into the data's columns,
-    /// across then up. Only data of more than two columns (a CSV of k &gt; 2 features) has a choice.
+    /// across then up. The page offers the choice for data of more than two columns (a CSV of k &gt; 2 features).
     /// </summary>
     public (int Across, int Up) Plot { get; init; } = (0, 1);
 

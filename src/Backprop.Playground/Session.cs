@@ -9,8 +9,8 @@ namespace Backprop.Playground;
 /// One browser tab's run: its data, its network and its optimizer. The network is a <see cref="Sequential"/> of one
 /// block per hidden layer (Dense, activation, then <see cref="Dropout"/> when the layer has a rate; wrapped in a
 /// <see cref="Residual"/> when the layer adds its input) and an output block whose width and activation the data's
-/// <see cref="LearningTask"/> sets. Its inputs are <see cref="Features"/> of the data's input columns. Every call holds the session's lock, so a tab's requests never interleave;
-/// sessions share nothing.
+/// <see cref="LearningTask"/> sets; its inputs are the <see cref="Features"/> of the data's input columns. Every call
+/// holds the session's lock, so a tab's requests never interleave; sessions share nothing.
 /// </summary>
 /// <remarks>
 /// Two classes are labelled ±1 and trained under <c>E = 1/(2N)·Σ(O_out − Y)²</c> through one tanh output: the
@@ -303,11 +303,12 @@ internal sealed class Session
         ?? (config.Layers.Any(l => l.Dropout > 0) ? DropoutText() : null)
         ?? (config.Layers.Any(l => l.Residual) ? "its network has residual connections, which a trace of Dense layers does not show; turn them off" : null);
 
+    /// <summary>Which hidden layers (numbered from 1) have dropout, in words.</summary>
     private string DropoutText()
     {
-        var layers = config.Layers.Select((l, i) => (l.Dropout, Number: i + 1)).Where(l => l.Dropout > 0).Select(l => l.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        string list = layers.Count == 1 ? layers[0] : string.Join(", ", layers[..^1]) + " and " + layers[^1];
-        return $"its network has dropout on hidden layer{(layers.Count == 1 ? "" : "s")} {list}, whose random masks a trace does not show; set dropout to 0 there";
+        var numbers = Enumerable.Range(1, config.Layers.Count).Where(n => config.Layers[n - 1].Dropout > 0).Select(n => $"{n}").ToList();
+        string list = numbers.Count == 1 ? numbers[0] : string.Join(", ", numbers[..^1]) + " and " + numbers[^1];
+        return $"its network has dropout on hidden layer{(numbers.Count == 1 ? "" : "s")} {list}, whose random masks a trace does not show; set dropout to 0 there";
     }
 
     /// <summary>

@@ -768,14 +768,15 @@ function describeTask() {
   for (const [id, axis] of [["plot-across", 0], ["plot-up", 1]]) {
     $(id).innerHTML = names.map((name, j) => `<option value="${j}"${plot[axis] === j ? " selected" : ""}>${escapeHtml(name)}</option>`).join("");
   }
-  const held = names.filter((_, j) => !plot.includes(j));
-  const heldText = held.map((name) => `${name} ${+csv.means[names.indexOf(name)].toPrecision(4)}`).join(", ");
+  const held = names.map((_, j) => j).filter((j) => !plot.includes(j));
+  const heldText = held.map((j) => `${names[j]} ${+csv.means[j].toPrecision(4)}`).join(", ");
   $("plane-axes").textContent = many ? `${names[plot[0]]} across, ${names[plot[1]]} up, the other features at their mean` : `${names[plot[0]]} across, ${names[plot[1]]} up`;
   $("inputs-legend").textContent = many
     ? `The network's inputs are the ${names.length} feature columns of the CSV, each scaled onto −5..5. The transforms x₁², x₂², x₁x₂, sin x₁ and sin x₂ are of the two coordinates of a plane, so they are offered for two-column data only.`
     : "Click a feature to feed it in or leave it out.";
   if (many) $("output-legend").textContent += ` The picture is a slice of the ${names.length}-feature input space: ${names[plot[0]]} across, ${names[plot[1]]} up, ` +
-    `the other ${held.length} held at their mean (${heldText}); every neuron's square is the same slice. The points are all the rows seen on those two features only, so a point may sit on another class's side of the boundary.`;
+    `the other ${held.length} held at their mean (${heldText}); every neuron's square is the same slice. The points are all the rows, placed by those two features only, so a row whose other features are far from their mean may sit on ` +
+    (task.kind === "regression" ? "a colour other than its target's." : "another class's side of the boundary.");
   $("noise").disabled = $("points").disabled = f.config.dataset === "csv";
 }
 
