@@ -1,6 +1,11 @@
 namespace Backprop.Playground;
 
-/// <summary>The input features TensorFlow Playground offers, computed from a point (x1, x2).</summary>
+/// <summary>
+/// The network's inputs. Points with two input columns (the plane: every generated set, and a CSV of two features)
+/// feed the features TensorFlow Playground offers, computed from (x1, x2); points with k &gt; 2 columns feed the k
+/// columns as they are, since x1², sin x1, … are transforms of the plane's two coordinates and a k-column file has no
+/// one plane.
+/// </summary>
 internal static class Features
 {
     /// <summary>The feature names in the page's order: x1, x2, x1², x2², x1x2, sin x1, sin x2 (ASCII ids).</summary>
@@ -19,13 +24,20 @@ internal static class Features
         _ => throw new ArgumentException($"unknown feature '{name}'"),
     };
 
-    /// <summary>[count, features] row-major: each point's chosen features.</summary>
-    public static float[] Matrix(IReadOnlyList<string> names, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2)
+    /// <summary>How many inputs the network has for points of <paramref name="columns"/> input columns.</summary>
+    public static int Count(IReadOnlyList<string> names, int columns) => columns == 2 ? names.Count : columns;
+
+    /// <summary>
+    /// [count, <see cref="Count"/>] row-major: each point's inputs, from k input columns of one value per point
+    /// (<paramref name="names"/> of the two columns when k = 2, the k columns themselves when k &gt; 2).
+    /// </summary>
+    public static float[] Matrix(IReadOnlyList<string> names, IReadOnlyList<float[]> columns)
     {
-        var m = new float[x1.Length * names.Count];
-        for (int i = 0; i < x1.Length; i++)
-            for (int f = 0; f < names.Count; f++)
-                m[i * names.Count + f] = Compute(names[f], x1[i], x2[i]);
+        int rows = columns[0].Length, width = Count(names, columns.Count);
+        var m = new float[rows * width];
+        for (int i = 0; i < rows; i++)
+            for (int f = 0; f < width; f++)
+                m[i * width + f] = columns.Count == 2 ? Compute(names[f], columns[0][i], columns[1][i]) : columns[f][i];
         return m;
     }
 }

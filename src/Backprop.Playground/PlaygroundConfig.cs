@@ -5,9 +5,10 @@ namespace Backprop.Playground;
 
 /// <summary>
 /// One hidden layer: its width and activation; with <paramref name="Residual"/>, its output is added to its input
-/// (h = x + f(x·W + b)), which needs the layer before to be as wide.
+/// (h = x + f(x·W + b)), which needs the layer before to be as wide; <paramref name="Dropout"/> is the rate, in
+/// [0, 0.9], at which training zeroes its outputs (0: none).
 /// </summary>
-internal sealed record LayerConfig(int Neurons, string Activation, bool Residual = false);
+internal sealed record LayerConfig(int Neurons, string Activation, bool Residual = false, float Dropout = 0);
 
 /// <summary>
 /// Everything that defines a playground run (the page keeps the same fields in its URL hash): the data, the
@@ -35,8 +36,11 @@ internal sealed record PlaygroundConfig
     public float RegularizationRate { get; init; }
     public string Init { get; init; } = "xavier";
     public int Seed { get; init; } = 1;
-    /// <summary>Dropout rate after every hidden layer while training, in [0, 0.9]; 0 is none.</summary>
-    public float Dropout { get; init; }
+    /// <summary>
+    /// Which two input columns span the heatmaps (the others held at their mean): indices into the data's columns,
+    /// across then up. The page offers the choice for data of more than two columns (a CSV of k &gt; 2 features).
+    /// </summary>
+    public (int Across, int Up) Plot { get; init; } = (0, 1);
 
     /// <summary>The dataset names: the generated ones and <c>csv</c>, the session's upload.</summary>
     public static readonly string[] Datasets = [.. ToyData.Names, "csv"];
@@ -66,8 +70,9 @@ internal sealed record PlaygroundConfig
                 "regularizationRate" => c with { RegularizationRate = Number(p.Name, v, 0, 10f) },
                 "init" => c with { Init = OneOf(p.Name, v, Inits) },
                 "seed" => c with { Seed = Int(p.Name, v, 0, int.MaxValue) },
-                "dropout" => c with { Dropout = Number(p.Name, v, 0, 0.9f) },
-                _ => throw new ApiException(400, $"unknown config field '{p.Name}'; expected dataset, points, noise, trainRatio, batchSize, features, layers, learningRate, optimizer, regularization, regularizationRate, init, seed or dropout"),
+                "plot" => c with { Plot = PlotPair(v) },
+                "dropout" => throw new ApiException(400, "dropout is set per hidden layer: give each layer its rate as layers[i].dropout (0 to 0.9)"),
+                _ => throw new ApiException(400, $"unknown config field '{p.Name}'; expected dataset, points, noise, trainRatio, batchSize, features, layers, learningRate, optimizer, regularization, regularizationRate, init, seed or plot"),
             };
         }
         return c;
@@ -92,6 +97,7 @@ internal sealed record PlaygroundConfig
             w.WriteNumber("neurons", l.Neurons);
             w.WriteString("activation", l.Activation);
             w.WriteBoolean("residual", l.Residual);
+            w.WriteNumber("dropout", l.Dropout);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -101,7 +107,10 @@ internal sealed record PlaygroundConfig
         w.WriteNumber("regularizationRate", RegularizationRate);
         w.WriteString("init", Init);
         w.WriteNumber("seed", Seed);
-        w.WriteNumber("dropout", Dropout);
+        w.WriteStartArray("plot");
+        w.WriteNumberValue(Plot.Across);
+        w.WriteNumberValue(Plot.Up);
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 
@@ -151,10 +160,22 @@ internal sealed record PlaygroundConfig
         return [.. list];
     }
 
+    private static (int, int) PlotPair(JsonElement v)
+    {
+        const string expected = "plot must be two different column indices [across, up], each from 0 to {0}, but got {1}";
+        int max = CsvData.MaxFeatures - 1;
+        if (v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 2
+            && v[0].ValueKind == JsonValueKind.Number && v[0].TryGetInt32(out int a) && a >= 0 && a <= max
+            && v[1].ValueKind == JsonValueKind.Number && v[1].TryGetInt32(out int b) && b >= 0 && b <= max && a != b)
+            return (a, b);
+        string got = v.ValueKind == JsonValueKind.Array ? Clip(v.GetRawText()) : Kind(v);
+        throw new ApiException(400, string.Format(CultureInfo.InvariantCulture, expected, max, got));
+    }
+
     private static LayerConfig[] LayerList(JsonElement v, PlaygroundLimits limits)
     {
         if (v.ValueKind != JsonValueKind.Array)
-            throw new ApiException(400, $"layers must be an array of {{\"neurons\": N, \"activation\": NAME}} but got {Kind(v)}");
+            throw new ApiException(400, $"layers must be an array of {{\"neurons\": N, \"activation\": NAME, \"residual\": BOOL, \"dropout\": RATE}} but got {Kind(v)}");
         int count = v.GetArrayLength();
         if (count > limits.MaxLayers)
             throw new ApiException(400, $"layers may hold at most {limits.MaxLayers} hidden layers but got {count}");
@@ -178,7 +199,8 @@ internal sealed record PlaygroundConfig
                 throw new ApiException(400, "layers[0].residual must be false: a residual connection adds a layer's input to its output, and the first hidden layer's input is the features");
             if (residual && layers[i - 1].Neurons != neurons)
                 throw new ApiException(400, $"layers[{i}].residual needs layers[{i - 1}] to be as wide as layers[{i}] ({neurons} neurons) but it has {layers[i - 1].Neurons}");
-            layers.Add(new LayerConfig(neurons, act, residual));
+            float dropout = l.TryGetProperty("dropout", out var d) ? Number($"layers[{i}].dropout", d, 0, 0.9f) : 0;
+            layers.Add(new LayerConfig(neurons, act, residual, dropout));
             i++;
         }
         return [.. layers];

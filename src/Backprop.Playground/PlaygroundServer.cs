@@ -22,7 +22,7 @@ namespace Backprop.Playground;
 /// POST   /api/sessions/{id}/reset                         → frame (new weights, same data)
 /// GET    /api/sessions/{id}                               → frame
 /// POST   /api/sessions/{id}/explain    {"apply": bool}    → step trace of the next batch (then the step, if apply)
-/// POST   /api/sessions/{id}/data?task=auto|classes|regression   CSV text (x1, x2, label) → frame with the points
+/// POST   /api/sessions/{id}/data?task=auto|classes|regression   CSV text (k ≥ 2 features, label) → frame with the points
 /// POST   /api/sessions/{id}/weight     {"layer", "from", "to", "value"} → frame (W[layer][from, to] set)
 /// DELETE /api/sessions/{id}                               → 204
 /// GET    /api/seed                                        → the seed-001 step trace (as backprop explain)
@@ -172,7 +172,7 @@ public sealed class PlaygroundServer : IAsyncDisposable
                 if (!CsvData.Tasks.Contains(task))
                     throw new ApiException(400, $"task must be one of {string.Join(", ", CsvData.Tasks)} but got \"{(task.Length > 40 ? task[..40] + "…" : task)}\"");
                 string text = await ReadText(ctx, limits.MaxCsvBytes);
-                if (text.Trim().Length == 0) throw new ApiException(400, "expected a CSV body (x1, x2, label per line) but the request had none");
+                if (text.Trim().Length == 0) throw new ApiException(400, "expected a CSV body (2 or more numeric features and a label per line) but the request had none");
                 session.Upload(CsvData.Parse(text, task, limits.MaxPoints));
                 return Frame(session, withData: true);
             });

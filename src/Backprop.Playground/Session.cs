@@ -7,10 +7,10 @@ namespace Backprop.Playground;
 
 /// <summary>
 /// One browser tab's run: its data, its network and its optimizer. The network is a <see cref="Sequential"/> of one
-/// block per hidden layer (Dense, activation, then <see cref="Dropout"/> when the config asks for it; wrapped in a
+/// block per hidden layer (Dense, activation, then <see cref="Dropout"/> when the layer has a rate; wrapped in a
 /// <see cref="Residual"/> when the layer adds its input) and an output block whose width and activation the data's
-/// <see cref="LearningTask"/> sets. Every call holds the session's lock, so a tab's requests never interleave;
-/// sessions share nothing.
+/// <see cref="LearningTask"/> sets; its inputs are the <see cref="Features"/> of the data's input columns. Every call
+/// holds the session's lock, so a tab's requests never interleave; sessions share nothing.
 /// </summary>
 /// <remarks>
 /// Two classes are labelled ±1 and trained under <c>E = 1/(2N)·Σ(O_out − Y)²</c> through one tanh output: the
@@ -33,7 +33,9 @@ internal sealed class Session
     private LearningTask task = LearningTask.Binary;
     private CsvData? upload;   // the tab's CSV, when it uploaded one
     private Optimizer? optimizer;   // null until the first Configure builds the network
-    private float[] trainX1 = [], trainX2 = [], trainLabel = [], testX1 = [], testX2 = [], testLabel = [];
+    private PointSet train = null!, test = null!;
+    private float[] trainLabel = [], testLabel = [];
+    private float[] columnMeans = [];   // each input column's mean over all points: where the heatmaps hold the unplotted ones
     private float[] trainFeatures = [], testFeatures = [];
     private int[] order = [];
     private int cursor;
@@ -68,7 +70,8 @@ internal sealed class Session
 
     /// <summary>
     /// Replaces the data, network and optimizer: a fresh run under <paramref name="next"/>. A change of only the
-    /// learning rate or the regularization keeps the run going with the trained weights, as the reference page does.
+    /// learning rate or the regularization keeps the run going with the trained weights, as the reference page does,
+    /// and so does a change of the plotted pair of columns.
     /// </summary>
     public void Configure(PlaygroundConfig next)
     {
@@ -77,11 +80,12 @@ internal sealed class Session
             var same = next with
             {
                 LearningRate = config.LearningRate, Regularization = config.Regularization, RegularizationRate = config.RegularizationRate,
-                Features = config.Features, Layers = config.Layers,
+                Features = config.Features, Layers = config.Layers, Plot = config.Plot,
             };
             if (optimizer is not null && same == config
                 && next.Features.SequenceEqual(config.Features) && next.Layers.SequenceEqual(config.Layers))
             {
+                CheckPlot(next.Plot, train.Columns);   // the view changes; the run goes on
                 optimizer.LearningRate = next.LearningRate;
                 config = next;
                 return;
@@ -99,7 +103,9 @@ internal sealed class Session
             upload = data;
             try
             {
-                Rebuild(config with { Dataset = "csv" });
+                // A plotted pair the new file has not got goes back to its first two columns.
+                var plot = Math.Max(config.Plot.Across, config.Plot.Up) < data.FeatureCount ? config.Plot : (0, 1);
+                Rebuild(config with { Dataset = "csv", Plot = plot });
             }
             catch
             {
@@ -118,22 +124,35 @@ internal sealed class Session
             if (upload is null)
                 throw new ApiException(400, "dataset csv is the session's uploaded CSV, and this session has none: upload one first (POST /api/sessions/{id}/data with the CSV as the body)");
             // The file's order is the user's; shuffle it (by the seed) so that the split takes every class evenly.
-            var u = upload.Points;
-            var order = Enumerable.Range(0, u.Count).ToArray();
+            var order = Enumerable.Range(0, upload.Points.Count).ToArray();
             random.Shuffle(order);
-            points = u with { X1 = [.. order.Select(i => u.X1[i])], X2 = [.. order.Select(i => u.X2[i])], Label = [.. order.Select(i => u.Label[i])] };
+            points = upload.Points.Take(order);
         }
         else points = ToyData.Generate(next.Dataset, next.Points, next.Noise, random);
+        CheckPlot(next.Plot, points.Columns);
         config = next;
         task = points.Task;
         int trainCount = Math.Clamp((int)MathF.Round(points.Count * next.TrainRatio), 1, points.Count - 1);
-        trainX1 = points.X1[..trainCount]; trainX2 = points.X2[..trainCount]; trainLabel = points.Label[..trainCount];
-        testX1 = points.X1[trainCount..]; testX2 = points.X2[trainCount..]; testLabel = points.Label[trainCount..];
-        trainFeatures = Features.Matrix(next.Features, trainX1, trainX2);
-        testFeatures = Features.Matrix(next.Features, testX1, testX2);
+        train = points.Take([.. Enumerable.Range(0, trainCount)]);
+        test = points.Take([.. Enumerable.Range(trainCount, points.Count - trainCount)]);
+        trainLabel = train.Label;
+        testLabel = test.Label;
+        columnMeans = [.. points.Inputs.Select(c => (float)c.Average(v => (double)v))];
+        trainFeatures = Features.Matrix(next.Features, train.Inputs);
+        testFeatures = Features.Matrix(next.Features, test.Inputs);
         shuffle = new Random(next.Seed + 1);
         BuildNetwork();
     }
+
+    /// <exception cref="ApiException">400 when the plotted pair names a column the data has not got.</exception>
+    private static void CheckPlot((int Across, int Up) plot, int columns)
+    {
+        if (Math.Max(plot.Across, plot.Up) >= columns)
+            throw new ApiException(400, $"plot must name two of this data's {columns} input columns (0 to {columns - 1}) but got [{plot.Across}, {plot.Up}]");
+    }
+
+    /// <summary>The network's input width: <see cref="Features.Count"/> for the data's columns.</summary>
+    private int InputCount => Features.Count(config.Features, train.Columns);
 
     /// <summary>New initial weights and a fresh optimizer on the same data.</summary>
     public void Reset()
@@ -147,14 +166,14 @@ internal sealed class Session
         Initializer init = config.Init switch { "he" => Init.HeUniform, "uniform" => Init.Default, _ => Init.XavierUniform() };
         var blocks = new List<Module>();
         denses.Clear();
-        int fanIn = config.Features.Count;
+        int fanIn = InputCount;
         for (int l = 0; l < config.Layers.Count; l++)
         {
             var layer = config.Layers[l];
             var dense = new Dense(fanIn, layer.Neurons, bias: true, init, rng);
             denses.Add(dense);
             List<Module> body = [dense, Activation.Create(layer.Activation == "linear" ? "identity" : layer.Activation)];
-            if (config.Dropout > 0) body.Add(new Dropout(config.Dropout, new Rng(config.Seed * 31L + l + 7)));
+            if (layer.Dropout > 0) body.Add(new Dropout(layer.Dropout, new Rng(config.Seed * 31L + l + 7)));
             Module block = new Sequential([.. body]);
             blocks.Add(layer.Residual ? new Residual(block) : block);
             fanIn = layer.Neurons;
@@ -236,7 +255,7 @@ internal sealed class Session
     /// <summary>The training rows <paramref name="rows"/> as X [rows, features] and Y (<see cref="LearningTask.Targets"/>).</summary>
     private (Tensor X, Tensor Y) Rows(ReadOnlySpan<int> rows)
     {
-        int f = config.Features.Count;
+        int f = InputCount;
         var x = new float[rows.Length * f];
         var y = new float[rows.Length];
         for (int r = 0; r < rows.Length; r++)
@@ -281,8 +300,16 @@ internal sealed class Session
     /// </summary>
     private string? Unexplained() =>
         task.Unexplained
-        ?? (config.Dropout > 0 ? "its network has dropout, whose random masks a trace does not show; set dropout to 0" : null)
+        ?? (config.Layers.Any(l => l.Dropout > 0) ? DropoutText() : null)
         ?? (config.Layers.Any(l => l.Residual) ? "its network has residual connections, which a trace of Dense layers does not show; turn them off" : null);
+
+    /// <summary>Which hidden layers (numbered from 1) have dropout, in words.</summary>
+    private string DropoutText()
+    {
+        var numbers = Enumerable.Range(1, config.Layers.Count).Where(n => config.Layers[n - 1].Dropout > 0).Select(n => $"{n}").ToList();
+        string list = numbers.Count == 1 ? numbers[0] : string.Join(", ", numbers[..^1]) + " and " + numbers[^1];
+        return $"its network has dropout on hidden layer{(numbers.Count == 1 ? "" : "s")} {list}, whose random masks a trace does not show; set dropout to 0 there";
+    }
 
     /// <summary>
     /// Sets weight <c>W[layer][from, to]</c> (0-based: layer 0 takes the features, the last one feeds the output), as a
@@ -315,7 +342,7 @@ internal sealed class Session
         model.Eval();
         try
         {
-            var prediction = model.Forward(Tensor.FromArray(features, labels.Length, config.Features.Count));
+            var prediction = model.Forward(Tensor.FromArray(features, labels.Length, InputCount));
             float loss = task.Loss(prediction, task.Targets(labels)).Item();
             if (!task.IsClassification) return (loss, null);
             var values = prediction.ToArray();
@@ -332,7 +359,8 @@ internal sealed class Session
     /// <summary>
     /// The page's frame: step count, train and test loss, the output heatmap, every neuron's heatmap and every weight.
     /// Heatmap values are activations ×100 rounded and clamped to ±100 (the colour scale's range), row 0 at the top
-    /// (x2 = +6), column 0 at the left (x1 = −6).
+    /// (the up column at +6), column 0 at the left (the across column at −6), over the plotted pair of input columns
+    /// (<see cref="PlaygroundConfig.Plot"/>; the other columns at their mean). Points are given in the same pair.
     /// </summary>
     public void WriteFrame(Utf8JsonWriter w, bool withData)
     {
@@ -397,8 +425,8 @@ internal sealed class Session
             w.WriteEndArray();
             if (withData)
             {
-                WritePoints(w, "train", trainX1, trainX2, trainLabel, task.IsClassification);
-                WritePoints(w, "test", testX1, testX2, testLabel, task.IsClassification);
+                WritePoints(w, "train", train, config.Plot, task.IsClassification);
+                WritePoints(w, "test", test, config.Plot, task.IsClassification);
             }
             w.WriteEndObject();
         }
@@ -406,7 +434,8 @@ internal sealed class Session
 
     /// <summary>
     /// The task and, for an upload, what the scaled axes were: <c>{"kind", "classes": [names]}</c> and
-    /// <c>"csv": {"rows", "columns", "x1": [min, max], "x2": [min, max], "target": [min, max] or null}</c>.
+    /// <c>"csv": {"rows", "columns": [k feature names, label name], "features": k, "ranges": [[min, max] per feature],
+    /// "means": [per feature], "target": [min, max] or null}</c>, in the file's units.
     /// </summary>
     private void WriteTask(Utf8JsonWriter w)
     {
@@ -422,23 +451,29 @@ internal sealed class Session
         w.WriteStartArray("columns");
         foreach (var c in upload.Columns) w.WriteStringValue(c);
         w.WriteEndArray();
-        void Range(string name, (float Min, float Max) r)
+        w.WriteNumber("features", upload.FeatureCount);
+        void Range(string? name, (float Min, float Max) r)
         {
-            w.WriteStartArray(name);
+            if (name is null) w.WriteStartArray(); else w.WriteStartArray(name);
             w.WriteNumberValue(r.Min);
             w.WriteNumberValue(r.Max);
             w.WriteEndArray();
         }
-        Range("x1", upload.X1Range);
-        Range("x2", upload.X2Range);
+        w.WriteStartArray("ranges");
+        foreach (var r in upload.Ranges) Range(null, r);
+        w.WriteEndArray();
+        w.WriteStartArray("means");
+        foreach (var m in upload.Means) w.WriteNumberValue(m);
+        w.WriteEndArray();
         if (upload.TargetRange is { } t) Range("target", t); else w.WriteNull("target");
         w.WriteEndObject();
     }
 
     /// <summary>
     /// Every block's output (hidden layers, then the output: tanh, linear, or the softmax probabilities of K classes)
-    /// over a res×res grid of [−6, 6]²: one forward pass of the whole grid, read block by block, in evaluation mode.
-    /// Each array is [res·res, width] row-major.
+    /// over a res×res grid of [−6, 6]² spanned by the plotted pair of input columns, every other column held at its
+    /// mean: one forward pass of the whole grid, read block by block, in evaluation mode. Each array is [res·res, width]
+    /// row-major.
     /// </summary>
     private List<float[]> Activations(int res)
     {
@@ -450,7 +485,13 @@ internal sealed class Session
                 grid1[r * res + c] = -Extent + (c + 0.5f) * 2 * Extent / res;
                 grid2[r * res + c] = Extent - (r + 0.5f) * 2 * Extent / res;
             }
-        var a = Tensor.FromArray(Features.Matrix(config.Features, grid1, grid2), res * res, config.Features.Count);
+        var columns = new float[train.Columns][];
+        for (int c = 0; c < columns.Length; c++)
+        {
+            columns[c] = c == config.Plot.Across ? grid1 : c == config.Plot.Up ? grid2 : new float[res * res];
+            if (c != config.Plot.Across && c != config.Plot.Up) Array.Fill(columns[c], columnMeans[c]);
+        }
+        var a = Tensor.FromArray(Features.Matrix(config.Features, columns), res * res, InputCount);
         var result = new List<float[]>();
         foreach (var module in model.Layers)
         {
@@ -488,9 +529,11 @@ internal sealed class Session
         w.WriteEndArray();
     }
 
-    private static void WritePoints(Utf8JsonWriter w, string name, float[] x1, float[] x2, float[] label, bool classes)
+    /// <summary>Each point as [across, up, label]: its plotted pair of input columns and its label.</summary>
+    private static void WritePoints(Utf8JsonWriter w, string name, PointSet points, (int Across, int Up) plot, bool classes)
     {
         w.WriteStartArray(name);
+        float[] x1 = points.Inputs[plot.Across], x2 = points.Inputs[plot.Up], label = points.Label;
         for (int i = 0; i < label.Length; i++)
         {
             w.WriteStartArray();

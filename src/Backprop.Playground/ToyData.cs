@@ -17,10 +17,10 @@ internal static class ToyData
         if (name is "plane" or "multigauss")
         {
             var (rx, ry, target) = GenerateRegression(name, count, noise, random);
-            return new PointSet(rx, ry, target, LearningTask.Regression);
+            return new PointSet([rx, ry], target, LearningTask.Regression);
         }
         var (x, y, label) = GenerateClasses(name, count, noise, random);
-        return new PointSet(x, y, label, LearningTask.Binary);
+        return new PointSet([x, y], label, LearningTask.Binary);
     }
 
     /// <summary>

@@ -156,7 +156,7 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         string id = await NewSession();
         var (status, reply) = await Upload(id, "x1,x2,label\n1,2,a\n3,b,a\n4,5\n\n6,7,\n8,9,b\n");
         Assert.Equal(400, status);
-        Assert.Equal("the CSV has 3 bad lines:\nline 3: x2 must be a number but got \"b\"\nline 4: expected 3 comma-separated values (x1, x2, label) but got 2\nline 6: label is empty",
+        Assert.Equal("the CSV has 3 bad lines:\nline 3: x2 must be a number but got \"b\"\nline 4: expected 3 comma-separated values (x1, x2, label) as line 1 has, but got 2\nline 6: label is empty",
             reply.GetProperty("error").GetString());
         Assert.Equal(400, reply.GetProperty("status").GetInt32());
         // At most five are listed.
@@ -171,7 +171,7 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Theory]
-    [InlineData("", "", 400, "expected a CSV body (x1, x2, label per line) but the request had none")]
+    [InlineData("", "", 400, "expected a CSV body (2 or more numeric features and a label per line) but the request had none")]
     [InlineData("1,2,a\n", "", 400, "the CSV needs at least 4 rows of x1, x2, label (some to train on, some to test) but has 1")]
     [InlineData("1,2,a\n2,3,a\n3,4,a\n4,5,a\n", "", 400, "the label column holds one class only (\"a\"); a classifier needs at least two")]
     [InlineData("1,2,a\n2,3,b\n3,4,c\n4,5,d\n5,6,e\n6,7,f\n7,8,g\n8,9,h\n9,1,i\n", "", 400, "the label column has 9 distinct classes; the playground takes at most 8 (a numeric column of other values is read as a regression target)")]
@@ -241,12 +241,12 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     [Fact]
     public async Task Dropout_trains_with_random_masks_but_the_heatmaps_and_losses_are_evaluated_without_them()
     {
-        string config = """{"dataset": "circle", "optimizer": "sgd", "learningRate": 0.1, "features": ["x1", "x2"], "layers": [{"neurons": 8, "activation": "tanh"}, {"neurons": 8, "activation": "tanh"}]""";
-        string plain = await NewSession(config + "}");
-        string dropped = await NewSession(config + """, "dropout": 0.5}""");
+        string config = """{"dataset": "circle", "optimizer": "sgd", "learningRate": 0.1, "features": ["x1", "x2"], "layers": [{"neurons": 8, "activation": "tanh", "dropout": RATE}, {"neurons": 8, "activation": "tanh", "dropout": RATE}]}""";
+        string plain = await NewSession(config.Replace("RATE", "0"));
+        string dropped = await NewSession(config.Replace("RATE", "0.5"));
         var a = await Train(plain, 1, 5);
         var b = await Train(dropped, 1, 5);
-        Assert.Equal(0.5f, b.GetProperty("config").GetProperty("dropout").GetSingle());
+        Assert.Equal(0.5f, b.GetProperty("config").GetProperty("layers")[1].GetProperty("dropout").GetSingle());
         // Same seed, same initial weights: only the masks differ, so the trained weights do.
         Assert.NotEqual(a.GetProperty("weights").GetRawText(), b.GetProperty("weights").GetRawText());
         // Evaluation draws no masks: the same weights give the same frame twice.
@@ -256,7 +256,7 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Equal(first.GetProperty("output").GetRawText(), second.GetProperty("output").GetRawText());
         var (status, reply) = await Api.Send(http, "POST", $"/api/sessions/{dropped}/explain");
         Assert.Equal(400, status);
-        Assert.Equal("step mode cannot explain this session: its network has dropout, whose random masks a trace does not show; set dropout to 0", reply.GetProperty("error").GetString());
+        Assert.Equal("step mode cannot explain this session: its network has dropout on hidden layers 1 and 2, whose random masks a trace does not show; set dropout to 0 there", reply.GetProperty("error").GetString());
     }
 
     [Fact]

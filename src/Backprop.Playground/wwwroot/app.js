@@ -7,6 +7,7 @@ const FEATURES = [
   ["x1x2", "x₁x₂", (a, b) => a * b], ["sinx1", "sin x₁", (a, b) => Math.sin(a)], ["sinx2", "sin x₂", (a, b) => Math.sin(b)],
 ];
 const ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"];
+const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const EXTENT = 6;
 const MAX_LAYERS = 8, MAX_NEURONS = 32;
 
@@ -53,8 +54,9 @@ function configToHash(c, mode) {
   const p = new URLSearchParams();
   p.set("dataset", c.dataset); p.set("noise", Math.round(c.noise * 100)); p.set("ratio", Math.round(c.trainRatio * 100));
   p.set("batch", c.batchSize); p.set("points", c.points); p.set("features", c.features.join(","));
-  p.set("layers", c.layers.map((l) => `${l.neurons}:${l.activation}${l.residual ? ":r" : ""}`).join(","));
-  if (c.dropout) p.set("drop", c.dropout);
+  // A layer is neurons:activation, then ":r" for a residual connection and ":d<rate>" for dropout.
+  p.set("layers", c.layers.map((l) => `${l.neurons}:${l.activation}${l.residual ? ":r" : ""}${l.dropout ? ":d" + l.dropout : ""}`).join(","));
+  if (c.plot[0] !== 0 || c.plot[1] !== 1) p.set("plot", c.plot.join(","));
   p.set("lr", c.learningRate); p.set("opt", c.optimizer); p.set("reg", c.regularization); p.set("regRate", c.regularizationRate);
   p.set("init", c.init); p.set("seed", c.seed);
   if (mode && mode !== "train") p.set("mode", mode);
@@ -74,11 +76,15 @@ function hashToConfig(hash) {
   if (p.has("batch")) c.batchSize = num("batch");
   if (p.has("points")) c.points = num("points");
   if (p.has("features")) c.features = p.get("features").split(",").filter((f) => f);
+  // Links made before dropout was per layer carry one rate, drop=, for every layer: it restores as that rate on each
+  // layer that does not give its own.
+  const oldDrop = p.has("drop") ? num("drop") : 0;
   if (p.has("layers")) c.layers = p.get("layers") === "" ? [] : p.get("layers").split(",").map((s) => {
-    const [n, a, r] = s.split(":");
-    return { neurons: Number(n), activation: a || "tanh", residual: r === "r" };
+    const [n, a, ...flags] = s.split(":");
+    const d = flags.find((f) => f.startsWith("d"));
+    return { neurons: Number(n), activation: a || "tanh", residual: flags.includes("r"), dropout: d ? Number(d.slice(1)) : oldDrop };
   });
-  if (p.has("drop")) c.dropout = num("drop");
+  if (p.has("plot")) c.plot = p.get("plot").split(",").map(Number);
   if (p.has("lr")) c.learningRate = num("lr");
   if (p.has("opt")) c.optimizer = p.get("opt");
   if (p.has("reg")) c.regularization = p.get("reg");
@@ -249,17 +255,38 @@ function drawHeatmap(canvas, values, res, colourOf) {
   ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
 }
 
-// The heatmap of an input feature, computed here (no network involved).
+// The heatmap of an input feature over the picture, computed here (no network involved).
 function featureValues(f, res) {
   const values = new Array(res * res);
+  const plot = state.config.plot;
   let max = 0;
   for (let r = 0; r < res; r++) for (let c = 0; c < res; c++) {
-    const x1 = -EXTENT + (c + 0.5) * 2 * EXTENT / res, x2 = EXTENT - (r + 0.5) * 2 * EXTENT / res;
-    const v = f(x1, x2);
+    const at = [];
+    at[plot[0]] = -EXTENT + (c + 0.5) * 2 * EXTENT / res; at[plot[1]] = EXTENT - (r + 0.5) * 2 * EXTENT / res;
+    const v = f(at[0], at[1]);
     values[r * res + c] = v;
     max = Math.max(max, Math.abs(v));
   }
   return values.map((v) => 100 * v / (max || 1));
+}
+
+// The names of the data's input columns: x1, x2 for the generated sets, the CSV's feature columns for an upload.
+function columnNames() {
+  const csv = state.frame && state.frame.csv;
+  return csv ? csv.columns.slice(0, -1) : ["x1", "x2"];
+}
+
+// Column j of an upload over the picture on the scale −6..6: the across or up coordinate, or its mean (scaled as the
+// server scales it, onto −5..5) when it is not plotted.
+function columnValues(j, res) {
+  const csv = state.frame.csv, plot = state.config.plot, [lo, hi] = csv.ranges[j];
+  const mean = hi > lo ? ((csv.means[j] - lo) / (hi - lo) * 2 - 1) * 5 : 0;
+  const values = new Array(res * res);
+  for (let r = 0; r < res; r++) for (let c = 0; c < res; c++) {
+    const v = plot[0] === j ? -EXTENT + (c + 0.5) * 2 * EXTENT / res : plot[1] === j ? EXTENT - (r + 0.5) * 2 * EXTENT / res : mean;
+    values[r * res + c] = 100 * v / EXTENT;
+  }
+  return values;
 }
 
 function drawOutput() {
@@ -336,12 +363,13 @@ function layoutNetwork() {
   const c = state.config;
   const net = $("network");
   net.querySelectorAll(".node, .feature-label, .layer-head").forEach((e) => e.remove());
-  const columns = [FEATURES.length, ...c.layers.map((l) => l.neurons)];
+  const names = columnNames();
+  const columns = [names.length > 2 ? names.length : FEATURES.length, ...c.layers.map((l) => l.neurons)];
   const biggest = Math.max(...columns);
   const size = Math.max(10, Math.min(34, Math.floor(420 / biggest) - 4));
   const gap = Math.max(3, Math.round(size / 5));
   const colWidth = Math.max(70, Math.min(110, Math.floor(640 / (columns.length + 1))));
-  const top = c.layers.length > 1 ? 60 : 44, left = 60;   // room for the skip box under the layer heads
+  const top = c.layers.length > 1 ? 80 : 64, left = 60;   // room for the dropout and skip boxes under the layer heads
   const nodes = [];
   columns.forEach((count, col) => {
     const x = left + col * colWidth;
@@ -349,8 +377,21 @@ function layoutNetwork() {
     for (let j = 0; j < count; j++) column.push({ x, y: top + j * (size + gap), size });
     nodes.push(column);
   });
-  // Input features: a heatmap each, dimmed when unused; a click toggles the feature.
-  FEATURES.forEach(([id, label, fn], j) => {
+  // Input features: a heatmap each, dimmed when unused; a click toggles the feature. Data of more than two columns
+  // feeds its columns as they are (the transforms are of the plane's two coordinates): one node per column.
+  if (names.length > 2) names.forEach((name, j) => {
+    const n = nodes[0][j], axis = c.plot.indexOf(j);
+    const box = nodeBox(n, `f-col-${j}`, "");
+    box.title = `${name}: input ${j + 1}, ` + (axis >= 0 ? `${axis === 0 ? "across" : "up"} the pictures` : "held at its mean in the pictures");
+    drawHeatmap(box.firstChild, columnValues(j, 20), 20);
+    const text = document.createElement("div");
+    text.className = "feature-label";
+    text.textContent = name.length > 9 ? name.slice(0, 8) + "…" : name;
+    text.title = name;
+    text.style.left = (n.x - 58) + "px"; text.style.top = (n.y + size / 2 - 8) + "px";
+    net.appendChild(text);
+  });
+  else FEATURES.forEach(([id, label, fn], j) => {
     const n = nodes[0][j], on = c.features.includes(id);
     const box = nodeBox(n, `f-${id}`, on ? "" : " feature-off");
     box.title = `${label}: click to ${on ? "remove" : "add"} this input`;
@@ -373,12 +414,16 @@ function layoutNetwork() {
     head.className = "layer-head";
     head.style.left = (nodes[l + 1][0].x - 30) + "px"; head.style.top = "0px"; head.style.width = (size + 60) + "px";
     const options = ACTIVATIONS.map((a) => `<option${a === layer.activation ? " selected" : ""}>${a}</option>`).join("");
+    const rates = [...new Set([...DROPOUTS, layer.dropout])].sort((a, b) => a - b);
+    const drops = rates.map((d) => `<option value="${d}"${d === layer.dropout ? " selected" : ""}>${d ? "drop " + d : "no drop"}</option>`).join("");
     const canSkip = l > 0 && c.layers[l - 1].neurons === layer.neurons;
     head.innerHTML = `<button data-l="${l}" data-d="-1" title="fewer neurons">−</button> ${layer.neurons} ` +
-      `<button data-l="${l}" data-d="1" title="more neurons">+</button><br><select data-l="${l}" title="activation of layer ${l + 1}">${options}</select>` +
+      `<button data-l="${l}" data-d="1" title="more neurons">+</button><br><select class="activation" data-l="${l}" title="activation of layer ${l + 1}">${options}</select>` +
+      `<br><select class="dropout" data-l="${l}" title="dropout of layer ${l + 1}: the share of its outputs zeroed at random in each training step (none when evaluating)">${drops}</select>` +
       (canSkip ? `<br><label title="residual: add this layer's input to its output"><input type="checkbox" class="residual" data-l="${l}"${layer.residual ? " checked" : ""}>⤷ skip</label>` : "");
     head.querySelectorAll("button").forEach((b) => b.onclick = () => changeNeurons(l, Number(b.dataset.d)));
-    head.querySelector("select").onchange = (e) => changeActivation(l, e.target.value);
+    head.querySelector("select.activation").onchange = (e) => changeActivation(l, e.target.value);
+    head.querySelector("select.dropout").onchange = (e) => changeDropout(l, Number(e.target.value));
     const skip = head.querySelector("input.residual");
     if (skip) skip.onchange = (e) => changeResidual(l, e.target.checked);
     net.appendChild(head);
@@ -420,7 +465,7 @@ function drawLinks() {
   const paths = [];
   // Layer 0's inputs are the used features, in the page's order.
   const used = FEATURES.map(([id], j) => [id, j]).filter(([id]) => c.features.includes(id));
-  const inputIndex = c.features.map((id) => used.find((u) => u[0] === id)[1]);
+  const inputIndex = columnNames().length > 2 ? f.weights[0].map((_, i) => i) : c.features.map((id) => used.find((u) => u[0] === id)[1]);
   let maxW = 1e-6;
   f.weights.forEach((W) => W.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })));
   f.weights.forEach((W, l) => {
@@ -450,7 +495,6 @@ function syncControls() {
   $("regularization").value = c.regularization;
   $("regularizationRate").value = String(c.regularizationRate);
   $("init").value = c.init;
-  $("dropout").value = String(c.dropout);
   $("trainRatio").value = Math.round(c.trainRatio * 100); $("trainRatio-value").textContent = Math.round(c.trainRatio * 100);
   $("noise").value = Math.round(c.noise * 100); $("noise-value").textContent = Math.round(c.noise * 100);
   $("batchSize").value = c.batchSize; $("batchSize-value").textContent = c.batchSize;
@@ -493,6 +537,20 @@ function changeActivation(l, activation) {
   reconfigure({ layers });
 }
 
+function changeDropout(l, rate) {
+  const layers = state.config.layers.map((x) => ({ ...x }));
+  layers[l].dropout = rate;
+  reconfigure({ layers });
+}
+
+// Which column spans the picture across (axis 0) or up (axis 1); picking the other axis's column swaps the two.
+function changePlot(axis, column) {
+  const plot = [...state.config.plot];
+  if (plot[1 - axis] === column) plot[1 - axis] = plot[axis];
+  plot[axis] = column;
+  reconfigure({ plot });
+}
+
 function wireControls() {
   $("play").onclick = () => setPlaying(!state.playing);
   $("step").onclick = async () => {
@@ -506,7 +564,7 @@ function wireControls() {
   };
   for (const id of ["learningRate", "regularizationRate"]) $(id).onchange = (e) => reconfigure({ [id]: Number(e.target.value) });
   for (const id of ["optimizer", "regularization", "init"]) $(id).onchange = (e) => reconfigure({ [id]: e.target.value });
-  $("dropout").onchange = (e) => reconfigure({ dropout: Number(e.target.value) });
+  for (const id of ["plot-across", "plot-up"]) $(id).onchange = () => changePlot(id === "plot-across" ? 0 : 1, Number($(id).value));
   $("trainRatio").onchange = (e) => reconfigure({ trainRatio: Number(e.target.value) / 100 });
   $("noise").onchange = (e) => reconfigure({ noise: Number(e.target.value) / 100 });
   $("batchSize").onchange = (e) => reconfigure({ batchSize: Number(e.target.value) });
@@ -515,12 +573,13 @@ function wireControls() {
   for (const id of ["trainRatio", "noise", "batchSize", "points"]) $(id).oninput = (e) => { $(id + "-value").textContent = e.target.value; };
   $("speed").onchange = (e) => { state.speed = Number(e.target.value); if (state.playing) openStream(); };
   $("show-test").onchange = (e) => { state.showTest = e.target.checked; updateHash(); render(); };
-  document.querySelectorAll("#datasets button").forEach((b) => b.onclick = () => reconfigure({ dataset: b.dataset.dataset }));
+  // A generated set has the plane's two columns, so the picture goes back to them.
+  document.querySelectorAll("#datasets button").forEach((b) => b.onclick = () => reconfigure({ dataset: b.dataset.dataset, plot: [0, 1] }));
   $("upload").onclick = () => $("csv-file").click();
   $("csv-file").onchange = (e) => { const file = e.target.files[0]; e.target.value = ""; if (file) uploadCsv(file); };
   $("add-layer").onclick = () => {
     if (state.config.layers.length >= MAX_LAYERS) { showError(`at most ${MAX_LAYERS} hidden layers`); return; }
-    reconfigure({ layers: [...state.config.layers, { neurons: 4, activation: "tanh" }] });
+    reconfigure({ layers: [...state.config.layers, { neurons: 4, activation: "tanh", dropout: 0 }] });
   };
   $("remove-layer").onclick = () => reconfigure({ layers: dropBrokenSkips(state.config.layers.slice(0, -1).map((x) => ({ ...x }))) });
   $("share").onclick = () => {
@@ -694,14 +753,30 @@ function describeTask() {
     : `Orange points are class ${task.classes[0]}, blue points ${task.classes[1]}. Points with a dark outline are test data, not trained on.`;
   $("class-legend").innerHTML = task.kind === "regression" ? "" : task.classes.map((name, k) =>
     `<span class="class-key"><i style="background:rgb(${task.kind === "classes" ? classColour(k, 1) : colour(k === 0 ? -1 : 1)})"></i>${escapeHtml(name)}</span>`).join("");
-  const csv = f.csv;
+  const csv = f.csv, names = columnNames(), plot = f.config.plot, many = names.length > 2;
   $("csv-info").hidden = !csv;
   if (csv) {
     const range = (r) => `${+r[0].toPrecision(4)}..${+r[1].toPrecision(4)}`;
-    $("csv-info").textContent = `${state.csvName || "your CSV"}: ${csv.rows} rows; ${csv.columns[0]} ${range(csv.x1)} → x1 −5..5, ` +
-      `${csv.columns[1]} ${range(csv.x2)} → x2 −5..5; ${csv.columns[2]}: ` +
+    $("csv-info").textContent = `${state.csvName || "your CSV"}: ${csv.rows} rows, ${csv.features} features; ` +
+      // Two columns are the plane's x1 and x2 (the transforms' names refer to them); more are the inputs as they are.
+      names.map((name, j) => `${name} ${range(csv.ranges[j])}${many ? "" : ` → x${j + 1} −5..5`}`).join(", ") +
+      `${many ? " → −5..5 each" : ""}; ${csv.columns[csv.columns.length - 1]}: ` +
       (csv.target ? `regression target ${range(csv.target)} → −1..1` : `${task.classes.length} classes`) + ". Not in the shared link.";
   }
+  // The pictures' axes: a choice only when the data has more than two columns.
+  $("plot-pick").hidden = !many;
+  for (const [id, axis] of [["plot-across", 0], ["plot-up", 1]]) {
+    $(id).innerHTML = names.map((name, j) => `<option value="${j}"${plot[axis] === j ? " selected" : ""}>${escapeHtml(name)}</option>`).join("");
+  }
+  const held = names.map((_, j) => j).filter((j) => !plot.includes(j));
+  const heldText = held.map((j) => `${names[j]} ${+csv.means[j].toPrecision(4)}`).join(", ");
+  $("plane-axes").textContent = many ? `${names[plot[0]]} across, ${names[plot[1]]} up, the other features at their mean` : `${names[plot[0]]} across, ${names[plot[1]]} up`;
+  $("inputs-legend").textContent = many
+    ? `The network's inputs are the ${names.length} feature columns of the CSV, each scaled onto −5..5. The transforms x₁², x₂², x₁x₂, sin x₁ and sin x₂ are of the two coordinates of a plane, so they are offered for two-column data only.`
+    : "Click a feature to feed it in or leave it out.";
+  if (many) $("output-legend").textContent += ` The picture is a slice of the ${names.length}-feature input space: ${names[plot[0]]} across, ${names[plot[1]]} up, ` +
+    `the other ${held.length} held at their mean (${heldText}); every neuron's square is the same slice. The points are all the rows, placed by those two features only, so a row whose other features are far from their mean may sit on ` +
+    (task.kind === "regression" ? "a colour other than its target's." : "another class's side of the boundary.");
   $("noise").disabled = $("points").disabled = f.config.dataset === "csv";
 }
 
@@ -785,7 +860,8 @@ async function start() {
   const { config, mode, showTest } = hashToConfig(location.hash);
   state.showTest = showTest;
   let csvLink = false;
-  if (config.dataset === "csv") { delete config.dataset; csvLink = true; }   // a link never carries the file itself
+  // A link never carries the file itself, so neither the dataset nor its plotted pair of columns can be restored.
+  if (config.dataset === "csv") { delete config.dataset; delete config.plot; csvLink = true; }
   try {
     await createSession(config);
     if (csvLink) showError("this link was made on an uploaded CSV, which links do not carry: the settings are restored on the circle data; upload the file again with “your CSV…”");
