@@ -33,10 +33,10 @@ public sealed partial class Tensor
         var acts = lstm || gru ? TensorArena.Floats(steps * b * gh) : [];
         var hpn = gru ? TensorArena.Floats(steps * bh) : [];
         var hp = TensorArena.Floats(b * gh);
-        // W_hhᵀ [H, G·H], once per call: each step's product then reads B row by row instead of transposed.
+        // W_hhᵀ [H, G·H], once per call: each step's product then reads B row by row instead of transposed. Tiled: a
+        // plain double loop writes with a stride of G·H floats (4 KB for an LSTM of 256), a new page at every write.
         var wHhT = TensorArena.Floats(hidden * gh);
-        for (int r = 0; r < gh; r++)
-            for (int j = 0; j < hidden; j++) wHhT[j * gh + r] = wHh.data[r * hidden + j];
+        ChannelsLast.TransposeEach(wHhT, wHh.data, 1, gh, hidden);
         h0?.data.AsSpan(0, bh).CopyTo(hs);
         if (lstm && c0 is not null) c0.data.AsSpan(0, bh).CopyTo(cs);
 
