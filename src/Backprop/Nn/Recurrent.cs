@@ -156,6 +156,13 @@ public abstract class Recurrent : Module
             : new RecurrentOutput(x, null!, null);
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s weights in one direction (PyTorch's layout), for inference paths of their own.</summary>
+    internal (Tensor WeightIh, Tensor WeightHh, Tensor? BiasIh, Tensor? BiasHh) LayerWeights(int layer, int direction = 0)
+    {
+        int at = (layer * Directions + direction) * (HasBias ? 4 : 2);
+        return (weights[at], weights[at + 1], HasBias ? weights[at + 2] : null, HasBias ? weights[at + 3] : null);
+    }
+
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Tensor Parameter)> OwnParameters() => names.Zip(weights);
 

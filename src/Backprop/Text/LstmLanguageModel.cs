@@ -55,7 +55,7 @@ public sealed class LstmLanguageModel : LanguageModel
     }
 
     /// <inheritdoc/>
-    public override LanguageModelState NewState() => new State(this);
+    public override LanguageModelState NewState() => new LstmState(this);
 
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Module)> Children()
@@ -79,24 +79,4 @@ public sealed class LstmLanguageModel : LanguageModel
     public override string ToString() => $"LSTM-LM(vocab={VocabSize}, layers={Rnn.NumLayers}, hidden={Rnn.HiddenSize}, embed={Wte.Dim})";
 
     // (h, c), each [layers, 1, H], carried from token to token.
-    private sealed class State(LstmLanguageModel model) : LanguageModelState
-    {
-        private Tensor? h;
-        private Tensor? c;
-        private readonly float[] logits = new float[model.VocabSize];
-
-        public override ReadOnlySpan<float> Next(int token)
-        {
-            if ((uint)token >= (uint)model.VocabSize)
-                throw new ArgumentOutOfRangeException(nameof(token), token, $"token {token} is outside the vocabulary [0, {model.VocabSize}).");
-            using var inference = InferenceMode.Enter();
-            using var noGrad = GradMode.NoGrad();
-            var x = model.Wte.Forward(IntTensor.FromArray([token], 1, 1));
-            var step = model.Rnn.ForwardWithState(x, h, c);
-            (h, c) = (step.Hidden, step.Cell);
-            model.Head.Forward(step.Output).AsSpan().CopyTo(logits);
-            Length++;
-            return logits;
-        }
-    }
 }

@@ -20,9 +20,7 @@ internal sealed class RowLinear
         Out = weight.Shape[0];
         In = weight.Shape[1];
         weightT = new float[In * Out];
-        var w = weight.AsSpan();
-        for (int o = 0; o < Out; o++)
-            for (int i = 0; i < In; i++) weightT[i * Out + o] = w[o * In + i];
+        ChannelsLast.TransposeEach(weightT, weight.AsSpan(), 1, Out, In);   // tiled: [Out, In] → [In, Out]
         this.bias = bias?.AsSpan().ToArray();
     }
 
