@@ -90,9 +90,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>One axis of an upsampling: output index o reads input indices I0[o], I1[o] with weights W0[o], W1[o].</summary>
+    /// <remarks>Maps depend only on (size, scale, mode) and are never written after they are made, so they are made once
+    /// and shared by every call and thread (a decoder's upsampling then allocates no tables per step).</remarks>
     private sealed record AxisMap(int[] I0, int[] I1, float[] W0, float[] W1)
     {
-        public static AxisMap Of(int size, int scale, UpsampleMode mode)
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Size, int Scale, UpsampleMode Mode), AxisMap> Made = new();
+
+        public static AxisMap Of(int size, int scale, UpsampleMode mode) =>
+            Made.TryGetValue((size, scale, mode), out var map) ? map
+            : (long)size * scale <= 1 << 16 ? Made.GetOrAdd((size, scale, mode), static key => Make(key.Size, key.Scale, key.Mode))
+            : Make(size, scale, mode);   // an unusually large axis is not kept
+
+        private static AxisMap Make(int size, int scale, UpsampleMode mode)
         {
             int n = size * scale;
             var map = new AxisMap(new int[n], new int[n], new float[n], new float[n]);
