@@ -64,7 +64,8 @@ internal sealed class DistributedRun : IDisposable
     {
         double train = Parallel.TrainingTime.TotalSeconds, comm = Communicator.CommunicationTime.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s), {Parallel.Steps:N0} steps; " +
+            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
+            $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {Parallel.Steps:N0} steps; " +
             $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
     }
 
