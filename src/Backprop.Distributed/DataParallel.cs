@@ -77,6 +77,14 @@ public sealed class DataParallel : IDataParallel
     public TimeSpan TrainingTime { get; private set; }
 
     /// <summary>
+    /// Of <see cref="TrainingTime"/>, the wall time spent in <see cref="AverageGradients"/>: everything a step adds to
+    /// one process's step (the allreduces, waiting there for the slowest rank, staging small gradients, the division).
+    /// </summary>
+    public TimeSpan AveragingTime => TimeSpan.FromSeconds(averagingTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    private long averagingTicks;
+
+    /// <summary>
     /// A token that every rank sees cancelled after the same batch: pass it as <see cref="FitOptions.Cancellation"/>.
     /// It is cancelled when <paramref name="localToken"/> (e.g. this rank's Ctrl-C) is cancelled on any rank, so that
     /// no rank stops while the others wait for it.
@@ -141,6 +149,7 @@ public sealed class DataParallel : IDataParallel
     public void AverageGradients(IReadOnlyList<Tensor> parameters, ref double lossSum, ref int correct)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (averager is null || !ReferenceEquals(parameters, averagedParameters))
         {
             averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
@@ -151,6 +160,7 @@ public sealed class DataParallel : IDataParallel
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
         Steps++;
+        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         if (totals[2] > 0) agreed.Cancel();
     }
 

@@ -170,9 +170,10 @@ public sealed class InPlaceAveragingTests
             var optimizer = DistributedData.Optimizer("adam", model);
             Tensor?[]? first = null;
             int batches = 0;
+            var dp = new DataParallel(comm);
             var history = model.Fit(data, Losses.CrossEntropy, optimizer, new FitOptions
             {
-                Epochs = 2, BatchSize = 24, Seed = 1, Engine = TrainingEngine.Compiled, Parallel = new DataParallel(comm),
+                Epochs = 2, BatchSize = 24, Seed = 1, Engine = TrainingEngine.Compiled, Parallel = dp,
                 OnBatch = _ =>
                 {
                     var grads = optimizer.Parameters.Select(p => p.Grad).ToArray();
@@ -187,6 +188,9 @@ public sealed class InPlaceAveragingTests
             {
                 if (history.Engine != TrainingEngine.Compiled) failures.Add("not the compiled step");
                 if (batches != 8) failures.Add($"{batches} batches");
+                // The averaging time is measured inside the epochs' training time: a share of it, never more.
+                if (!(dp.AveragingTime > TimeSpan.Zero && dp.AveragingTime <= dp.TrainingTime))
+                    failures.Add($"rank {comm.Rank}: averaging {dp.AveragingTime} of training {dp.TrainingTime}");
             }
         });
         Assert.Empty(failures);
