@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Data-parallel scaling of `backprop train --distributed` on one machine: 1 rank × 1 thread against 2 ranks × 1
-# thread (BACKPROP_THREADS=1, so the ranks do not share cores), same global batch, on the reference MLP
-# (784-256-128-10, batch 64) and the reference CNN (conv32-pool-conv64-pool-dense128-dropout-dense10, batch 64) on
-# Fashion-MNIST. Prints samples/s (the fourth epoch's: the runtime's tiered JIT recompiles hot methods during the first
-# epochs, and a rank bound to one core pays for that on its own core, which the unbound single process does not), the
-# scaling efficiency
-# (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share of training time
-# spent in communication (waiting for the other rank included).
+# thread, same global batch, on the reference MLP (784-256-128-10, batch 64) and the reference CNN
+# (conv32-pool-conv64-pool-dense128-dropout-dense10, batch 64) on Fashion-MNIST. Every process, the single one
+# included, is started by mpirun, bound to one core, with BACKPROP_THREADS=1: each run gets one core per process, and
+# the runtime's own threads (tiered JIT, GC) share that core in both runs rather than borrowing an idle one in the
+# single run only. Prints samples/s (the fourth epoch's, after the tiered JIT has recompiled the hot methods), the
+# scaling efficiency (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share
+# of training time (inside epochs) spent averaging gradients: the allreduces, waiting there for the other rank, staging
+# and dividing.
 #
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
 # Needs (Debian): apt-get install -y openmpi-bin libopenmpi-dev dataset-fashion-mnist
@@ -45,7 +46,7 @@ run() {
   local name=$1 spec=$2 rows=$3 n=$4 log=$work/$1-$4.txt
   local args=(train --dataset fashion-mnist --model "$spec" --batch 64 --epochs 4 --limit "$rows" --log-every 1
               --json --save "$work/$name-$n.safetensors")
-  if [ "$n" = 1 ]; then BACKPROP_THREADS=1 "${cli[@]}" "${args[@]}" >/dev/null 2>"$log"
+  if [ "$n" = 1 ]; then "${mpi[@]}" -np 1 "${cli[@]}" "${args[@]}" >/dev/null 2>"$log"
   else "${mpi[@]}" -np "$n" "${cli[@]}" "${args[@]}" --distributed >/dev/null 2>"$log"; fi
   local sps bytes share
   sps=$(sed -n 's/^epoch 4\/4 .*  \([0-9,]*\) samples\/s$/\1/p' "$log" | tr -d ,)
