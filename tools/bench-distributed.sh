@@ -15,6 +15,8 @@
 # Usage: tools/bench-distributed.sh [--quick] [--ranks N]
 #   --quick    few rows: checks that every piece runs, measures nothing worth quoting
 #   --ranks N  the data-parallel run's rank count (default 2)
+# MPIRUN_ARGS (words) go to every mpirun, e.g. an allreduce algorithm to compare with Open MPI's own choice:
+#   MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" tools/bench-distributed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() { sed -n '/^# Usage:/,/^#   --ranks/p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -39,7 +41,8 @@ echo "building backprop (Release)" >&2
 dotnet build src/Backprop.Cli -c Release -v quiet -nologo >/dev/null
 cli=(dotnet src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli.dll)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to core --mca btl self,vader -x BACKPROP_THREADS=1)
+read -r -a extra <<< "${MPIRUN_ARGS:-}"
+mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to core --mca btl self,vader -x BACKPROP_THREADS=1 "${extra[@]}")
 
 # run NAME SPEC ROWS N: one training run; prints "samples/s bytes share" (bytes and share "-" for one process).
 run() {
