@@ -86,7 +86,6 @@ public sealed class GradientAverager
     public void Average()
     {
         if (TrainedChanged()) LayOut();
-        float n = communicator.Size;
         long bytes = 0, staged = 0;
         foreach (var bucket in buckets)
         {
@@ -105,7 +104,7 @@ public sealed class GradientAverager
                 {
                     var values = grad.AsSpan().Slice(s.Offset, s.Count);
                     communicator.AllReduce(values);
-                    TensorPrimitives.Divide(values, n, values);
+                    Mean(values, values);
                 }
             }
             else
@@ -125,8 +124,7 @@ public sealed class GradientAverager
                 for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
                 {
                     var s = segments[i];
-                    // The sum over the ranks divided by their count, vectorised (the same bits as a division per value).
-                    if (GradientOf(s.Parameter) is { } grad) TensorPrimitives.Divide(values.Slice(at, s.Count), n, grad.AsSpan().Slice(s.Offset, s.Count));
+                    if (GradientOf(s.Parameter) is { } grad) Mean(values.Slice(at, s.Count), grad.AsSpan().Slice(s.Offset, s.Count));
                     at += s.Count;
                 }
                 staged += bucket.Elements * sizeof(float);
@@ -134,6 +132,16 @@ public sealed class GradientAverager
             bytes += bucket.Elements * sizeof(float);
         }
         (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, buckets.Length, staged);
+    }
+
+    // mean = sum / N, vectorised, with the bits of a division per value: for N a power of two, 1/N is exact and
+    // sum · (1/N) is the same correctly rounded value as sum / N, for a multiplication's price (a vector division is
+    // several times slower, and would bound this pass rather than memory).
+    private void Mean(ReadOnlySpan<float> sums, Span<float> mean)
+    {
+        int n = communicator.Size;
+        if (System.Numerics.BitOperations.IsPow2(n)) TensorPrimitives.Multiply(sums, 1f / n, mean);
+        else TensorPrimitives.Divide(sums, n, mean);
     }
 
     private Tensor? GradientOf(int index)

@@ -217,6 +217,26 @@ public sealed class InPlaceAveragingTests
         Assert.True(dp.StagedBytesPerStep > 0 && dp.StagedBytesPerStep < dp.BytesPerStep);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void APowerOfTwoRankCountsMeanHasTheBitsOfADivisionAtTheEdges(int ranks)
+    {
+        // Subnormals, the smallest normal, values whose sum overflows, signed zeros, odd mantissas.
+        float[] values = [float.Epsilon, 3 * float.Epsilon, -7 * float.Epsilon, 1.1754942e-38f, 1.17549435e-38f, float.MaxValue,
+            -float.MaxValue / 3, 0f, -0f, 1f / 3, MathF.PI, -1.0000001f, 16777215f, 3.4028e38f / 8];
+        var parameter = Tensor.Zeros([values.Length]);
+        parameter.RequiresGrad = true;
+        parameter.Grad = Tensor.FromArray(values);
+        new GradientAverager(new MirrorCommunicator(ranks), [parameter]).Average();
+        for (int i = 0; i < values.Length; i++)
+        {
+            float expected = values[i] * ranks / ranks;   // the sum the mirror forms, divided
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(parameter.Grad!.AsSpan()[i]));
+        }
+    }
+
     /// <summary>
     /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value, the
     /// largest and smallest are the value, a broadcast leaves it.
