@@ -136,7 +136,7 @@ public sealed class GradientAverager
 
     // mean = sum / N, vectorised, with the bits of a division per value: for N a power of two, 1/N is exact and
     // sum · (1/N) is the same correctly rounded value as sum / N, for a multiplication's price (a vector division is
-    // several times slower, and would bound this pass rather than memory).
+    // slower in throughput, and may bound this pass rather than memory).
     private void Mean(ReadOnlySpan<float> sums, Span<float> mean)
     {
         int n = communicator.Size;
