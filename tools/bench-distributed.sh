@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # Data-parallel scaling of `backprop train --distributed` on one machine: 1 rank × 1 thread against 2 ranks × 1
-# thread (BACKPROP_THREADS=1, so the ranks do not share cores), same global batch, on the reference MLP
-# (784-256-128-10, batch 64) and the reference CNN (conv32-pool-conv64-pool-dense128-dropout-dense10, batch 64) on
-# Fashion-MNIST. Prints samples/s (the fourth epoch's: the runtime's tiered JIT recompiles hot methods during the first
-# epochs, and a rank bound to one core pays for that on its own core, which the unbound single process does not), the
-# scaling efficiency
-# (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share of training time
-# spent in communication (waiting for the other rank included).
+# thread, same global batch, on the reference MLP (784-256-128-10, batch 64) and the reference CNN
+# (conv32-pool-conv64-pool-dense128-dropout-dense10, batch 64) on Fashion-MNIST. Every process, the single one
+# included, is started by mpirun, bound to one core, with BACKPROP_THREADS=1: each run gets one core per process, and
+# the runtime's own threads (tiered JIT, GC) share that core in both runs rather than borrowing an idle one in the
+# single run only. Prints samples/s (the fourth epoch's, after the tiered JIT has recompiled the hot methods), the
+# scaling efficiency (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share
+# of training time (inside epochs) spent averaging gradients: the allreduces, waiting there for the other rank, staging
+# and dividing.
 #
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
 # Needs (Debian): apt-get install -y openmpi-bin libopenmpi-dev dataset-fashion-mnist
 #
-# Usage: tools/bench-distributed.sh [--quick] [--ranks N]
+# Usage: tools/bench-distributed.sh [--quick] [--ranks N] [--split]
 #   --quick    few rows: checks that every piece runs, measures nothing worth quoting
+#   --split    also splits the speedup into three factors, speedup = N × batch × sharing × communication:
+#              batch = samples/s of one process at the local batch (64 / N) over one at 64; sharing = samples/s of
+#              each of N independent processes at the local batch, run at once on their own cores (no MPI), over one
+#              alone; communication = samples/s of the N ranks over the N independent processes together
 #   --ranks N  the data-parallel run's rank count (default 2)
+# MPIRUN_ARGS (words) go to every mpirun, e.g. an allreduce algorithm to compare with Open MPI's own choice:
+#   MPIRUN_ARGS="--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 4" tools/bench-distributed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() { sed -n '/^# Usage:/,/^#   --ranks/p' "$0" | sed 's/^# \{0,1\}//'; }
-quick=0 ranks=2
+quick=0 ranks=2 split=0 split_rows=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --split) split=1 ;;
     --ranks) [ $# -ge 2 ] || { echo "bench-distributed.sh: --ranks needs a number" >&2; exit 2; }; ranks=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-distributed.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -38,21 +46,56 @@ echo "building backprop (Release)" >&2
 dotnet build src/Backprop.Cli -c Release -v quiet -nologo >/dev/null
 cli=(dotnet src/Backprop.Cli/bin/Release/net10.0/Backprop.Cli.dll)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to core --mca btl self,vader -x BACKPROP_THREADS=1)
+read -r -a extra <<< "${MPIRUN_ARGS:-}"
+mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to core --mca btl self,vader -x BACKPROP_THREADS=1 "${extra[@]}")
+
+# run_plain NAME SPEC ROWS BATCH: one process, bound to one core, at BATCH; prints its samples/s.
+run_plain() {
+  local log=$work/$1-plain-$4.txt
+  "${mpi[@]}" -np 1 "${cli[@]}" train --dataset fashion-mnist --model "$2" --batch "$4" --epochs 4 --limit "$3" --log-every 1 \
+    --json --save "$work/$1-plain-$4.safetensors" >/dev/null 2>"$log"
+  local sps
+  sps=$(epoch4 "$log")
+  [ -n "$sps" ] || { echo "bench-distributed.sh: $1 at batch $4 printed no epoch 4; its log:" >&2; cat "$log" >&2; exit 1; }
+  echo "$sps"
+}
 
 # run NAME SPEC ROWS N: one training run; prints "samples/s bytes share" (bytes and share "-" for one process).
 run() {
   local name=$1 spec=$2 rows=$3 n=$4 log=$work/$1-$4.txt
   local args=(train --dataset fashion-mnist --model "$spec" --batch 64 --epochs 4 --limit "$rows" --log-every 1
               --json --save "$work/$name-$n.safetensors")
-  if [ "$n" = 1 ]; then BACKPROP_THREADS=1 "${cli[@]}" "${args[@]}" >/dev/null 2>"$log"
+  if [ "$n" = 1 ]; then "${mpi[@]}" -np 1 "${cli[@]}" "${args[@]}" >/dev/null 2>"$log"
   else "${mpi[@]}" -np "$n" "${cli[@]}" "${args[@]}" --distributed >/dev/null 2>"$log"; fi
   local sps bytes share
-  sps=$(sed -n 's/^epoch 4\/4 .*  \([0-9,]*\) samples\/s$/\1/p' "$log" | tr -d ,)
+  sps=$(epoch4 "$log")
   [ -n "$sps" ] || { echo "bench-distributed.sh: $name on $n rank(s) printed no epoch 4; its log:" >&2; cat "$log" >&2; exit 1; }
   bytes=$(sed -n 's/^allreduce \([0-9,]*\) bytes.*/\1/p' "$log" | tr -d ,)
   share=$(sed -n 's/.*in communication (\([0-9.]*\) %)$/\1/p' "$log")
   echo "$sps ${bytes:--} ${share:--}"
+}
+
+# epoch4 LOG: the fourth epoch's samples/s in a log.
+epoch4() { sed -n 's/^epoch 4\/4 .*  \([0-9,]*\) samples\/s$/\1/p' "$1" | tr -d ,; }
+
+# independent NAME SPEC ROWS BATCH N: N plain (not distributed) processes at once, each bound to its own core, each
+# training the whole run with BATCH; prints their mean samples/s.
+independent() {
+  local name=$1 spec=$2 rows=$3 batch=$4 n=$5 out=$work/$1-independent-$5 apps=() r
+  for ((r = 0; r < n; r++)); do
+    [ $r = 0 ] || apps+=(:)
+    apps+=(-np 1 "${cli[@]}" train --dataset fashion-mnist --model "$spec" --batch "$batch" --epochs 4 --limit "$rows"
+           --log-every 1 --json --save "$out-$r.safetensors")
+  done
+  "${mpi[@]}" --output-filename "$out" "${apps[@]}" >/dev/null 2>&1
+  local sum=0 count=0 f sps
+  for f in "$out"/*/rank.*/stderr; do
+    sps=$(epoch4 "$f")
+    [ -n "$sps" ] || { echo "bench-distributed.sh: an independent $name process printed no epoch 4; its log:" >&2; cat "$f" >&2; exit 1; }
+    sum=$((sum + sps)) count=$((count + 1))
+  done
+  [ $count = "$n" ] || { echo "bench-distributed.sh: found $count of $n independent $name logs under $out" >&2; exit 1; }
+  echo $((sum / count))
 }
 
 printf "%-4s %12s %12s %9s %10s %16s %14s\n" model "1 rank/s" "$ranks ranks/s" speedup efficiency "bytes/step" "comm share"
@@ -62,5 +105,20 @@ for model in mlp cnn; do
   read -r many bytes share < <(run $model "$spec" "$rows" "$ranks")
   awk -v m=$model -v a="$one" -v b="$many" -v n="$ranks" -v by="$bytes" -v sh="$share" 'BEGIN {
     printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13s%%\n", m, a, b, b / a, 100 * b / (n * a), by, sh }'
+  if [ $split = 1 ]; then
+    local_batch=$((64 / ranks))
+    read -r small < <(run_plain $model "$spec" "$rows" $local_batch)
+    read -r together < <(independent $model "$spec" "$rows" $local_batch "$ranks")
+    split_rows+=("$model $one $small $together $many")
+  fi
 done
+if [ $split = 1 ]; then
+  printf "\n%-4s %12s %12s %14s %12s %8s %8s %8s\n" model "1 at 64/s" "1 at $((64 / ranks))/s" "$ranks at once/s" "$ranks ranks/s" batch sharing comm
+  for row in "${split_rows[@]}"; do
+    read -r m one small together many <<< "$row"
+    awk -v m=$m -v a="$one" -v s="$small" -v t="$together" -v b="$many" -v n="$ranks" 'BEGIN {
+      printf "%-4s %12.0f %12.0f %14.0f %12.0f %8.2f %8.2f %8.2f\n", m, a, s, t, b, s / a, t / s, b / (n * t) }'
+  done
+  echo "(speedup = $ranks × batch × sharing × comm; '$ranks at once' is each of $ranks independent processes)" >&2
+fi
 echo "targets (issue 14): 2 ranks vs 1 at least 1.7x on the CNN and 1.5x on the MLP" >&2

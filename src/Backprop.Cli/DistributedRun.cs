@@ -59,12 +59,17 @@ internal sealed class DistributedRun : IDisposable
         $"distributed {Communicator.Size} ranks (Open MPI), global batch {batch} = {Communicator.Size} × {batch / Communicator.Size}, " +
         $"gradients averaged in buckets of {GradientAverager.DefaultBucketBytes >> 20} MiB; rank 0 prints and saves";
 
-    /// <summary>What the run communicated: bytes per step and rank 0's share of training time spent in collectives (waiting included).</summary>
+    /// <summary>
+    /// What the run communicated: bytes per step and rank 0's share of training time (inside epochs) spent averaging
+    /// gradients (allreduces, waiting there for the other ranks, staging and dividing). The start-up checks and
+    /// broadcasts, and any wait for a rank still loading its data, happen outside epochs and are not counted.
+    /// </summary>
     public string Summary()
     {
-        double train = Parallel.TrainingTime.TotalSeconds, comm = Communicator.CommunicationTime.TotalSeconds;
+        double train = Parallel.TrainingTime.TotalSeconds, comm = Parallel.AveragingTime.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s), {Parallel.Steps:N0} steps; " +
+            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
+            $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {Parallel.Steps:N0} steps; " +
             $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
     }
 

@@ -16,7 +16,7 @@ namespace Backprop.Distributed;
 /// optimizer position), then rank 0's parameters and buffers are broadcast to all.</item>
 /// <item>Each epoch's row order (drawn from the seed and the epoch, the same on every rank) is sharded by
 /// <see cref="DistributedSampler.Shard"/>; a global batch of B rows is N local batches of B / N.</item>
-/// <item>After backward the gradients are averaged in buckets (<see cref="GradientAverager"/>), and the batch's loss
+/// <item>After backward the gradients are averaged in buckets, in place (<see cref="GradientAverager"/>), and the batch's loss
 /// and correct count summed, so every rank steps (or skips a non-finite batch) alike.</item>
 /// <item>BatchNorm normalizes with each rank's own batch statistics (no SyncBatchNorm); at each epoch's end rank 0's
 /// running statistics (every buffer) are broadcast, and the parameters are checked to be still identical.</item>
@@ -64,11 +64,25 @@ public sealed class DataParallel : IDataParallel
     /// <summary>Allreduce calls per step for the gradients (known after the first step).</summary>
     public int BucketsPerStep => averager?.BucketsPerStep ?? 0;
 
+    /// <summary>
+    /// Of <see cref="BytesPerStep"/>, the bytes of small gradients copied through a staging buffer each step; the rest
+    /// are allreduced in place (see <see cref="GradientAverager"/>).
+    /// </summary>
+    public long StagedBytesPerStep => averager?.StagedBytesPerStep ?? 0;
+
     /// <summary>Optimizer steps taken with averaged gradients so far.</summary>
     public long Steps { get; private set; }
 
     /// <summary>Wall time inside epochs (first batch to last, validation excluded) so far.</summary>
     public TimeSpan TrainingTime { get; private set; }
+
+    /// <summary>
+    /// Of <see cref="TrainingTime"/>, the wall time spent in <see cref="AverageGradients"/>: everything a step adds to
+    /// one process's step (the allreduces, waiting there for the slowest rank, staging small gradients, the division).
+    /// </summary>
+    public TimeSpan AveragingTime => TimeSpan.FromSeconds(averagingTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    private long averagingTicks;
 
     /// <summary>
     /// A token that every rank sees cancelled after the same batch: pass it as <see cref="FitOptions.Cancellation"/>.
@@ -135,6 +149,7 @@ public sealed class DataParallel : IDataParallel
     public void AverageGradients(IReadOnlyList<Tensor> parameters, ref double lossSum, ref int correct)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (averager is null || !ReferenceEquals(parameters, averagedParameters))
         {
             averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
@@ -145,6 +160,7 @@ public sealed class DataParallel : IDataParallel
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
         Steps++;
+        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         if (totals[2] > 0) agreed.Cancel();
     }
 

@@ -1,22 +1,44 @@
+using System.Numerics.Tensors;
+
 namespace Backprop.Distributed;
 
 /// <summary>
 /// Averages gradients over the ranks, for <c>Fit</c> (through <see cref="DataParallel"/>) or a training loop of your
 /// own (call <see cref="Average"/> after <c>Backward()</c>, before <c>optimizer.Step()</c>). The gradients of the
-/// trained parameters, taken in reverse order (the order backward finishes them, as PyTorch's DDP does), are
-/// treated as one vector cut into buckets of <see cref="BucketElements"/> floats; each bucket is one allreduce,
-/// issued in the same order on every rank. Each Grad becomes (Σ_r Grad_r) / N.
+/// trained parameters, taken in reverse order (the order backward finishes them, as PyTorch's DDP does), are cut into
+/// pieces of at most <see cref="BucketElements"/> floats; each bucket is one allreduce, issued in the same order on
+/// every rank. Each Grad becomes (Σ_r Grad_r) / N, in its own storage.
 /// </summary>
+/// <remarks>
+/// A piece of at least <see cref="InPlaceMinimumBytes"/> (or a whole bucket, if buckets are smaller) is a bucket of
+/// its own, allreduced in place in the gradient's storage: no copy. Smaller pieces (biases, small layers) are gathered
+/// into a staging buffer of up to a bucket, so that many small gradients cost one message rather than one each; their
+/// sums are divided back out of it. The division is the same vectorised (Σ_r g_r) / N either way, so the bits do not
+/// depend on which pieces were staged. Which pieces go where depends only on the parameters' sizes, which of them are
+/// trained, and the bucket size, so every rank issues the same allreduces in the same order.
+/// <para>A tensor's storage is one whole array (<see cref="Tensor.AsSpan"/>), so gradients cannot be views into one
+/// flat buffer; reducing each large gradient where it lies gives the same effect (no copy) for the bytes that matter.</para>
+/// </remarks>
 public sealed class GradientAverager
 {
     private readonly ICommunicator communicator;
     private readonly Tensor[] parameters;
-    private readonly float[] bucket;
+    private readonly bool[] trained;   // each parameter's RequiresGrad when the buckets were laid out
+    private Segment[] segments = [];
+    private Bucket[] buckets = [];
+    private float[] staging = [];
+    private float[] zeros = [];        // an in-place piece's contribution on a rank where its parameter has no gradient
+
+    // Elements [Offset, Offset + Count) of parameter number Parameter's gradient.
+    private readonly record struct Segment(int Parameter, int Offset, int Count);
+
+    // One allreduce: segments [First, First + Count); InPlace: one segment reduced where it lies, else staged.
+    private readonly record struct Bucket(int First, int Count, int Elements, bool InPlace);
 
     /// <summary>Creates an averager of <paramref name="parameters"/>' gradients.</summary>
     /// <param name="communicator">The ranks.</param>
     /// <param name="parameters">The trained parameters, in the same order on every rank (e.g. <c>optimizer.Parameters</c>).</param>
-    /// <param name="bucketBytes">Bytes per allreduce (default 25 MiB, DDP's): fewer, larger messages cost less latency.</param>
+    /// <param name="bucketBytes">Most bytes per allreduce (default 25 MiB, DDP's): fewer, larger messages cost less latency.</param>
     public GradientAverager(ICommunicator communicator, IReadOnlyList<Tensor> parameters, int bucketBytes = DefaultBucketBytes)
     {
         ArgumentNullException.ThrowIfNull(communicator);
@@ -25,15 +47,22 @@ public sealed class GradientAverager
             throw new ArgumentOutOfRangeException(nameof(bucketBytes), bucketBytes, $"the bucket must hold at least one float (4 bytes) but is {bucketBytes} bytes.");
         this.communicator = communicator;
         this.parameters = [.. parameters.Reverse()];
-        long total = this.parameters.Sum(p => (long)p.Size);
-        bucket = new float[(int)Math.Max(1, Math.Min(bucketBytes / sizeof(float), total))];
+        trained = new bool[this.parameters.Length];
         BucketElements = bucketBytes / sizeof(float);
+        LayOut();
     }
 
     /// <summary>DDP's default bucket: 25 MiB.</summary>
     public const int DefaultBucketBytes = 25 << 20;
 
-    /// <summary>Floats per allreduce.</summary>
+    /// <summary>
+    /// A piece of a gradient this large (64 KiB) or larger is allreduced in place; smaller ones are staged together.
+    /// Copying 64 KiB in and out costs about what one more message's latency costs on a fast network, so below it
+    /// gathering saves more than it copies.
+    /// </summary>
+    public const int InPlaceMinimumBytes = 64 << 10;
+
+    /// <summary>Most floats per allreduce.</summary>
     public int BucketElements { get; }
 
     /// <summary>Bytes the last <see cref="Average"/> allreduced (4 per element of every trained parameter).</summary>
@@ -43,65 +72,137 @@ public sealed class GradientAverager
     public int BucketsPerStep { get; private set; }
 
     /// <summary>
-    /// Replaces each trained parameter's gradient by its mean over the ranks. A parameter that does not require a
-    /// gradient is skipped (the ranks must agree on which); one with no gradient on this rank contributes zeros.
+    /// Of <see cref="BytesPerStep"/>, the bytes of small gradients the last <see cref="Average"/> copied through the
+    /// staging buffer (in, then their means out); every other byte was reduced in its gradient's own storage.
     /// </summary>
+    public long StagedBytesPerStep { get; private set; }
+
+    /// <summary>
+    /// Replaces each trained parameter's gradient by its mean over the ranks, in place (the Grad tensors keep their
+    /// storage). A parameter that does not require a gradient is skipped (the ranks must agree on which); one with no
+    /// gradient on this rank contributes zeros and keeps no gradient.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A gradient's size differs from its parameter's.</exception>
     public void Average()
     {
-        int filled = 0, buckets = 0;
-        long bytes = 0;
-        int start = 0;   // the first parameter whose values are in the bucket
-        int startOffset = 0;   // where in that parameter the bucket begins
+        if (TrainedChanged()) LayOut();
+        long bytes = 0, staged = 0;
+        foreach (var bucket in buckets)
+        {
+            if (bucket.InPlace)
+            {
+                var s = segments[bucket.First];
+                var grad = GradientOf(s.Parameter);
+                if (grad is null)
+                {
+                    // This rank adds nothing to the sum, and keeps no gradient, as the parameter had none.
+                    if (zeros.Length < s.Count) zeros = new float[s.Count];
+                    zeros.AsSpan(0, s.Count).Clear();
+                    communicator.AllReduce(zeros.AsSpan(0, s.Count));
+                }
+                else
+                {
+                    var values = grad.AsSpan().Slice(s.Offset, s.Count);
+                    communicator.AllReduce(values);
+                    Mean(values, values);
+                }
+            }
+            else
+            {
+                var values = staging.AsSpan(0, bucket.Elements);
+                int at = 0;
+                for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+                {
+                    var s = segments[i];
+                    var target = values.Slice(at, s.Count);
+                    if (GradientOf(s.Parameter) is { } grad) grad.AsSpan().Slice(s.Offset, s.Count).CopyTo(target);
+                    else target.Clear();
+                    at += s.Count;
+                }
+                communicator.AllReduce(values);
+                at = 0;
+                for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+                {
+                    var s = segments[i];
+                    if (GradientOf(s.Parameter) is { } grad) Mean(values.Slice(at, s.Count), grad.AsSpan().Slice(s.Offset, s.Count));
+                    at += s.Count;
+                }
+                staged += bucket.Elements * sizeof(float);
+            }
+            bytes += bucket.Elements * sizeof(float);
+        }
+        (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, buckets.Length, staged);
+    }
+
+    // mean = sum / N, vectorised, with the bits of a division per value: for N a power of two, 1/N is exact and
+    // sum · (1/N) is the same correctly rounded value as sum / N, for a multiplication's price (a vector division is
+    // slower in throughput, and may bound this pass rather than memory).
+    private void Mean(ReadOnlySpan<float> sums, Span<float> mean)
+    {
+        int n = communicator.Size;
+        if (System.Numerics.BitOperations.IsPow2(n)) TensorPrimitives.Multiply(sums, 1f / n, mean);
+        else TensorPrimitives.Divide(sums, n, mean);
+    }
+
+    private Tensor? GradientOf(int index)
+    {
+        var p = parameters[index];
+        var grad = p.Grad;
+        if (grad is not null && grad.Size != p.Size)
+            throw new InvalidOperationException($"a parameter{(p.Name is null ? "" : $" '{p.Name}'")} of {p.Size} values has a gradient of {grad.Size} values; the averager needs them equal.");
+        return grad;
+    }
+
+    private bool TrainedChanged()
+    {
+        for (int i = 0; i < parameters.Length; i++)
+            if (parameters[i].RequiresGrad != trained[i]) return true;
+        return false;
+    }
+
+    // Cuts the trained parameters' gradients (reverse order) into pieces of at most a bucket: a piece of at least
+    // min(InPlaceMinimumBytes, bucket) is a bucket of its own, reduced in place; smaller pieces are gathered in order
+    // into staged buckets, each issued when the next small piece would overflow it, and the last at the end.
+    private void LayOut()
+    {
+        var pieces = new List<Segment>();
+        var laid = new List<Bucket>();
+        var small = new List<Segment>();
+        int smallElements = 0, largestStaged = 0;
+        int inPlaceMinimum = Math.Min(InPlaceMinimumBytes / sizeof(float), BucketElements);
+
+        void IssueStaged()
+        {
+            if (small.Count == 0) return;
+            laid.Add(new Bucket(pieces.Count, small.Count, smallElements, InPlace: false));
+            pieces.AddRange(small);
+            largestStaged = Math.Max(largestStaged, smallElements);
+            small.Clear();
+            smallElements = 0;
+        }
+
         for (int i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
+            trained[i] = p.RequiresGrad;
             if (!p.RequiresGrad) continue;
-            int offset = 0;
-            while (offset < p.Size)
+            for (int offset = 0; offset < p.Size; offset += BucketElements)
             {
-                int n = Math.Min(p.Size - offset, bucket.Length - filled);
-                var target = bucket.AsSpan(filled, n);
-                if (p.Grad is { } g) g.AsSpan().Slice(offset, n).CopyTo(target);
-                else target.Clear();
-                filled += n;
-                offset += n;
-                if (filled == bucket.Length)
+                int count = Math.Min(BucketElements, p.Size - offset);
+                var piece = new Segment(i, offset, count);
+                if (count >= inPlaceMinimum)
                 {
-                    Flush(filled, start, startOffset);
-                    buckets++;
-                    bytes += filled * sizeof(float);
-                    filled = 0;
-                    (start, startOffset) = offset == p.Size ? (i + 1, 0) : (i, offset);
+                    laid.Add(new Bucket(pieces.Count, 1, count, InPlace: true));
+                    pieces.Add(piece);
+                    continue;
                 }
+                if (smallElements + count > BucketElements) IssueStaged();
+                small.Add(piece);
+                smallElements += count;
             }
         }
-        if (filled > 0)
-        {
-            Flush(filled, start, startOffset);
-            buckets++;
-            bytes += filled * sizeof(float);
-        }
-        (BytesPerStep, BucketsPerStep) = (bytes, buckets);
-    }
-
-    // Allreduces the bucket's first `filled` values and writes their means back, from parameter `start` at `offset` on.
-    private void Flush(int filled, int start, int offset)
-    {
-        var values = bucket.AsSpan(0, filled);
-        communicator.AllReduce(values);
-        float n = communicator.Size;
-        int read = 0;
-        for (int i = start; read < filled && i < parameters.Length; i++, offset = 0)
-        {
-            var p = parameters[i];
-            if (!p.RequiresGrad) continue;
-            int count = Math.Min(p.Size - offset, filled - read);
-            if (p.Grad is { } g)
-            {
-                // The sum over the ranks divided by their count, vectorised (the same bits as a division per value).
-                System.Numerics.Tensors.TensorPrimitives.Divide(values.Slice(read, count), n, g.AsSpan().Slice(offset, count));
-            }
-            read += count;
-        }
+        IssueStaged();
+        (segments, buckets) = ([.. pieces], [.. laid]);
+        if (staging.Length < largestStaged) staging = new float[largestStaged];
     }
 }

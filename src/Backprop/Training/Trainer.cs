@@ -58,7 +58,8 @@ public static partial class Trainer
         if (options.BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, $"FitOptions.BatchSize must be at least 1 but is {options.BatchSize}.");
         // A batch larger than the data is one batch of every row: the compiled step needs no buffers for rows that do not exist.
-        int planBatch = Math.Min(options.BatchSize, train.Count);
+        // Data-parallel, a step takes this rank's share of the global batch, and the buffers are sized for that.
+        int planBatch = Math.Max(1, Math.Min(options.Parallel?.LocalBatchSize(options.BatchSize) ?? options.BatchSize, train.Count));
         if (options.Resume && options.CheckpointDirectory is null)
             throw new ArgumentException("Resume needs a CheckpointDirectory to resume from.", nameof(options));
 
