@@ -26,24 +26,11 @@ public sealed class DataApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         return csv.ToString();
     }
 
-    private async Task<string> NewSession(string config = "{}") =>
-        (await Api.Ok(http, "POST", "/api/sessions", config)).GetProperty("id").GetString()!;
+    private Task<string> NewSession(string config = "{}") => Api.NewSession(http, config);
 
-    private async Task<(int Status, JsonElement Body)> Upload(string id, string csv, string query = "")
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/sessions/{id}/data{query}");
-        request.Content = new StringContent(csv, Encoding.UTF8);
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var response = await http.SendAsync(request);
-        return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
+    private Task<(int Status, JsonElement Body)> Upload(string id, string csv, string query = "") => Api.Upload(http, id, csv, query);
 
-    private async Task<JsonElement> Train(string id, int requests, int steps = 100)
-    {
-        JsonElement frame = default;
-        for (int i = 0; i < requests; i++) frame = (await Api.Ok(http, "POST", $"/api/sessions/{id}/train", $$"""{"steps": {{steps}}}""")).GetProperty("frame");
-        return frame;
-    }
+    private Task<JsonElement> Train(string id, int requests, int steps = 100) => Api.Train(http, id, requests, steps);
 
     [Fact]
     public async Task A_CSV_of_three_named_classes_trains_a_softmax_output_to_high_test_accuracy()

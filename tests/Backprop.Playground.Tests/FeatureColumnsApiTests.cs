@@ -30,24 +30,11 @@ public sealed class FeatureColumnsApiTests(ServerFixture fixture) : IClassFixtur
         return csv.Append("2,50,100,high\n").ToString();
     }
 
-    private async Task<string> NewSession(string config = "{}") =>
-        (await Api.Ok(http, "POST", "/api/sessions", config)).GetProperty("id").GetString()!;
+    private Task<string> NewSession(string config = "{}") => Api.NewSession(http, config);
 
-    private async Task<(int Status, JsonElement Body)> Upload(string id, string csv)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/sessions/{id}/data");
-        request.Content = new StringContent(csv, Encoding.UTF8);
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var response = await http.SendAsync(request);
-        return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
-    }
+    private Task<(int Status, JsonElement Body)> Upload(string id, string csv, string query = "") => Api.Upload(http, id, csv, query);
 
-    private async Task<JsonElement> Train(string id, int requests, int steps = 100)
-    {
-        JsonElement frame = default;
-        for (int i = 0; i < requests; i++) frame = (await Api.Ok(http, "POST", $"/api/sessions/{id}/train", $$"""{"steps": {{steps}}}""")).GetProperty("frame");
-        return frame;
-    }
+    private Task<JsonElement> Train(string id, int requests, int steps = 100) => Api.Train(http, id, requests, steps);
 
     /// <summary>PUT the frame's config back with <paramref name="change"/> applied.</summary>
     private async Task<(int Status, JsonElement Body)> Reconfigure(string id, JsonElement frame, Action<JsonObject> change)

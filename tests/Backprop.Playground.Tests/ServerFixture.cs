@@ -48,6 +48,28 @@ internal static class Api
         return body;
     }
 
+    /// <summary>Makes a session of <paramref name="config"/> and returns its id.</summary>
+    public static async Task<string> NewSession(HttpClient http, string config = "{}") =>
+        (await Ok(http, "POST", "/api/sessions", config)).GetProperty("id").GetString()!;
+
+    /// <summary>Posts a CSV as the session's data (<paramref name="query"/>: e.g. <c>?task=regression</c>).</summary>
+    public static async Task<(int Status, JsonElement Body)> Upload(HttpClient http, string id, string csv, string query = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/sessions/{id}/data{query}");
+        request.Content = new StringContent(csv, Encoding.UTF8);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var response = await http.SendAsync(request);
+        return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    /// <summary>Trains <paramref name="requests"/> times <paramref name="steps"/> steps; the last frame.</summary>
+    public static async Task<JsonElement> Train(HttpClient http, string id, int requests, int steps = 100)
+    {
+        JsonElement frame = default;
+        for (int i = 0; i < requests; i++) frame = (await Ok(http, "POST", $"/api/sessions/{id}/train", $$"""{"steps": {{steps}}}""")).GetProperty("frame");
+        return frame;
+    }
+
     /// <summary>A matrix of a JSON reply as a row-major float array and its shape.</summary>
     public static (float[] Values, int Rows, int Cols) Matrix(JsonElement rows)
     {
