@@ -46,7 +46,15 @@ internal static class AutoencoderTrain
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var cl = new CommandLine(args, ["dataset", "data-dir", "task", "model", "epochs", "batch", "lr", "seed", "limit", "save", "report"], ["json"]);
+        string[] values = ["dataset", "data-dir", "task", "model", "epochs", "batch", "lr", "seed", "limit", "save", "report"];
+        CommandLine cl;
+        try { cl = new CommandLine(args, values, ["json"]); }
+        catch (UsageException e) when (e.Message.StartsWith("unknown option", StringComparison.Ordinal))
+        {
+            // train --help lists every task's options; say which of them an autoencoder run takes.
+            throw new UsageException($"{e.Message.TrimEnd('.')} for an autoencoder (--task reconstruct), which takes " +
+                $"{string.Join(", ", values.Select(v => "--" + v))} and --json, and prints every epoch.");
+        }
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
         if (cl.String("task") is { } task && task is not ("reconstruct" or "reconstruction"))
             throw new UsageException($"--model {cl.String("model")} is an autoencoder, which trains with --task reconstruct, not --task {task}.");

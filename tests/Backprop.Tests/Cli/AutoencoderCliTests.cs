@@ -140,6 +140,16 @@ public sealed class AutoencoderCliTests : IDisposable
     }
 
     [Fact]
+    public void A_train_option_an_autoencoder_does_not_take_is_named_with_the_ones_it_does()
+    {
+        var (code, stdout, stderr) = Run("train", "--dataset", "mnist", "--data-dir", dir, "--model", "convae", "--log-every", "1");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("backprop train: unknown option '--log-every' for an autoencoder (--task reconstruct), which takes --dataset, " +
+            "--data-dir, --task, --model, --epochs, --batch, --lr, --seed, --limit, --save, --report and --json, and prints every epoch.", stderr.Split('\n')[0]);
+    }
+
+    [Fact]
     public void Reconstruction_needs_an_image_dataset()
     {
         var (code, _, stderr) = Run("train", "--dataset", "iris", "--task", "reconstruct");
