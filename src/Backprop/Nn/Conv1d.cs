@@ -28,15 +28,8 @@ public sealed class Conv1d : Module
         Padding = padding;
         rng ??= Init.DefaultRng;
         int fanIn = inChannels * kernelSize;
-        Weight = Tensor.Zeros(outChannels, inChannels, kernelSize);
-        Init.Default(Weight, fanIn, outChannels * kernelSize, rng);
-        Weight.RequiresGrad = true;
-        if (bias)
-        {
-            Bias = Tensor.Zeros(outChannels);
-            Init.Default(Bias, fanIn, outChannels, rng);
-            Bias.RequiresGrad = true;
-        }
+        Weight = Init.Parameter([outChannels, inChannels, kernelSize], fanIn, outChannels * kernelSize, rng);
+        if (bias) Bias = Init.Parameter([outChannels], fanIn, outChannels, rng);
     }
 
     /// <summary>Input channels.</summary>

@@ -35,15 +35,8 @@ public sealed class Conv2d : Module
         Padding = padding;
         rng ??= Init.DefaultRng;
         int fanIn = inChannels * kernelSize * kernelSize, fanOut = outChannels * kernelSize * kernelSize;
-        Weight = Tensor.Zeros(outChannels, inChannels, kernelSize, kernelSize);
-        (init ?? Init.Default)(Weight, fanIn, fanOut, rng);
-        Weight.RequiresGrad = true;
-        if (bias)
-        {
-            Bias = Tensor.Zeros(outChannels);
-            Init.Default(Bias, fanIn, fanOut, rng);
-            Bias.RequiresGrad = true;
-        }
+        Weight = Init.Parameter([outChannels, inChannels, kernelSize, kernelSize], fanIn, fanOut, rng, init);
+        if (bias) Bias = Init.Parameter([outChannels], fanIn, fanOut, rng);
     }
 
     /// <summary>Channels of the input.</summary>

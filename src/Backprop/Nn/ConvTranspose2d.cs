@@ -37,15 +37,8 @@ public sealed class ConvTranspose2d : Module
         rng ??= Init.DefaultRng;
         // PyTorch computes fan_in from weight.size(1)·k·k, which for this layout is OC·k·k.
         int fanIn = outChannels * kernelSize * kernelSize, fanOut = inChannels * kernelSize * kernelSize;
-        Weight = Tensor.Zeros(inChannels, outChannels, kernelSize, kernelSize);
-        Init.Default(Weight, fanIn, fanOut, rng);
-        Weight.RequiresGrad = true;
-        if (bias)
-        {
-            Bias = Tensor.Zeros(outChannels);
-            Init.Default(Bias, fanIn, fanOut, rng);
-            Bias.RequiresGrad = true;
-        }
+        Weight = Init.Parameter([inChannels, outChannels, kernelSize, kernelSize], fanIn, fanOut, rng);
+        if (bias) Bias = Init.Parameter([outChannels], fanIn, fanOut, rng);
     }
 
     /// <summary>Channels of the input.</summary>

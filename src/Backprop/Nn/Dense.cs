@@ -25,15 +25,8 @@ public sealed class Dense : Module
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         rng ??= Init.DefaultRng;
-        Weight = Tensor.Zeros(inFeatures, outFeatures);
-        (init ?? Init.Default)(Weight, inFeatures, outFeatures, rng);
-        Weight.RequiresGrad = true;
-        if (bias)
-        {
-            Bias = Tensor.Zeros(outFeatures);
-            Init.Default(Bias, inFeatures, outFeatures, rng);
-            Bias.RequiresGrad = true;
-        }
+        Weight = Init.Parameter([inFeatures, outFeatures], inFeatures, outFeatures, rng, init);
+        if (bias) Bias = Init.Parameter([outFeatures], inFeatures, outFeatures, rng);
     }
 
     /// <summary>Number of inputs per row.</summary>

@@ -20,6 +20,18 @@ public static class Init
     /// <summary>Reseeds <see cref="DefaultRng"/> so that the next models built on this thread are reproducible.</summary>
     public static void ManualSeed(long seed) => defaultRng = new Rng(seed);
 
+    /// <summary>
+    /// A new trainable tensor of <paramref name="shape"/> filled by <paramref name="init"/> (default <see cref="Default"/>)
+    /// for the given fans: what every layer's constructor makes its weights and biases with.
+    /// </summary>
+    internal static Tensor Parameter(int[] shape, int fanIn, int fanOut, Rng rng, Initializer? init = null)
+    {
+        var p = Tensor.Zeros(shape);
+        (init ?? Default)(p, fanIn, fanOut, rng);
+        p.RequiresGrad = true;
+        return p;
+    }
+
     /// <summary>U(−1/√fanIn, 1/√fanIn): PyTorch's default for linear layers.</summary>
     public static Initializer Default { get; } = (w, fanIn, _, rng) => FillUniform(w, 1f / MathF.Sqrt(Math.Max(1, fanIn)), rng);
 

@@ -120,9 +120,7 @@ public sealed class MultiHeadAttention : Module
     {
         internal Projection(int dim, bool bias, Rng rng)
         {
-            Weight = Tensor.Zeros(dim, dim);
-            Init.Default(Weight, dim, dim, rng);
-            Weight.RequiresGrad = true;
+            Weight = Init.Parameter([dim, dim], dim, dim, rng);
             if (bias) Bias = Tensor.Zeros(dim).RequireGrad();
         }
 

@@ -16,15 +16,8 @@ public sealed class Linear : Module
         if (inFeatures < 1 || outFeatures < 1)
             throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear({inFeatures}→{outFeatures}): sizes must be positive.");
         rng ??= Init.DefaultRng;
-        Weight = Tensor.Zeros(outFeatures, inFeatures);
-        Init.Default(Weight, inFeatures, outFeatures, rng);
-        Weight.RequiresGrad = true;
-        if (bias)
-        {
-            Bias = Tensor.Zeros(outFeatures);
-            Init.Default(Bias, inFeatures, outFeatures, rng);
-            Bias.RequiresGrad = true;
-        }
+        Weight = Init.Parameter([outFeatures, inFeatures], inFeatures, outFeatures, rng);
+        if (bias) Bias = Init.Parameter([outFeatures], inFeatures, outFeatures, rng);
     }
 
     /// <summary>W [out, in].</summary>
