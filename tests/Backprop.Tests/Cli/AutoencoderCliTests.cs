@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json;
 using Backprop.Generative;
 using Backprop.IO;
@@ -157,13 +156,5 @@ public sealed class AutoencoderCliTests : IDisposable
         Assert.Equal("backprop train: --task reconstruct trains on images: give --dataset fashion-mnist (apt-get install dataset-fashion-mnist) or --dataset mnist --data-dir DIR.", stderr.Split('\n')[0]);
     }
 
-    private void WriteIdx(string name, int[] shape, byte[] data)
-    {
-        var bytes = new List<byte> { 0, 0, 0x08, (byte)shape.Length };
-        foreach (var d in shape) bytes.AddRange([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
-        bytes.AddRange(data);
-        using var file = File.Create(P(name));
-        using var gz = new GZipStream(file, CompressionLevel.Fastest);
-        gz.Write(bytes.ToArray());
-    }
+    private void WriteIdx(string name, int[] shape, byte[] data) => GzippedIdx.Write(P(name), shape, data);
 }

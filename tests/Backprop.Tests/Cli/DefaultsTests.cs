@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Text.Json;
 using Backprop.Data;
 using Backprop.IO;
@@ -124,15 +123,7 @@ public sealed class DefaultsTests : IDisposable
         Assert.Equal(Json(stdout).GetProperty("test_loss").GetDouble(), Json(evalOut).GetProperty("loss").GetDouble(), 5);
     }
 
-    private void WriteIdx(string name, int[] shape, byte[] data)
-    {
-        var bytes = new List<byte> { 0, 0, 0x08, (byte)shape.Length };
-        foreach (var d in shape) bytes.AddRange([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
-        bytes.AddRange(data);
-        using var file = File.Create(P(name));
-        using var gz = new GZipStream(file, CompressionLevel.Fastest);
-        gz.Write(bytes.ToArray());
-    }
+    private void WriteIdx(string name, int[] shape, byte[] data) => GzippedIdx.Write(P(name), shape, data);
 
     // y = 40·x0 − 25·x1 + 500 + N(0, 5²): a target far from 0 and 1, so scores in standardized units would show.
     private static (double[][] X, double[] Y) Linear(int n, int seed)
