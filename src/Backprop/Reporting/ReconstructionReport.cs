@@ -139,12 +139,7 @@ public sealed class ReconstructionReport
         }
         if (Epochs.Count > 0) Card(sb, "epochs", Epochs.Count.ToString(CultureInfo.InvariantCulture), null);
         sb.Append("</div>\n");
-        if (Config.Count > 0)
-        {
-            sb.Append("<table class=\"config\">");
-            foreach (var (key, value) in Config) sb.Append($"<tr><th>{Escape(key)}</th><td>{Escape(value)}</td></tr>");
-            sb.Append("</table>\n");
-        }
+        ConfigTable(sb, Config);
         sb.Append("</header>\n");
         if (Epochs.Count > 0)
         {
@@ -185,8 +180,4 @@ public sealed class ReconstructionReport
         sb.Append($"<section class=\"tiles\">\n<h2>{Escape(heading)}</h2>\n<p class=\"muted\">{Escape(note)}</p>\n");
         sb.Append($"<img src=\"{uri}\" width=\"{width * 2}\" height=\"{height * 2}\" alt=\"{Escape(heading)}\">\n</section>\n");
     }
-
-    private static void Card(StringBuilder sb, string label, string value, string? note) =>
-        sb.Append($"<div class=\"card\"><div class=\"k\">{Escape(label)}</div><div class=\"v\">{Escape(value)}</div>" +
-                  (note is null ? "" : $"<div class=\"n\">{Escape(note)}</div>") + "</div>");
 }

@@ -39,18 +39,9 @@ public sealed partial class TrainingReport
             Card(sb, "epochs", h.Epochs.Count.ToString(CultureInfo.InvariantCulture),
                 h.StoppedEarly ? $"stopped early; weights of epoch {h.BestEpoch}" : $"{h.TotalSeconds:0.0} s of training");
         sb.Append("</div>\n");
-        if (Config.Count > 0)
-        {
-            sb.Append("<table class=\"config\">");
-            foreach (var (key, value) in Config) sb.Append($"<tr><th>{Escape(key)}</th><td>{Escape(value)}</td></tr>");
-            sb.Append("</table>\n");
-        }
+        ConfigTable(sb, Config);
         sb.Append("</header>\n");
     }
-
-    private static void Card(StringBuilder sb, string label, string value, string? note = null) =>
-        sb.Append($"<div class=\"card\"><div class=\"k\">{Escape(label)}</div><div class=\"v\">{Escape(value)}</div>" +
-                  (note is null ? "" : $"<div class=\"n\">{Escape(note)}</div>") + "</div>");
 
     private void AppendCurves(StringBuilder sb)
     {
