@@ -30,7 +30,9 @@ internal static partial class DenseKernels
     /// split over up to <paramref name="threads"/> cores when W is large (see <see cref="GemvParallel"/>); each column's
     /// sum is the same whichever core computes it, so the result does not depend on the thread count.
     /// </summary>
+    /// <remarks>The row list is written before it is read, so its stack block is not zeroed first (SkipLocalsInit).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     internal static unsafe void Gemv(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, int n, SimdWidth width, int threads)
     {
         if (k < 0 || n < 0 || y.Length < n || x.Length < k || w.Length < (long)k * n) ThrowSizes(y.Length, x.Length, w.Length, k, n);
@@ -91,6 +93,53 @@ internal static partial class DenseKernels
     private static int Gemv512(ref float yr, ref float xr, ref float wr, ref int nz, int count, int n, int j, int end)
     {
         const int L = 16;
+        for (; j + 16 * L <= end; j += 16 * L)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
+                a4 = default, a5 = default, a6 = default, a7 = default,
+                b0 = default, b1 = default, b2 = default, b3 = default,
+                b4 = default, b5 = default, b6 = default, b7 = default;
+            for (int q = 0; q < count; q++)
+            {
+                int p = Unsafe.Add(ref nz, q);
+                float xp = Unsafe.Add(ref xr, p);
+                var s = Vector512.Create(xp);
+                ref float row = ref Unsafe.Add(ref wr, (nint)p * n + j);
+                a0 += Vector512.LoadUnsafe(ref row, 0 * L) * s;
+                a1 += Vector512.LoadUnsafe(ref row, 1 * L) * s;
+                a2 += Vector512.LoadUnsafe(ref row, 2 * L) * s;
+                a3 += Vector512.LoadUnsafe(ref row, 3 * L) * s;
+                a4 += Vector512.LoadUnsafe(ref row, 4 * L) * s;
+                a5 += Vector512.LoadUnsafe(ref row, 5 * L) * s;
+                a6 += Vector512.LoadUnsafe(ref row, 6 * L) * s;
+                a7 += Vector512.LoadUnsafe(ref row, 7 * L) * s;
+                b0 += Vector512.LoadUnsafe(ref row, 8 * L) * s;
+                b1 += Vector512.LoadUnsafe(ref row, 9 * L) * s;
+                b2 += Vector512.LoadUnsafe(ref row, 10 * L) * s;
+                b3 += Vector512.LoadUnsafe(ref row, 11 * L) * s;
+                b4 += Vector512.LoadUnsafe(ref row, 12 * L) * s;
+                b5 += Vector512.LoadUnsafe(ref row, 13 * L) * s;
+                b6 += Vector512.LoadUnsafe(ref row, 14 * L) * s;
+                b7 += Vector512.LoadUnsafe(ref row, 15 * L) * s;
+            }
+            ref float yj = ref Unsafe.Add(ref yr, j);
+            a0.StoreUnsafe(ref yj, 0 * L);
+            a1.StoreUnsafe(ref yj, 1 * L);
+            a2.StoreUnsafe(ref yj, 2 * L);
+            a3.StoreUnsafe(ref yj, 3 * L);
+            a4.StoreUnsafe(ref yj, 4 * L);
+            a5.StoreUnsafe(ref yj, 5 * L);
+            a6.StoreUnsafe(ref yj, 6 * L);
+            a7.StoreUnsafe(ref yj, 7 * L);
+            b0.StoreUnsafe(ref yj, 8 * L);
+            b1.StoreUnsafe(ref yj, 9 * L);
+            b2.StoreUnsafe(ref yj, 10 * L);
+            b3.StoreUnsafe(ref yj, 11 * L);
+            b4.StoreUnsafe(ref yj, 12 * L);
+            b5.StoreUnsafe(ref yj, 13 * L);
+            b6.StoreUnsafe(ref yj, 14 * L);
+            b7.StoreUnsafe(ref yj, 15 * L);
+        }
         for (; j + 8 * L <= end; j += 8 * L)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
