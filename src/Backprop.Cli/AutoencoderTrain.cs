@@ -117,6 +117,7 @@ internal static class AutoencoderTrain
                 ["train_loss"] = result.Epochs.Count > 0 ? result.Epochs[^1].TrainLoss : null, ["test_loss"] = score.Loss, ["test_mse"] = score.Mse,
                 ["test_reconstruction"] = score.Reconstruction, ["test_kl"] = score.Kl, ["test_rows"] = score.Count, ["train_rows"] = train.Count,
                 ["samples_per_s"] = result.SamplesPerSecond, ["train_seconds"] = Math.Round(result.TrainSeconds, 4), ["saved"] = savePath,
+                ["interrupted"] = ctrlC.Token.IsCancellationRequested,
             }));
         return ctrlC.Token.IsCancellationRequested ? ctrlC.ExitCode : 0;
     }

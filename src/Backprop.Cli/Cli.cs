@@ -57,7 +57,7 @@ internal static class Cli
         catch (UsageException e)
         {
             stderr.WriteLine($"backprop {command.Name}: {e.Message}");
-            stderr.Write(command.Usage);
+            stderr.Write(UsageAfterError(command));
             return 2;
         }
         catch (RefusedException e)
@@ -70,6 +70,17 @@ internal static class Cli
             stderr.WriteLine($"backprop {command.Name}: error: {UserMessage.Of(e)}");
             return 1;
         }
+    }
+
+    // A usage error is followed by the command's usage when it is short enough to read under the error; a longer one
+    // (train's runs to 70 lines) would push the error off the screen, so its first line and where to find the rest.
+    private const int MostUsageLinesAfterError = 25;
+
+    private static string UsageAfterError(ICommand command)
+    {
+        var lines = command.Usage.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        if (lines.Length <= MostUsageLinesAfterError) return command.Usage;
+        return $"{lines[0]}\nRun 'backprop {command.Name} --help' for its options.\n";
     }
 
     /// <summary>Errors caused by the input (files, data, arguments, shapes), reported without a stack trace.</summary>

@@ -113,6 +113,7 @@ internal static class TextTrain
                 ["steps"] = result.Steps, ["tokens_per_s"] = result.TokensPerSecond, ["train_seconds"] = result.TrainSeconds,
                 ["vocab"] = tokenizer.VocabSize, ["tokenizer"] = tokenizer.Kind, ["context"] = context, ["parameters"] = model.ParameterCount(),
                 ["model"] = model is Gpt gpt ? gpt.Preset : ((LstmLanguageModel)model).Preset, ["saved"] = savePath,
+                ["interrupted"] = ctrlC.Token.IsCancellationRequested,
             }));
         return ctrlC.Token.IsCancellationRequested ? ctrlC.ExitCode : 0;
     }

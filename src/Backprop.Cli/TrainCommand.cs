@@ -194,6 +194,7 @@ internal sealed class TrainCommand : ICommand
             if (history.CheckpointPath is not null)
             {
                 log.WriteLine($"interrupted; saved {history.CheckpointPath}. Continue with: backprop train {string.Join(' ', args.Where(a => a is not ("--resume" or "--overwrite")))} --resume");
+                if (json) stdout.WriteLine(Json.Write(ResultJson(data.Name, model, history, train.Count, val?.Count ?? 0, tiny, inputs, null, null, null)));
                 return ctrlC.ExitCode;
             }
         }
@@ -224,40 +225,52 @@ internal sealed class TrainCommand : ICommand
             TargetName = cl.String("target"),
         });
         log.WriteLine($"saved   {savePath}");
-        if (history.Cancelled) return Interrupted(log, history, epochs, savePath, ctrlC.ExitCode);
+        if (history.Cancelled)
+        {
+            if (json) stdout.WriteLine(Json.Write(ResultJson(data.Name, model, history, train.Count, val?.Count ?? 0, tiny, inputs, evaluation, scores, savePath)));
+            return Interrupted(log, history, epochs, savePath, ctrlC.ExitCode);
+        }
         if (test is not null && evaluation is not null)
             ReportOption.WriteIfAsked(cl, log, "Training report", model, loss, rawTest!, test, evaluation, history,
                 [new("dataset", data.ToString()), new("model", $"{model}, {model.ParameterCount()} parameters"),
                  new("training", $"{optimizer.Name} lr {F(lr)}, {loss.Name}, batch {batch}, {history.Epochs.Count} of {epochs} epochs, seed {seed}"),
                  new("features", inputs), new("saved", savePath)], toTargetUnits);
 
-        if (json)
-        {
-            var result = new JsonObject
-            {
-                ["dataset"] = data.Name,
-                ["model"] = model.ToString(),
-                ["parameters"] = model.ParameterCount(),
-                ["epochs"] = history.Epochs.Count,
-                ["train_seconds"] = Math.Round(history.TotalSeconds, 4),
-                ["train_loss"] = history.Last.Loss,
-                ["train_accuracy"] = history.Last.Accuracy,
-                ["test_loss"] = evaluation?.Loss,
-                ["test_accuracy"] = evaluation?.Accuracy,
-                ["test_rows"] = evaluation?.Count ?? 0,
-                ["train_rows"] = train.Count,
-                ["validation_rows"] = val?.Count ?? 0,
-                ["all_rows"] = tiny,
-                ["preprocessing"] = inputs,
-                ["stopped_early"] = history.StoppedEarly,
-                ["engine"] = history.Engine == TrainingEngine.Compiled ? "compiled" : "graph",
-                ["engine_reason"] = history.EngineReason,
-                ["saved"] = savePath,
-            };
-            RegressionScores.AddTo(result, scores, "test_");
-            stdout.WriteLine(Json.Write(result));
-        }
+        if (json) stdout.WriteLine(Json.Write(ResultJson(data.Name, model, history, train.Count, val?.Count ?? 0, tiny, inputs, evaluation, scores, savePath)));
         return 0;
+    }
+
+    // The one JSON object of --json: after a finished run, and after an interrupted one (then "interrupted" is true,
+    // with the model file or the checkpoint it left; the test figures are there when the test set was scored).
+    private static JsonObject ResultJson(string dataset, Module model, History history, int trainRows, int validationRows,
+        bool allRows, string inputs, Evaluation? evaluation, Backprop.Reporting.RegressionMetrics? scores, string? savePath)
+    {
+        bool anyEpoch = history.Epochs.Count > 0;
+        var result = new JsonObject
+        {
+            ["dataset"] = dataset,
+            ["model"] = model.ToString(),
+            ["parameters"] = model.ParameterCount(),
+            ["epochs"] = history.Epochs.Count,
+            ["train_seconds"] = Math.Round(history.TotalSeconds, 4),
+            ["train_loss"] = anyEpoch ? history.Last.Loss : null,
+            ["train_accuracy"] = anyEpoch ? history.Last.Accuracy : null,
+            ["test_loss"] = evaluation?.Loss,
+            ["test_accuracy"] = evaluation?.Accuracy,
+            ["test_rows"] = evaluation?.Count ?? 0,
+            ["train_rows"] = trainRows,
+            ["validation_rows"] = validationRows,
+            ["all_rows"] = allRows,
+            ["preprocessing"] = inputs,
+            ["stopped_early"] = history.StoppedEarly,
+            ["interrupted"] = history.Cancelled,
+            ["engine"] = history.Engine == TrainingEngine.Compiled ? "compiled" : "graph",
+            ["engine_reason"] = history.EngineReason,
+            ["saved"] = savePath,
+        };
+        if (history.CheckpointPath is not null) result["checkpoint"] = history.CheckpointPath;
+        RegressionScores.AddTo(result, scores, "test_");
+        return result;
     }
 
     // Without --checkpoint an interrupted run is saved as a model file: its weights are kept, but not the optimizer

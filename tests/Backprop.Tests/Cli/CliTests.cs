@@ -103,6 +103,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void AUsageErrorOfTrainIsNotBuriedUnderItsLongUsage()
+    {
+        var (code, _, stderr) = Run("train", "--data", "x.csv");
+        Assert.Equal(2, code);
+        Assert.Equal(
+            "backprop train: --data needs --target COLUMN (the column to predict).\n" +
+            "usage: backprop train [options]\n" +
+            "Run 'backprop train --help' for its options.\n",
+            stderr.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void MissingAndTruncatedModelFilesGetClearErrors()
     {
         var (code, _, stderr) = Run("evaluate", "--model", Path.Combine(dir, "none.safetensors"));

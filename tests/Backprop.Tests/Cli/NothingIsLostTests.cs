@@ -160,6 +160,31 @@ public sealed class NothingIsLostTests : IDisposable
     }
 
     [Fact]
+    public void AnInterruptedJsonRunStillEndsWithItsObjectSayingWhatWasKept()
+    {
+        var stdout = new StringWriter();
+        var cut = new TrainCommand { InterruptWhen = p => p.Epoch == 3 };
+        Assert.Equal(130, cut.Run(["--model", "mlp:4", "--batch", "16", "--epochs", "10", "--save", P("m.safetensors"), "--json"], stdout, new StringWriter()));
+        var saved = JsonDocument.Parse(stdout.ToString()).RootElement;
+        Assert.True(saved.GetProperty("interrupted").GetBoolean());
+        Assert.Equal(2, saved.GetProperty("epochs").GetInt32());
+        Assert.Equal(P("m.safetensors"), saved.GetProperty("saved").GetString());
+        Assert.True(saved.GetProperty("test_accuracy").GetDouble() > 0);
+
+        stdout = new StringWriter();
+        cut = new TrainCommand { InterruptWhen = p => p.Epoch == 2 };
+        Assert.Equal(130, cut.Run(["--model", "mlp:4", "--batch", "16", "--epochs", "10", "--checkpoint", P("ck"), "--json"], stdout, new StringWriter()));
+        var checkpointed = JsonDocument.Parse(stdout.ToString()).RootElement;
+        Assert.True(checkpointed.GetProperty("interrupted").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, checkpointed.GetProperty("saved").ValueKind);
+        Assert.StartsWith(P("ck"), checkpointed.GetProperty("checkpoint").GetString());
+
+        stdout = new StringWriter();
+        Assert.Equal(0, new TrainCommand().Run(["--model", "mlp:4", "--epochs", "2", "--save", P("m.safetensors"), "--json"], stdout, new StringWriter()));
+        Assert.False(JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("interrupted").GetBoolean());
+    }
+
+    [Fact]
     public void InterruptedWithoutACheckpointStillSavesTheModelAndSaysItCannotResume()
     {
         var stdout = new StringWriter();
