@@ -216,7 +216,6 @@ internal sealed partial class TrainingPlan
         // The same chunks backward: dZ = dA ⊙ act'(A); the chunk's dWr = colᵀ·dZ, db = Σ dZ; dX = col2im(dZ·Wrᵀ).
         private void BackwardPart(int part)
         {
-            var c = col[part];
             for (int first = part * chunk; first < n; first += parts * chunk)
             {
                 int images = Math.Min(chunk, n - first), rows = images * g.P, index = first / chunk;
@@ -224,11 +223,8 @@ internal sealed partial class TrainingPlan
                 var dz = Delta.AsSpan(first * OutSize, images * OutSize);
                 if (!ActivationBackwardDoneByNext)
                     DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
-                if (wantWeight)
-                {
-                    ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), gc);
-                    Gemm.Multiply(Gemm.Variant, 1, dwr[index], c, dz, g.K, oc, rows, true, false, false);
-                }
+                if (wantWeight)   // dWr = colᵀ·dZ, col's strips packed straight from the images
+                    Gemm.MultiplyIm2ColTransposed(Gemm.Variant, dwr[index], x.AsSpan(first * InSize, images * InSize), gc, dz, oc, accumulate: false);
                 if (wantBias) DenseKernels.BiasGradient(db[index], dz, rows, oc);
                 if (dx is null) continue;
                 Gemm.Multiply(Gemm.Variant, 1, dcol[part], dz, wr, rows, g.K, oc, false, true, false);

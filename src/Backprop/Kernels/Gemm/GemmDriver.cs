@@ -39,12 +39,24 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
     public static int NR => TK.NR;
 
     /// <summary>C[m,n] (+)= op(A)[m,k]·op(B)[k,n] on the calling thread; k ≥ 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* c, nint ldc, float* a, nint rsA, nint csA, float* b, nint rsB, nint csB,
+        int m, int n, int k, bool accumulate)
+    {
+        var strided = new StridedA(a, rsA, csA);
+        Run(ref strided, c, ldc, b, rsB, csB, m, n, k, accumulate);
+    }
+
+    /// <summary>
+    /// C[m,n] (+)= A[m,k]·op(B)[k,n] on the calling thread, with A's blocks packed by <paramref name="a"/> (a strided
+    /// matrix, or a matrix that exists only implicitly, such as an image's im2col columns); k ≥ 1.
+    /// </summary>
     /// <remarks>The edge tile is written whole by the kernel before it is read, so it is not zeroed first
     /// (SkipLocalsInit): attention calls this thousands of times a step on [64, 64] products.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    public static void Run(float* c, nint ldc, float* a, nint rsA, nint csA, float* b, nint rsB, nint csB,
-        int m, int n, int k, bool accumulate)
+    public static void Run<TA>(ref TA a, float* c, nint ldc, float* b, nint rsB, nint csB,
+        int m, int n, int k, bool accumulate) where TA : struct, IPackA
     {
         int kcMax = KBlock(k);
         int mBlocks = (m + MC - 1) / MC;
@@ -74,7 +86,7 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
-                    GemmPacking.Pack(ap, a + ic * rsA + pc * csA, rsA, csA, mc, kc, TK.MR);
+                    a.Pack(ap, ic, pc, mc, kc, TK.MR);
                     Macro(ap, bp, bBlock, rsB, fullStrips, c + ic * ldc + jc, ldc, mc, nc, kc, add, edge);
                 }
             }
