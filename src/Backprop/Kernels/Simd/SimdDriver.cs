@@ -15,13 +15,14 @@ namespace Backprop.Kernels;
 /// (in place) but must not overlap one partially. Callers pass <see cref="Simd.Width"/> in production and every
 /// width in tests; a width wider than the hardware runs in software (correct, slow).
 /// </remarks>
-internal static class SimdDriver
+internal static partial class SimdDriver
 {
     /// <summary>d[i] = TOp(x[i]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Map<TOp>(Span<float> d, ReadOnlySpan<float> x, SimdWidth width) where TOp : struct, IUnaryOperator
     {
         SameLength(d, x.Length, nameof(x));
+        if (d.Length >= ParallelMinLength && TrySplit<TOp>(d, x, width)) return;
         Core<TOp>(ref MemoryMarshal.GetReference(d), ref MemoryMarshal.GetReference(x), (nuint)d.Length, width);
     }
 
@@ -31,6 +32,7 @@ internal static class SimdDriver
     {
         SameLength(d, x.Length, nameof(x));
         SameLength(d, y.Length, nameof(y));
+        if (d.Length >= ParallelMinLength && TrySplit<TOp>(d, x, y, width)) return;
         Core<TOp>(ref MemoryMarshal.GetReference(d), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), (nuint)d.Length, width);
     }
 
