@@ -14,8 +14,8 @@ internal static partial class RecurrentKernels
         public static void Invoke1(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            float rg = FloatSigmoidPair.Invoke(Unsafe.Add(ref r.Xp, j) + Unsafe.Add(ref r.Hp, j)).S;
-            float z = FloatSigmoidPair.Invoke(Unsafe.Add(ref r.Xp, n + j) + Unsafe.Add(ref r.Hp, n + j)).S;
+            float rg = FloatSigmoidPair.Sigmoid(Unsafe.Add(ref r.Xp, j) + Unsafe.Add(ref r.Hp, j));
+            float z = FloatSigmoidPair.Sigmoid(Unsafe.Add(ref r.Xp, n + j) + Unsafe.Add(ref r.Hp, n + j));
             float hn = Unsafe.Add(ref r.Hp, 2 * n + j);
             float nn = FloatTanh.Invoke(Unsafe.Add(ref r.Xp, 2 * n + j) + rg * hn);
             Unsafe.Add(ref r.Acts, j) = rg;
@@ -29,8 +29,8 @@ internal static partial class RecurrentKernels
         public static void Invoke4(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var rg = FloatSigmoidPair.Invoke(Vector128.LoadUnsafe(ref r.Xp, j) + Vector128.LoadUnsafe(ref r.Hp, j)).S;
-            var z = FloatSigmoidPair.Invoke(Vector128.LoadUnsafe(ref r.Xp, n + j) + Vector128.LoadUnsafe(ref r.Hp, n + j)).S;
+            var rg = FloatSigmoidPair.Sigmoid(Vector128.LoadUnsafe(ref r.Xp, j) + Vector128.LoadUnsafe(ref r.Hp, j));
+            var z = FloatSigmoidPair.Sigmoid(Vector128.LoadUnsafe(ref r.Xp, n + j) + Vector128.LoadUnsafe(ref r.Hp, n + j));
             var hn = Vector128.LoadUnsafe(ref r.Hp, 2 * n + j);
             var nn = FloatTanh.Invoke(Vector128.LoadUnsafe(ref r.Xp, 2 * n + j) + rg * hn);
             rg.StoreUnsafe(ref r.Acts, j);
@@ -44,8 +44,8 @@ internal static partial class RecurrentKernels
         public static void Invoke8(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var rg = FloatSigmoidPair.Invoke(Vector256.LoadUnsafe(ref r.Xp, j) + Vector256.LoadUnsafe(ref r.Hp, j)).S;
-            var z = FloatSigmoidPair.Invoke(Vector256.LoadUnsafe(ref r.Xp, n + j) + Vector256.LoadUnsafe(ref r.Hp, n + j)).S;
+            var rg = FloatSigmoidPair.Sigmoid(Vector256.LoadUnsafe(ref r.Xp, j) + Vector256.LoadUnsafe(ref r.Hp, j));
+            var z = FloatSigmoidPair.Sigmoid(Vector256.LoadUnsafe(ref r.Xp, n + j) + Vector256.LoadUnsafe(ref r.Hp, n + j));
             var hn = Vector256.LoadUnsafe(ref r.Hp, 2 * n + j);
             var nn = FloatTanh.Invoke(Vector256.LoadUnsafe(ref r.Xp, 2 * n + j) + rg * hn);
             rg.StoreUnsafe(ref r.Acts, j);
@@ -59,8 +59,8 @@ internal static partial class RecurrentKernels
         public static void Invoke16(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var rg = FloatSigmoidPair.Invoke(Vector512.LoadUnsafe(ref r.Xp, j) + Vector512.LoadUnsafe(ref r.Hp, j)).S;
-            var z = FloatSigmoidPair.Invoke(Vector512.LoadUnsafe(ref r.Xp, n + j) + Vector512.LoadUnsafe(ref r.Hp, n + j)).S;
+            var rg = FloatSigmoidPair.Sigmoid(Vector512.LoadUnsafe(ref r.Xp, j) + Vector512.LoadUnsafe(ref r.Hp, j));
+            var z = FloatSigmoidPair.Sigmoid(Vector512.LoadUnsafe(ref r.Xp, n + j) + Vector512.LoadUnsafe(ref r.Hp, n + j));
             var hn = Vector512.LoadUnsafe(ref r.Hp, 2 * n + j);
             var nn = FloatTanh.Invoke(Vector512.LoadUnsafe(ref r.Xp, 2 * n + j) + rg * hn);
             rg.StoreUnsafe(ref r.Acts, j);

@@ -14,10 +14,10 @@ internal static partial class RecurrentKernels
         public static void Invoke1(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            float i = FloatSigmoidPair.Invoke(Unsafe.Add(ref r.Xp, j) + Unsafe.Add(ref r.Hp, j)).S;
-            float f = FloatSigmoidPair.Invoke(Unsafe.Add(ref r.Xp, n + j) + Unsafe.Add(ref r.Hp, n + j)).S;
+            float i = FloatSigmoidPair.Sigmoid(Unsafe.Add(ref r.Xp, j) + Unsafe.Add(ref r.Hp, j));
+            float f = FloatSigmoidPair.Sigmoid(Unsafe.Add(ref r.Xp, n + j) + Unsafe.Add(ref r.Hp, n + j));
             float g = FloatTanh.Invoke(Unsafe.Add(ref r.Xp, 2 * n + j) + Unsafe.Add(ref r.Hp, 2 * n + j));
-            float o = FloatSigmoidPair.Invoke(Unsafe.Add(ref r.Xp, 3 * n + j) + Unsafe.Add(ref r.Hp, 3 * n + j)).S;
+            float o = FloatSigmoidPair.Sigmoid(Unsafe.Add(ref r.Xp, 3 * n + j) + Unsafe.Add(ref r.Hp, 3 * n + j));
             float c = f * Unsafe.Add(ref r.CPrev, j) + i * g;
             Unsafe.Add(ref r.Acts, j) = i;
             Unsafe.Add(ref r.Acts, n + j) = f;
@@ -31,10 +31,10 @@ internal static partial class RecurrentKernels
         public static void Invoke4(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var i = FloatSigmoidPair.Invoke(Vector128.LoadUnsafe(ref r.Xp, j) + Vector128.LoadUnsafe(ref r.Hp, j)).S;
-            var f = FloatSigmoidPair.Invoke(Vector128.LoadUnsafe(ref r.Xp, n + j) + Vector128.LoadUnsafe(ref r.Hp, n + j)).S;
+            var i = FloatSigmoidPair.Sigmoid(Vector128.LoadUnsafe(ref r.Xp, j) + Vector128.LoadUnsafe(ref r.Hp, j));
+            var f = FloatSigmoidPair.Sigmoid(Vector128.LoadUnsafe(ref r.Xp, n + j) + Vector128.LoadUnsafe(ref r.Hp, n + j));
             var g = FloatTanh.Invoke(Vector128.LoadUnsafe(ref r.Xp, 2 * n + j) + Vector128.LoadUnsafe(ref r.Hp, 2 * n + j));
-            var o = FloatSigmoidPair.Invoke(Vector128.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector128.LoadUnsafe(ref r.Hp, 3 * n + j)).S;
+            var o = FloatSigmoidPair.Sigmoid(Vector128.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector128.LoadUnsafe(ref r.Hp, 3 * n + j));
             var c = f * Vector128.LoadUnsafe(ref r.CPrev, j) + i * g;
             i.StoreUnsafe(ref r.Acts, j);
             f.StoreUnsafe(ref r.Acts, n + j);
@@ -48,10 +48,10 @@ internal static partial class RecurrentKernels
         public static void Invoke8(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var i = FloatSigmoidPair.Invoke(Vector256.LoadUnsafe(ref r.Xp, j) + Vector256.LoadUnsafe(ref r.Hp, j)).S;
-            var f = FloatSigmoidPair.Invoke(Vector256.LoadUnsafe(ref r.Xp, n + j) + Vector256.LoadUnsafe(ref r.Hp, n + j)).S;
+            var i = FloatSigmoidPair.Sigmoid(Vector256.LoadUnsafe(ref r.Xp, j) + Vector256.LoadUnsafe(ref r.Hp, j));
+            var f = FloatSigmoidPair.Sigmoid(Vector256.LoadUnsafe(ref r.Xp, n + j) + Vector256.LoadUnsafe(ref r.Hp, n + j));
             var g = FloatTanh.Invoke(Vector256.LoadUnsafe(ref r.Xp, 2 * n + j) + Vector256.LoadUnsafe(ref r.Hp, 2 * n + j));
-            var o = FloatSigmoidPair.Invoke(Vector256.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector256.LoadUnsafe(ref r.Hp, 3 * n + j)).S;
+            var o = FloatSigmoidPair.Sigmoid(Vector256.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector256.LoadUnsafe(ref r.Hp, 3 * n + j));
             var c = f * Vector256.LoadUnsafe(ref r.CPrev, j) + i * g;
             i.StoreUnsafe(ref r.Acts, j);
             f.StoreUnsafe(ref r.Acts, n + j);
@@ -65,10 +65,10 @@ internal static partial class RecurrentKernels
         public static void Invoke16(in StepRow r, nuint j)
         {
             nuint n = r.N;
-            var i = FloatSigmoidPair.Invoke(Vector512.LoadUnsafe(ref r.Xp, j) + Vector512.LoadUnsafe(ref r.Hp, j)).S;
-            var f = FloatSigmoidPair.Invoke(Vector512.LoadUnsafe(ref r.Xp, n + j) + Vector512.LoadUnsafe(ref r.Hp, n + j)).S;
+            var i = FloatSigmoidPair.Sigmoid(Vector512.LoadUnsafe(ref r.Xp, j) + Vector512.LoadUnsafe(ref r.Hp, j));
+            var f = FloatSigmoidPair.Sigmoid(Vector512.LoadUnsafe(ref r.Xp, n + j) + Vector512.LoadUnsafe(ref r.Hp, n + j));
             var g = FloatTanh.Invoke(Vector512.LoadUnsafe(ref r.Xp, 2 * n + j) + Vector512.LoadUnsafe(ref r.Hp, 2 * n + j));
-            var o = FloatSigmoidPair.Invoke(Vector512.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector512.LoadUnsafe(ref r.Hp, 3 * n + j)).S;
+            var o = FloatSigmoidPair.Sigmoid(Vector512.LoadUnsafe(ref r.Xp, 3 * n + j) + Vector512.LoadUnsafe(ref r.Hp, 3 * n + j));
             var c = f * Vector512.LoadUnsafe(ref r.CPrev, j) + i * g;
             i.StoreUnsafe(ref r.Acts, j);
             f.StoreUnsafe(ref r.Acts, n + j);

@@ -221,8 +221,9 @@ internal static partial class RecurrentKernels
     }
 
     // Whole vectors of the width, then the tail in narrower vectors (8, then 4 floats), then one float at a time, as
-    // SimdDriver's loops.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // SimdDriver's loops. One method per cell, not inlined into Step: the JIT inlines only so much into one method,
+    // widest path first (inlined into Step, the GRU's paths were left as calls; here the 512-bit paths are whole).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Run<TCell>(in StepRow r, SimdWidth width) where TCell : struct, ICellStep
     {
         nuint n = r.N, j = 0;
@@ -241,7 +242,7 @@ internal static partial class RecurrentKernels
         for (; j < n; j++) TCell.Invoke1(in r, j);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Run<TCell>(in GradRow r, SimdWidth width) where TCell : struct, ICellStepBackward
     {
         nuint n = r.N, j = 0;

@@ -157,6 +157,39 @@ internal readonly struct TanhOperator : IUnaryOperator
 /// <summary>σ(z) and 1 − σ(z) from a = e^(−|z|), q = 1/(1 + a): (q, a·q) for z ≥ 0, (a·q, q) below.</summary>
 internal static class FloatSigmoidPair
 {
+    /// <summary>σ(z) alone, the same bits as <c>Invoke(z).S</c>, for callers that do not need 1 − σ (a smaller inlinee).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sigmoid(float z)
+    {
+        float a = FloatExp.Invoke(-MathF.Abs(z));
+        float q = 1f / (1f + a);
+        return z >= 0f ? q : a * q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sigmoid(Vector128<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector128.Abs(z));
+        var q = Vector128<float>.One / (Vector128<float>.One + a);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), q, a * q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector256.Abs(z));
+        var q = Vector256<float>.One / (Vector256<float>.One + a);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), q, a * q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector512.Abs(z));
+        var q = Vector512<float>.One / (Vector512<float>.One + a);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), q, a * q);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float S, float T) Invoke(float z)
     {
