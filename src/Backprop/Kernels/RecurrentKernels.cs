@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Backprop.Kernels;
 
 /// <summary>The recurrent cells' nonlinear step (after the two matrix products), forward and backward side by side.</summary>
@@ -17,103 +21,243 @@ internal enum RecurrentCell
 /// Per-row gate math of one time step, B = batch rows, H = hidden size. Pre-activations arrive as xp (input side,
 /// W_ih x + b_ih) and hp (hidden side, W_hh h + b_hh), each [B, G·H] with G gate blocks of H. No allocation.
 /// </summary>
-internal static class RecurrentKernels
+/// <remarks>
+/// Every cell runs at a <see cref="SimdWidth"/>: the RNN cells as <see cref="SimdDriver"/> maps, the LSTM and GRU
+/// cells, which read and write several blocks per element, as a cell struct (<see cref="ICellStep"/>) that a loop of
+/// this class runs over whole vectors of the width, then narrower tails, then single floats. σ is
+/// <see cref="FloatSigmoidPair"/>, tanh <see cref="FloatTanh"/>, multiply and add kept separate, so every width gives
+/// the bits of the scalar twin (<c>backprop selftest</c> checks the <c>recurrent.*</c> cases).
+/// </remarks>
+internal static partial class RecurrentKernels
 {
     /// <summary>Gate blocks of a cell: 1, 4 (i, f, g, o) or 3 (r, z, n).</summary>
     public static int Gates(RecurrentCell cell) => cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
 
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
-
     /// <summary>
     /// One step for one row. RNN: h = act(xp + hp). LSTM: i, f, o = σ(·), g = tanh(·) of xp + hp; c = f·c₋ + i·g;
     /// h = o·tanh(c); acts = [i, f, g, o]. GRU: r, z = σ(xp + hp), n = tanh(xp_n + r·hp_n), h = (1 − z)·n + z·h₋;
-    /// acts = [r, z, n] and hpn = hp_n (the backward needs it).
+    /// acts = [r, z, n] and hpn = hp_n (the backward needs it). Spans a cell does not use may be empty.
     /// </summary>
     public static void Step(RecurrentCell cell, Span<float> h, Span<float> c, Span<float> acts, Span<float> hpn,
-        ReadOnlySpan<float> xp, ReadOnlySpan<float> hp, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, int hidden)
+        ReadOnlySpan<float> xp, ReadOnlySpan<float> hp, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, int hidden) =>
+        Step(cell, h, c, acts, hpn, xp, hp, hPrev, cPrev, hidden, Simd.Width);
+
+    /// <summary><see cref="Step(RecurrentCell, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Step(RecurrentCell cell, Span<float> h, Span<float> c, Span<float> acts, Span<float> hpn,
+        ReadOnlySpan<float> xp, ReadOnlySpan<float> hp, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, int hidden, SimdWidth width)
     {
-        int n = hidden;
+        int n = hidden, gn = Gates(cell) * hidden;
+        Need(h, n, nameof(h), cell);
+        Need(xp, gn, nameof(xp), cell);
+        Need(hp, gn, nameof(hp), cell);
         switch (cell)
         {
             case RecurrentCell.RnnTanh:
-                for (int j = 0; j < n; j++) h[j] = MathF.Tanh(xp[j] + hp[j]);
+                SimdDriver.Map<AddOperator>(h[..n], xp[..n], hp[..n], width);
+                SimdDriver.Map<TanhOperator>(h[..n], h[..n], width);
                 break;
             case RecurrentCell.RnnRelu:
-                for (int j = 0; j < n; j++) h[j] = MathF.Max(0f, xp[j] + hp[j]);
+                SimdDriver.Map<BiasReluOperator>(h[..n], xp[..n], hp[..n], width);
                 break;
             case RecurrentCell.Lstm:
-                for (int j = 0; j < n; j++)
-                {
-                    float i = Sigmoid(xp[j] + hp[j]), f = Sigmoid(xp[n + j] + hp[n + j]);
-                    float g = MathF.Tanh(xp[2 * n + j] + hp[2 * n + j]), o = Sigmoid(xp[3 * n + j] + hp[3 * n + j]);
-                    float cj = f * cPrev[j] + i * g;
-                    acts[j] = i; acts[n + j] = f; acts[2 * n + j] = g; acts[3 * n + j] = o;
-                    c[j] = cj;
-                    h[j] = o * MathF.Tanh(cj);
-                }
+                Need(c, n, nameof(c), cell);
+                Need(acts, gn, nameof(acts), cell);
+                Need(cPrev, n, nameof(cPrev), cell);
+                Run<LstmStep>(new StepRow(h, c, acts, hpn, xp, hp, hPrev, cPrev, n), width);
                 break;
             default:
-                for (int j = 0; j < n; j++)
-                {
-                    float r = Sigmoid(xp[j] + hp[j]), z = Sigmoid(xp[n + j] + hp[n + j]);
-                    float nn = MathF.Tanh(xp[2 * n + j] + r * hp[2 * n + j]);
-                    acts[j] = r; acts[n + j] = z; acts[2 * n + j] = nn;
-                    hpn[j] = hp[2 * n + j];
-                    h[j] = (1f - z) * nn + z * hPrev[j];
-                }
+                Need(acts, gn, nameof(acts), cell);
+                Need(hpn, n, nameof(hpn), cell);
+                Need(hPrev, n, nameof(hPrev), cell);
+                Run<GruStep>(new StepRow(h, c, acts, hpn, xp, hp, hPrev, cPrev, n), width);
                 break;
         }
     }
 
     /// <summary>
-    /// The backward of <see cref="Step"/> for one row. In: dh = ∂L/∂h (this step's output and the next step's
-    /// recurrence), dc = ∂L/∂c (LSTM), the saved h, c, c₋, h₋, acts, hpn. Out: dxp and dhp, ∂L/∂ of the two
-    /// pre-activations (equal except for GRU's n block, where dhp_n = dxp_n·r), and the direct parts of ∂L/∂h₋
-    /// (GRU: dh·z; the W_hh path is added by the caller) and ∂L/∂c₋ (LSTM: dc·f).
+    /// The backward of <see cref="Step(RecurrentCell, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/>
+    /// for one row. In: dh = ∂L/∂h (this step's output and the next step's recurrence), dc = ∂L/∂c (LSTM), the
+    /// saved h, c, c₋, h₋, acts, hpn. Out: dxp and dhp, ∂L/∂ of the two pre-activations (equal except for GRU's n
+    /// block, where dhp_n = dxp_n·r), and the direct parts of ∂L/∂h₋ (GRU: dh·z; the W_hh path is added by the
+    /// caller) and ∂L/∂c₋ (LSTM: dc·f).
     /// </summary>
     public static void StepBackward(RecurrentCell cell, Span<float> dxp, Span<float> dhp, Span<float> dhPrevDirect, Span<float> dcPrev,
         ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> h, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev,
-        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> acts, ReadOnlySpan<float> hpn, int hidden)
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> acts, ReadOnlySpan<float> hpn, int hidden) =>
+        StepBackward(cell, dxp, dhp, dhPrevDirect, dcPrev, dh, dc, h, c, cPrev, hPrev, acts, hpn, hidden, Simd.Width);
+
+    /// <summary><see cref="StepBackward(RecurrentCell, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/> at a given width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void StepBackward(RecurrentCell cell, Span<float> dxp, Span<float> dhp, Span<float> dhPrevDirect, Span<float> dcPrev,
+        ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> h, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> acts, ReadOnlySpan<float> hpn, int hidden, SimdWidth width)
     {
-        int n = hidden;
+        int n = hidden, gn = Gates(cell) * hidden;
+        Need(dxp, gn, nameof(dxp), cell);
+        Need(dhp, gn, nameof(dhp), cell);
+        Need(dh, n, nameof(dh), cell);
         switch (cell)
         {
             case RecurrentCell.RnnTanh:
-                for (int j = 0; j < n; j++) dxp[j] = dhp[j] = dh[j] * (1f - h[j] * h[j]);
+                Need(h, n, nameof(h), cell);
+                SimdDriver.Map<TanhBackwardOperator>(dxp[..n], dh[..n], h[..n], width);
+                dxp[..n].CopyTo(dhp);
                 dhPrevDirect.Clear();
                 break;
             case RecurrentCell.RnnRelu:
-                for (int j = 0; j < n; j++) dxp[j] = dhp[j] = h[j] > 0f ? dh[j] : 0f;
+                Need(h, n, nameof(h), cell);
+                SimdDriver.Map<ReluBackwardOperator>(dxp[..n], dh[..n], h[..n], width);
+                dxp[..n].CopyTo(dhp);
                 dhPrevDirect.Clear();
                 break;
             case RecurrentCell.Lstm:
-                for (int j = 0; j < n; j++)
-                {
-                    float i = acts[j], f = acts[n + j], g = acts[2 * n + j], o = acts[3 * n + j];
-                    float tc = MathF.Tanh(c[j]);
-                    float dcj = dc[j] + dh[j] * o * (1f - tc * tc);
-                    dxp[j] = dhp[j] = dcj * g * i * (1f - i);
-                    dxp[n + j] = dhp[n + j] = dcj * cPrev[j] * f * (1f - f);
-                    dxp[2 * n + j] = dhp[2 * n + j] = dcj * i * (1f - g * g);
-                    dxp[3 * n + j] = dhp[3 * n + j] = dh[j] * tc * o * (1f - o);
-                    dcPrev[j] = dcj * f;
-                }
+                Need(dcPrev, n, nameof(dcPrev), cell);
+                Need(dc, n, nameof(dc), cell);
+                Need(c, n, nameof(c), cell);
+                Need(cPrev, n, nameof(cPrev), cell);
+                Need(acts, gn, nameof(acts), cell);
+                Run<LstmStepBackward>(new GradRow(dxp, dhp, dhPrevDirect, dcPrev, dh, dc, c, cPrev, hPrev, acts, hpn, n), width);
                 dhPrevDirect.Clear();
                 break;
             default:
-                for (int j = 0; j < n; j++)
-                {
-                    float r = acts[j], z = acts[n + j], nn = acts[2 * n + j];
-                    float dnp = dh[j] * (1f - z) * (1f - nn * nn);
-                    float drp = dnp * hpn[j] * r * (1f - r);
-                    float dzp = dh[j] * (hPrev[j] - nn) * z * (1f - z);
-                    dxp[j] = dhp[j] = drp;
-                    dxp[n + j] = dhp[n + j] = dzp;
-                    dxp[2 * n + j] = dnp;
-                    dhp[2 * n + j] = dnp * r;
-                    dhPrevDirect[j] = dh[j] * z;
-                }
+                Need(dhPrevDirect, n, nameof(dhPrevDirect), cell);
+                Need(hPrev, n, nameof(hPrev), cell);
+                Need(acts, gn, nameof(acts), cell);
+                Need(hpn, n, nameof(hpn), cell);
+                Run<GruStepBackward>(new GradRow(dxp, dhp, dhPrevDirect, dcPrev, dh, dc, c, cPrev, hPrev, acts, hpn, n), width);
                 break;
         }
+    }
+
+    // The kernels index past the spans' bounds checks, so every span a cell reads or writes is checked here once.
+    private static void Need(ReadOnlySpan<float> span, int length, string name, RecurrentCell cell)
+    {
+        if (span.Length < length)
+            throw new ArgumentException($"{name}: the {cell} step reads {length} floats, but the span has {span.Length}.", name);
+    }
+
+    /// <summary>
+    /// One row of a forward step as refs to the spans' first floats, N = hidden size: element j of gate block k is at
+    /// k·N + j. Refs of spans a cell does not use are null and never read.
+    /// </summary>
+    private readonly ref struct StepRow(Span<float> h, Span<float> c, Span<float> acts, Span<float> hpn,
+        ReadOnlySpan<float> xp, ReadOnlySpan<float> hp, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, int n)
+    {
+        public readonly ref float H = ref MemoryMarshal.GetReference(h);
+        public readonly ref float C = ref MemoryMarshal.GetReference(c);
+        public readonly ref float Acts = ref MemoryMarshal.GetReference(acts);
+        public readonly ref float Hpn = ref MemoryMarshal.GetReference(hpn);
+        public readonly ref float Xp = ref MemoryMarshal.GetReference(xp);
+        public readonly ref float Hp = ref MemoryMarshal.GetReference(hp);
+        public readonly ref float HPrev = ref MemoryMarshal.GetReference(hPrev);
+        public readonly ref float CPrev = ref MemoryMarshal.GetReference(cPrev);
+        public readonly nuint N = (nuint)n;
+    }
+
+    /// <summary>One row of a backward step as refs, laid out as <see cref="StepRow"/>.</summary>
+    private readonly ref struct GradRow(Span<float> dxp, Span<float> dhp, Span<float> dhPrevDirect, Span<float> dcPrev,
+        ReadOnlySpan<float> dh, ReadOnlySpan<float> dc, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev,
+        ReadOnlySpan<float> hPrev, ReadOnlySpan<float> acts, ReadOnlySpan<float> hpn, int n)
+    {
+        public readonly ref float Dxp = ref MemoryMarshal.GetReference(dxp);
+        public readonly ref float Dhp = ref MemoryMarshal.GetReference(dhp);
+        public readonly ref float DhPrevDirect = ref MemoryMarshal.GetReference(dhPrevDirect);
+        public readonly ref float DcPrev = ref MemoryMarshal.GetReference(dcPrev);
+        public readonly ref float Dh = ref MemoryMarshal.GetReference(dh);
+        public readonly ref float Dc = ref MemoryMarshal.GetReference(dc);
+        public readonly ref float C = ref MemoryMarshal.GetReference(c);
+        public readonly ref float CPrev = ref MemoryMarshal.GetReference(cPrev);
+        public readonly ref float HPrev = ref MemoryMarshal.GetReference(hPrev);
+        public readonly ref float Acts = ref MemoryMarshal.GetReference(acts);
+        public readonly ref float Hpn = ref MemoryMarshal.GetReference(hpn);
+        public readonly nuint N = (nuint)n;
+    }
+
+    /// <summary>
+    /// A cell's forward at element j of a row, for 1, 4, 8 and 16 elements from j. Each vector method computes, lane
+    /// by lane, what the scalar one does (same operations, same order), as <see cref="IUnaryOperator"/> asks.
+    /// </summary>
+    private interface ICellStep
+    {
+        static abstract void Invoke1(in StepRow r, nuint j);
+        static abstract void Invoke4(in StepRow r, nuint j);
+        static abstract void Invoke8(in StepRow r, nuint j);
+        static abstract void Invoke16(in StepRow r, nuint j);
+    }
+
+    /// <summary>A cell's backward at element j of a row, as <see cref="ICellStep"/>.</summary>
+    private interface ICellStepBackward
+    {
+        static abstract void Invoke1(in GradRow r, nuint j);
+        static abstract void Invoke4(in GradRow r, nuint j);
+        static abstract void Invoke8(in GradRow r, nuint j);
+        static abstract void Invoke16(in GradRow r, nuint j);
+    }
+
+    // dxp[k] = dhp[k] = d (and the same for the vector from k): the two pre-activations' gradients, equal outside GRU's n block.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Both(in GradRow r, nuint k, float d) => Unsafe.Add(ref r.Dxp, k) = Unsafe.Add(ref r.Dhp, k) = d;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Both(in GradRow r, nuint k, Vector128<float> d)
+    {
+        d.StoreUnsafe(ref r.Dxp, k);
+        d.StoreUnsafe(ref r.Dhp, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Both(in GradRow r, nuint k, Vector256<float> d)
+    {
+        d.StoreUnsafe(ref r.Dxp, k);
+        d.StoreUnsafe(ref r.Dhp, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Both(in GradRow r, nuint k, Vector512<float> d)
+    {
+        d.StoreUnsafe(ref r.Dxp, k);
+        d.StoreUnsafe(ref r.Dhp, k);
+    }
+
+    // Whole vectors of the width, then the tail in narrower vectors (8, then 4 floats), then one float at a time, as
+    // SimdDriver's loops. One method per cell, not inlined into Step: the JIT inlines only so much into one method,
+    // widest path first (inlined into Step, the GRU's paths were left as calls; here the 512-bit paths are whole).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TCell>(in StepRow r, SimdWidth width) where TCell : struct, ICellStep
+    {
+        nuint n = r.N, j = 0;
+        if (width >= SimdWidth.Vector512)
+        {
+            for (; j + 16 <= n; j += 16) TCell.Invoke16(in r, j);
+        }
+        if (width >= SimdWidth.Vector256)
+        {
+            for (; j + 8 <= n; j += 8) TCell.Invoke8(in r, j);
+        }
+        if (width >= SimdWidth.Vector128)
+        {
+            for (; j + 4 <= n; j += 4) TCell.Invoke4(in r, j);
+        }
+        for (; j < n; j++) TCell.Invoke1(in r, j);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TCell>(in GradRow r, SimdWidth width) where TCell : struct, ICellStepBackward
+    {
+        nuint n = r.N, j = 0;
+        if (width >= SimdWidth.Vector512)
+        {
+            for (; j + 16 <= n; j += 16) TCell.Invoke16(in r, j);
+        }
+        if (width >= SimdWidth.Vector256)
+        {
+            for (; j + 8 <= n; j += 8) TCell.Invoke8(in r, j);
+        }
+        if (width >= SimdWidth.Vector128)
+        {
+            for (; j + 4 <= n; j += 4) TCell.Invoke4(in r, j);
+        }
+        for (; j < n; j++) TCell.Invoke1(in r, j);
     }
 }

@@ -8,11 +8,11 @@ namespace Backprop.Text;
 /// </summary>
 /// <remarks>
 /// Per layer, the two pre-activations are GEMVs with the weights transposed once when the state is made
-/// (<see cref="RowLinear"/>): xp = W_ih·x + b_ih and hp = W_hh·h + b_hh, then the cell's kernel
-/// (<see cref="RecurrentKernels.Step"/>, the training op's) gives the new h and c. No graph is recorded and every
-/// buffer is made here, so a token in steady state allocates nothing (the op itself would transpose W_hh, 1 MB for a
-/// hidden size of 256, at every token). The logits equal the full forward's to float rounding; the state uses the
-/// weights as they are when it is made.
+/// (<see cref="RowLinear"/>): xp = W_ih·x + b_ih and hp = W_hh·h + b_hh, then the cell's kernel (the training op's,
+/// <see cref="RecurrentKernels.Step(RecurrentCell, Span{float}, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/>)
+/// gives the new h and c. No graph is recorded and every buffer is made here, so a token in steady state allocates
+/// nothing (the op itself would transpose W_hh, 1 MB for a hidden size of 256, at every token). The logits equal the
+/// full forward's to float rounding; the state uses the weights as they are when it is made.
 /// </remarks>
 internal sealed class LstmState : LanguageModelState
 {

@@ -3,11 +3,12 @@ using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
-// SiLU and tanh-GELU forward and backward in float, one operator struct each, for SimdDriver. Both are x·σ(z):
-// SiLU with z = x, tanh-GELU with z = 2u, u = √(2/π)(x + 0.044715x³), since ½(1 + tanh u) = σ(2u). σ(z) and
-// 1 − σ(z) come from a = e^(−|z|) ∈ (0, 1] (no overflow, no cancellation in either tail): with q = 1/(1 + a),
-// σ = q and 1 − σ = a·q for z ≥ 0, the other way round for z < 0. Every width does the same operations in the same
-// order as the scalar twin (multiply and add kept separate), so every width gives the same bits.
+// e^x, tanh x and σ in float at every width, then SiLU and tanh-GELU forward and backward, one operator struct each,
+// for SimdDriver. SiLU and tanh-GELU are x·σ(z): SiLU with z = x, tanh-GELU with z = 2u, u = √(2/π)(x + 0.044715x³),
+// since ½(1 + tanh u) = σ(2u). σ(z) and 1 − σ(z) come from a = e^(−|z|) ∈ (0, 1] (no overflow, no cancellation in
+// either tail): with q = 1/(1 + a), σ = q and 1 − σ = a·q for z ≥ 0, the other way round for z < 0. Every width does
+// the same operations in the same order as the scalar twin (multiply and add kept separate), so every width gives the
+// same bits.
 
 /// <summary>
 /// e^x in float, as Cephes' expf (about 1 ulp): n = round(x·log₂e) by the 1.5·2²³ trick, r = x − n·ln2 in two parts
@@ -75,9 +76,120 @@ internal static class FloatExp
     }
 }
 
+/// <summary>
+/// tanh x in float, as Cephes' tanhf, on a = |x| with the sign of x put back (so tanh(−0) = −0): below a = 0.625 the
+/// odd polynomial a + a·a²·P(a²) (no cancellation near 0, where tanh x ≈ x), from there 1 − 2/(e^(2a) + 1), which
+/// reaches exactly 1 by a ≈ 9 and stays there (e^(2a) = +∞ above a = 44.19 gives 1 − 0). NaN stays NaN (it fails
+/// a &gt; 0.625 and goes through the polynomial). Every width computes both forms and keeps one per lane, the scalar
+/// twin only the one it needs; the operations on the kept one are the same, so every width gives the same bits.
+/// </summary>
+internal static class FloatTanh
+{
+    private const float Small = 0.625f;
+    private const float P0 = -5.70498872745e-3f, P1 = 2.06390887954e-2f, P2 = -5.37397155531e-2f, P3 = 1.33314422036e-1f, P4 = -3.33332819422e-1f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x)
+    {
+        float a = MathF.Abs(x), t;
+        if (a > Small)
+        {
+            t = 1f - 2f / (FloatExp.Invoke(a + a) + 1f);
+        }
+        else
+        {
+            float z = a * a;
+            t = ((((P0 * z + P1) * z + P2) * z + P3) * z + P4) * z * a + a;
+        }
+        return MathF.CopySign(t, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        var a = Vector128.Abs(x);
+        var z = a * a;
+        var p = ((((Vector128.Create(P0) * z + Vector128.Create(P1)) * z + Vector128.Create(P2)) * z + Vector128.Create(P3)) * z + Vector128.Create(P4)) * z * a + a;
+        var q = Vector128<float>.One - Vector128.Create(2f) / (FloatExp.Invoke(a + a) + Vector128<float>.One);
+        var t = Vector128.ConditionalSelect(Vector128.GreaterThan(a, Vector128.Create(Small)), q, p);
+        return Vector128.ConditionalSelect(Vector128.Create(-0f), x, t);   // the sign bit of x, the rest of t
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        var a = Vector256.Abs(x);
+        var z = a * a;
+        var p = ((((Vector256.Create(P0) * z + Vector256.Create(P1)) * z + Vector256.Create(P2)) * z + Vector256.Create(P3)) * z + Vector256.Create(P4)) * z * a + a;
+        var q = Vector256<float>.One - Vector256.Create(2f) / (FloatExp.Invoke(a + a) + Vector256<float>.One);
+        var t = Vector256.ConditionalSelect(Vector256.GreaterThan(a, Vector256.Create(Small)), q, p);
+        return Vector256.ConditionalSelect(Vector256.Create(-0f), x, t);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var a = Vector512.Abs(x);
+        var z = a * a;
+        var p = ((((Vector512.Create(P0) * z + Vector512.Create(P1)) * z + Vector512.Create(P2)) * z + Vector512.Create(P3)) * z + Vector512.Create(P4)) * z * a + a;
+        var q = Vector512<float>.One - Vector512.Create(2f) / (FloatExp.Invoke(a + a) + Vector512<float>.One);
+        var t = Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(Small)), q, p);
+        return Vector512.ConditionalSelect(Vector512.Create(-0f), x, t);
+    }
+}
+
+/// <summary>tanh x (<see cref="FloatTanh"/>) as an operator for <see cref="SimdDriver"/>.</summary>
+internal readonly struct TanhOperator : IUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x) => FloatTanh.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x) => FloatTanh.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => FloatTanh.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x) => FloatTanh.Invoke(x);
+}
+
 /// <summary>σ(z) and 1 − σ(z) from a = e^(−|z|), q = 1/(1 + a): (q, a·q) for z ≥ 0, (a·q, q) below.</summary>
 internal static class FloatSigmoidPair
 {
+    /// <summary>σ(z) alone, the same bits as <c>Invoke(z).S</c>, for callers that do not need 1 − σ (a smaller inlinee).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sigmoid(float z)
+    {
+        float a = FloatExp.Invoke(-MathF.Abs(z));
+        float q = 1f / (1f + a);
+        return z >= 0f ? q : a * q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sigmoid(Vector128<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector128.Abs(z));
+        var q = Vector128<float>.One / (Vector128<float>.One + a);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), q, a * q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector256.Abs(z));
+        var q = Vector256<float>.One / (Vector256<float>.One + a);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), q, a * q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> z)
+    {
+        var a = FloatExp.Invoke(-Vector512.Abs(z));
+        var q = Vector512<float>.One / (Vector512<float>.One + a);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), q, a * q);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float S, float T) Invoke(float z)
     {

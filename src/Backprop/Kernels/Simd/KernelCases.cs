@@ -73,6 +73,15 @@ internal static class KernelCases
         new("op.gelu", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<GeluOperator>(d, Spread(x[0]), w))),
         new("op.gelu_backward", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<GeluBackwardOperator>(d, x[0], Spread(x[1]), w))),
         new("op.multiply_add", (n, w) => Map(n, 3, (d, x) => SimdDriver.Map<MultiplyAddOperator>(d, x[0], x[1], x[2], w))),
+        new("op.tanh", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<TanhOperator>(d, Spread(x[0]), w))),
+        new("recurrent.rnn_tanh", (n, w) => Cell(n, RecurrentCell.RnnTanh, w)),
+        new("recurrent.rnn_tanh_backward", (n, w) => CellBackward(n, RecurrentCell.RnnTanh, w)),
+        new("recurrent.rnn_relu", (n, w) => Cell(n, RecurrentCell.RnnRelu, w)),
+        new("recurrent.rnn_relu_backward", (n, w) => CellBackward(n, RecurrentCell.RnnRelu, w)),
+        new("recurrent.lstm", (n, w) => Cell(n, RecurrentCell.Lstm, w)),
+        new("recurrent.lstm_backward", (n, w) => CellBackward(n, RecurrentCell.Lstm, w)),
+        new("recurrent.gru", (n, w) => Cell(n, RecurrentCell.Gru, w)),
+        new("recurrent.gru_backward", (n, w) => CellBackward(n, RecurrentCell.Gru, w)),
     ];
 
     /// <summary>
@@ -117,6 +126,35 @@ internal static class KernelCases
         var d = new float[n];
         run(d, x);
         return d;
+    }
+
+    // One step of a recurrent cell of hidden size n: pre-activations [G·n] spread to reach σ's and tanh's tails and
+    // e^x's clamps, h₋ and c₋ [n]. Returns h, c, acts [G·n] and hpn (all four for every cell; those it does not
+    // write stay 0).
+    private static float[] Cell(int n, RecurrentCell cell, SimdWidth w)
+    {
+        var (h, c, acts, hpn) = CellForward(n, cell, w);
+        return [.. h, .. c, .. acts, .. hpn];
+    }
+
+    private static (float[] H, float[] C, float[] Acts, float[] Hpn) CellForward(int n, RecurrentCell cell, SimdWidth w)
+    {
+        int gn = RecurrentKernels.Gates(cell) * n;
+        var (h, c, acts, hpn) = (new float[n], new float[n], new float[gn], new float[n]);
+        RecurrentKernels.Step(cell, h, c, acts, hpn, Spread(Data(n, gn)), Spread(Data(n + 1, gn)), Data(n + 2, n), Spread(Data(n + 3, n)), n, w);
+        return (h, c, acts, hpn);
+    }
+
+    // The backward of that step (its saved values from the scalar forward), with dh and dc as inputs. Returns dxp,
+    // dhp [G·n], the direct part of ∂L/∂h₋ (written over values already there, or cleared) and dc₋.
+    private static float[] CellBackward(int n, RecurrentCell cell, SimdWidth w)
+    {
+        int gn = RecurrentKernels.Gates(cell) * n;
+        var (h, c, acts, hpn) = CellForward(n, cell, SimdWidth.Scalar);
+        var (dxp, dhp, direct, dcPrev) = (new float[gn], new float[gn], Data(n + 4, n), new float[n]);
+        RecurrentKernels.StepBackward(cell, dxp, dhp, direct, dcPrev, Data(n + 5, n), Data(n + 6, n), h, c, Spread(Data(n + 3, n)),
+            Data(n + 2, n), acts, hpn, n, w);
+        return [.. dxp, .. dhp, .. direct, .. dcPrev];
     }
 
     // A block of 3 rows of n columns and a bias of n, changed in place.
