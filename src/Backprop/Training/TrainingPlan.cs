@@ -99,15 +99,23 @@ internal sealed partial class TrainingPlan
         // have the shape [C, H, W].
         var start = InputOf(model, data.SampleShape) is { Image: not null } image && image.Features == data.NumFeatures
             ? image : new PlanInput(data.NumFeatures, null);
-        var stages = Compile(model, start, maxBatch, gradients, forwardOnly: false, out _, out reason);
+        var stages = Compile(model, start, maxBatch, gradients, forwardOnly: false, out var outputShape, out reason);
         if (stages is null) return null;
-        gradients.Finish();
-        foreach (var stage in stages) stage.AllocateBackward();
-        if (stages[^1] is not DenseStage)
+        // Cross-entropy's fused softmax reads the logits of a Dense layer. MSE reads any output rows: the gradient at
+        // the output feeds the last stage's backward whatever it is (an image decoder ends with a Flatten, whose
+        // layout stage gives back the NCHW order the targets have).
+        if (kind == LossKind.CrossEntropy && stages[^1] is not DenseStage)
         {
-            reason = $"the model ends with {LastLayer(model)}, but the compiled step must end with a Dense layer";
+            reason = $"the model ends with {LastLayer(model)}, but the compiled step for {loss.Name} must end with a Dense layer";
             return null;
         }
+        if (outputShape.Length != 1)
+        {
+            reason = $"the model ends on an image [{string.Join(", ", outputShape)}], but the compiled step's loss takes rows (end it with a Flatten)";
+            return null;
+        }
+        gradients.Finish();
+        foreach (var stage in stages) stage.AllocateBackward();
         int outputs = stages[^1].OutSize;
         if (kind == LossKind.CrossEntropy ? outputs != data.NumClasses || outputs < 2 : outputs != data.NumOutputs)
         {
@@ -170,6 +178,11 @@ internal sealed partial class TrainingPlan
                     stages.Add(cs);
                     image = (conv.OutChannels, cs.OH, cs.OW);
                     continue;
+                case ConvTranspose2d up when image is { } im && up.InChannels == im.C && up.OutputSize(im.H) >= 1 && up.OutputSize(im.W) >= 1:
+                    var ts = new ConvTransposeStage(up, gradients, im.H, im.W, maxBatch);
+                    stages.Add(ts);
+                    image = (up.OutChannels, ts.OH, ts.OW);
+                    continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
                     if (!forwardOnly && pool.Stride == pool.KernelSize && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
@@ -228,9 +241,11 @@ internal sealed partial class TrainingPlan
             reason = "the model has no layers";
             return null;
         }
-        if (forwardOnly && image is { } end)
+        if (image is { } end)
         {
-            stages.Add(new LayoutStage(end.H * end.W, end.C, maxBatch));   // [HW, C] → [C, HW]
+            // Forward-only, the output gets its NCHW layout back; a training step's loss takes rows, so it refuses
+            // this shape (TryCreate).
+            if (forwardOnly) stages.Add(new LayoutStage(end.H * end.W, end.C, maxBatch));   // [HW, C] → [C, HW]
             sampleShape = [end.C, end.H, end.W];
         }
         else sampleShape = [stages[^1].OutSize];
