@@ -48,7 +48,7 @@ internal sealed partial class TrainingPlan
     /// Compiles the forward pass of <paramref name="model"/> in evaluation mode for batches of up to
     /// <paramref name="maxBatch"/> rows, or returns null (with the reason) when a layer is outside what the stages
     /// express or the input's shape cannot be known: the model must start, after any activations, with a Dense, a
-    /// BatchNorm1d or a Reshape, or with an image layer (Conv2d, BatchNorm2d, max or average pooling) and a
+    /// BatchNorm1d or a Reshape, or with an image layer (Conv2d, ConvTranspose2d, BatchNorm2d, max or average pooling) and a
     /// <paramref name="sampleShape"/> [C, H, W] that gives the size of one example.
     /// </summary>
     public static TrainingPlan? TryCreateForward(Module model, int maxBatch, IReadOnlyList<int>? sampleShape, out string? reason)

@@ -14,13 +14,16 @@ namespace Backprop.Training;
 /// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/>, <see cref="BatchNorm1d"/> and
 /// <see cref="Dropout"/> layers and the activations sigmoid, tanh, relu, leaky_relu (slope ≥ 0) and identity (fused
 /// into the Dense or BatchNorm before them where there is one); and in front of them an image part of
-/// <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/>, <see cref="BatchNorm2d"/>, <see cref="MaxPool2d"/>,
-/// <see cref="AvgPool2d"/>, <see cref="Dropout"/>, the same activations, and <see cref="Flatten"/> — e.g. the model
-/// language's
-/// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
+/// <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/>, <see cref="ConvTranspose2d"/>, <see cref="BatchNorm2d"/>,
+/// <see cref="MaxPool2d"/>, <see cref="AvgPool2d"/>, <see cref="Dropout"/>, the same activations, and
+/// <see cref="Flatten"/> — e.g. the model language's
+/// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>
+/// or the convolutional autoencoder's
+/// <c>conv(16,3,stride=2,pad=1)-relu-conv(32,3,stride=2,pad=1)-relu-convtranspose(16,3,stride=2,pad=1,outpad=1)-relu-convtranspose(1,3,stride=2,pad=1,outpad=1)-sigmoid-flatten</c>.
 /// BatchNorm layers train with batch statistics and update their running statistics, as in training mode.
 /// Trained with <see cref="CrossEntropyLoss"/> on class indices (with or without class weights, label smoothing, an
-/// ignored index and any reduction), or with MSE / half-MSE on real targets.
+/// ignored index and any reduction), which needs a Dense layer last, or with MSE / half-MSE on real targets, which
+/// takes any last layer that gives rows (an image decoder ends with a Flatten).
 /// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
 /// forward   Z_l = A_{l−1}·W_l + b_l,  A_l = act_l(Z_l)                     (DenseKernels.Forward, bias+act fused)
