@@ -137,6 +137,31 @@ public sealed class ConvTransposePlanTests
     }
 
     [Fact]
+    public void ASharedTransposedConvolutionGetsItsGradientSummedOverItsUses()
+    {
+        // Size-keeping (k 3, pad 1, stride 1), so the one layer runs twice; a strided one before it.
+        var up = new ConvTranspose2d(2, 2, 3, padding: 1, rng: new Rng(5));
+        var model = new Sequential(new Reshape(1, 4, 4), new ConvTranspose2d(1, 2, 3, stride: 2, padding: 1, outputPadding: 1, rng: new Rng(6)),
+            new Relu(), up, new Tanh(), up, new Sigmoid(), new Flatten());
+        var data = Regression(12, [1, 4, 4], 128, seed: 6);
+        int[] rows = [.. Enumerable.Range(0, 12)];
+        var expected = TrainingPlanTests.Autograd(model, Losses.MSE, data, rows);
+        var plan = TrainingPlan.TryCreate(model, Losses.MSE, data, maxBatch: 12, out var reason);
+        Assert.True(plan is not null, reason);
+        model.ZeroGrad();
+        var (lossSum, correct) = plan.Step(data, rows);
+        Assert.Equal(4, model.Parameters().Count);
+        TrainingPlanTests.AssertStepMatches("shared", expected, lossSum, correct, model);
+        for (int p = 0; p < 4; p++)
+        {
+            var got = model.Parameters()[p].Grad!.ToArray();
+            float scale = expected.Grads[p].Max(MathF.Abs);
+            for (int i = 0; i < got.Length; i++)
+                Assert.True(Math.Abs(got[i] - expected.Grads[p][i]) <= 1e-4 * scale, $"parameter {p}[{i}]: plan {got[i]} vs graph {expected.Grads[p][i]}");
+        }
+    }
+
+    [Fact]
     public void AnImageOutputNeedsAFlattenAndCrossEntropyADense()
     {
         var images = Regression(10, [1, 4, 4], 16, seed: 1);
