@@ -11,7 +11,7 @@ namespace Backprop.Tests.Training;
 /// the same outputs, loss and gradients as the graph for many geometries, frozen parameters left alone, and the
 /// convolutional autoencoder trained through the compiled step by <see cref="ReconstructionTrainer"/>.
 /// </summary>
-public sealed class ConvTransposePlanTests
+public sealed class TrainingPlanConvTransposeTests
 {
     // Real-valued targets of the model's output width, so MSE reads every output.
     private static Dataset Regression(int rows, int[] sampleShape, int outputs, int seed)
@@ -263,7 +263,7 @@ public sealed class ConvTransposePlanTests
 /// same bits on one thread and on several.
 /// </summary>
 [Collection(nameof(RunsAlone))]
-public sealed class ConvTransposePlanThreadCountTests
+public sealed class TrainingPlanConvTransposeThreadCountTests
 {
     [Theory]
     [InlineData(64)]
