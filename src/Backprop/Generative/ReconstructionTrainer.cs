@@ -98,7 +98,8 @@ public static class ReconstructionTrainer
                 reason = "a VAE's objective (BCE + KL with z sampled) is not in the compiled step";
                 return null;
             }
-            return TrainingPlan.TryCreate(model, Losses.MSE, rows, Math.Min(options.Batch, n), out reason);
+            // The objective reshapes the output to the input's rows, so a decoder may end on an image.
+            return TrainingPlan.TryCreate(model, Losses.MSE, rows, Math.Min(options.Batch, n), out reason, imageOutputAsRows: true);
         }, out var engineReason);
         var engine = plan is null ? TrainingEngine.Graph : TrainingEngine.Compiled;
         options.OnStart?.Invoke(engine, engineReason);

@@ -77,8 +77,11 @@ internal sealed partial class TrainingPlan
     /// <summary>
     /// Compiles a step for <paramref name="model"/> trained with <paramref name="loss"/> on <paramref name="data"/>,
     /// or returns null (with the reason) when the model, loss or targets need the general autograd path.
+    /// <paramref name="imageOutputAsRows"/>: a model that ends on an image [C, H, W] gives its NCHW rows to an MSE, as
+    /// a caller that reshapes the output to the targets' rows does (<see cref="Generative.ReconstructionTrainer"/>);
+    /// without it (<see cref="Trainer"/>, whose loss takes the output as it is) such a model is refused.
     /// </summary>
-    public static TrainingPlan? TryCreate(Module model, ILoss loss, Dataset data, int maxBatch, out string? reason)
+    public static TrainingPlan? TryCreate(Module model, ILoss loss, Dataset data, int maxBatch, out string? reason, bool imageOutputAsRows = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
@@ -112,7 +115,9 @@ internal sealed partial class TrainingPlan
             reason = $"the model ends with {LastLayer(model)}, but the compiled step for {loss.Name} must end with a Dense layer";
             return null;
         }
-        if (outputShape.Length != 1)
+        if (outputShape is [var c, var h, var w] && imageOutputAsRows && kind != LossKind.CrossEntropy)
+            stages = [.. stages, new LayoutStage(h * w, c, maxBatch)];   // [HW, C] → [C, HW]: the image's NCHW row
+        else if (outputShape.Length != 1)
         {
             reason = $"the model ends on an image [{string.Join(", ", outputShape)}], but the compiled step's loss takes rows (end it with a Flatten)";
             return null;

@@ -238,6 +238,27 @@ public sealed class TrainingPlanConvTransposeTests
     }
 
     [Fact]
+    public void ADecoderThatEndsOnAnImageTrainsOnTheCompiledStepAsOnTheGraph()
+    {
+        // No flatten: the trainer reshapes [N, 2, 8, 8] to the input's rows, and so does the plan (two channels, so
+        // that the channels-last order differs from the rows').
+        const string spec = "conv(4,3,stride=2,pad=1)-relu-convtranspose(2,3,stride=2,pad=1,outpad=1)-sigmoid";
+        var train = Tensor.RandomUniform([64, 128], new Rng(3));
+        var results = new[] { TrainingEngine.Compiled, TrainingEngine.Graph }.Select(engine =>
+        {
+            var model = ModelLanguage.Build(spec, [2, 8, 8], new Rng(2));
+            var result = ReconstructionTrainer.Train(model, train, null, new ReconstructionOptions { Epochs = 2, Batch = 16, Engine = engine });
+            Assert.Equal(engine, result.Engine);
+            return (result, model.Parameters().Select(p => p.ToArray()).ToArray());
+        }).ToArray();
+        for (int e = 0; e < 2; e++)
+            Assert.Equal(results[1].result.Epochs[e].TrainLoss, results[0].result.Epochs[e].TrainLoss, 1e-5 * results[1].result.Epochs[e].TrainLoss);
+        for (int p = 0; p < results[0].Item2.Length; p++)
+            for (int i = 0; i < results[0].Item2[p].Length; i++)
+                Assert.True(Math.Abs(results[0].Item2[p][i] - results[1].Item2[p][i]) <= 1e-5, $"parameter {p}[{i}]");
+    }
+
+    [Fact]
     public void AVaeTrainsOnTheGraphAndSaysWhyAndCompiledRefusesIt()
     {
         var train = Squares(32, 1);
