@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Backprop.Nn;
 using Backprop.Data;
+using Backprop.Nn;
 using Backprop.Optim;
 using Backprop.Training;
 
