@@ -5,6 +5,7 @@ using Backprop.Generative;
 using Backprop.IO;
 using Backprop.Nn;
 using Backprop.Reporting;
+using Backprop.Training;
 
 namespace Backprop.Cli;
 
@@ -21,7 +22,8 @@ internal static class AutoencoderTrain
         "                       on --dataset fashion-mnist (or mnist --data-dir DIR); --model convae[:channels=16] (default),\n" +
         "                       vae[:latent=2,hidden=400] or a spec whose output has the input's size; pixels stay in [0, 1];\n" +
         "                       loss: MSE per pixel, or for vae BCE summed per image + KL; --epochs (5), --batch (128), --lr\n" +
-        "                       (0.001, Adam), --seed, --limit, --save, --report, --json\n";
+        "                       (0.001, Adam), --seed, --limit, --save, --report, --json; --engine auto|compiled|graph as\n" +
+        "                       for classifiers (the convae trains on the compiled step, a vae on the graph)\n";
 
     /// <summary>The <c>loss</c> a saved autoencoder records, which tells <c>evaluate</c> to score reconstructions.</summary>
     public const string AutoencoderLoss = "reconstruction_mse", VaeLossName = "vae_bce_kl";
@@ -46,7 +48,7 @@ internal static class AutoencoderTrain
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string[] values = ["dataset", "data-dir", "task", "model", "epochs", "batch", "lr", "seed", "limit", "save", "report"];
+        string[] values = ["dataset", "data-dir", "task", "model", "epochs", "batch", "lr", "seed", "limit", "save", "report", "engine"];
         CommandLine cl;
         try { cl = new CommandLine(args, values, ["json"]); }
         catch (UsageException e) when (e.Message.StartsWith("unknown option", StringComparison.Ordinal))
@@ -61,10 +63,12 @@ internal static class AutoencoderTrain
         bool json = cl.Has("json");
         var log = json ? stderr : stdout;
         int seed = cl.Int("seed", 1);
+        var engine = TrainCommand.EngineOption(cl);
         var options = new ReconstructionOptions
         {
             Epochs = cl.Int("epochs", 5, min: 1), Batch = cl.Int("batch", 128, min: 1),
-            LearningRate = cl.Float("lr", 1e-3f, min: float.Epsilon), Seed = seed,
+            LearningRate = cl.Float("lr", 1e-3f, min: float.Epsilon), Seed = seed, Engine = engine,
+            OnStart = (ran, reason) => log.WriteLine($"engine  {TrainCommand.EngineLine(ran, reason, engine)}"),
         };
         var spec = cl.String("model", "convae");
         AutoencoderPreset? preset = null;
@@ -116,6 +120,7 @@ internal static class AutoencoderTrain
                 ["dataset"] = train.Name, ["model"] = model.ToString(), ["parameters"] = model.ParameterCount(), ["epochs"] = result.Epochs.Count,
                 ["train_loss"] = result.Epochs.Count > 0 ? result.Epochs[^1].TrainLoss : null, ["test_loss"] = score.Loss, ["test_mse"] = score.Mse,
                 ["test_reconstruction"] = score.Reconstruction, ["test_kl"] = score.Kl, ["test_rows"] = score.Count, ["train_rows"] = train.Count,
+                ["engine"] = result.Engine == TrainingEngine.Compiled ? "compiled" : "graph", ["engine_reason"] = result.EngineReason,
                 ["samples_per_s"] = result.SamplesPerSecond, ["train_seconds"] = Math.Round(result.TrainSeconds, 4), ["saved"] = savePath,
                 ["interrupted"] = ctrlC.Token.IsCancellationRequested,
             }));

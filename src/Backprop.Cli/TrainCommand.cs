@@ -80,13 +80,7 @@ internal sealed class TrainCommand : ICommand
         var checkpointDir = cl.String("checkpoint");
         if (cl.Has("resume") && checkpointDir is null) throw new UsageException("--resume needs --checkpoint DIR (the folder of the run to continue).");
         TrainOutputs.CheckBeforeData(cl);
-        var engine = cl.String("engine", "auto") switch
-        {
-            "auto" => TrainingEngine.Auto,
-            "compiled" => TrainingEngine.Compiled,
-            "graph" => TrainingEngine.Graph,
-            var e => throw new UsageException($"--engine must be auto, compiled or graph but got '{e}'."),
-        };
+        var engine = EngineOption(cl);
 
         var predefined = DataOptions.LoadPredefinedSplit(cl) ?? TestDataOption.Load(cl, seed);
         var data = predefined?.Train ?? DataOptions.Load(cl, seed);
@@ -173,7 +167,7 @@ internal sealed class TrainCommand : ICommand
             Parallel = dist?.Parallel,
             CheckpointMetadata = dataHash is null ? null : TrainCheckpoint.Metadata(cl, dataHash), Engine = engine,
             ClipGradNorm = clipNorm, ClipGradValue = clipValue,
-            OnStart = h => log.WriteLine($"engine  {EngineLine(h, engine)}"),
+            OnStart = h => log.WriteLine($"engine  {EngineLine(h.Engine, h.EngineReason, engine)}"),
             OnBatch = p =>
             {
                 bar?.Update(p);
@@ -287,11 +281,20 @@ internal sealed class TrainCommand : ICommand
         : Preprocessing.IsImage(train) ? $"images normalized with one mean {F(scaler.Mean[0])} and std {F(scaler.Std[0])} over all train pixels"
         : "features standardized per column with train statistics";
 
+    /// <summary>The <c>--engine</c> option: auto (default), compiled or graph.</summary>
+    internal static TrainingEngine EngineOption(CommandLine cl) => cl.String("engine", "auto") switch
+    {
+        "auto" => TrainingEngine.Auto,
+        "compiled" => TrainingEngine.Compiled,
+        "graph" => TrainingEngine.Graph,
+        var e => throw new UsageException($"--engine must be auto, compiled or graph but got '{e}'."),
+    };
+
     /// <summary>The <c>engine</c> line: <c>compiled step</c>, or <c>autograd graph (why)</c>.</summary>
-    internal static string EngineLine(History history, TrainingEngine asked) =>
-        history.Engine == TrainingEngine.Compiled ? "compiled step"
+    internal static string EngineLine(TrainingEngine ran, string? reason, TrainingEngine asked) =>
+        ran == TrainingEngine.Compiled ? "compiled step"
         : asked == TrainingEngine.Graph ? "autograd graph (--engine graph)"
-        : $"autograd graph ({history.EngineReason})";
+        : $"autograd graph ({reason})";
 
     private static void CheckLossFitsData(ILoss loss, Dataset data)
     {

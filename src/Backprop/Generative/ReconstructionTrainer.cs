@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Backprop.Data;
 using Backprop.Nn;
 using Backprop.Optim;
+using Backprop.Training;
 
 namespace Backprop.Generative;
 
@@ -18,6 +20,16 @@ public sealed record ReconstructionOptions
 
     /// <summary>Seeds the shuffling and the VAE's ε (default 1).</summary>
     public int Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Which engine runs the steps (default <see cref="TrainingEngine.Auto"/>): an autoencoder whose layers the compiled
+    /// step expresses (the convae) trains through it, with the MSE per pixel as its loss; a <see cref="Vae"/> and any
+    /// other model through the autograd graph. <see cref="ReconstructionResult.Engine"/> says which ran.
+    /// </summary>
+    public TrainingEngine Engine { get; init; } = TrainingEngine.Auto;
+
+    /// <summary>Called once before the first step with the engine that runs the steps and, for the graph, why.</summary>
+    public Action<TrainingEngine, string?>? OnStart { get; init; }
 }
 
 /// <summary>How well a model reconstructs a set of rows.</summary>
@@ -39,13 +51,26 @@ public sealed record ReconstructionEpoch(int Epoch, double TrainLoss, Reconstruc
 /// <param name="Epochs">Every epoch run.</param>
 /// <param name="SamplesPerSecond">Training rows per second of stepping over the whole run.</param>
 /// <param name="TrainSeconds">Wall time, evaluation included.</param>
-public sealed record ReconstructionResult(IReadOnlyList<ReconstructionEpoch> Epochs, double SamplesPerSecond, double TrainSeconds);
+public sealed record ReconstructionResult(IReadOnlyList<ReconstructionEpoch> Epochs, double SamplesPerSecond, double TrainSeconds)
+{
+    /// <summary>The engine that ran the steps: <see cref="TrainingEngine.Compiled"/> or <see cref="TrainingEngine.Graph"/>.</summary>
+    public TrainingEngine Engine { get; init; } = TrainingEngine.Graph;
+
+    /// <summary>Why the steps ran through the graph; null when the compiled step ran them.</summary>
+    public string? EngineReason { get; init; }
+}
 
 /// <summary>
 /// Trains a model whose target is its input. An autoencoder (any module from rows [N, F] to [N, F]) minimises the
 /// mean squared error per pixel against the input; a <see cref="Vae"/> minimises its negative ELBO per example,
 /// BCE summed over the pixels plus the KL term (<see cref="VaeLoss"/>), with ε drawn from the run's seeded generator.
 /// </summary>
+/// <remarks>
+/// An autoencoder trains through the compiled step when its layers allow, as
+/// <see cref="Trainer"/> chooses (<see cref="ReconstructionOptions.Engine"/>): the targets are the input rows and the
+/// loss is the step's MSE, which is the MSE per pixel, with the same gradients as the graph's; the rows are visited in
+/// the same seeded order on either engine.
+/// </remarks>
 public static class ReconstructionTrainer
 {
     /// <summary>Trains <paramref name="model"/> on the rows of <paramref name="train"/> [N, F]; after each epoch
@@ -63,9 +88,24 @@ public static class ReconstructionTrainer
         if (test is not null) CheckRows(test, "test");
         CheckModel(model, [train.Shape[1]]);
 
+        int n = train.Shape[0], f = train.Shape[1];
+        // The compiled step trains on a dataset whose targets are its features (the same tensor, not a copy).
+        var rows = new Dataset(train, train, name: "reconstruction");
+        var plan = Trainer.ChooseEngine(options.Engine, nameof(ReconstructionOptions), (out string? reason) =>
+        {
+            if (model is Vae)
+            {
+                reason = "a VAE's objective (BCE + KL with z sampled) is not in the compiled step";
+                return null;
+            }
+            // The objective reshapes the output to the input's rows, so a decoder may end on an image.
+            return TrainingPlan.TryCreate(model, Losses.MSE, rows, Math.Min(options.Batch, n), out reason, imageOutputAsRows: true);
+        }, out var engineReason);
+        var engine = plan is null ? TrainingEngine.Graph : TrainingEngine.Compiled;
+        options.OnStart?.Invoke(engine, engineReason);
+
         var optimizer = new Adam(model.Parameters(), options.LearningRate);
         var rng = new Rng(options.Seed);
-        int n = train.Shape[0], f = train.Shape[1];
         var epochs = new List<ReconstructionEpoch>();
         var wall = Stopwatch.StartNew();
         var stepping = new Stopwatch();
@@ -83,8 +123,15 @@ public static class ReconstructionTrainer
             {
                 int b = Math.Min(options.Batch, n - start);
                 stepping.Start();
-                using (TensorArena.Step())
+                if (plan is not null)
                 {
+                    // Σ over the rows of each row's MSE per pixel, and every gradient in its parameter's Grad.
+                    lossSum += plan.Step(rows, order.AsSpan(start, b)).LossSum / b;
+                    optimizer.Step();
+                }
+                else
+                {
+                    using var step = TensorArena.Step();
                     var x = Rows(train, order.AsSpan(start, b), f);
                     var loss = Objective(model, x, rng).Loss;
                     optimizer.RecycleGrads();   // the next backward refills last step's gradient storage: no allocation
@@ -106,12 +153,13 @@ public static class ReconstructionTrainer
         }
         model.Eval();
         double rate = stepping.Elapsed.TotalSeconds > 0 ? trained / stepping.Elapsed.TotalSeconds : 0;
-        return new ReconstructionResult(epochs, rate, wall.Elapsed.TotalSeconds);
+        return new ReconstructionResult(epochs, rate, wall.Elapsed.TotalSeconds) { Engine = engine, EngineReason = engineReason };
     }
 
     /// <summary>
     /// Scores the rows of <paramref name="images"/> [N, F] in evaluation mode without a graph: the MSE of the
-    /// deterministic reconstruction and, for a VAE, the negative ELBO with ε from a generator seeded by <paramref name="seed"/>.
+    /// deterministic reconstruction (through the compiled forward when the model allows, see <see cref="Predictor"/>)
+    /// and, for a VAE, the negative ELBO with ε from a generator seeded by <paramref name="seed"/>.
     /// </summary>
     public static ReconstructionScore Evaluate(Module model, Tensor images, int seed = 1, int batch = 500)
     {
@@ -123,22 +171,27 @@ public static class ReconstructionTrainer
         var rng = new Rng(seed);
         int n = images.Shape[0], f = images.Shape[1];
         double loss = 0, sse = 0, reconstruction = 0, kl = 0;
+        bool vae = model is Vae;
+        // An autoencoder's objective is its MSE, so one forward pass scores it, through the compiled forward when the
+        // model allows (Predictor); a VAE's reconstruction decode(μ) and its sampled objective run through the graph.
+        var predictor = vae ? null : Predictor.For(model, null);
         var all = Enumerable.Range(0, n).ToArray();
         for (int start = 0; start < n; start += batch)
         {
             int b = Math.Min(batch, n - start);
             using var step = TensorArena.Step();
             var x = Rows(images, all.AsSpan(start, b), f);
-            var mean = model.Forward(x).Reshape(b, f);
+            var mean = (predictor?.Predict(x) ?? model.Forward(x)).Reshape(b, f);
             var diff = mean - x;
             sse += (diff * diff).Sum().Item();
+            if (!vae) continue;
             var (l, r, k) = Objective(model, x, rng);
             loss += l.Item() * b;
-            if (r is not null) reconstruction += r.Item() * b;
-            if (k is not null) kl += k.Item() * b;
+            reconstruction += r!.Item() * b;
+            kl += k!.Item() * b;
         }
-        bool vae = model is Vae;
-        return new ReconstructionScore(loss / n, sse / ((double)n * f), vae ? reconstruction / n : null, vae ? kl / n : null, n);
+        double mse = sse / ((double)n * f);
+        return new ReconstructionScore(vae ? loss / n : mse, mse, vae ? reconstruction / n : null, vae ? kl / n : null, n);
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ namespace Backprop.Nn;
 
 /// <summary>
 /// Inference for a deployed model: create one from a model once, then call <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>
-/// from any number of threads. A model the compiled step can express (Dense, Conv2d, BatchNorm1d/2d, max and average
-/// pooling, Flatten/Reshape, Dropout, activations, softmax) runs through the forward slice of that step
+/// from any number of threads. A model the compiled step can express (Dense, Conv2d, ConvTranspose2d, BatchNorm1d/2d,
+/// max and average pooling, Flatten/Reshape, Dropout, activations, softmax) runs through the forward slice of that step
 /// (<see cref="IsCompiled"/>), graph-free, and a call that writes into the caller's buffer allocates nothing in steady
 /// state; any other model runs through the autograd graph without recording it. A model that starts with a Conv2d or
 /// a pooling layer takes images of any size, so it compiles once it knows the shape of one example

@@ -48,7 +48,7 @@ internal sealed partial class TrainingPlan
     /// Compiles the forward pass of <paramref name="model"/> in evaluation mode for batches of up to
     /// <paramref name="maxBatch"/> rows, or returns null (with the reason) when a layer is outside what the stages
     /// express or the input's shape cannot be known: the model must start, after any activations, with a Dense, a
-    /// BatchNorm1d or a Reshape, or with an image layer (Conv2d, BatchNorm2d, max or average pooling) and a
+    /// BatchNorm1d or a Reshape, or with an image layer (Conv2d, ConvTranspose2d, BatchNorm2d, max or average pooling) and a
     /// <paramref name="sampleShape"/> [C, H, W] that gives the size of one example.
     /// </summary>
     public static TrainingPlan? TryCreateForward(Module model, int maxBatch, IReadOnlyList<int>? sampleShape, out string? reason)
@@ -84,13 +84,13 @@ internal sealed partial class TrainingPlan
         Dense dense => new(dense.InFeatures, null),
         BatchNorm1d bn => new(bn.Features, null),
         Reshape reshape => new(Product(reshape.SampleShape), null),
-        Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d when sampleShape is [var c, var h, var w] && c > 0 && h > 0 && w > 0
+        Conv2d or ConvTranspose2d or BatchNorm2d or MaxPool2d or AvgPool2d when sampleShape is [var c, var h, var w] && c > 0 && h > 0 && w > 0
             => new(c * h * w, (c, h, w)),
         _ => null,
     };
 
     /// <summary>True when the model starts, after any activations and dropout, with a layer that takes images of any size.</summary>
-    internal static bool StartsWithImageLayer(Module model) => FirstShapedLayer(model) is Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d;
+    internal static bool StartsWithImageLayer(Module model) => FirstShapedLayer(model) is Conv2d or ConvTranspose2d or BatchNorm2d or MaxPool2d or AvgPool2d;
 
     // The model's first layer that fixes the shape of its input, past activations and dropout; null at any other.
     // Walks nested Sequentials in call order (as Sequential.Leaves lists them) without building the leaf list, since
@@ -108,7 +108,7 @@ internal sealed partial class TrainingPlan
                 if (FirstShapedLayer(children[i], out layer)) return true;
             return false;
         }
-        if (module is Dense or BatchNorm1d or Reshape or Conv2d or BatchNorm2d or MaxPool2d or AvgPool2d)
+        if (module is Dense or BatchNorm1d or Reshape or Conv2d or ConvTranspose2d or BatchNorm2d or MaxPool2d or AvgPool2d)
         {
             layer = module;
             return true;

@@ -14,13 +14,16 @@ namespace Backprop.Training;
 /// <para>Supported: a <see cref="Sequential"/> (nested allowed) of <see cref="Dense"/>, <see cref="BatchNorm1d"/> and
 /// <see cref="Dropout"/> layers and the activations sigmoid, tanh, relu, leaky_relu (slope ≥ 0) and identity (fused
 /// into the Dense or BatchNorm before them where there is one); and in front of them an image part of
-/// <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/>, <see cref="BatchNorm2d"/>, <see cref="MaxPool2d"/>,
-/// <see cref="AvgPool2d"/>, <see cref="Dropout"/>, the same activations, and <see cref="Flatten"/> — e.g. the model
-/// language's
-/// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>.
+/// <see cref="Reshape"/> to [C, H, W], <see cref="Conv2d"/>, <see cref="ConvTranspose2d"/>, <see cref="BatchNorm2d"/>,
+/// <see cref="MaxPool2d"/>, <see cref="AvgPool2d"/>, <see cref="Dropout"/>, the same activations, and
+/// <see cref="Flatten"/> — e.g. the model language's
+/// <c>conv(32,3,pad=1)-batchnorm-relu-maxpool(2)-conv(64,3,pad=1)-batchnorm-relu-maxpool(2)-flatten-dense(128)-relu-dropout(0.3)-dense(10)</c>
+/// or the convolutional autoencoder's
+/// <c>conv(16,3,stride=2,pad=1)-relu-conv(32,3,stride=2,pad=1)-relu-convtranspose(16,3,stride=2,pad=1,outpad=1)-relu-convtranspose(1,3,stride=2,pad=1,outpad=1)-sigmoid-flatten</c>.
 /// BatchNorm layers train with batch statistics and update their running statistics, as in training mode.
 /// Trained with <see cref="CrossEntropyLoss"/> on class indices (with or without class weights, label smoothing, an
-/// ignored index and any reduction), or with MSE / half-MSE on real targets.
+/// ignored index and any reduction), which needs a Dense layer last, or with MSE / half-MSE on real targets, which
+/// takes any last layer that gives rows (an image decoder ends with a Flatten).
 /// Per batch of n rows, for layers l = 1..L with input A₀ = X:</para>
 /// <code>
 /// forward   Z_l = A_{l−1}·W_l + b_l,  A_l = act_l(Z_l)                     (DenseKernels.Forward, bias+act fused)
@@ -74,8 +77,11 @@ internal sealed partial class TrainingPlan
     /// <summary>
     /// Compiles a step for <paramref name="model"/> trained with <paramref name="loss"/> on <paramref name="data"/>,
     /// or returns null (with the reason) when the model, loss or targets need the general autograd path.
+    /// <paramref name="imageOutputAsRows"/>: a model that ends on an image [C, H, W] gives its NCHW rows to an MSE, as
+    /// a caller that reshapes the output to the targets' rows does (<see cref="Generative.ReconstructionTrainer"/>);
+    /// without it (<see cref="Trainer"/>, whose loss takes the output as it is) such a model is refused.
     /// </summary>
-    public static TrainingPlan? TryCreate(Module model, ILoss loss, Dataset data, int maxBatch, out string? reason)
+    public static TrainingPlan? TryCreate(Module model, ILoss loss, Dataset data, int maxBatch, out string? reason, bool imageOutputAsRows = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
@@ -99,15 +105,25 @@ internal sealed partial class TrainingPlan
         // have the shape [C, H, W].
         var start = InputOf(model, data.SampleShape) is { Image: not null } image && image.Features == data.NumFeatures
             ? image : new PlanInput(data.NumFeatures, null);
-        var stages = Compile(model, start, maxBatch, gradients, forwardOnly: false, out _, out reason);
+        var stages = Compile(model, start, maxBatch, gradients, forwardOnly: false, out var outputShape, out reason);
         if (stages is null) return null;
-        gradients.Finish();
-        foreach (var stage in stages) stage.AllocateBackward();
-        if (stages[^1] is not DenseStage)
+        // Cross-entropy's fused softmax reads the logits of a Dense layer. MSE reads any output rows: the gradient at
+        // the output feeds the last stage's backward whatever it is (an image decoder ends with a Flatten, whose
+        // layout stage gives back the NCHW order the targets have).
+        if (kind == LossKind.CrossEntropy && stages[^1] is not DenseStage)
         {
-            reason = $"the model ends with {LastLayer(model)}, but the compiled step must end with a Dense layer";
+            reason = $"the model ends with {LastLayer(model)}, but the compiled step for {loss.Name} must end with a Dense layer";
             return null;
         }
+        if (outputShape is [var c, var h, var w] && imageOutputAsRows && kind != LossKind.CrossEntropy)
+            stages = [.. stages, new LayoutStage(h * w, c, maxBatch)];   // [HW, C] → [C, HW]: the image's NCHW row
+        else if (outputShape.Length != 1)
+        {
+            reason = $"the model ends on an image [{string.Join(", ", outputShape)}], but the compiled step's loss takes rows (end it with a Flatten)";
+            return null;
+        }
+        gradients.Finish();
+        foreach (var stage in stages) stage.AllocateBackward();
         int outputs = stages[^1].OutSize;
         if (kind == LossKind.CrossEntropy ? outputs != data.NumClasses || outputs < 2 : outputs != data.NumOutputs)
         {
@@ -170,6 +186,11 @@ internal sealed partial class TrainingPlan
                     stages.Add(cs);
                     image = (conv.OutChannels, cs.OH, cs.OW);
                     continue;
+                case ConvTranspose2d up when image is { } im && up.InChannels == im.C && up.OutputSize(im.H) >= 1 && up.OutputSize(im.W) >= 1:
+                    var ts = new ConvTransposeStage(up, gradients, im.H, im.W, maxBatch);
+                    stages.Add(ts);
+                    image = (up.OutChannels, ts.OH, ts.OW);
+                    continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
                     var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
                     if (!forwardOnly && pool.Stride == pool.KernelSize && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
@@ -228,9 +249,11 @@ internal sealed partial class TrainingPlan
             reason = "the model has no layers";
             return null;
         }
-        if (forwardOnly && image is { } end)
+        if (image is { } end)
         {
-            stages.Add(new LayoutStage(end.H * end.W, end.C, maxBatch));   // [HW, C] → [C, HW]
+            // Forward-only, the output gets its NCHW layout back; a training step's loss takes rows, so it refuses
+            // this shape (TryCreate).
+            if (forwardOnly) stages.Add(new LayoutStage(end.H * end.W, end.C, maxBatch));   // [HW, C] → [C, HW]
             sampleShape = [end.C, end.H, end.W];
         }
         else sampleShape = [stages[^1].OutSize];

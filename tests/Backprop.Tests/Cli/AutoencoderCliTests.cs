@@ -54,6 +54,9 @@ public sealed class AutoencoderCliTests : IDisposable
         Assert.Equal(JsonValueKind.Null, r.GetProperty("test_kl").ValueKind);
         Assert.Contains("train   adam lr 0.0010, MSE per pixel, batch 16, 3 epochs, seed 1", stderr);
         Assert.Contains("ConvTranspose2d(8→4, 3×3, stride 2, pad 1, output pad 1)", stderr);
+        Assert.Contains("\nengine  compiled step\n", stderr.ReplaceLineEndings("\n"));
+        Assert.Equal("compiled", r.GetProperty("engine").GetString());
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("engine_reason").ValueKind);
         Assert.Contains("<h2>Reconstructions</h2>", File.ReadAllText(P("report/index.html")));
 
         var (_, info) = ModelFile.Load(P("ae.safetensors"));
@@ -74,6 +77,7 @@ public sealed class AutoencoderCliTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Matches(@"test    test_loss \d+\.\d{4} \(bce \d+\.\d{4} \+ kl \d+\.\d{4} per image\)  test_mse 0\.\d{4}  \(32 images\)", stdout);
         Assert.Contains("BCE summed per image + KL (−ELBO per image)", stdout);
+        Assert.Contains("engine  autograd graph (a VAE's objective (BCE + KL with z sampled) is not in the compiled step)", stdout);
         string html = File.ReadAllText(P("vreport/index.html"));
         Assert.Contains("<h2>Samples</h2>", html);
         Assert.Contains("<h2>Latent plane</h2>", html);
@@ -86,8 +90,10 @@ public sealed class AutoencoderCliTests : IDisposable
     [Fact]
     public void Predict_writes_one_reconstructed_value_per_pixel()
     {
-        Assert.Equal(0, Run("train", "--dataset", "mnist", "--data-dir", dir, "--task", "reconstruct", "--model", "convae:channels=2", "--epochs", "1",
-            "--save", P("ae.safetensors")).Code);
+        var trained = Run("train", "--dataset", "mnist", "--data-dir", dir, "--task", "reconstruct", "--model", "convae:channels=2", "--epochs", "1",
+            "--save", P("ae.safetensors"), "--engine", "graph");
+        Assert.Equal(0, trained.Code);
+        Assert.Contains("engine  autograd graph (--engine graph)", trained.Out);
         File.WriteAllText(P("rows.csv"), string.Join(",", Enumerable.Range(0, 64).Select(i => $"px{i}")) + "\n" + string.Join(",", Enumerable.Repeat("0.5", 64)) + "\n");
         var (code, stdout, stderr) = Run("predict", "--model", P("ae.safetensors"), "--data", P("rows.csv"));
         Assert.True(code == 0, stderr);
@@ -145,7 +151,7 @@ public sealed class AutoencoderCliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Equal("backprop train: unknown option '--log-every' for an autoencoder (--task reconstruct), which takes --dataset, " +
-            "--data-dir, --task, --model, --epochs, --batch, --lr, --seed, --limit, --save, --report and --json, and prints every epoch.", stderr.Split('\n')[0]);
+            "--data-dir, --task, --model, --epochs, --batch, --lr, --seed, --limit, --save, --report, --engine and --json, and prints every epoch.", stderr.Split('\n')[0]);
     }
 
     [Fact]

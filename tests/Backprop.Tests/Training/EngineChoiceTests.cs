@@ -83,7 +83,7 @@ public sealed class EngineChoiceTests
         Assert.Equal("the model's 5 outputs do not match the data's 3 classes", outputs);
         var tail = new Sequential(new Dense(2, 3, rng: new Rng(1)), new Dropout(0.5f));
         Assert.Null(TrainingPlan.TryCreate(tail, Losses.CrossEntropy, Spirals, 8, out var end));
-        Assert.Equal("the model ends with Dropout(p=0.5) at '1', but the compiled step must end with a Dense layer", end);
+        Assert.Equal("the model ends with Dropout(p=0.5) at '1', but the compiled step for cross_entropy must end with a Dense layer", end);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class TrainingPlanTests
     }
 
     // Loss summed over the rows, correct count, and every parameter's gradient, through the autograd graph.
-    private static (double LossSum, int Correct, float[][] Grads) Autograd(Module model, ILoss loss, Dataset data, int[] rows)
+    internal static (double LossSum, int Correct, float[][] Grads) Autograd(Module model, ILoss loss, Dataset data, int[] rows)
     {
         model.ZeroGrad();
         var batch = data.Subset(rows);
