@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -124,11 +125,25 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
                     continue;
                 }
                 TK.Run(kc, aStrip, bs, ldb, edge, TK.NR, false);
-                for (int r = 0; r < mr; r++)
-                    for (int j = 0; j < nr; j++)
-                        ct[r * ldc + j] = add ? ct[r * ldc + j] + edge[r * TK.NR + j] : edge[r * TK.NR + j];
+                for (int r = 0; r < mr; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
             }
         }
+    }
+
+    // The valid nr floats of an edge tile's row: c = e, or c += e. A product with few output columns (a decoder's 1, 9
+    // or 16) is all edge tiles, so this copy runs vectors, not one float at a time; each float gets the same single
+    // add either way.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyOut(float* c, float* e, int nr, bool add)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= nr; j += 8)
+                Vector256.Store(add ? Vector256.Load(c + j) + Vector256.Load(e + j) : Vector256.Load(e + j), c + j);
+        if (Vector128.IsHardwareAccelerated)
+            for (; j + 4 <= nr; j += 4)
+                Vector128.Store(add ? Vector128.Load(c + j) + Vector128.Load(e + j) : Vector128.Load(e + j), c + j);
+        for (; j < nr; j++) c[j] = add ? c[j] + e[j] : e[j];
     }
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
