@@ -101,21 +101,12 @@ internal sealed partial class TrainingPlan
             // then dW[c, o, kh, kw] (+)= dW'[c, (kh·k + kw)·OC + o], adding when a later use of a shared layer wrote it.
             int used = (n + chunk - 1) / chunk;
             if (wantWeight) WeightGradient(used);
-            if (wantBias)
-            {
-                var sum = db[0];
-                for (int i = 1; i < used; i++) System.Numerics.Tensors.TensorPrimitives.Add(sum, db[i], sum);
-                var dbias = bias!.Span;
-                if (bias.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dbias, sum, dbias);
-                else sum.CopyTo(dbias);
-                bias.Publish();
-            }
+            if (wantBias) PublishBiasGradient(bias!, db, used);
         }
 
         private void WeightGradient(int used)
         {
-            var sum = dwr[0];
-            for (int i = 1; i < used; i++) System.Numerics.Tensors.TensorPrimitives.Add(sum, dwr[i], sum);
+            var sum = SumChunks(dwr, used);
             var dw = weight.Span;
             bool accumulate = weight.Accumulate;
             int taps = g.KH * g.KW;

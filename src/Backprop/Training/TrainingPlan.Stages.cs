@@ -160,21 +160,12 @@ internal sealed partial class TrainingPlan
             // then dW[o, c, kh, kw] (+)= dWr[(kh·KW + kw)·C + c, o], adding when a later use of a shared layer wrote it.
             int chunks = (n + chunk - 1) / chunk;
             if (wantWeight) WeightGradient(chunks);
-            if (wantBias)
-            {
-                var sum = db[0];
-                for (int c = 1; c < chunks; c++) System.Numerics.Tensors.TensorPrimitives.Add(sum, db[c], sum);
-                var dbias = bias!.Span;
-                if (bias.Accumulate) System.Numerics.Tensors.TensorPrimitives.Add(dbias, sum, dbias);
-                else sum.CopyTo(dbias);
-                bias.Publish();
-            }
+            if (wantBias) PublishBiasGradient(bias!, db, chunks);
         }
 
         private void WeightGradient(int chunks)
         {
-            var sum = dwr[0];
-            for (int c = 1; c < chunks; c++) System.Numerics.Tensors.TensorPrimitives.Add(sum, dwr[c], sum);
+            var sum = SumChunks(dwr, chunks);
             var dw = weight.Span;
             bool accumulate = weight.Accumulate;
             int taps = g.KH * g.KW;

@@ -12,7 +12,7 @@ public sealed class ReconstructionTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     // 8×8 images: a bright square at one of four places on a dark ground, plus a little noise (values in [0, 1]).
-    private static Tensor Squares(int n, int seed)
+    internal static Tensor Squares(int n, int seed)
     {
         var rng = new Rng(seed);
         var x = new float[n * 64];

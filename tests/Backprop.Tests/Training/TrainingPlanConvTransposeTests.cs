@@ -175,23 +175,7 @@ public sealed class TrainingPlanConvTransposeTests
         Assert.Equal("the model ends with Flatten at '2', but the compiled step for cross_entropy must end with a Dense layer", crossEntropy);
     }
 
-    // 8×8 images: a bright square at one of four places on a dark ground, plus a little noise (values in [0, 1]).
-    private static Tensor Squares(int n, int seed)
-    {
-        var rng = new Rng(seed);
-        var x = new float[n * 64];
-        for (int i = 0; i < n; i++)
-        {
-            int at = rng.NextInt(4), r0 = at / 2 * 4, c0 = at % 2 * 4;
-            for (int p = 0; p < 64; p++)
-            {
-                int r = p / 8, c = p % 8;
-                bool on = r >= r0 && r < r0 + 4 && c >= c0 && c < c0 + 4;
-                x[i * 64 + p] = Math.Clamp((on ? 0.9f : 0.1f) + 0.05f * rng.NextNormal(), 0f, 1f);
-            }
-        }
-        return Tensor.FromArray(x, n, 64);
-    }
+    private static Tensor Squares(int n, int seed) => Backprop.Tests.Generative.ReconstructionTests.Squares(n, seed);
 
     [Fact]
     public void TheConvaeTrainsOnTheCompiledStepAsItDoesOnTheGraph()
