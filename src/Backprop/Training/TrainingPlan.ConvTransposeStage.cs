@@ -27,8 +27,6 @@ internal sealed partial class TrainingPlan
     /// </remarks>
     private sealed class ConvTransposeStage : ActivatedStage
     {
-        // Bytes of one chunk's col block, as ConvStage's.
-        private const int ColBlockBytes = 384 * 1024;
         private readonly ConvTranspose2d layer;
         private readonly ConvGeometry g;              // the adjoint convolution over one chunk: N = images per chunk
         private readonly int chunk, chunks, c, oc;    // c = the input's channels, oc = the output's
@@ -53,8 +51,7 @@ internal sealed partial class TrainingPlan
             // Output padding is what makes the adjoint convolution land on H×W: (H − 1)·s + outputPad < H·s.
             if (one.OH != h || one.OW != w)
                 throw new InvalidOperationException($"TrainingPlan: {layer} on [{c}, {h}, {w}] gives [{oc}, {one.H}, {one.W}], whose adjoint convolution gives {one.OH}×{one.OW}, not {h}×{w}.");
-            int most = Math.Clamp(ColBlockBytes / (one.P * one.K * sizeof(float)), 1, maxBatch);
-            chunk = Math.Min(most, (maxBatch + ConvParallel.MaxReductionChunks - 1) / ConvParallel.MaxReductionChunks);
+            chunk = ImagesPerChunk(one.P * one.K, maxBatch);
             g = one with { N = chunk };
             chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[c * g.K];
@@ -124,8 +121,7 @@ internal sealed partial class TrainingPlan
         private void RunParts(Action<int> part)
         {
             parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
-            if (col.Length < parts)
-                col = [.. col, .. Enumerable.Range(0, parts - col.Length).Select(_ => new float[chunk * g.P * g.K])];
+            EnsureBlocks(ref col, parts, chunk * g.P * g.K);
             GemmWorkers.Run(parts, part);
         }
 

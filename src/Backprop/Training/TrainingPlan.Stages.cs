@@ -86,8 +86,6 @@ internal sealed partial class TrainingPlan
     /// </remarks>
     private sealed class ConvStage : ActivatedStage
     {
-        // Bytes of one chunk's col block: well inside a 1 MB L2 beside the GEMM's packed panels.
-        private const int ColBlockBytes = 384 * 1024;
         private readonly Conv2d conv;
         private readonly ConvGeometry g;   // N = images per chunk
         private readonly int chunk, chunks, oc;
@@ -108,8 +106,7 @@ internal sealed partial class TrainingPlan
             this.conv = conv;
             oc = conv.OutChannels;
             var one = new ConvGeometry(1, conv.InChannels, h, w, conv.KernelSize, conv.KernelSize, conv.Stride, conv.Padding);
-            int most = Math.Clamp(ColBlockBytes / (one.P * one.K * sizeof(float)), 1, maxBatch);
-            chunk = Math.Min(most, (maxBatch + ConvParallel.MaxReductionChunks - 1) / ConvParallel.MaxReductionChunks);
+            chunk = ImagesPerChunk(one.P * one.K, maxBatch);
             g = one with { N = chunk };
             chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[g.K * oc];
@@ -183,10 +180,8 @@ internal sealed partial class TrainingPlan
         private void RunParts(Action<int> part, bool backward)
         {
             parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
-            if (col.Length < parts)
-                col = [.. col, .. Enumerable.Range(0, parts - col.Length).Select(_ => new float[chunk * g.P * g.K])];
-            if (backward && dcol.Length < parts)
-                dcol = [.. dcol, .. Enumerable.Range(0, parts - dcol.Length).Select(_ => new float[chunk * g.P * g.K])];
+            EnsureBlocks(ref col, parts, chunk * g.P * g.K);
+            if (backward) EnsureBlocks(ref dcol, parts, chunk * g.P * g.K);
             GemmWorkers.Run(parts, part);
         }
 

@@ -1,0 +1,52 @@
+using System.Numerics.Tensors;
+using Backprop.Kernels;
+
+namespace Backprop.Training;
+
+internal sealed partial class TrainingPlan
+{
+    // The convolution stages (ConvStage, ConvTransposeStage) cut a batch into chunks of whole images, fixed by the
+    // layer and the batch size alone; their parts (one per thread) take every parts-th chunk, and each chunk leaves its
+    // own gradient partials, added in chunk order, so results never depend on the thread count.
+
+    // Bytes of one chunk's col block: well inside a 1 MB L2 beside the GEMM's packed panels.
+    private const int ColBlockBytes = 384 * 1024;
+
+    /// <summary>
+    /// Images per chunk: as many as keep a chunk's col block near <see cref="ColBlockBytes"/>, and few enough that a
+    /// batch makes min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks for the cores to share.
+    /// </summary>
+    private static int ImagesPerChunk(int colFloatsPerImage, int maxBatch)
+    {
+        int most = Math.Clamp(ColBlockBytes / (colFloatsPerImage * sizeof(float)), 1, maxBatch);
+        return Math.Min(most, (maxBatch + ConvParallel.MaxReductionChunks - 1) / ConvParallel.MaxReductionChunks);
+    }
+
+    /// <summary>Grows <paramref name="blocks"/> to at least <paramref name="count"/> scratch blocks of <paramref name="size"/> floats (one per part).</summary>
+    /// <remarks>A loop rather than a lambda: a lambda capturing <paramref name="size"/> would allocate its closure at every call.</remarks>
+    private static void EnsureBlocks(ref float[][] blocks, int count, int size)
+    {
+        if (blocks.Length >= count) return;
+        int had = blocks.Length;
+        Array.Resize(ref blocks, count);
+        for (int i = had; i < count; i++) blocks[i] = new float[size];
+    }
+
+    /// <summary>Σ of the first <paramref name="used"/> partials, added in chunk order into partials[0], which it returns.</summary>
+    private static float[] SumChunks(float[][] partials, int used)
+    {
+        var sum = partials[0];
+        for (int i = 1; i < used; i++) TensorPrimitives.Add(sum, partials[i], sum);
+        return sum;
+    }
+
+    /// <summary>The bias gradient from its chunk partials: db = Σ, or db += Σ after an earlier use of a shared layer.</summary>
+    private static void PublishBiasGradient(GradientUse bias, float[][] partials, int used)
+    {
+        var sum = SumChunks(partials, used);
+        var dbias = bias.Span;
+        if (bias.Accumulate) TensorPrimitives.Add(dbias, sum, dbias);
+        else sum.CopyTo(dbias);
+        bias.Publish();
+    }
+}
