@@ -16,6 +16,8 @@ public sealed class Im2ColTransposedTests
     [InlineData(3, 16, 9, 9, 3, 2, 0, 17)]     // no padding, odd output width
     [InlineData(2, 20, 5, 5, 1, 1, 0, 3)]      // 1×1 kernel: A is the images' channels transposed
     [InlineData(4, 5, 12, 12, 5, 1, 2, 40)]    // 5×5 taps, 576 pixels (two k-blocks)
+    [InlineData(2, 9, 8, 7, 3, 2, 2, 6)]       // padding wider than a tap's offset: whole rows and columns of zeros
+    [InlineData(2, 10, 6, 6, 3, 1, 2, 8)]      // runs of 10 and 4 channels (one vector and a tail)
     public void PackedFromTheImagesEqualsExplicitIm2ColBitForBit(int n, int c, int h, int w, int k, int stride, int pad, int outputs)
     {
         var g = new ConvGeometry(n, c, h, w, k, k, stride, pad);

@@ -18,71 +18,97 @@ namespace Backprop.Kernels;
 /// </remarks>
 internal readonly unsafe struct Im2ColTransposedA(float* x, ConvGeometry g) : IPackA
 {
-    // Longest run one strip can hold: the widest register tile has 16 rows or fewer.
-    private const int MostRuns = 16;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    [SkipLocalsInit]
     public void Pack(float* dst, int i0, int p0, int count, int kc, int w)
     {
-        // Per run of a strip: its first row in the strip, the tap's offsets (kh, kw) and first channel, its length.
-        int* runRow = stackalloc int[MostRuns], runKh = stackalloc int[MostRuns], runKw = stackalloc int[MostRuns],
-            runChannel = stackalloc int[MostRuns], runLength = stackalloc int[MostRuns];
-        int c = g.C, ow0 = g.OW, oh0 = g.OH, width = g.W, height = g.H, stride = g.Stride, pad = g.Pad;
+        int c = g.C;
         for (int s0 = 0; s0 < count; s0 += w, dst += (nint)kc * w)
         {
-            int valid = Math.Min(w, count - s0), runs = 0;
+            int valid = Math.Min(w, count - s0);
+            // The strip's rows are runs of consecutive channels of one tap; each run is packed for all kc pixels.
             for (int r = 0; r < valid;)
             {
                 int i = i0 + s0 + r, tap = i / c, ch = i - tap * c, length = Math.Min(valid - r, c - ch);
-                (runRow[runs], runKh[runs], runKw[runs], runChannel[runs], runLength[runs]) = (r, tap / g.KW, tap % g.KW, ch, length);
-                runs++;
+                PackRun(dst + r, w, p0, kc, tap / g.KW, tap % g.KW, ch, length);
                 r += length;
             }
-            // Pixel p0 + q as (n, oh, ow), stepped along q.
-            int pixel = p0, n = pixel / (oh0 * ow0), rest = pixel - n * oh0 * ow0, oh = rest / ow0, ow = rest - oh * ow0;
-            float* d = dst;
-            for (int q = 0; q < kc; q++, d += w)
-            {
-                for (int u = 0; u < runs; u++)
-                {
-                    int ih = oh * stride - pad + runKh[u], iw = ow * stride - pad + runKw[u];
-                    float* to = d + runRow[u];
-                    int length = runLength[u];
-                    if ((uint)ih < (uint)height && (uint)iw < (uint)width)
-                        Copy(to, x + ((nint)(n * height + ih) * width + iw) * c + runChannel[u], length);
-                    else
-                        for (int j = 0; j < length; j++) to[j] = 0f;
-                }
-                for (int r = valid; r < w; r++) d[r] = 0f;
-                if (++ow == ow0)
-                {
-                    ow = 0;
-                    if (++oh == oh0) (oh, n) = (0, n + 1);
-                }
-            }
+            if (valid < w) Fill(dst + valid, w, kc, w - valid);
         }
     }
 
-    // length floats from src to dst: whole vectors where they fit (the last one may overlap the one before, writing
-    // the same values twice), else one at a time.
+    // Rows [r, r + length) of a strip (at d, w floats per pixel) for pixels p0 .. p0 + kc: channels ch .. ch + length of
+    // tap (kh, kw). The pixels are walked one output row (n, oh) at a time; along a row the input column
+    // iw = ow·stride − pad + kw is inside the image for ow in [lo, hi), a range fixed by the geometry, so the bounds
+    // are found once per row and the copies in between step by stride·C floats with no test.
+    private void PackRun(float* d, int w, int p0, int kc, int kh, int kw, int ch, int length)
+    {
+        int ohs = g.OH, ows = g.OW, stride = g.Stride, pad = g.Pad, c = g.C;
+        // lo = ⌈(pad − kw) / stride⌉ clamped at 0; hi = ⌊(W − 1 + pad − kw) / stride⌋ + 1 clamped at 0.
+        int lo = pad - kw <= 0 ? 0 : (pad - kw + stride - 1) / stride;
+        int last = g.W - 1 + pad - kw, hi = last < 0 ? 0 : last / stride + 1;
+        hi = Math.Min(hi, ows);
+        lo = Math.Min(lo, hi);
+        int n = p0 / (ohs * ows), rest = p0 - n * ohs * ows, oh = rest / ows, ow = rest - oh * ows;
+        for (int left = kc; left > 0;)
+        {
+            int end = Math.Min(ows, ow + left), ih = oh * stride - pad + kh;
+            if ((uint)ih >= (uint)g.H)
+            {
+                Fill(d, w, end - ow, length);
+            }
+            else
+            {
+                int a = Math.Clamp(lo, ow, end), b = Math.Clamp(hi, ow, end);
+                Fill(d, w, a - ow, length);
+                float* src = x + ((nint)(n * g.H + ih) * g.W + a * stride - pad + kw) * c + ch;
+                Copy(d + (nint)(a - ow) * w, w, src, (nint)stride * c, b - a, length);
+                Fill(d + (nint)(b - ow) * w, w, end - b, length);
+            }
+            d += (nint)(end - ow) * w;
+            left -= end - ow;
+            ow = 0;
+            if (++oh == ohs) (oh, n) = (0, n + 1);
+        }
+    }
+
+    // For each of `pixels` strip rows (w floats apart): length floats from src (step floats apart). Whole vectors where
+    // they fit; the last vector of a row may overlap the one before it, writing the same values twice.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int length)
+    private static void Copy(float* d, int w, float* src, nint step, int pixels, int length)
     {
         if (length >= 8 && Vector256.IsHardwareAccelerated)
         {
-            int j = 0;
-            for (; j + 8 <= length; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
-            if (j < length) Vector256.Store(Vector256.Load(src + length - 8), dst + length - 8);
-            return;
+            for (int q = 0; q < pixels; q++, d += w, src += step)
+            {
+                int j = 0;
+                for (; j + 8 <= length; j += 8) Vector256.Store(Vector256.Load(src + j), d + j);
+                if (j < length) Vector256.Store(Vector256.Load(src + length - 8), d + length - 8);
+            }
         }
-        if (length >= 4 && Vector128.IsHardwareAccelerated)
+        else if (length >= 4 && Vector128.IsHardwareAccelerated)
         {
-            int j = 0;
-            for (; j + 4 <= length; j += 4) Vector128.Store(Vector128.Load(src + j), dst + j);
-            if (j < length) Vector128.Store(Vector128.Load(src + length - 4), dst + length - 4);
-            return;
+            for (int q = 0; q < pixels; q++, d += w, src += step)
+            {
+                int j = 0;
+                for (; j + 4 <= length; j += 4) Vector128.Store(Vector128.Load(src + j), d + j);
+                if (j < length) Vector128.Store(Vector128.Load(src + length - 4), d + length - 4);
+            }
         }
-        for (int j = 0; j < length; j++) dst[j] = src[j];
+        else if (length == 1)
+        {
+            for (int q = 0; q < pixels; q++, d += w, src += step) *d = *src;
+        }
+        else
+        {
+            for (int q = 0; q < pixels; q++, d += w, src += step)
+                for (int j = 0; j < length; j++) d[j] = src[j];
+        }
+    }
+
+    // Zeros length floats in each of `pixels` strip rows (w floats apart): padding taps, and the rows past a short strip.
+    private static void Fill(float* d, int w, int pixels, int length)
+    {
+        for (int q = 0; q < pixels; q++, d += w)
+            new Span<float>(d, length).Clear();
     }
 }
