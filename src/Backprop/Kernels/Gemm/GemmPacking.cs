@@ -101,6 +101,21 @@ internal static unsafe class GemmPacking
                 d[3] = s3[q];
             }
         }
+        // The widest tiles have 6 and 14 rows: two are left after the blocks of four.
+        if (r + 2 <= valid && cs == 1 && Sse.IsSupported)
+        {
+            float* s0 = src + r * rs, s1 = s0 + rs;
+            float* d = dst + r;
+            nint p = 0;
+            for (; p + 4 <= kc; p += 4, d += 4 * w)
+                Transpose2x4(s0 + p, s1 + p, d, w);
+            for (; p < kc; p++, d += w)
+            {
+                d[0] = s0[p];
+                d[1] = s1[p];
+            }
+            r += 2;
+        }
         for (; r < valid; r++)
         {
             float* s = src + r * rs;
@@ -109,6 +124,20 @@ internal static unsafe class GemmPacking
         }
         for (; r < w; r++)
             for (nint p = 0; p < kc; p++) dst[p * w + r] = 0f;
+    }
+
+    // d[q·w + j] = s_j[q] for j < 2, q < 4: two rows of four floats in, four pairs out (movlps/movhps).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose2x4(float* s0, float* s1, float* d, int w)
+    {
+        var r0 = Sse.LoadVector128(s0);    // a0 a1 a2 a3
+        var r1 = Sse.LoadVector128(s1);    // b0 b1 b2 b3
+        var lo = Sse.UnpackLow(r0, r1);    // a0 b0 a1 b1
+        var hi = Sse.UnpackHigh(r0, r1);   // a2 b2 a3 b3
+        Sse.StoreLow(d, lo);
+        Sse.StoreHigh(d + w, lo);
+        Sse.StoreLow(d + 2 * w, hi);
+        Sse.StoreHigh(d + 3 * w, hi);
     }
 
     // d[q·w + j] = s_j[q] for j, q < 4: four rows of four floats in, their transpose out (_MM_TRANSPOSE4_PS).
