@@ -124,88 +124,101 @@ internal static class ChannelsLast
         MaxPool(y, arg, x, n, h, w, c, k, s, Simd.Width);
 
     /// <summary><see cref="MaxPool(Span{float}, Span{int}, ReadOnlySpan{float}, int, int, int, int, int, int)"/> at a given width.</summary>
+    /// <remarks>
+    /// Each output pixel's channels are taken a vector at a time; the running maximum and its tap stay in registers
+    /// over the k×k taps and are stored once. The taps are compared in row-major order with a strict &gt; at every
+    /// width and in the scalar loop for the channels left over, so each value and winner is the same whichever width
+    /// handles its channel; a NaN never wins (unless it is the first tap).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MaxPool(Span<float> y, Span<int> arg, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s, SimdWidth width)
+    internal static unsafe void MaxPool(Span<float> y, Span<int> arg, ReadOnlySpan<float> x, int n, int h, int w, int c, int k, int s, SimdWidth width)
     {
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
-        for (int i = 0; i < n; i++)
-            for (int r = 0; r < oh; r++)
-                for (int q = 0; q < ow; q++)
-                {
-                    int o = ((i * oh + r) * ow + q) * c;
-                    var yo = y.Slice(o, c);
-                    var ao = arg.Slice(o, c);
-                    x.Slice(((i * h + r * s) * w + q * s) * c, c).CopyTo(yo);
-                    ao.Clear();
-                    for (int kh = 0; kh < k; kh++)
-                        for (int kw = 0; kw < k; kw++)
+        if (x.Length < (long)n * h * w * c || y.Length < (long)n * oh * ow * c || arg.Length < (long)n * oh * ow * c)
+            throw new ArgumentException($"ChannelsLast.MaxPool: expected x ≥ {(long)n * h * w * c} and y, arg ≥ {(long)n * oh * ow * c} values but got {x.Length}, {y.Length}, {arg.Length}.");
+        nint row = (nint)w * c;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = arg)
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < oh; r++)
+                    for (int q = 0; q < ow; q++)
+                    {
+                        nint o = ((nint)(i * oh + r) * ow + q) * c;
+                        float* window = px + ((nint)(i * h + r * s) * w + q * s) * c, yo = py + o;
+                        int* ao = pa + o;
+                        int j = 0;
+                        if (width >= SimdWidth.Vector512)
+                            for (; j + 16 <= c; j += 16) MaxWindow512(window + j, yo + j, ao + j, k, row, c);
+                        if (width >= SimdWidth.Vector256)
+                            for (; j + 8 <= c; j += 8) MaxWindow256(window + j, yo + j, ao + j, k, row, c);
+                        if (width >= SimdWidth.Vector128)
+                            for (; j + 4 <= c; j += 4) MaxWindow128(window + j, yo + j, ao + j, k, row, c);
+                        for (; j < c; j++)
                         {
-                            if (kh == 0 && kw == 0) continue;
-                            MaxInto(yo, ao, x.Slice(((i * h + r * s + kh) * w + q * s + kw) * c, c), kh * k + kw, width);
+                            float best = window[j];
+                            int at = 0;
+                            for (int kh = 0; kh < k; kh++)
+                                for (int kw = 0; kw < k; kw++)
+                                {
+                                    float v = window[kh * row + kw * c + j];
+                                    if (v > best) (best, at) = (v, kh * k + kw);
+                                }
+                            (yo[j], ao[j]) = (best, at);
                         }
-                }
+                    }
     }
 
-    // y = max(y, v) element-wise, recording `index` where v wins strictly (so the first maximum stays on ties); a NaN
-    // in v never wins, at every width.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxInto(Span<float> y, Span<int> arg, ReadOnlySpan<float> v, int index, SimdWidth width)
+    // One vector of channels of one window: y = the maximum over the k×k taps (rows `row` floats apart, taps c apart),
+    // arg = the first tap (kh·k + kw) that holds it. Tap 0 compared with itself never wins, so the loop needs no skip.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxWindow512(float* x, float* y, int* arg, int k, nint row, nint c)
     {
-        int j = 0, n = y.Length;
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref int ar = ref MemoryMarshal.GetReference(arg);
-        ref float vr = ref MemoryMarshal.GetReference(v);
-        if (width >= SimdWidth.Vector512) j = MaxInto512(ref yr, ref ar, ref vr, j, n, index);
-        if (width >= SimdWidth.Vector256) j = MaxInto256(ref yr, ref ar, ref vr, j, n, index);
-        if (width >= SimdWidth.Vector128) j = MaxInto128(ref yr, ref ar, ref vr, j, n, index);
-        for (; j < n; j++)
-            if (v[j] > y[j])
+        var best = Vector512.Load(x);
+        var at = Vector512<int>.Zero;
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
             {
-                y[j] = v[j];
-                arg[j] = index;
+                var v = Vector512.Load(x + kh * row + kw * c);
+                var wins = Vector512.GreaterThan(v, best);
+                best = Vector512.ConditionalSelect(wins, v, best);
+                at = Vector512.ConditionalSelect(wins.AsInt32(), Vector512.Create(kh * k + kw), at);
             }
+        best.Store(y);
+        at.Store(arg);
     }
 
-    private static int MaxInto512(ref float yr, ref int ar, ref float vr, int j, int n, int index)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxWindow256(float* x, float* y, int* arg, int k, nint row, nint c)
     {
-        var idx = Vector512.Create(index);
-        for (; j + 16 <= n; j += 16)
-        {
-            var yv = Vector512.LoadUnsafe(ref yr, (nuint)j);
-            var vv = Vector512.LoadUnsafe(ref vr, (nuint)j);
-            var wins = Vector512.GreaterThan(vv, yv);
-            Vector512.ConditionalSelect(wins, vv, yv).StoreUnsafe(ref yr, (nuint)j);
-            Vector512.ConditionalSelect(wins.AsInt32(), idx, Vector512.LoadUnsafe(ref ar, (nuint)j)).StoreUnsafe(ref ar, (nuint)j);
-        }
-        return j;
+        var best = Vector256.Load(x);
+        var at = Vector256<int>.Zero;
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+            {
+                var v = Vector256.Load(x + kh * row + kw * c);
+                var wins = Vector256.GreaterThan(v, best);
+                best = Vector256.ConditionalSelect(wins, v, best);
+                at = Vector256.ConditionalSelect(wins.AsInt32(), Vector256.Create(kh * k + kw), at);
+            }
+        best.Store(y);
+        at.Store(arg);
     }
 
-    private static int MaxInto256(ref float yr, ref int ar, ref float vr, int j, int n, int index)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxWindow128(float* x, float* y, int* arg, int k, nint row, nint c)
     {
-        var idx = Vector256.Create(index);
-        for (; j + 8 <= n; j += 8)
-        {
-            var yv = Vector256.LoadUnsafe(ref yr, (nuint)j);
-            var vv = Vector256.LoadUnsafe(ref vr, (nuint)j);
-            var wins = Vector256.GreaterThan(vv, yv);
-            Vector256.ConditionalSelect(wins, vv, yv).StoreUnsafe(ref yr, (nuint)j);
-            Vector256.ConditionalSelect(wins.AsInt32(), idx, Vector256.LoadUnsafe(ref ar, (nuint)j)).StoreUnsafe(ref ar, (nuint)j);
-        }
-        return j;
-    }
-
-    private static int MaxInto128(ref float yr, ref int ar, ref float vr, int j, int n, int index)
-    {
-        var idx = Vector128.Create(index);
-        for (; j + 4 <= n; j += 4)
-        {
-            var yv = Vector128.LoadUnsafe(ref yr, (nuint)j);
-            var vv = Vector128.LoadUnsafe(ref vr, (nuint)j);
-            var wins = Vector128.GreaterThan(vv, yv);
-            Vector128.ConditionalSelect(wins, vv, yv).StoreUnsafe(ref yr, (nuint)j);
-            Vector128.ConditionalSelect(wins.AsInt32(), idx, Vector128.LoadUnsafe(ref ar, (nuint)j)).StoreUnsafe(ref ar, (nuint)j);
-        }
-        return j;
+        var best = Vector128.Load(x);
+        var at = Vector128<int>.Zero;
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+            {
+                var v = Vector128.Load(x + kh * row + kw * c);
+                var wins = Vector128.GreaterThan(v, best);
+                best = Vector128.ConditionalSelect(wins, v, best);
+                at = Vector128.ConditionalSelect(wins.AsInt32(), Vector128.Create(kh * k + kw), at);
+            }
+        best.Store(y);
+        at.Store(arg);
     }
 
     /// <summary>The max gate backward: dx (overwritten) receives each dy at its window's winner, zero elsewhere.</summary>
@@ -222,7 +235,7 @@ internal static class ChannelsLast
     /// and the channels left over one by one; overlapping windows scatter-add one value at a time (at every width).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MaxPoolBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> arg, int n, int h, int w, int c, int k, int s, SimdWidth width)
+    internal static unsafe void MaxPoolBackward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<int> arg, int n, int h, int w, int c, int k, int s, SimdWidth width)
     {
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
         if (dx.Length < (long)n * h * w * c || dy.Length < (long)n * oh * ow * c || arg.Length < dy.Length)
@@ -230,27 +243,28 @@ internal static class ChannelsLast
         if (s == k)
         {
             if (oh * k != h || ow * k != w) dx[..(n * h * w * c)].Clear();   // rows or columns no window covers
-            ref float dxr = ref MemoryMarshal.GetReference(dx);
-            ref float dyr = ref MemoryMarshal.GetReference(dy);
-            ref int ar = ref MemoryMarshal.GetReference(arg);
-            for (int i = 0; i < n; i++)
-                for (int r = 0; r < oh; r++)
-                    for (int q = 0; q < ow; q++)
-                    {
-                        int o = ((i * oh + r) * ow + q) * c;
-                        ref float dyo = ref Unsafe.Add(ref dyr, o);
-                        ref int ao = ref Unsafe.Add(ref ar, o);
-                        for (int kh = 0; kh < k; kh++)
-                            for (int kw = 0; kw < k; kw++)
-                            {
-                                int index = kh * k + kw, j = 0;
-                                ref float dxa = ref Unsafe.Add(ref dxr, ((i * h + r * k + kh) * w + q * k + kw) * c);
-                                if (width >= SimdWidth.Vector512) j = SelectWinner512(ref dxa, ref dyo, ref ao, j, c, index);
-                                if (width >= SimdWidth.Vector256) j = SelectWinner256(ref dxa, ref dyo, ref ao, j, c, index);
-                                if (width >= SimdWidth.Vector128) j = SelectWinner128(ref dxa, ref dyo, ref ao, j, c, index);
-                                for (; j < c; j++) Unsafe.Add(ref dxa, j) = Unsafe.Add(ref ao, j) == index ? Unsafe.Add(ref dyo, j) : 0f;
-                            }
-                    }
+            nint row = (nint)w * c;
+            fixed (float* pdx = dx, pdy = dy)
+            fixed (int* pa = arg)
+                for (int i = 0; i < n; i++)
+                    for (int r = 0; r < oh; r++)
+                        for (int q = 0; q < ow; q++)
+                        {
+                            nint o = ((nint)(i * oh + r) * ow + q) * c;
+                            float* window = pdx + ((nint)(i * h + r * k) * w + q * k) * c, dyo = pdy + o;
+                            int* ao = pa + o;
+                            int j = 0;
+                            if (width >= SimdWidth.Vector512)
+                                for (; j + 16 <= c; j += 16) RouteWindow512(window + j, dyo + j, ao + j, k, row, c);
+                            if (width >= SimdWidth.Vector256)
+                                for (; j + 8 <= c; j += 8) RouteWindow256(window + j, dyo + j, ao + j, k, row, c);
+                            if (width >= SimdWidth.Vector128)
+                                for (; j + 4 <= c; j += 4) RouteWindow128(window + j, dyo + j, ao + j, k, row, c);
+                            for (; j < c; j++)
+                                for (int kh = 0; kh < k; kh++)
+                                    for (int kw = 0; kw < k; kw++)
+                                        window[kh * row + kw * c + j] = ao[j] == kh * k + kw ? dyo[j] : 0f;
+                        }
             return;
         }
         dx[..(n * h * w * c)].Clear();
@@ -267,36 +281,35 @@ internal static class ChannelsLast
                 }
     }
 
-    private static int SelectWinner512(ref float dxr, ref float dyr, ref int ar, int j, int c, int index)
+    // One vector of channels of one window (stride = k): each tap receives dy where it is the winner, +0 elsewhere; dy
+    // and the winners are loaded once for the k×k stores.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RouteWindow512(float* dx, float* dy, int* arg, int k, nint row, nint c)
     {
-        var idx = Vector512.Create(index);
-        for (; j + 16 <= c; j += 16)
-        {
-            var hit = Vector512.Equals(Vector512.LoadUnsafe(ref ar, (nuint)j), idx).AsSingle();
-            (Vector512.LoadUnsafe(ref dyr, (nuint)j) & hit).StoreUnsafe(ref dxr, (nuint)j);
-        }
-        return j;
+        var g = Vector512.Load(dy);
+        var at = Vector512.Load(arg);
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+                (g & Vector512.Equals(at, Vector512.Create(kh * k + kw)).AsSingle()).Store(dx + kh * row + kw * c);
     }
 
-    private static int SelectWinner256(ref float dxr, ref float dyr, ref int ar, int j, int c, int index)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RouteWindow256(float* dx, float* dy, int* arg, int k, nint row, nint c)
     {
-        var idx = Vector256.Create(index);
-        for (; j + 8 <= c; j += 8)
-        {
-            var hit = Vector256.Equals(Vector256.LoadUnsafe(ref ar, (nuint)j), idx).AsSingle();
-            (Vector256.LoadUnsafe(ref dyr, (nuint)j) & hit).StoreUnsafe(ref dxr, (nuint)j);
-        }
-        return j;
+        var g = Vector256.Load(dy);
+        var at = Vector256.Load(arg);
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+                (g & Vector256.Equals(at, Vector256.Create(kh * k + kw)).AsSingle()).Store(dx + kh * row + kw * c);
     }
 
-    private static int SelectWinner128(ref float dxr, ref float dyr, ref int ar, int j, int c, int index)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RouteWindow128(float* dx, float* dy, int* arg, int k, nint row, nint c)
     {
-        var idx = Vector128.Create(index);
-        for (; j + 4 <= c; j += 4)
-        {
-            var hit = Vector128.Equals(Vector128.LoadUnsafe(ref ar, (nuint)j), idx).AsSingle();
-            (Vector128.LoadUnsafe(ref dyr, (nuint)j) & hit).StoreUnsafe(ref dxr, (nuint)j);
-        }
-        return j;
+        var g = Vector128.Load(dy);
+        var at = Vector128.Load(arg);
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++)
+                (g & Vector128.Equals(at, Vector128.Create(kh * k + kw)).AsSingle()).Store(dx + kh * row + kw * c);
     }
 }
