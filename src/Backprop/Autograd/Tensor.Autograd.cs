@@ -75,7 +75,7 @@ public sealed partial class Tensor
     /// </summary>
     internal void RecycleGrad()
     {
-        if (Grad is { lease: < 0 } g && ReferenceEquals(g.viewOf, null)) recycledGrad = g;
+        if (Grad is { lease: < 0, pooled: false } g && ReferenceEquals(g.viewOf, null)) recycledGrad = g;
         Grad = null;
     }
 
@@ -103,6 +103,77 @@ public sealed partial class Tensor
             }
         }
         return this;
+    }
+
+    /// <summary>
+    /// Records the op that made this tensor in the static form (see <see cref="GradNode"/>): inputs
+    /// <paramref name="a"/>, then <paramref name="b"/> and <paramref name="c"/> when not null, in that order in
+    /// <see cref="GradNode.Inputs"/>; <paramref name="saves"/> names those whose values the backward reads. Returns
+    /// the node, for the op to fill the slots its backward reads, or null when nothing was recorded (no gradient
+    /// mode, or no input needs a gradient). Inside a step the node comes from the step's pool: nothing is allocated.
+    /// </summary>
+    internal GradNode? Record(string op, GradNode.StaticBackward backward, Tensor a, Tensor? b = null, Tensor? c = null, Saves saves = Saves.None)
+    {
+        if (!GradMode.IsEnabled || !(a.requiresGrad || b is { requiresGrad: true } || c is { requiresGrad: true })) return null;
+        int inputs = 1 + (b is null ? 0 : 1) + (c is null ? 0 : 1);
+        var node = TensorArena.NewNode(this, inputs, System.Numerics.BitOperations.PopCount((uint)saves));
+        node.Begin(op, this, backward);
+        node.Inputs[0] = a;
+        if (b is not null) node.Inputs[1] = b;
+        if (c is not null) node.Inputs[inputs - 1] = c;
+        int s = 0;
+        if ((saves & Saves.Input0) != 0) SaveIn(node, s++, a);
+        if ((saves & Saves.Input1) != 0) SaveIn(node, s++, b!);
+        if ((saves & Saves.Input2) != 0) SaveIn(node, s++, c!);
+        if ((saves & Saves.Output) != 0) SaveIn(node, s, this);
+        requiresGrad = true;
+        Node = node;
+        return node;
+    }
+
+    /// <summary>
+    /// <see cref="Record(string, GradNode.StaticBackward, Tensor, Tensor?, Tensor?, Saves)"/> for an op with more
+    /// inputs: those of <paramref name="inputs"/> that are not null, in order (write them as a collection expression:
+    /// it lives on the stack). <paramref name="saves"/> counts positions in <paramref name="inputs"/> (Input0 … Input2).
+    /// </summary>
+    internal GradNode? Record(string op, GradNode.StaticBackward backward, ReadOnlySpan<Tensor?> inputs, Saves saves)
+    {
+        if (!GradMode.IsEnabled) return null;
+        int count = 0;
+        bool any = false;
+        foreach (var t in inputs)
+        {
+            if (t is null) continue;
+            count++;
+            any |= t.requiresGrad;
+        }
+        if (!any) return null;
+        var node = TensorArena.NewNode(this, count, System.Numerics.BitOperations.PopCount((uint)saves));
+        node.Begin(op, this, backward);
+        int i = 0, s = 0;
+        foreach (var t in inputs) if (t is not null) node.Inputs[i++] = t;
+        for (int k = 0; k < 3; k++) if ((saves & (Saves)(1 << k)) != 0) SaveIn(node, s++, inputs[k]!);
+        if ((saves & Saves.Output) != 0) SaveIn(node, s, this);
+        requiresGrad = true;
+        Node = node;
+        return node;
+    }
+
+    private static void SaveIn(GradNode node, int slot, Tensor t)
+    {
+        node.Saved[slot] = t;
+        node.SavedVersions[slot] = t.Version;
+    }
+
+    /// <summary>Which tensors a static-form backward reads: the inputs as passed to <c>Record</c> (a, b, c) and the output.</summary>
+    [Flags]
+    internal enum Saves
+    {
+        None = 0,
+        Input0 = 1,
+        Input1 = 2,
+        Input2 = 4,
+        Output = 8,
     }
 
     /// <summary>Adds <paramref name="gradient"/> (same shape as this tensor) into <see cref="Grad"/>.</summary>
@@ -211,7 +282,7 @@ public sealed partial class Tensor
             t.Grad = null;
             TensorArena.Release(g);
         }
-        else if (g.lease >= 0)
+        else if (g.lease >= 0 || g.pooled)
         {
             t.Grad = new Tensor(g.dims, g.ToArray());
             TensorArena.Release(g);

@@ -13,7 +13,7 @@ public sealed partial class Tensor
 
     /// <summary>
     /// How many times this tensor's values were written in place through the API: the indexer, an optimizer's
-    /// <see cref="Optim.Optimizer.Step"/>, a resumed checkpoint. Views made by <see cref="Reshape"/> and
+    /// <see cref="Optim.Optimizer.Step"/>, a resumed checkpoint. Views made by <see cref="Reshape(int[])"/> and
     /// <see cref="Detach"/> share their source's count, as they share its storage. Like PyTorch's <c>_version</c>.
     /// </summary>
     /// <remarks>

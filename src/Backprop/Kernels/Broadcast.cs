@@ -19,11 +19,12 @@ internal static class Broadcast
         if (x.Length == 1 && y.Length == d.Length) { TOp.Apply(x[0], y, d); return; }
 
         int rank = ds.Length;
-        int[] xStr = Shapes.BroadcastStrides(xs, ds), yStr = Shapes.BroadcastStrides(ys, ds);
+        Span<int> xStr = stackalloc int[rank], yStr = stackalloc int[rank];
+        Shapes.BroadcastStrides(xs, ds, xStr);
+        Shapes.BroadcastStrides(ys, ds, yStr);
         int row = ds[rank - 1];
         int rows = d.Length / row;
         int xInner = xStr[rank - 1], yInner = yStr[rank - 1];
-        Span<int> idx = stackalloc int[rank];
         for (int r = 0; r < rows; r++)
         {
             // Offsets of this row in x and y from the outer index (all dimensions but the last).
@@ -54,7 +55,8 @@ internal static class Broadcast
         if (size == 1) { result[0] = System.Numerics.Tensors.TensorPrimitives.Sum(g); return; }
 
         int rank = gs.Length;
-        int[] tStr = Shapes.BroadcastStrides(target, gs);
+        Span<int> tStr = stackalloc int[rank];
+        Shapes.BroadcastStrides(target, gs, tStr);
         int row = gs[rank - 1];
         int rows = g.Length / row;
         bool rowKept = tStr[rank - 1] != 0;

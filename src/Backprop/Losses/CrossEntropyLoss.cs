@@ -84,7 +84,7 @@ public sealed class CrossEntropyLoss : IClassIndexLoss
         if (target.Rank != 1 || target.dims[0] != n)
             throw new ShapeMismatchException($"cross_entropy: logits {Shapes.Format(prediction.dims)} need class indices [{n}] but got {Shapes.Format(target.dims)}.");
         ClassTargets.RequireWeightsFor(weight, c, Name);
-        var (u, divisor) = IndexRows(i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name), n, c);
+        var (u, divisor) = IndexRows(null, target, n, c);
         return Fused(prediction, null, u, divisor);
     }
 
@@ -109,30 +109,44 @@ public sealed class CrossEntropyLoss : IClassIndexLoss
             }
         }
         var loss = Tensor.ScalarResult(divisor == 0 ? 0f : (float)(total / divisor));
-        return loss.Record("cross_entropy", target is null ? [prediction] : [prediction, target], g =>
+        if (loss.Record("cross_entropy", FusedBackward, prediction, target, saves: target is { Rank: 2 } ? Tensor.Saves.Input1 : Tensor.Saves.None) is { } node)
         {
-            float scale = divisor == 0 ? 0f : g.data[0] / (float)divisor;
-            if (prediction.RequiresGrad)
-            {
-                var dz = Tensor.Empty(prediction.dims);
-                for (int i = 0; i < n; i++)
-                {
-                    float rowMass = 0f;
-                    for (int j = 0; j < c; j++) rowMass += u[i * c + j];
-                    for (int j = 0; j < c; j++)
-                        dz.data[i * c + j] = scale * (MathF.Exp(logSoftmax[i * c + j]) * rowMass - u[i * c + j]);
-                }
-                prediction.AccumulateOwnedGrad(dz);
-            }
-            if (target is { RequiresGrad: true, Rank: 2 })
-            {
-                var dt = Tensor.Empty(target.dims);   // ∂/∂T[i,c] = −(1 − ε)·w_c·log softmax(Z)[i,c]/D
-                float kept = 1f - LabelSmoothing;
-                for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * kept * (weight?[k % c] ?? 1f) * logSoftmax[k];
-                target.AccumulateOwnedGrad(dt);
-            }
-        }, saved: target is { Rank: 2 } ? [target] : []);
+            (node.I0, node.I1, node.F0, node.State) = (n, c, (float)divisor, this);
+            (node.Buffer0, node.Buffer1) = (logSoftmax, u);
+        }
+        return loss;
     }
+
+    // Inputs Z [N, C] and, for float targets, T; log softmax(Z) in Buffer0, U in Buffer1, D in F0, the loss in State.
+    private static readonly GradNode.StaticBackward FusedBackward = static (node, g) =>
+    {
+        var prediction = node.Inputs[0];
+        var target = node.Inputs.Length > 1 ? node.Inputs[1] : null;
+        var self = (CrossEntropyLoss)node.State!;
+        int n = node.I0, c = node.I1;
+        float divisor = node.F0;
+        var (logSoftmax, u) = (node.Buffer0!, node.Buffer1!);
+        float scale = divisor == 0 ? 0f : g.data[0] / divisor;
+        if (prediction.RequiresGrad)
+        {
+            var dz = Tensor.Empty(prediction.dims);
+            for (int i = 0; i < n; i++)
+            {
+                float rowMass = 0f;
+                for (int j = 0; j < c; j++) rowMass += u[i * c + j];
+                for (int j = 0; j < c; j++)
+                    dz.data[i * c + j] = scale * (MathF.Exp(logSoftmax[i * c + j]) * rowMass - u[i * c + j]);
+            }
+            prediction.AccumulateOwnedGrad(dz);
+        }
+        if (target is { RequiresGrad: true, Rank: 2 })
+        {
+            var dt = Tensor.Empty(target.dims);   // ∂/∂T[i,c] = −(1 − ε)·w_c·log softmax(Z)[i,c]/D
+            float kept = 1f - self.LabelSmoothing;
+            for (int k = 0; k < dt.data.Length; k++) dt.data[k] = -scale * kept * (self.weight?[k % c] ?? 1f) * logSoftmax[k];
+            target.AccumulateOwnedGrad(dt);
+        }
+    };
 
     /// <summary>
     /// The effective target rows U [N, C] (one-hot rows of class indices, or the given rows, with weights and
@@ -142,7 +156,7 @@ public sealed class CrossEntropyLoss : IClassIndexLoss
     {
         float kept = 1f - LabelSmoothing, spread = LabelSmoothing / c;
         if (target.Rank == 1 && target.dims[0] == n)
-            return IndexRows(i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name), n, c);
+            return IndexRows(target, null, n, c);
         if (target.Rank == 2 && target.dims[0] == n && target.dims[1] == c)
         {
             if (IgnoreIndex is { } ignored)
@@ -158,15 +172,15 @@ public sealed class CrossEntropyLoss : IClassIndexLoss
             $"cross_entropy: logits {Shapes.Format([n, c])} need targets [{n}] (class indices) or [{n},{c}] (one-hot) but got {Shapes.Format(target.dims)}.");
     }
 
-    /// <summary>U [N, C] and D for class indices: row i's class is <paramref name="classOf"/>(i), −1 for an ignored row.</summary>
-    private (float[] Rows, double Divisor) IndexRows(Func<int, int> classOf, int n, int c)
+    /// <summary>U [N, C] and D for class indices (floats or integers): −1 for an ignored row.</summary>
+    private (float[] Rows, double Divisor) IndexRows(Tensor? floats, IntTensor? ints, int n, int c)
     {
         float kept = 1f - LabelSmoothing, spread = LabelSmoothing / c;
         var u = TensorArena.Floats(n * c);
         double mass = 0;
         for (int i = 0; i < n; i++)
         {
-            int k = classOf(i);
+            int k = floats is not null ? ClassTargets.ClassOf(floats, i, c, IgnoreIndex, Name) : ClassTargets.ClassOf(ints!, i, c, IgnoreIndex, Name);
             if (k < 0) continue;
             var row = u.AsSpan(i * c, c);
             if (spread != 0f)

@@ -43,17 +43,15 @@ public sealed class Embedding : Module
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var ids = new int[input.Size];
         var values = input.AsSpan();
-        for (int i = 0; i < ids.Length; i++)
+        for (int i = 0; i < values.Length; i++)
         {
             float v = values[i];
             if (!(v >= 0 && v < NumEmbeddings) || v != MathF.Floor(v))
                 throw new ArgumentException(
                     $"{this} expected token ids, whole numbers in [0, {NumEmbeddings}), but element {i} of input {Shapes.Format([.. input.Shape])} is {v.ToString(CultureInfo.InvariantCulture)}.");
-            ids[i] = (int)v;
         }
-        return Tensor.Embedding(Weight, new IntTensor([.. input.Shape], ids));
+        return Tensor.EmbeddingOfCheckedIds(Weight, input);
     }
 
     /// <summary>The vectors of ids [*] → [*, dim].</summary>

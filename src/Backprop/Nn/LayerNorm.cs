@@ -51,9 +51,18 @@ public sealed class LayerNorm : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         int k = NormalizedShape.Count;
-        if (input.Rank < k || !input.Shape.Skip(input.Rank - k).SequenceEqual(NormalizedShape))
+        if (!EndsWithNormalizedShape(input))
             throw new ShapeMismatchException($"{this} expected input [*, {string.Join(", ", NormalizedShape)}] but got {Shapes.Format([.. input.Shape])}.");
         return Tensor.LayerNorm(input, k, Weight, Bias, Eps);
+    }
+
+    private bool EndsWithNormalizedShape(Tensor input)
+    {
+        int k = NormalizedShape.Count, skip = input.Rank - k;
+        if (skip < 0) return false;
+        for (int i = 0; i < k; i++)
+            if (input.Shape[skip + i] != NormalizedShape[i]) return false;
+        return true;
     }
 
     /// <inheritdoc/>

@@ -101,7 +101,11 @@ public abstract class Recurrent : Module
     public Rng Generator { get; }
 
     /// <summary>The output sequence of the last layer, [B, T, hidden·directions], for input [B, T, input].</summary>
-    public override Tensor Forward(Tensor input) => Run(input, null, null, withState: false).Output;
+    public override Tensor Forward(Tensor input)
+    {
+        Check(input, null, null);
+        return Layers(input, null, null, null, null);   // no state lists, no record: a training step allocates nothing here
+    }
 
     /// <summary>
     /// The output sequence and the final states, starting from <paramref name="h0"/> (and, for an LSTM,
@@ -113,25 +117,45 @@ public abstract class Recurrent : Module
 
     private RecurrentOutput Run(Tensor input, Tensor? h0, Tensor? c0, bool withState)
     {
+        Check(input, h0, c0);
+        if (!withState) return new RecurrentOutput(Layers(input, h0, c0, null, null), null!, null);
+        bool lstm = cell == RecurrentCell.Lstm;
+        var hLast = new List<Tensor>();
+        var cLast = lstm ? new List<Tensor>() : null;
+        var x = Layers(input, h0, c0, hLast, cLast);
+        return new RecurrentOutput(x, Tensor.Stack(hLast, 0), cLast is null ? null : Tensor.Stack(cLast, 0));
+    }
+
+    private void Check(Tensor input, Tensor? h0, Tensor? c0)
+    {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != 3 || input.Shape[2] != InputSize || input.Shape[1] == 0)
             throw new ShapeMismatchException($"{this} expected input [batch, seq, {InputSize}] (batch first, seq ≥ 1) but got {Shapes.Format([.. input.Shape])}.");
-        int b = input.Shape[0], t = input.Shape[1];
-        int[] stateShape = [NumLayers * Directions, b, HiddenSize];
-        foreach (var (s, name) in new[] { (h0, "h0"), (c0, "c0") })
-            if (s is not null && !s.Shape.SequenceEqual(stateShape))
-                throw new ShapeMismatchException($"{this} expected {name} {Shapes.Format(stateShape)} but got {Shapes.Format([.. s.Shape])}.");
+        CheckState(h0, "h0", input.Shape[0]);
+        CheckState(c0, "c0", input.Shape[0]);
         if (c0 is not null && cell != RecurrentCell.Lstm)
             throw new ArgumentException($"{this} has no cell state; pass c0 only to an LSTM.");
+    }
 
-        bool lstm = cell == RecurrentCell.Lstm, cells = lstm && withState;
+    private void CheckState(Tensor? state, string name, int batch)
+    {
+        if (state is null) return;
+        int[] stateShape = [NumLayers * Directions, batch, HiddenSize];
+        if (!state.Shape.SequenceEqual(stateShape))
+            throw new ShapeMismatchException($"{this} expected {name} {Shapes.Format(stateShape)} but got {Shapes.Format([.. state.Shape])}.");
+    }
+
+    // Every layer and direction over x [B, T, I]; each direction's last hidden (and, for an LSTM, cell) state is added
+    // to hLast (cLast) when they are given.
+    private Tensor Layers(Tensor input, Tensor? h0, Tensor? c0, List<Tensor>? hLast, List<Tensor>? cLast)
+    {
+        int t = input.Shape[1];
+        bool cells = cLast is not null;
         int per = HasBias ? 4 : 2;
-        var hLast = new List<Tensor>();
-        var cLast = new List<Tensor>();
         var x = input;
         for (int l = 0; l < NumLayers; l++)
         {
-            var outs = new Tensor[Directions];
+            Tensor? forward = null, backward = null;
             for (int d = 0; d < Directions; d++)
             {
                 int k = l * Directions + d, at = k * per;
@@ -142,21 +166,19 @@ public abstract class Recurrent : Module
                 int last = d == 0 ? t - 1 : 0;   // the backward direction ends at position 0
                 if (cells)
                 {
-                    cLast.Add(y.Narrow(2, HiddenSize, HiddenSize).Select(1, last));
+                    cLast!.Add(y.Narrow(2, HiddenSize, HiddenSize).Select(1, last));
                     y = y.Narrow(2, 0, HiddenSize);
                 }
-                if (withState) hLast.Add(y.Select(1, last));
-                outs[d] = y;
+                hLast?.Add(y.Select(1, last));
+                if (d == 0) forward = y;
+                else backward = y;
             }
-            x = Directions == 1 ? outs[0] : Tensor.Concat(outs, 2);
+            x = Directions == 1 ? forward! : Tensor.Concat([forward!, backward!], 2);
             if (DropoutP > 0f && IsTraining && l < NumLayers - 1) x = x.Dropout(DropoutP, Generator);
         }
-        return withState
-            ? new RecurrentOutput(x, Tensor.Stack(hLast, 0), lstm ? Tensor.Stack(cLast, 0) : null)
-            : new RecurrentOutput(x, null!, null);
+        return x;
     }
 
-    /// <summary>Layer <paramref name="layer"/>'s weights in one direction (PyTorch's layout), for inference paths of their own.</summary>
     internal (Tensor WeightIh, Tensor WeightHh, Tensor? BiasIh, Tensor? BiasHh) LayerWeights(int layer, int direction = 0)
     {
         int at = (layer * Directions + direction) * (HasBias ? 4 : 2);

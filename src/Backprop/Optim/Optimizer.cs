@@ -100,7 +100,7 @@ public abstract class Optimizer
         {
             if (!(value > 0f) || float.IsInfinity(value))
                 throw new ArgumentOutOfRangeException(nameof(value), value, $"the learning rate must be a positive finite number but is {Show(value)}.");
-            foreach (var g in Groups) g.LearningRate = value;
+            for (int i = 0; i < Groups.Count; i++) Groups[i].LearningRate = value;   // every step: no enumerator
         }
     }
 
@@ -179,7 +179,7 @@ public abstract class Optimizer
     /// <summary>Clears every parameter's gradient.</summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.ZeroGrad();
+        for (int i = 0; i < Parameters.Count; i++) Parameters[i].ZeroGrad();
     }
 
     /// <summary>
@@ -188,7 +188,7 @@ public abstract class Optimizer
     /// </summary>
     internal void RecycleGrads()
     {
-        foreach (var p in Parameters) p.RecycleGrad();
+        for (int i = 0; i < Parameters.Count; i++) Parameters[i].RecycleGrad();   // every step: no boxed enumerator
     }
 
     /// <summary>The name used on the command line (<c>sgd</c>, <c>adam</c>, <c>adamw</c>).</summary>

@@ -80,11 +80,79 @@ internal static class Shapes
     /// </summary>
     public static int[] BroadcastStrides(int[] shape, int[] target)
     {
-        var own = Strides(shape);
         var s = new int[target.Length];
-        int lead = target.Length - shape.Length;
-        for (int i = 0; i < target.Length; i++)
-            s[i] = i < lead || shape[i - lead] == 1 ? 0 : own[i - lead];
+        BroadcastStrides(shape, target, s);
         return s;
+    }
+
+    /// <summary><see cref="BroadcastStrides(int[], int[])"/> into <paramref name="strides"/> (length: the target's rank).</summary>
+    public static void BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> target, Span<int> strides)
+    {
+        int lead = target.Length - shape.Length, own = 1;
+        for (int i = target.Length - 1; i >= 0; i--)
+        {
+            int d = i < lead ? 1 : shape[i - lead];
+            strides[i] = d == 1 ? 0 : own;
+            own *= d;
+        }
+    }
+
+    /// <summary>
+    /// The broadcast shape of <paramref name="a"/> and <paramref name="b"/> (see <see cref="Broadcast"/>) without a
+    /// new array when it is one of them (a bias, a position table), interned otherwise.
+    /// </summary>
+    public static int[] BroadcastShared(int[] a, int[] b, string op)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        Span<int> r = stackalloc int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1) return Broadcast(a, b, op);   // throws, naming the dimension
+            r[i] = da == 1 ? db : da;
+        }
+        return r.SequenceEqual(a) ? a : r.SequenceEqual(b) ? b : Interned(r);
+    }
+
+    // Shapes that ops build (a linear's [*, out], a reshape's target), interned per thread so that a steady-state step
+    // finds last step's arrays. A dims array is never written once a tensor holds it, so one array serves every tensor
+    // of that shape; a full neighbourhood of the table lets the newest shape displace an older one (which then is
+    // allocated again if it comes back).
+    [ThreadStatic] private static int[]?[]? interned;
+    private const int InternSlots = 256, InternProbes = 8;
+
+    /// <summary>An array holding <paramref name="dims"/> that no one writes to (shared; do not modify it).</summary>
+    public static int[] Interned(ReadOnlySpan<int> dims)
+    {
+        var table = interned ??= new int[]?[InternSlots];
+        uint hash = 2166136261u ^ (uint)dims.Length;
+        foreach (int d in dims) hash = (hash ^ (uint)d) * 16777619u;
+        int start = (int)(hash % InternSlots);
+        for (int probe = 0; probe < InternProbes; probe++)
+        {
+            ref var slot = ref table[(start + probe) % InternSlots];
+            if (slot is null) return slot = dims.ToArray();
+            if (slot.AsSpan().SequenceEqual(dims)) return slot;
+        }
+        return table[start] = dims.ToArray();
+    }
+
+    /// <summary><paramref name="dims"/> with its last axis replaced by <paramref name="last"/>, interned: [*, last].</summary>
+    public static int[] WithLast(int[] dims, int last)
+    {
+        Span<int> shape = stackalloc int[dims.Length];
+        dims.CopyTo(shape);
+        shape[^1] = last;
+        return Interned(shape);
+    }
+
+    /// <summary><paramref name="dims"/> followed by one more axis of <paramref name="last"/>, interned: [*, last].</summary>
+    public static int[] Appended(ReadOnlySpan<int> dims, int last)
+    {
+        Span<int> shape = stackalloc int[dims.Length + 1];
+        dims.CopyTo(shape);
+        shape[^1] = last;
+        return Interned(shape);
     }
 }

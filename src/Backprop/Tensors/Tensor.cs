@@ -13,8 +13,9 @@ namespace Backprop;
 public sealed partial class Tensor
 {
     // Storage is always contiguous and row-major; views (Reshape) may share it with another tensor.
-    internal readonly float[] data;
-    internal readonly int[] dims;
+    // Both are replaced only when the step pool hands a recycled tensor object out again (Reuse).
+    internal float[] data;
+    internal int[] dims;
 
     // Index of the storage in the open TensorArena scope that rented it, or −1 for ordinary memory (and for views,
     // which never own what they share).
@@ -24,6 +25,25 @@ public sealed partial class Tensor
     {
         this.dims = dims;
         this.data = data;
+    }
+
+    // Whether this object belongs to a TensorArena step: it is recycled when that step closes.
+    internal bool pooled;
+
+    // A recycled step tensor made new: shape, storage and nothing else (Recycle cleared the rest).
+    internal Tensor Reuse(int[] dims, float[] data)
+    {
+        this.dims = dims;
+        this.data = data;
+        return this;
+    }
+
+    // Lets go of everything when the step that made this tensor closes, before the object is handed out again.
+    internal void Recycle()
+    {
+        (dims, data, lease, Name) = ([], [], -1, null);
+        (requiresGrad, Grad, RetainsGrad, recycledGrad, Node) = (false, null, false, null, null);
+        (version, viewOf, gradHooks) = (0, null, null);
     }
 
     /// <summary>The size of each dimension, outermost first. A scalar has an empty shape.</summary>

@@ -5,7 +5,9 @@ namespace Backprop;
 /// <see cref="Step"/> scope is open on a thread, the storage of tensors that ops create there (forward results,
 /// backward temporaries, intermediate gradients) is rented from this thread's pool, and every buffer rented in the
 /// scope goes back to the pool when it closes. A steady-state training step therefore reuses the previous step's
-/// buffers instead of allocating new ones.
+/// buffers instead of allocating new ones. The graph's objects are pooled the same way: the tensor objects that hold
+/// rented storage (and views of them) and the nodes of ops recorded in the static form (<see cref="GradNode"/>) go
+/// back to this pool when the scope closes, so such a step allocates nothing at all.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -16,7 +18,8 @@ namespace Backprop;
 /// <para>
 /// Only the library opens scopes (<c>Fit</c>'s graph step, <c>Evaluate</c>'s batches), so "no tensor needs
 /// disposing" stays true: code that never sees a scope allocates as before. Inside one, nothing the step made may be
-/// kept past it: a module must not store a tensor computed in <c>Forward</c> (its storage is reused by the next step).
+/// kept past it: a module must not store a tensor computed in <c>Forward</c> (its storage and the tensor object itself
+/// are reused by the next step).
 /// Parameters, their leaf gradients, optimizer state and every public creation helper (<c>Zeros</c>,
 /// <c>FromArray</c>, <c>Clone</c>, ...) always allocate ordinary memory. With <see cref="PoisonOnRelease"/> (on in
 /// Debug builds) a returned buffer is filled with NaN, so reading a tensor after its scope closed shows up in tests.
@@ -48,6 +51,18 @@ internal sealed class TensorArena
     private int depth, sessions;
     private long steps;
 
+    // The graph's objects, pooled like the buffers: every tensor object handed out in the open scopes (innermost
+    // last), the free ones, and free nodes of the static form by how many inputs and saved tensors they hold.
+    private readonly List<Tensor> tensors = [];
+    private readonly Stack<Tensor> freeTensors = new();
+    private readonly Stack<GradNode>?[] freeNodes = new Stack<GradNode>?[(MaxNodeInputs + 1) * (MaxNodeSaved + 1)];
+
+    /// <summary>The most inputs a pooled node holds (more get an ordinary node).</summary>
+    internal const int MaxNodeInputs = 8;
+
+    /// <summary>The most saved tensors a pooled node holds.</summary>
+    internal const int MaxNodeSaved = 4;
+
     private sealed class SizeClass
     {
         public readonly Stack<float[]> Free = new();
@@ -63,7 +78,7 @@ internal sealed class TensorArena
         if (disabled) return default;
         var arena = threadArena ??= new TensorArena();
         arena.depth++;
-        return new StepScope(arena, arena.leased.Count, arena.depth);
+        return new StepScope(arena, arena.leased.Count, arena.tensors.Count, arena.depth);
     }
 
     /// <summary>
@@ -106,6 +121,52 @@ internal sealed class TensorArena
             return length == 0 ? [] : new float[length];
         }
         return arena.RentHere(length, clear, out lease);
+    }
+
+    /// <summary>
+    /// A tensor of shape <paramref name="dims"/> (an array nobody writes to: it may be shared) whose storage is rented
+    /// from the open scope (zeroed when <paramref name="clear"/>); the tensor object itself comes from the scope's
+    /// pool and goes back to it when the scope closes. Without a scope, an ordinary tensor.
+    /// </summary>
+    internal static Tensor NewTensor(int[] dims, bool clear)
+    {
+        var arena = Active;
+        int length = Shapes.Size(dims);
+        if (arena is null) return new Tensor(dims, length == 0 ? [] : new float[length]);
+        int lease = -1;
+        var storage = length == 0 ? [] : arena.RentHere(length, clear, out lease);
+        var t = arena.PooledTensor(dims, storage);
+        t.lease = lease;
+        return t;
+    }
+
+    /// <summary>
+    /// A view of <paramref name="source"/>'s storage in shape <paramref name="dims"/>: from the scope's pool when
+    /// <paramref name="source"/> is itself a pooled step tensor (so the view cannot outlive what it shows), else an
+    /// ordinary object.
+    /// </summary>
+    internal static Tensor NewView(int[] dims, Tensor source)
+    {
+        var arena = Active;
+        return arena is not null && source.pooled ? arena.PooledTensor(dims, source.data) : new Tensor(dims, source.data);
+    }
+
+    /// <summary>
+    /// A node of the static form for an op with <paramref name="inputs"/> inputs and <paramref name="saved"/> saved
+    /// tensors: from the scope's pool when the op's output is a pooled step tensor, else a new one.
+    /// </summary>
+    internal static GradNode NewNode(Tensor output, int inputs, int saved)
+    {
+        if (!output.pooled || Active is not { } arena || inputs > MaxNodeInputs || saved > MaxNodeSaved) return new GradNode(inputs, saved);
+        var free = arena.freeNodes[inputs * (MaxNodeSaved + 1) + saved];
+        return free is { Count: > 0 } ? free.Pop() : new GradNode(inputs, saved) { Pooled = true };
+    }
+
+    private Tensor PooledTensor(int[] dims, float[] storage)
+    {
+        var t = freeTensors.TryPop(out var reused) ? reused.Reuse(dims, storage) : new Tensor(dims, storage) { pooled = true };
+        tensors.Add(t);
+        return t;
     }
 
     /// <summary>Scratch floats for the rest of the step (zeroed): rented inside a scope, else a new array.</summary>
@@ -159,12 +220,29 @@ internal sealed class TensorArena
         classes[buffer.Length].Free.Push(buffer);
     }
 
-    private void Close(int mark, int scopeDepth)
+    private void Close(int mark, int tensorMark, int scopeDepth)
     {
         if (depth != scopeDepth) return;   // disposed twice, or out of order: the outer scope returns everything
         for (int i = leased.Count - 1; i >= mark; i--)
             if (leased[i] is { } buffer) Return(buffer);
         leased.RemoveRange(mark, leased.Count - mark);
+        for (int i = tensors.Count - 1; i >= tensorMark; i--)
+        {
+            var t = tensors[i];
+            if (t.RetainsGrad)
+            {
+                t.pooled = false;   // kept for its gradient (RetainGrad), which outlives the step: left to the collector
+                continue;
+            }
+            if (t.Node is { Pooled: true } node)
+            {
+                node.Clear();
+                (freeNodes[node.Inputs.Length * (MaxNodeSaved + 1) + node.Saved.Length] ??= new()).Push(node);
+            }
+            t.Recycle();
+            freeTensors.Push(t);
+        }
+        tensors.RemoveRange(tensorMark, tensors.Count - tensorMark);
         depth--;
         if (depth == 0 && ++steps % IdleSteps == 0) DropIdleClasses();
     }
@@ -173,6 +251,8 @@ internal sealed class TensorArena
     {
         if (--sessions > 0 || depth > 0) return;
         classes.Clear();
+        freeTensors.Clear();
+        Array.Clear(freeNodes);
     }
 
     private void DropIdleClasses()
@@ -185,12 +265,13 @@ internal sealed class TensorArena
     internal readonly struct StepScope : IDisposable
     {
         private readonly TensorArena? arena;
-        private readonly int mark, depth;
+        private readonly int mark, tensorMark, depth;
 
-        internal StepScope(TensorArena arena, int mark, int depth) => (this.arena, this.mark, this.depth) = (arena, mark, depth);
+        internal StepScope(TensorArena arena, int mark, int tensorMark, int depth) =>
+            (this.arena, this.mark, this.tensorMark, this.depth) = (arena, mark, tensorMark, depth);
 
         /// <summary>Closes the step.</summary>
-        public void Dispose() => arena?.Close(mark, depth);
+        public void Dispose() => arena?.Close(mark, tensorMark, depth);
     }
 
     /// <summary>An open run of steps; disposing the outermost one empties the pool.</summary>

@@ -87,10 +87,21 @@ public sealed class Gpt : LanguageModel
             throw new ShapeMismatchException($"{this} expected token ids [batch, seq] but got {Shapes.Format([.. input.Shape])}.");
         int t = input.Shape[1];
         if (t > Context) throw new ShapeMismatchException($"{this} takes at most {Context} tokens at once but got {t}.");
-        var positions = Wpe.Forward(IntTensor.FromArray([.. Enumerable.Range(0, t)], t));   // [T, D], broadcast over B
+        var positions = Wpe.Forward(Positions(t));   // [T, D], broadcast over B
         var x = Drop.Forward(Wte.Forward(input) + positions);
-        foreach (var block in Blocks) x = block.Forward(x);
+        for (int i = 0; i < Blocks.Count; i++) x = Blocks[i].Forward(x);
         return Head.Forward(LnF.Forward(x));
+    }
+
+    // Positions 0 … t−1, kept for the next call of the same length (one reference, so concurrent calls are safe).
+    private IntTensor? positions;
+
+    private IntTensor Positions(int t)
+    {
+        if (positions is { } cached && cached.Size == t) return cached;
+        var made = IntTensor.FromArray([.. Enumerable.Range(0, t)], t);
+        positions = made;
+        return made;
     }
 
     /// <inheritdoc/>

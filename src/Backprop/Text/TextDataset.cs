@@ -87,10 +87,31 @@ public sealed class TextDataset
     /// <exception cref="ArgumentOutOfRangeException">A start is not a window of that part.</exception>
     public (Tensor Input, Tensor Target) Batch(ReadOnlySpan<int> starts, bool validationPart)
     {
+        var x = new float[starts.Length * Context];
+        var y = new float[starts.Length * Context];
+        Fill(starts, validationPart, x, y);
+        return (Tensor.FromArray(x, starts.Length, Context), Tensor.FromArray(y, starts.Length * Context));
+    }
+
+    /// <summary>
+    /// <see cref="RandomBatch"/> (the same draws from <paramref name="rng"/>) into tensors of the open step
+    /// (<see cref="TensorArena"/>): a training step takes its batch without allocating.
+    /// </summary>
+    internal (Tensor Input, Tensor Target) RandomStepBatch(int batch, Rng rng)
+    {
+        Span<int> starts = batch <= 1024 ? stackalloc int[batch] : new int[batch];
+        for (int i = 0; i < batch; i++) starts[i] = rng.NextInt(TrainWindows);
+        var x = Tensor.Uninitialized(Shapes.Interned([batch, Context]));
+        var y = Tensor.Uninitialized(Shapes.Interned([batch * Context]));
+        Fill(starts, validationPart: false, x.data, y.data);
+        return (x, y);
+    }
+
+    // Inputs and next-token targets of the windows at `starts`, row after row.
+    private void Fill(ReadOnlySpan<int> starts, bool validationPart, float[] x, float[] y)
+    {
         var source = validationPart ? validation : train;
         int t = Context, windows = source.Length - t;
-        var x = new float[starts.Length * t];
-        var y = new float[starts.Length * t];
         for (int b = 0; b < starts.Length; b++)
         {
             int s = starts[b];
@@ -102,7 +123,6 @@ public sealed class TextDataset
                 y[b * t + i] = source[s + i + 1];
             }
         }
-        return (Tensor.FromArray(x, starts.Length, t), Tensor.FromArray(y, starts.Length * t));
     }
 
     /// <summary>

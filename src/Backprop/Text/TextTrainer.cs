@@ -56,7 +56,6 @@ public static class TextTrainer
         var cosine = new CosineSchedule(Math.Max(1, options.Steps - warmup), minLr);
         LearningRateSchedule schedule = warmup > 0 ? new WarmupSchedule(cosine, warmup, 1f / warmup) : cosine;
         var optimizer = new AdamW(ParameterGroup.SplitDecay(model, options.WeightDecay), lr, 0.9f, options.Beta2, 1e-8f, options.WeightDecay);
-        var parameters = optimizer.Parameters;
         var loss = new CrossEntropyLoss();
         var rng = new Rng(options.Seed);
         long tokensPerStep = (long)options.Batch * data.Context;
@@ -86,22 +85,13 @@ public static class TextTrainer
             TextCheckpoint.Save(checkpointDir, state, model, optimizer, options.CheckpointMetadata);
         }
         using var session = TensorArena.Session();
+        model.Train();   // once, not every step: walking the modules allocates, and evaluation never flips the flag
         while (step < options.Steps && stop?.Invoke() != true)
         {
             optimizer.LearningRate = schedule.Rate(lr, step);
             stepping.Start();
-            using (TensorArena.Step())
-            {
-                model.Train();
-                var (x, y) = data.RandomBatch(options.Batch, rng);
-                var l = loss.Compute(model.FlatLogits(x), y);
-                optimizer.RecycleGrads();   // the next backward refills last step's gradient storage: no allocation
-                l.Backward();
-                if (options.ClipGradNorm is { } clip) GradClip.ByNorm(parameters, clip);
-                optimizer.Step();
-                lossSum += l.Item();
-                lossCount++;
-            }
+            lossSum += Step(model, data, options.Batch, rng, loss, optimizer, options.ClipGradNorm);
+            lossCount++;
             stepping.Stop();
             step++;
             if (float.IsNaN((float)(lossSum / lossCount)) || double.IsInfinity(lossSum))
@@ -109,6 +99,7 @@ public static class TextTrainer
             if (onReport is not null && options.EvalEvery > 0 && step % options.EvalEvery == 0 && step < options.Steps)
             {
                 onReport(new(step, lossSum / lossCount, Loss(model, data, true, options.EvalWindows), optimizer.LearningRate, Rate(step - firstStep, tokensPerStep, stepping)));
+                model.Train();   // the callback may have sampled from the model in evaluation mode
                 lossSum = 0;
                 lossCount = 0;
             }
@@ -123,6 +114,23 @@ public static class TextTrainer
         {
             CheckpointPath = checkpointDir is null ? null : Checkpoint.PathIn(checkpointDir),
         };
+    }
+
+    /// <summary>
+    /// One optimizer step on a batch of random training windows, inside a step of the pool (buffers, tensor objects
+    /// and graph nodes come back to it when the step ends, so a steady-state step allocates nothing); returns the
+    /// batch's loss.
+    /// </summary>
+    internal static float Step(LanguageModel model, TextDataset data, int batch, Rng rng, CrossEntropyLoss loss, Optimizer optimizer, float? clipGradNorm)
+    {
+        using var step = TensorArena.Step();
+        var (x, y) = data.RandomStepBatch(batch, rng);
+        var l = loss.Compute(model.FlatLogits(x), y);
+        optimizer.RecycleGrads();   // the next backward refills last step's gradient storage: no allocation
+        l.Backward();
+        GradClip.Apply(optimizer.Parameters, null, clipGradNorm);   // the optimizer's list has no repeats
+        optimizer.Step();
+        return l.Item();
     }
 
     /// <summary>Mean cross-entropy (nats per token) over up to <paramref name="windows"/> evenly spread windows of one part.</summary>

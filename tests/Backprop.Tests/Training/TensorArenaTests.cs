@@ -102,15 +102,21 @@ public sealed class TensorArenaTests
         {
             var w = Tensor.FromArray([1f, 2f, 3f]).RequireGrad();
             Tensor kept, made;
+            float[] keptStorage;
             using (TensorArena.Step())
             {
                 kept = w * 2f;
+                keptStorage = kept.data;
                 made = Tensor.Ones(3);   // a public creation helper: ordinary memory, even inside a step
                 Assert.Equal([2f, 4f, 6f], kept.ToArray());
                 kept.Sum().Backward();
             }
-            // The op's result went back to the pool: a stale read cannot pass for data.
-            Assert.All(kept.ToArray(), v => Assert.True(float.IsNaN(v)));
+            // The op's result went back to the pool: the tensor object is emptied for reuse, and its storage is
+            // poisoned, so a stale read cannot pass for data.
+            Assert.Equal(0, kept.Size);
+            Assert.Empty(kept.Shape);
+            Assert.Null(kept.Node);
+            Assert.All(keptStorage, v => Assert.True(float.IsNaN(v)));
             Assert.Equal([1f, 1f, 1f], made.ToArray());
             Assert.Equal([2f, 2f, 2f], w.Grad!.ToArray());   // a leaf's gradient outlives the step
             Assert.Equal([1f, 2f, 3f], w.ToArray());
@@ -173,9 +179,15 @@ public sealed class TensorArenaTests
             {
                 var outer = a * 3f;
                 Tensor inner;
-                using (TensorArena.Step()) inner = outer + 1f;
+                float[] innerStorage;
+                using (TensorArena.Step())
+                {
+                    inner = outer + 1f;
+                    innerStorage = inner.data;
+                }
                 Assert.Equal([3f, 6f], outer.ToArray());
-                Assert.True(float.IsNaN(inner.ToArray()[0]));
+                Assert.Equal(0, inner.Size);   // the inner step's tensor object went back to the pool, emptied
+                Assert.True(float.IsNaN(innerStorage[0]));   // and its storage was poisoned on the way
             }
         }
         finally

@@ -10,34 +10,45 @@ public sealed partial class Tensor
     public static Tensor operator +(Tensor a, Tensor b)
     {
         var r = Elementwise<AddKernel>(a, b, "add");
-        return r.Record("add", [a, b], g =>
-        {
-            AccumulateBroadcastGrad(a, g);
-            AccumulateBroadcastGrad(b, g);
-        });
+        r.Record("add", AddBackward, a, b);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward AddBackward = static (node, g) =>
+    {
+        AccumulateBroadcastGrad(node.Inputs[0], g);
+        AccumulateBroadcastGrad(node.Inputs[1], g);
+    };
 
     /// <summary>a − b: ∂/∂a = g, ∂/∂b = −g.</summary>
     public static Tensor operator -(Tensor a, Tensor b)
     {
         var r = Elementwise<SubtractKernel>(a, b, "sub");
-        return r.Record("sub", [a, b], g =>
-        {
-            AccumulateBroadcastGrad(a, g);
-            if (b.RequiresGrad) AccumulateBroadcastGrad(b, -g);
-        });
+        r.Record("sub", SubtractBackward, a, b);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward SubtractBackward = static (node, g) =>
+    {
+        var (a, b) = (node.Inputs[0], node.Inputs[1]);
+        AccumulateBroadcastGrad(a, g);
+        if (b.RequiresGrad) AccumulateBroadcastGrad(b, -g);
+    };
 
     /// <summary>a ⊙ b (elementwise). The mul gate swaps: ∂/∂a = g ⊙ b, ∂/∂b = g ⊙ a.</summary>
     public static Tensor operator *(Tensor a, Tensor b)
     {
         var r = Elementwise<MultiplyKernel>(a, b, "mul");
-        return r.Record("mul", [a, b], g =>
-        {
-            if (a.RequiresGrad) AccumulateBroadcastGrad(a, g * b);
-            if (b.RequiresGrad) AccumulateBroadcastGrad(b, g * a);
-        }, saved: [a, b]);
+        r.Record("mul", MultiplyBackward, a, b, saves: Saves.Input0 | Saves.Input1);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward MultiplyBackward = static (node, g) =>
+    {
+        var (a, b) = (node.Inputs[0], node.Inputs[1]);
+        if (a.RequiresGrad) AccumulateBroadcastGrad(a, g * b);
+        if (b.RequiresGrad) AccumulateBroadcastGrad(b, g * a);
+    };
 
     /// <summary>a ÷ b (elementwise): ∂/∂a = g / b, ∂/∂b = −g ⊙ a / b².</summary>
     public static Tensor operator /(Tensor a, Tensor b)

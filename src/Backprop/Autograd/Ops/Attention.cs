@@ -37,89 +37,129 @@ public sealed partial class Tensor
         var probs = TensorArena.Floats(pairs * tt);   // P per (batch, head): the backward's only saved activation
         var mask = dropout > 0f ? TensorArena.Floats(pairs * tt) : [];
         if (dropout > 0f) DrawDropoutMask(mask, dropout, rng!);
+        var y = Uninitialized(Shapes.WithLast(qkv.dims, dim));
+        var shape = new AttentionShape(b, t, heads, d, causal, parts, scale);
         // Each part owns its scratch: q, k, v, o [T, d] and, with dropout, P' [T, T].
-        int forwardScratch = 4 * t * d + (dropout > 0f ? tt : 0);
-        var scratch = TensorArena.Floats(parts * forwardScratch);
-        var y = Uninitialized([b, t, dim]);
-        GemmWorkers.Run(parts, part =>
+        var scratch = TensorArena.Floats(parts * shape.ForwardScratch(dropout > 0f));
+        GemmWorkers.Run(parts, new AttentionForward(shape, qkv.data, probs, mask, scratch, y.data));
+        if (y.Record("attention", AttentionBackward, qkv, saves: Saves.Input0) is { } node)
         {
-            var own = scratch.AsSpan(part * forwardScratch, forwardScratch);
+            (node.I0, node.I1, node.I2, node.F0) = (heads, causal ? 1 : 0, parts, dropout);
+            (node.Buffer0, node.Buffer1) = (probs, mask);
+        }
+        return y;
+    }
+
+    // Input qkv [B, T, 3·D]; P in Buffer0 and the dropout mask (empty without dropout) in Buffer1.
+    private static readonly GradNode.StaticBackward AttentionBackward = static (node, g) =>
+    {
+        var qkv = node.Inputs[0];
+        int b = qkv.dims[0], t = qkv.dims[1], heads = node.I0, d = qkv.dims[2] / 3 / heads;
+        var shape = new AttentionShape(b, t, heads, d, node.I1 != 0, node.I2, 1f / MathF.Sqrt(d));
+        bool dropout = node.F0 > 0f;
+        var dqkv = Empty(qkv.dims);
+        // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T].
+        var scratch = TensorArena.Floats(shape.Parts * shape.BackwardScratch(dropout));
+        GemmWorkers.Run(shape.Parts, new AttentionBackwardJob(shape, qkv.data, node.Buffer0!, node.Buffer1!, g.data, scratch, dqkv.data));
+        qkv.AccumulateOwnedGrad(dqkv);
+    };
+
+    // Sizes of one attention call: B, T, H heads of d, and how its B·H pairs split into parts.
+    private readonly record struct AttentionShape(int B, int T, int Heads, int D, bool Causal, int Parts, float Scale)
+    {
+        public int Dim => Heads * D;
+
+        public int Pairs => B * Heads;
+
+        public int ForwardScratch(bool dropout) => 4 * T * D + (dropout ? T * T : 0);
+
+        public int BackwardScratch(bool dropout) => 7 * T * D + T * T + (dropout ? T * T : 0);
+    }
+
+    // Y [B, T, D] and P [B·H, T, T] from qkv, one range of (batch entry, head) pairs per part.
+    private readonly struct AttentionForward(AttentionShape s, float[] qkv, float[] probs, float[] mask, float[] scratch, float[] y) : IPartJob
+    {
+        public void Run(int part)
+        {
+            int t = s.T, d = s.D, dim = s.Dim, tt = t * t, heads = s.Heads;
+            bool dropout = mask.Length > 0;
+            int size = s.ForwardScratch(dropout);
+            var own = scratch.AsSpan(part * size, size);
             var q = own[..(t * d)];
             var k = own.Slice(t * d, t * d);
             var v = own.Slice(2 * t * d, t * d);
             var o = own.Slice(3 * t * d, t * d);
             var pd = own[(4 * t * d)..];
-            var (first, last) = PartRange(pairs, parts, part);
+            var (first, last) = PartRange(s.Pairs, s.Parts, part);
             for (int pair = first; pair < last; pair++)
             {
                 int n = pair / heads, h = pair % heads, at = pair * tt;
                 var p = probs.AsSpan(at, tt);
-                GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
-                GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
-                GatherHead(v, qkv.data, n, t, 3 * dim, 2 * dim + h * d, d);
+                GatherHead(q, qkv, n, t, 3 * dim, h * d, d);
+                GatherHead(k, qkv, n, t, 3 * dim, dim + h * d, d);
+                GatherHead(v, qkv, n, t, 3 * dim, 2 * dim + h * d, d);
                 Gemm.Multiply(p, q, k, t, t, d, transB: true);   // S[T, T] = Q·Kᵀ
-                for (int i = 0; i < t; i++) SoftmaxRow(p.Slice(i * t, t), causal ? i + 1 : t, scale);
-                if (dropout > 0f)
+                for (int i = 0; i < t; i++) SoftmaxRow(p.Slice(i * t, t), s.Causal ? i + 1 : t, s.Scale);
+                if (dropout)
                 {
                     TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pd);
                     Gemm.Multiply(o, pd, v, t, d, t);
                 }
                 else Gemm.Multiply(o, p, v, t, d, t);
-                ScatterHead(y.data, o, n, t, dim, h * d, d, accumulate: false);
+                ScatterHead(y, o, n, t, dim, h * d, d, accumulate: false);
             }
-        });
+        }
+    }
 
-        return y.Record("attention", [qkv], g =>
+    // ∂qkv from ∂Y and the saved P; each (batch entry, head) owns its rows and columns of ∂qkv, so parts never
+    // write the same element.
+    private readonly struct AttentionBackwardJob(AttentionShape s, float[] qkv, float[] probs, float[] mask, float[] g, float[] scratch, float[] dqkv) : IPartJob
+    {
+        public void Run(int part)
         {
-            var dqkv = Empty(qkv.dims);
-            // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T].
-            int backwardScratch = 7 * t * d + tt + (dropout > 0f ? tt : 0);
-            var scratch = TensorArena.Floats(parts * backwardScratch);
-            GemmWorkers.Run(parts, part =>
+            int t = s.T, d = s.D, dim = s.Dim, tt = t * t, heads = s.Heads;
+            bool dropout = mask.Length > 0;
+            int size = s.BackwardScratch(dropout);
+            var own = scratch.AsSpan(part * size, size);
+            var q = own[..(t * d)];
+            var k = own.Slice(t * d, t * d);
+            var v = own.Slice(2 * t * d, t * d);
+            var dOut = own.Slice(3 * t * d, t * d);
+            var dq = own.Slice(4 * t * d, t * d);
+            var dk = own.Slice(5 * t * d, t * d);
+            var dv = own.Slice(6 * t * d, t * d);
+            var dp = own.Slice(7 * t * d, tt);
+            var pw = own[(7 * t * d + tt)..];
+            var (first, last) = PartRange(s.Pairs, s.Parts, part);
+            for (int pair = first; pair < last; pair++)
             {
-                var own = scratch.AsSpan(part * backwardScratch, backwardScratch);
-                var q = own[..(t * d)];
-                var k = own.Slice(t * d, t * d);
-                var v = own.Slice(2 * t * d, t * d);
-                var dOut = own.Slice(3 * t * d, t * d);
-                var dq = own.Slice(4 * t * d, t * d);
-                var dk = own.Slice(5 * t * d, t * d);
-                var dv = own.Slice(6 * t * d, t * d);
-                var dp = own.Slice(7 * t * d, tt);
-                var pw = own[(7 * t * d + tt)..];
-                var (first, last) = PartRange(pairs, parts, part);
-                for (int pair = first; pair < last; pair++)
+                int n = pair / heads, h = pair % heads, at = pair * tt;
+                var p = probs.AsSpan(at, tt);
+                GatherHead(q, qkv, n, t, 3 * dim, h * d, d);
+                GatherHead(k, qkv, n, t, 3 * dim, dim + h * d, d);
+                GatherHead(v, qkv, n, t, 3 * dim, 2 * dim + h * d, d);
+                GatherHead(dOut, g, n, t, dim, h * d, d);
+                if (dropout) TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pw);
+                Gemm.Multiply(dv, dropout ? pw : p, dOut, t, d, t, transA: true);   // ∂V = P'ᵀ·∂O
+                Gemm.Multiply(dp, dOut, v, t, t, d, transB: true);                 // ∂P' = ∂O·Vᵀ
+                if (dropout) TensorPrimitives.Multiply(dp, mask.AsSpan(at, tt), dp);
+                for (int i = 0; i < t; i++)
                 {
-                    int n = pair / heads, h = pair % heads, at = pair * tt;
-                    var p = probs.AsSpan(at, tt);
-                    GatherHead(q, qkv.data, n, t, 3 * dim, h * d, d);
-                    GatherHead(k, qkv.data, n, t, 3 * dim, dim + h * d, d);
-                    GatherHead(v, qkv.data, n, t, 3 * dim, 2 * dim + h * d, d);
-                    GatherHead(dOut, g.data, n, t, dim, h * d, d);
-                    if (dropout > 0f) TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pw);
-                    Gemm.Multiply(dv, dropout > 0f ? pw : p, dOut, t, d, t, transA: true);   // ∂V = P'ᵀ·∂O
-                    Gemm.Multiply(dp, dOut, v, t, t, d, transB: true);                       // ∂P' = ∂O·Vᵀ
-                    if (dropout > 0f) TensorPrimitives.Multiply(dp, mask.AsSpan(at, tt), dp);
-                    for (int i = 0; i < t; i++)
-                    {
-                        // ∂S = P ⊙ (∂P − Σ_j ∂P·P), then the 1/√d of S = Q·Kᵀ/√d
-                        var pr = p.Slice(i * t, t);
-                        var dr = dp.Slice(i * t, t);
-                        float dot = TensorPrimitives.Dot(pr, dr);
-                        TensorPrimitives.Subtract(dr, dot, dr);
-                        TensorPrimitives.Multiply(dr, pr, dr);
-                        TensorPrimitives.Multiply(dr, scale, dr);
-                    }
-                    Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
-                    Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
-                    // Each (batch entry, head) owns its rows and columns of ∂qkv, so parts never write the same element.
-                    ScatterHead(dqkv.data, dq, n, t, 3 * dim, h * d, d, accumulate: true);
-                    ScatterHead(dqkv.data, dk, n, t, 3 * dim, dim + h * d, d, accumulate: true);
-                    ScatterHead(dqkv.data, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: true);
+                    // ∂S = P ⊙ (∂P − Σ_j ∂P·P), then the 1/√d of S = Q·Kᵀ/√d
+                    var pr = p.Slice(i * t, t);
+                    var dr = dp.Slice(i * t, t);
+                    float dot = TensorPrimitives.Dot(pr, dr);
+                    TensorPrimitives.Subtract(dr, dot, dr);
+                    TensorPrimitives.Multiply(dr, pr, dr);
+                    TensorPrimitives.Multiply(dr, s.Scale, dr);
                 }
-            });
-            qkv.AccumulateOwnedGrad(dqkv);
-        }, saved: [qkv]);
+                Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
+                Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
+                ScatterHead(dqkv, dq, n, t, 3 * dim, h * d, d, accumulate: true);
+                ScatterHead(dqkv, dk, n, t, 3 * dim, dim + h * d, d, accumulate: true);
+                ScatterHead(dqkv, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: true);
+            }
+        }
     }
 
     // How many parts the B·H (batch entry, head) pairs split into: one per core, when the pairs are enough work

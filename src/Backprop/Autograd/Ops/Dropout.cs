@@ -28,14 +28,18 @@ public sealed partial class Tensor
         var y = Uninitialized(dims);
         TensorPrimitives.Multiply(data, mask, y.data);
 
-        var input = this;
-        return y.Record("dropout", [input], g =>
-        {
-            var dx = Uninitialized(input.dims);
-            TensorPrimitives.Multiply(g.data, mask, dx.data);
-            input.AccumulateOwnedGrad(dx);
-        });
+        if (y.Record("dropout", DropoutBackward, this) is { } node) node.Buffer0 = mask;
+        return y;
     }
+
+    // dx = g ⊙ mask (the forward's multipliers, in Buffer0).
+    private static readonly GradNode.StaticBackward DropoutBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Uninitialized(input.dims);
+        TensorPrimitives.Multiply(g.data, node.Buffer0!, dx.data);
+        input.AccumulateOwnedGrad(dx);
+    };
 
     /// <summary>
     /// Fills <paramref name="mask"/> with dropout's multipliers: one <see cref="Rng.NextFloat"/> per element in order,

@@ -31,9 +31,8 @@ public sealed partial class Tensor
         if (normalizedDims < 1 || input.Rank < normalizedDims)
             throw new ShapeMismatchException($"{op} normalises the last {normalizedDims} axes, but the input {Shapes.Format(input.dims)} has {input.Rank}.");
         int d = Shapes.Size(input.dims.AsSpan(input.Rank - normalizedDims)), rows = d == 0 ? 0 : input.Size / d;
-        foreach (var (t, name) in new[] { (weight, "weight"), (bias, "bias") })
-            if (t is not null && t.Size != d)
-                throw new ShapeMismatchException($"{op}: {name} should have {d} values (shape {Shapes.Format(input.dims[(input.Rank - normalizedDims)..])}) but has shape {Shapes.Format(t.dims)}.");
+        CheckAffine(op, "weight", weight, d, input, normalizedDims);
+        CheckAffine(op, "bias", bias, d, input, normalizedDims);
         var mean = centre ? TensorArena.Floats(rows) : [];
         var rstd = TensorArena.Floats(rows);
         var y = Uninitialized(input.dims);
@@ -41,18 +40,38 @@ public sealed partial class Tensor
         if (centre) LayerNormKernels.Forward(y.data, mean, rstd, input.data, gamma, bias is null ? [] : bias.data, rows, d, eps);
         else LayerNormKernels.RmsForward(y.data, rstd, input.data, gamma, rows, d, eps);
 
-        Tensor[] inputs = [input, .. weight is null ? [] : new[] { weight }, .. bias is null ? [] : new[] { bias }];
-        return y.Record(op, inputs, g =>
+        if (y.Record(op, RowNormBackward, input, weight, bias, weight is null ? Saves.Input0 : Saves.Input0 | Saves.Input1) is { } node)
         {
-            var dx = input.RequiresGrad ? Uninitialized(input.dims) : null;
-            var dGamma = weight is { RequiresGrad: true } ? Empty(weight.dims) : null;
-            var dBeta = bias is { RequiresGrad: true } ? Empty(bias.dims) : null;
-            var scratch = TensorArena.Floats(2 * d);
-            LayerNormKernels.Backward(dx is null ? [] : dx.data, dGamma is null ? [] : dGamma.data, dBeta is null ? [] : dBeta.data,
-                g.data, input.data, mean, rstd, weight is null ? [] : weight.data, rows, d, scratch, centre);
-            if (dx is not null) input.AccumulateOwnedGrad(dx);
-            if (dGamma is not null) weight!.AccumulateOwnedGrad(dGamma);
-            if (dBeta is not null) bias!.AccumulateOwnedGrad(dBeta);
-        }, saved: weight is null ? [input] : [input, weight]);
+            (node.I0, node.I1, node.I2) = (rows, d, (weight is null ? 0 : HasWeight) | (bias is null ? 0 : HasBias) | (centre ? Centred : 0));
+            (node.Buffer0, node.Buffer1) = (mean, rstd);
+        }
+        return y;
+    }
+
+    private const int HasWeight = 1, HasBias = 2, Centred = 4;
+
+    // Inputs x [rows, d], then γ [d] and β [d] when present (node.I2 says which); the forward's per-row mean and
+    // 1/σ in Buffer0 and Buffer1.
+    private static readonly GradNode.StaticBackward RowNormBackward = static (node, g) =>
+    {
+        int rows = node.I0, d = node.I1, flags = node.I2;
+        var input = node.Inputs[0];
+        var weight = (flags & HasWeight) != 0 ? node.Inputs[1] : null;
+        var bias = (flags & HasBias) != 0 ? node.Inputs[^1] : null;
+        var dx = input.RequiresGrad ? Uninitialized(input.dims) : null;
+        var dGamma = weight is { RequiresGrad: true } ? Empty(weight.dims) : null;
+        var dBeta = bias is { RequiresGrad: true } ? Empty(bias.dims) : null;
+        var scratch = TensorArena.Floats(2 * d);
+        LayerNormKernels.Backward(dx is null ? [] : dx.data, dGamma is null ? [] : dGamma.data, dBeta is null ? [] : dBeta.data,
+            g.data, input.data, node.Buffer0, node.Buffer1, weight is null ? [] : weight.data, rows, d, scratch, (flags & Centred) != 0);
+        if (dx is not null) input.AccumulateOwnedGrad(dx);
+        if (dGamma is not null) weight!.AccumulateOwnedGrad(dGamma);
+        if (dBeta is not null) bias!.AccumulateOwnedGrad(dBeta);
+    };
+
+    private static void CheckAffine(string op, string name, Tensor? t, int d, Tensor input, int normalizedDims)
+    {
+        if (t is not null && t.Size != d)
+            throw new ShapeMismatchException($"{op}: {name} should have {d} values (shape {Shapes.Format(input.dims[(input.Rank - normalizedDims)..])}) but has shape {Shapes.Format(t.dims)}.");
     }
 }

@@ -21,33 +21,39 @@ public sealed partial class Tensor
         int outF = weight.dims[0], inF = weight.dims[1], rows = input.Size / Math.Max(1, inF);
         if (bias is not null && (bias.Rank != 1 || bias.dims[0] != outF))
             throw new ShapeMismatchException($"linear expected bias [{outF}] but got {Shapes.Format(bias.dims)}.");
-        var y = Uninitialized([.. input.dims[..^1], outF]);
+        var y = Uninitialized(Shapes.WithLast(input.dims, outF));
         LinearForward(y.data, input.data, weight.data, bias?.data, rows, inF, outF);
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return y.Record("linear", inputs, g =>
-        {
-            if (input.RequiresGrad)
-            {
-                var dx = Uninitialized(input.dims);   // dX[rows, in] = G[rows, out]·W[out, in]
-                Gemm.Multiply(dx.data, g.data, weight.data, rows, inF, outF);
-                input.AccumulateOwnedGrad(dx);
-            }
-            if (weight.RequiresGrad)
-            {
-                var dw = Uninitialized(weight.dims);   // dW[out, in] = G[rows, out]ᵀ·X[rows, in]
-                Gemm.Multiply(dw.data, g.data, input.data, outF, inF, rows, transA: true);
-                weight.AccumulateOwnedGrad(dw);
-            }
-            if (bias is { RequiresGrad: true })
-            {
-                var db = Empty(bias.dims);
-                SumRows(db.data, g.data, rows, outF);
-                bias.AccumulateOwnedGrad(db);
-            }
-        }, saved: [input, weight]);
+        if (y.Record("linear", LinearBackward, input, weight, bias, Saves.Input0 | Saves.Input1) is { } node)
+            (node.I0, node.I1, node.I2) = (rows, inF, outF);
+        return y;
     }
 
-    /// <summary>y[rows, out] = x[rows, in]·W[out, in]ᵀ (+ b[out] on every row).</summary>
+    // Inputs x [rows, in], W [out, in] and, when present, b [out]; G = ∂L/∂Y [rows, out].
+    private static readonly GradNode.StaticBackward LinearBackward = static (node, g) =>
+    {
+        var (input, weight) = (node.Inputs[0], node.Inputs[1]);
+        var bias = node.Inputs.Length > 2 ? node.Inputs[2] : null;
+        int rows = node.I0, inF = node.I1, outF = node.I2;
+        if (input.RequiresGrad)
+        {
+            var dx = Uninitialized(input.dims);   // dX[rows, in] = G[rows, out]·W[out, in]
+            Gemm.Multiply(dx.data, g.data, weight.data, rows, inF, outF);
+            input.AccumulateOwnedGrad(dx);
+        }
+        if (weight.RequiresGrad)
+        {
+            var dw = Uninitialized(weight.dims);   // dW[out, in] = G[rows, out]ᵀ·X[rows, in]
+            Gemm.Multiply(dw.data, g.data, input.data, outF, inF, rows, transA: true);
+            weight.AccumulateOwnedGrad(dw);
+        }
+        if (bias is { RequiresGrad: true })
+        {
+            var db = Empty(bias.dims);
+            SumRows(db.data, g.data, rows, outF);
+            bias.AccumulateOwnedGrad(db);
+        }
+    };
+
     internal static void LinearForward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int rows, int inF, int outF)
     {
         if (b.IsEmpty) Gemm.Multiply(y, x, w, rows, outF, inF, transB: true);

@@ -13,11 +13,7 @@ public sealed partial class Tensor
     /// <summary>Like <see cref="Empty"/> for a caller that writes every element: a reused buffer is not zeroed first.</summary>
     internal static Tensor Uninitialized(int[] dims) => Rented(dims, clear: false);
 
-    private static Tensor Rented(int[] dims, bool clear)
-    {
-        var storage = TensorArena.Rent(Shapes.Size(dims), clear, out int lease);
-        return new Tensor(dims, storage) { lease = lease };
-    }
+    private static Tensor Rented(int[] dims, bool clear) => TensorArena.NewTensor(dims, clear);
 
     /// <summary>An op's rank-0 result holding <paramref name="value"/> (rented like <see cref="Empty"/>).</summary>
     internal static Tensor ScalarResult(float value)
@@ -32,7 +28,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        var dims = Shapes.Equal(a.dims, b.dims) ? a.dims : Shapes.Broadcast(a.dims, b.dims, op);
+        var dims = Shapes.Equal(a.dims, b.dims) ? a.dims : Shapes.BroadcastShared(a.dims, b.dims, op);
         var r = Uninitialized(dims);
         Broadcast.Binary<TOp>(a.data, a.dims, b.data, b.dims, r.data, dims);
         return r;
@@ -61,7 +57,7 @@ public sealed partial class Tensor
     /// </summary>
     internal void AccumulateOwnedGrad(Tensor gradient)
     {
-        if (Grad is null && Shapes.Equal(gradient.dims, dims) && (Node is not null || gradient.lease < 0)) Grad = gradient;
+        if (Grad is null && Shapes.Equal(gradient.dims, dims) && (Node is not null || gradient is { lease: < 0, pooled: false })) Grad = gradient;
         else
         {
             AccumulateGrad(gradient);
@@ -87,15 +83,19 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor RecordUnary(string op, Tensor input, LocalGrad localGrad, bool fromOutput = false)
     {
-        var output = this;
-        return Record(op, [input], g =>
-        {
-            var dx = Uninitialized(input.dims);
-            localGrad(input.data, output.data, g.data, dx.data);
-            input.AccumulateOwnedGrad(dx);
-        }, saved: [fromOutput ? output : input]);
+        // localGrad is a cached static lambda (or a closure the caller already made): storing it allocates nothing.
+        if (Record(op, UnaryBackward, input, saves: fromOutput ? Saves.Output : Saves.Input0) is { } node) node.State = localGrad;
+        return this;
     }
 
-    /// <summary>Fills dx with ∂L/∂x from input x, output y and upstream gradient g.</summary>
+    // dx = f'(x)·g elementwise, by the op's LocalGrad from x, y = f(x) and g.
+    private static readonly GradNode.StaticBackward UnaryBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Uninitialized(input.dims);
+        ((LocalGrad)node.State!)(input.data, node.Output!.data, g.data, dx.data);
+        input.AccumulateOwnedGrad(dx);
+    };
+
     internal delegate void LocalGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx);
 }

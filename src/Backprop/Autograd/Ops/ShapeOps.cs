@@ -9,11 +9,20 @@ public sealed partial class Tensor
     public Tensor Reshape(params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        var newDims = (int[])shape.Clone();
-        int infer = Array.IndexOf(newDims, -1);
+        return Reshape(shape.AsSpan());
+    }
+
+    /// <summary>
+    /// <see cref="Reshape(int[])"/> for a shape written in place (<c>x.Reshape(n, -1)</c>): no array is allocated.
+    /// </summary>
+    public Tensor Reshape(params ReadOnlySpan<int> shape)
+    {
+        Span<int> newDims = stackalloc int[shape.Length];
+        shape.CopyTo(newDims);
+        int infer = newDims.IndexOf(-1);
         if (infer >= 0)
         {
-            if (Array.IndexOf(newDims, -1, infer + 1) >= 0)
+            if (newDims[(infer + 1)..].Contains(-1))
                 throw new ShapeMismatchException($"reshape: {Shapes.Format(shape)} has more than one -1.");
             int known = 1;
             for (int i = 0; i < newDims.Length; i++) if (i != infer) known *= newDims[i];
@@ -21,12 +30,21 @@ public sealed partial class Tensor
                 throw new ShapeMismatchException($"reshape: cannot reshape {Shapes.Format(dims)} ({Size} elements) to {Shapes.Format(shape)}.");
             newDims[infer] = Size / known;
         }
-        Shapes.Validate(newDims);
+        foreach (int d in newDims)
+            if (d < 0) Shapes.Validate(newDims.ToArray());   // throws, naming the shape
         if (Shapes.Size(newDims) != Size)
             throw new ShapeMismatchException($"reshape: cannot reshape {Shapes.Format(dims)} ({Size} elements) to {Shapes.Format(shape)}.");
-        var r = new Tensor(newDims, data).ViewOf(this);
-        return r.Record("reshape", [this], g => AccumulateGrad(new Tensor(dims, g.data)));
+        var r = TensorArena.NewView(Shapes.Interned(newDims), this).ViewOf(this);
+        r.Record("reshape", ReshapeBackward, this);
+        return r;
     }
+
+    // The gradient in the input's shape: the same floats, seen through a view.
+    private static readonly GradNode.StaticBackward ReshapeBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        input.AccumulateGrad(TensorArena.NewView(input.dims, g));
+    };
 
     /// <summary>Flattens every dimension after the first: [n, a, b, ...] → [n, a·b·...].</summary>
     public Tensor Flatten() => Rank <= 1 ? Reshape(Size) : Reshape(dims[0], -1);

@@ -80,6 +80,38 @@ internal static class GemmWorkers
         for (int p = 0; p < parts; p++) body(p);
     }
 
+    /// <summary>
+    /// <see cref="Run(int, Action{int})"/> for work held in a struct (<paramref name="job"/>'s fields are the arguments
+    /// a closure would capture): nothing is allocated per call. The job is copied into this thread's holder for the
+    /// region and cleared after it; nested calls from inside a region run inline on their own copy.
+    /// </summary>
+    public static void Run<TJob>(int parts, in TJob job) where TJob : struct, IPartJob
+    {
+        if (parts >= 2 && !t_inRegion)
+        {
+            var holder = JobHolder<TJob>.ForThisThread;
+            holder.Job = job;
+            try
+            {
+                if (TryRun(parts, holder.Body)) return;
+            }
+            finally { holder.Job = default; }
+        }
+        for (int p = 0; p < parts; p++) job.Run(p);
+    }
+
+    // One per thread and job type: the job of the region this thread runs, and the delegate the workers call.
+    private sealed class JobHolder<TJob> where TJob : struct, IPartJob
+    {
+        [ThreadStatic] private static JobHolder<TJob>? t_holder;
+        public TJob Job;
+        public readonly Action<int> Body;
+
+        private JobHolder() => Body = part => Job.Run(part);
+
+        public static JobHolder<TJob> ForThisThread => t_holder ??= new();
+    }
+
     private static void EnsureWorkers(int count)
     {
         if (s_workers.Length >= count) return;
@@ -129,4 +161,11 @@ internal static class GemmWorkers
             }
         }
     }
+}
+
+/// <summary>Parallel work as a struct: its fields are the arguments, <see cref="Run"/> does part <c>part</c> of them.</summary>
+internal interface IPartJob
+{
+    /// <summary>Does part <paramref name="part"/>; parts run concurrently and must not write the same memory.</summary>
+    void Run(int part);
 }
