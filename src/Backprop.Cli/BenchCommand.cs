@@ -23,7 +23,7 @@ internal sealed class BenchCommand : ICommand
         "  --steps N            MLP training steps per timed epoch (default 400, batch 64; two epochs are timed)\n" +
         "  --cnn-steps N        CNN training steps per timed epoch (default 60, batch 64; 0 skips the CNN)\n" +
         "  --bn-steps N         CNN+BatchNorm training steps per timed epoch (default: as --cnn-steps; 0 skips it)\n" +
-        "  --text-steps N       GPT and LSTM language-model training steps timed (default 20, batch 12; 0 skips them)\n" +
+        "  --text-steps N       GPT and LSTM language-model training steps timed (default and fewest 40, batch 12; 0 skips them)\n" +
         "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
         "  --json               print one JSON object\n\n" +
         "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
@@ -45,7 +45,7 @@ internal sealed class BenchCommand : ICommand
         int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
         int cnnSteps = cl.Int("cnn-steps", quick ? 3 : 60, min: 0);
         int bnSteps = cl.Int("bn-steps", cnnSteps, min: 0);
-        int textSteps = cl.Int("text-steps", quick ? 1 : 20, min: 0);
+        int textSteps = cl.Int("text-steps", quick ? 1 : 40, min: 0);
         var log = json ? stderr : stdout;
         log.WriteLine($"cpu     {Isa}, SIMD width in use {SimdInUse}, {Environment.ProcessorCount} core(s)");
 

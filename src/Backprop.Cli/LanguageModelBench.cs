@@ -8,7 +8,7 @@ namespace Backprop.Cli;
 /// <c>train --text</c>'s recipe (AdamW, clipping, warm-up and cosine, batch 12) on generated English-like text, so the
 /// bench needs no package. Tokens per second of stepping only (the run's evaluation is not timed), after a warm-up
 /// run of two steps on the same model. Bytes allocated per step, on all threads, are the difference between the timed
-/// run and another two-step run divided by the steps between them, so that what every run allocates once (the
+/// run and a shorter run (20 steps) divided by the steps between them, so that what every run allocates once (the
 /// optimizer's state, the final evaluation) cancels.
 /// </summary>
 internal static class LanguageModelBench
@@ -21,17 +21,30 @@ internal static class LanguageModelBench
         string text = GeneratedText();
         var data = new TextDataset(text, Tokenizer.CharLevel(text), context);
         var model = spec.Build(data.Tokenizer.VocabSize, context, new Rng(1));
-        const int ShortRun = 2;
-        var options = new TextTrainingOptions { Steps = ShortRun, Batch = 12, EvalEvery = 0, EvalWindows = 4 };
+        var options = new TextTrainingOptions { Steps = 2, Batch = 12, EvalEvery = 0, EvalWindows = 4 };
         TextTrainer.Train(model, data, options);   // warm-up: JIT, the step pool's first fill
+        // The shorter run is long enough for the step pool's housekeeping (it lets sizes idle for 16 steps go) to happen
+        // in both runs, so their difference is only what the extra steps allocate.
+        const int shortSteps = 20;
+        Settle();
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        TextTrainer.Train(model, data, options);
+        TextTrainer.Train(model, data, options with { Steps = shortSteps });
         long shortRun = GC.GetTotalAllocatedBytes(precise: true) - before;
-        steps = Math.Max(steps, ShortRun + 1);
+        steps = Math.Max(steps, 2 * shortSteps);   // 20 steps or more between the two, over which a few bytes of noise spread
+        Settle();
         before = GC.GetTotalAllocatedBytes(precise: true);
         var result = TextTrainer.Train(model, data, options with { Steps = steps });
         long timedRun = GC.GetTotalAllocatedBytes(precise: true) - before;
-        return (result.TokensPerSecond, Math.Max(0, (timedRun - shortRun) / (steps - ShortRun)));
+        return (result.TokensPerSecond, Math.Max(0, (timedRun - shortRun) / (steps - shortSteps)));
+    }
+
+    // Both counted runs start from the same collected heap, so the collections inside them (and the runtime's few
+    // bytes of bookkeeping for each) happen alike and cancel in the difference.
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     private static readonly string[] Words =
