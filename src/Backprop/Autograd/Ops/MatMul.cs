@@ -35,31 +35,39 @@ public sealed partial class Tensor
         if (bk != k)
             throw new ShapeMismatchException($"matmul: {Shapes.Format(a.dims)} · {Shapes.Format(b.dims)}: inner dimensions {k} and {bk} differ.");
 
-        var r = Empty(a.Rank == 2 ? [m, n] : [batch, m, n]);
+        var r = Empty(a.Rank == 2 ? Shapes.Interned([m, n]) : Shapes.Interned([batch, m, n]));
         int bStride = sharedB ? 0 : k * n;
         for (int i = 0; i < batch; i++)
             Gemm.Multiply(r.data.AsSpan(i * m * n, m * n), a.data.AsSpan(i * m * k, m * k), b.data.AsSpan(i * bStride, k * n), m, n, k);
-
-        return r.Record("matmul", [a, b], g =>
-        {
-            if (a.RequiresGrad)
-            {
-                var da = Empty(a.dims);   // dA[m,k] = G[m,n] · B[k,n]ᵀ
-                for (int i = 0; i < batch; i++)
-                    Gemm.Multiply(da.data.AsSpan(i * m * k, m * k), g.data.AsSpan(i * m * n, m * n), b.data.AsSpan(i * bStride, k * n),
-                        m, k, n, transB: true);
-                a.AccumulateOwnedGrad(da);
-            }
-            if (b.RequiresGrad)
-            {
-                var db = Empty(b.dims);   // dB[k,n] = A[m,k]ᵀ · G[m,n]
-                for (int i = 0; i < batch; i++)
-                    Gemm.Multiply(db.data.AsSpan(i * bStride, k * n), a.data.AsSpan(i * m * k, m * k), g.data.AsSpan(i * m * n, m * n),
-                        k, n, m, transA: true, accumulate: sharedB);
-                b.AccumulateOwnedGrad(db);
-            }
-        }, saved: [a, b]);
+        if (r.Record("matmul", MatMulBackward, a, b, saves: Saves.Input0 | Saves.Input1) is { } node)
+            (node.I0, node.I1, node.I2, node.I3) = (batch, m, k, sharedB ? -n : n);
+        return r;
     }
+
+    // Inputs A [batch, m, k] and B [batch or shared, k, n]; I3 is −n when B is shared by the batch.
+    private static readonly GradNode.StaticBackward MatMulBackward = static (node, g) =>
+    {
+        var (a, b) = (node.Inputs[0], node.Inputs[1]);
+        int batch = node.I0, m = node.I1, k = node.I2, n = Math.Abs(node.I3);
+        bool sharedB = node.I3 < 0;
+        int bStride = sharedB ? 0 : k * n;
+        if (a.RequiresGrad)
+        {
+            var da = Empty(a.dims);   // dA[m,k] = G[m,n] · B[k,n]ᵀ
+            for (int i = 0; i < batch; i++)
+                Gemm.Multiply(da.data.AsSpan(i * m * k, m * k), g.data.AsSpan(i * m * n, m * n), b.data.AsSpan(i * bStride, k * n),
+                    m, k, n, transB: true);
+            a.AccumulateOwnedGrad(da);
+        }
+        if (b.RequiresGrad)
+        {
+            var db = Empty(b.dims);   // dB[k,n] = A[m,k]ᵀ · G[m,n]
+            for (int i = 0; i < batch; i++)
+                Gemm.Multiply(db.data.AsSpan(i * bStride, k * n), a.data.AsSpan(i * m * k, m * k), g.data.AsSpan(i * m * n, m * n),
+                    k, n, m, transA: true, accumulate: sharedB);
+            b.AccumulateOwnedGrad(db);
+        }
+    };
 
     // A 1-D operand as a row (left) or column (right) matrix; the added dimension is removed from the result.
     private Tensor MatMulVectors(Tensor other)

@@ -117,9 +117,10 @@ public sealed partial class Tensor
     {
         if (Rank == 0) throw new ShapeMismatchException("rows: a scalar has no rows.");
         int rowSize = Size / Math.Max(1, dims[0]);
-        var newDims = (int[])dims.Clone();
+        Span<int> newDims = stackalloc int[Rank];
+        dims.CopyTo(newDims);
         newDims[0] = indices.Length;
-        var r = Uninitialized(newDims);
+        var r = Uninitialized(Shapes.Interned(newDims));
         for (int i = 0; i < indices.Length; i++)
         {
             if ((uint)indices[i] >= (uint)dims[0])
