@@ -230,7 +230,7 @@ public sealed class TensorArenaAllocationTests(ITestOutputHelper output)
         long pooled = BytesPerGraphStep(pooled: true);
         output.WriteLine($"bytes per graph step: {plain} without the pool, {pooled} with it");
         // Tensor objects, nodes and shapes come from the pool too (the ops here record static backwards); what remains
-        // is integer arrays (the gathered batch's labels, IntTensor.Rows), under a kilobyte.
+        // is integer arrays (such as the accuracy count's predicted classes), under a kilobyte.
         Assert.True(pooled < 1024, $"a pooled graph step allocated {pooled} bytes ({plain} without the pool)");
         Assert.True(pooled * 20 < plain, $"a pooled graph step allocated {pooled} bytes, not under 5% of the {plain} without the pool");
     }
