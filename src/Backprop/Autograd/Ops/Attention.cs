@@ -74,6 +74,18 @@ public sealed partial class Tensor
         public int ForwardScratch(bool dropout) => 4 * T * D + (dropout ? T * T : 0);
 
         public int BackwardScratch(bool dropout) => 7 * T * D + T * T + (dropout ? T * T : 0);
+
+        // Part `part`'s own `size` floats of the shared scratch.
+        public Span<float> PartScratch(float[] scratch, int part, int size) => scratch.AsSpan(part * size, size);
+
+        // Block i of T·d floats of a part's scratch.
+        public Span<float> Block(Span<float> own, int i) => own.Slice(i * T * D, T * D);
+
+        // Head h of batch entry n: its q, k, v [T, d] from qkv [B, T, 3·D] into blocks 0, 1, 2.
+        public void GatherQkv(Span<float> own, float[] qkv, int n, int h)
+        {
+            for (int which = 0; which < 3; which++) GatherHead(Block(own, which), qkv, n, T, 3 * Dim, which * Dim + h * D, D);
+        }
     }
 
     // Y [B, T, D] and P [B·H, T, T] from qkv, one range of (batch entry, head) pairs per part.
@@ -83,21 +95,16 @@ public sealed partial class Tensor
         {
             int t = s.T, d = s.D, dim = s.Dim, tt = t * t, heads = s.Heads;
             bool dropout = mask.Length > 0;
-            int size = s.ForwardScratch(dropout);
-            var own = scratch.AsSpan(part * size, size);
-            var q = own[..(t * d)];
-            var k = own.Slice(t * d, t * d);
-            var v = own.Slice(2 * t * d, t * d);
-            var o = own.Slice(3 * t * d, t * d);
+            // Blocks of T·d: q, k, v, o; then P' [T, T].
+            var own = s.PartScratch(scratch, part, s.ForwardScratch(dropout));
+            Span<float> q = s.Block(own, 0), k = s.Block(own, 1), v = s.Block(own, 2), o = s.Block(own, 3);
             var pd = own[(4 * t * d)..];
             var (first, last) = PartRange(s.Pairs, s.Parts, part);
             for (int pair = first; pair < last; pair++)
             {
                 int n = pair / heads, h = pair % heads, at = pair * tt;
                 var p = probs.AsSpan(at, tt);
-                GatherHead(q, qkv, n, t, 3 * dim, h * d, d);
-                GatherHead(k, qkv, n, t, 3 * dim, dim + h * d, d);
-                GatherHead(v, qkv, n, t, 3 * dim, 2 * dim + h * d, d);
+                s.GatherQkv(own, qkv, n, h);
                 Gemm.Multiply(p, q, k, t, t, d, transB: true);   // S[T, T] = Q·Kᵀ
                 for (int i = 0; i < t; i++) SoftmaxRow(p.Slice(i * t, t), s.Causal ? i + 1 : t, s.Scale);
                 if (dropout)
@@ -119,15 +126,10 @@ public sealed partial class Tensor
         {
             int t = s.T, d = s.D, dim = s.Dim, tt = t * t, heads = s.Heads;
             bool dropout = mask.Length > 0;
-            int size = s.BackwardScratch(dropout);
-            var own = scratch.AsSpan(part * size, size);
-            var q = own[..(t * d)];
-            var k = own.Slice(t * d, t * d);
-            var v = own.Slice(2 * t * d, t * d);
-            var dOut = own.Slice(3 * t * d, t * d);
-            var dq = own.Slice(4 * t * d, t * d);
-            var dk = own.Slice(5 * t * d, t * d);
-            var dv = own.Slice(6 * t * d, t * d);
+            // Blocks of T·d: q, k, v, ∂O, ∂Q, ∂K, ∂V; then ∂P [T, T] and P' [T, T].
+            var own = s.PartScratch(scratch, part, s.BackwardScratch(dropout));
+            Span<float> q = s.Block(own, 0), k = s.Block(own, 1), v = s.Block(own, 2);
+            Span<float> dOut = s.Block(own, 3), dq = s.Block(own, 4), dk = s.Block(own, 5), dv = s.Block(own, 6);
             var dp = own.Slice(7 * t * d, tt);
             var pw = own[(7 * t * d + tt)..];
             var (first, last) = PartRange(s.Pairs, s.Parts, part);
@@ -135,9 +137,7 @@ public sealed partial class Tensor
             {
                 int n = pair / heads, h = pair % heads, at = pair * tt;
                 var p = probs.AsSpan(at, tt);
-                GatherHead(q, qkv, n, t, 3 * dim, h * d, d);
-                GatherHead(k, qkv, n, t, 3 * dim, dim + h * d, d);
-                GatherHead(v, qkv, n, t, 3 * dim, 2 * dim + h * d, d);
+                s.GatherQkv(own, qkv, n, h);
                 GatherHead(dOut, g, n, t, dim, h * d, d);
                 if (dropout) TensorPrimitives.Multiply(p, mask.AsSpan(at, tt), pw);
                 Gemm.Multiply(dv, dropout ? pw : p, dOut, t, d, t, transA: true);   // ∂V = P'ᵀ·∂O
