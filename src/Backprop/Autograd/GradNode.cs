@@ -63,6 +63,9 @@ internal sealed class GradNode
     /// <summary>A scalar the static backward needs (a scale, an epsilon, a divisor).</summary>
     internal float F0;
 
+    /// <summary>Scalars the static backward needs in double (a loss's scale and parameter).</summary>
+    internal double D0, D1;
+
     /// <summary>Step-scoped buffers the forward saved for the backward (statistics, probabilities, masks).</summary>
     internal float[]? Buffer0, Buffer1, Buffer2, Buffer3;
 
@@ -91,7 +94,7 @@ internal sealed class GradNode
         Array.Clear(Saved);
         Output = null;
         staticBackward = null;
-        (I0, I1, I2, I3, F0) = (0, 0, 0, 0, 0f);
+        (I0, I1, I2, I3, F0, D0, D1) = (0, 0, 0, 0, 0f, 0d, 0d);
         (Buffer0, Buffer1, Buffer2, Buffer3, State) = (null, null, null, null, null);
     }
 }

@@ -118,13 +118,27 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
             var all = data.Inputs;
             var inputs = new Tensor[all.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = all[i].Rows(rows);
-            // A model that starts with an image layer (Conv2d, pooling, BatchNorm2d) takes each batch [B, F] viewed as
-            // [B, ..SampleShape]; every other model takes the rows as they are.
-            if (model is not null && data.SampleShape.Count > 1 && Training.TrainingPlan.StartsWithImageLayer(model))
-                inputs[0] = inputs[0].Reshape([rows.Length, .. data.SampleShape]);
+            inputs[0] = AsModelTakesIt(inputs[0], data, rows.Length, model);
             return (inputs, data.Targets.Rows(rows));
         }
     }
+
+    /// <summary>
+    /// <see cref="GatherInputs"/> for a set with one input (<see cref="Dataset.InputCount"/> 1): no array of inputs,
+    /// so a training step of such a set allocates nothing here.
+    /// </summary>
+    internal static (Tensor X, Tensor Y) GatherInput(Dataset data, ReadOnlySpan<int> rows, Nn.Module? model = null)
+    {
+        using (GradMode.NoGrad())
+            return (AsModelTakesIt(data.Features.Rows(rows), data, rows.Length, model), data.Targets.Rows(rows));
+    }
+
+    // A model that starts with an image layer (Conv2d, pooling, BatchNorm2d) takes each batch [B, F] viewed as
+    // [B, ..SampleShape]; every other model takes the rows as they are.
+    private static Tensor AsModelTakesIt(Tensor features, Dataset data, int batch, Nn.Module? model) =>
+        model is not null && data.HasImageShape && Training.TrainingPlan.StartsWithImageLayer(model)
+            ? features.Reshape([batch, .. data.SampleShape])
+            : features;
 
     /// <summary>
     /// Every input and every target of <paramref name="data"/>'s <paramref name="rows"/>, each in the order a model

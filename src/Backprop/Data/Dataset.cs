@@ -136,6 +136,9 @@ public sealed class Dataset
     /// </summary>
     public IReadOnlyList<int> SampleShape => sampleShape ?? [NumFeatures];
 
+    /// <summary>Whether <see cref="SampleShape"/> has more than one axis (an image), read without building the list.</summary>
+    internal bool HasImageShape => sampleShape is { Length: > 1 };
+
     /// <summary>
     /// The same examples (shared storage) with each row read as a tensor of shape <paramref name="shape"/>,
     /// whose product must equal the number of features.

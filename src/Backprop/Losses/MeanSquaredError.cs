@@ -12,6 +12,6 @@ internal sealed class MeanSquaredError(bool half) : ILoss
     {
         Losses.RequireSameShape(Name, prediction, target);
         var diff = prediction - target;
-        return (diff * diff).Sum() / (float)((half ? 2 : 1) * Math.Max(1, diff.Size));
+        return (diff * diff).Sum().DivideBy((float)((half ? 2 : 1) * Math.Max(1, diff.Size)));
     }
 }

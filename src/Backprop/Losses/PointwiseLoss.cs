@@ -31,9 +31,20 @@ internal static class PointwiseLoss
         for (int i = 0; i < n; i++) sum += TTerm.Value((double)p[i] - t[i], k);
         double scale = LossTerms.Scale(LossTerms.Divisor(reduction, n, LossTerms.Batch(prediction)));
         var loss = Tensor.ScalarResult((float)(sum * scale));
-        return loss.Record(name, [prediction, target], g =>
+        if (loss.Record(name, Backward<TTerm>.Run, prediction, target, saves: Tensor.Saves.Input0 | Tensor.Saves.Input1) is { } node)
+            (node.D0, node.D1) = (scale, k);
+        return loss;
+    }
+
+    // ∂/∂p = g·scale·slope(p − t), ∂/∂t = −that; scale and k in D0, D1.
+    private static class Backward<TTerm> where TTerm : IPointwiseTerm
+    {
+        public static readonly GradNode.StaticBackward Run = static (node, g) =>
         {
-            double s = g.data[0] * scale;
+            var (prediction, target) = (node.Inputs[0], node.Inputs[1]);
+            var (p, t) = (prediction.data, target.data);
+            double s = g.data[0] * node.D0, k = node.D1;
+            int n = p.Length;
             if (prediction.RequiresGrad)
             {
                 var dp = Tensor.Uninitialized(prediction.dims);
@@ -46,6 +57,6 @@ internal static class PointwiseLoss
                 for (int i = 0; i < n; i++) dt.data[i] = (float)(-s * TTerm.Slope((double)p[i] - t[i], k));
                 target.AccumulateOwnedGrad(dt);
             }
-        }, saved: [prediction, target]);
+        };
     }
 }

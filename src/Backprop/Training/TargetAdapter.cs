@@ -17,7 +17,7 @@ internal static class TargetAdapter
         int n = output.Shape[0], cols = output.Shape[1];
         if (cols == 1) return y.Rank == 1 ? y.Reshape(n, 1) : y;
         if (loss is CrossEntropyLoss or NllLoss || y.Rank != 1) return y;
-        return Tensor.OneHot(y, cols, Tensor.Empty([y.Shape[0], cols]));
+        return Tensor.OneHot(y, cols, Tensor.Empty(Shapes.Interned([y.Shape[0], cols])));
     }
 
     /// <summary>Predicted class per row: argmax for several outputs; a threshold for one output.</summary>
@@ -42,10 +42,31 @@ internal static class TargetAdapter
     /// </summary>
     public static int CountCorrect(Tensor output, Tensor y, ILoss? loss, IntTensor? labels = null)
     {
-        var predicted = Classes(output, loss);
+        if (output.Rank != 2) return CountCorrect(Classes(output, loss), y, labels);
+        // Rows [N, C]: each row's class found in place, as Classes would (no array: Fit counts every batch).
+        int n = output.Shape[0], cols = output.Shape[1], correct = 0;
+        float threshold = loss is BinaryCrossEntropyWithLogitsLoss ? 0f : 0.5f;
+        for (int i = 0; i < n; i++)
+            if (ClassOfRow(output.data, i, cols, threshold) == (labels is null ? (int)y.data[i] : labels.data[i])) correct++;
+        return correct;
+    }
+
+    private static int CountCorrect(int[] predicted, Tensor y, IntTensor? labels)
+    {
         int correct = 0;
         for (int i = 0; i < predicted.Length; i++) if (predicted[i] == (labels is null ? (int)y.data[i] : labels.data[i])) correct++;
         return correct;
+    }
+
+    // Row i of [N, C] outputs: for one column, 1 above the threshold; else the first index of the row's maximum, a NaN
+    // counting as the maximum (ArgMax's rule).
+    private static int ClassOfRow(float[] outputs, int i, int cols, float threshold)
+    {
+        if (cols == 1) return outputs[i] > threshold ? 1 : 0;
+        int start = i * cols, best = start;
+        for (int at = start + 1; at < start + cols; at++)
+            if (outputs[at] > outputs[best] || (float.IsNaN(outputs[at]) && !float.IsNaN(outputs[best]))) best = at;
+        return best - start;
     }
 
     /// <summary>Throws a clear error when the model's output cannot be compared with the dataset's targets.</summary>

@@ -235,9 +235,17 @@ public static partial class Trainer
         }
         else
         {
-            var (inputs, y1) = DataLoader.GatherInputs(train, rows, model);
-            y = y1;
-            output = inputs.Length == 1 ? model.Call(inputs[0]) : model.Call(inputs);
+            if (train.InputCount == 1)
+            {
+                (var x, y) = DataLoader.GatherInput(train, rows, model);
+                output = model.Call(x);
+            }
+            else
+            {
+                var (inputs, y1) = DataLoader.GatherInputs(train, rows, model);
+                y = y1;
+                output = model.Call(inputs);
+            }
             if (!validated) { TargetAdapter.Validate(train, output, loss); validated = true; }
             cost = SingleLoss(loss, output, y, labels, train);
         }

@@ -54,19 +54,46 @@ public sealed partial class Tensor
     public static Tensor operator /(Tensor a, Tensor b)
     {
         var r = Elementwise<DivideKernel>(a, b, "div");
-        return r.Record("div", [a, b], g =>
-        {
-            if (a.RequiresGrad) AccumulateBroadcastGrad(a, g / b);
-            if (b.RequiresGrad) AccumulateBroadcastGrad(b, -(g * r / b));
-        }, saved: [b, r]);
+        r.Record("div", DivideBackward, a, b, saves: Saves.Input1 | Saves.Output);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward DivideBackward = static (node, g) =>
+    {
+        var (a, b, r) = (node.Inputs[0], node.Inputs[1], node.Output!);
+        if (a.RequiresGrad) AccumulateBroadcastGrad(a, g / b);
+        if (b.RequiresGrad) AccumulateBroadcastGrad(b, -(g * r / b));
+    };
+
+    /// <summary>
+    /// a ÷ <paramref name="divisor"/>, a constant: the same values and gradient (g ÷ divisor) as dividing by a scalar
+    /// tensor, without making one (a loss's mean inside a training step allocates nothing).
+    /// </summary>
+    internal Tensor DivideBy(float divisor)
+    {
+        var r = Uninitialized(dims);
+        DivideKernel.Apply(data, divisor, r.data);
+        if (r.Record("div", DivideByBackward, this) is { } node) node.F0 = divisor;
+        return r;
+    }
+
+    private static readonly GradNode.StaticBackward DivideByBackward = static (node, g) =>
+    {
+        var a = node.Inputs[0];
+        var dx = Uninitialized(a.dims);
+        DivideKernel.Apply(g.data, node.F0, dx.data);
+        a.AccumulateOwnedGrad(dx);
+    };
 
     /// <summary>−a: ∂/∂a = −g.</summary>
     public static Tensor operator -(Tensor a)
     {
         var r = a.Map(System.Numerics.Tensors.TensorPrimitives.Negate);
-        return r.Record("neg", [a], g => a.AccumulateOwnedGrad(-g));
+        r.Record("neg", NegateBackward, a);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward NegateBackward = static (node, g) => node.Inputs[0].AccumulateOwnedGrad(-g);
 
     /// <summary>
     /// Elementwise maximum. The max gate routes: g goes to whichever input was larger (split evenly on a tie,

@@ -18,7 +18,7 @@ public sealed partial class Tensor
         var x = this;
         var g = ConvGeometryOf(x, weight, bias, stride, padding);
         int oc = weight.dims[0], k = g.K, k1 = k + (bias is null ? 0 : 1);
-        var y = Empty([g.N, oc, g.OH, g.OW]);
+        var y = Empty(Shapes.Interned([g.N, oc, g.OH, g.OW]));
 
         // Wb [OC, K1] = [W | b]: the bias rides in the GEMM against a row of ones in col (see Conv2dKernels).
         var wb = bias is null ? weight.data : ArrayPool<float>.Shared.Rent(oc * k1);
@@ -31,30 +31,38 @@ public sealed partial class Tensor
         Conv2dKernels.Forward(y.data, x.data, wb, oc, bias is not null, g);
         if (bias is not null) ArrayPool<float>.Shared.Return(wb);
 
-        return y.Record("conv2d", bias is null ? [x, weight] : [x, weight, bias], dy =>
-        {
-            bool wantW = weight.RequiresGrad || bias is { RequiresGrad: true };
-            var dx = x.RequiresGrad ? Empty(x.dims) : null;
-            var dwb = wantW ? ArrayPool<float>.Shared.Rent(oc * k1) : null;
-            dwb?.AsSpan(0, oc * k1).Clear();
-            Conv2dKernels.Backward(dx?.data, dwb, dy.data, x.data, weight.data, oc, bias is not null, g);
-            if (dx is not null) x.AccumulateOwnedGrad(dx);
-            if (dwb is null) return;
-            if (weight.RequiresGrad)
-            {
-                var dw = Empty(weight.dims);   // dW[o, :] = dWb[o, :K]
-                for (int o = 0; o < oc; o++) dwb.AsSpan(o * k1, k).CopyTo(dw.data.AsSpan(o * k, k));
-                weight.AccumulateOwnedGrad(dw);
-            }
-            if (bias is { RequiresGrad: true })
-            {
-                var db = Empty(bias.dims);     // db[o] = dWb[o, K]
-                for (int o = 0; o < oc; o++) db.data[o] = dwb[o * k1 + k];
-                bias.AccumulateOwnedGrad(db);
-            }
-            ArrayPool<float>.Shared.Return(dwb);
-        }, saved: [x, weight]);
+        if (y.Record("conv2d", Conv2dBackward, x, weight, bias, Saves.Input0 | Saves.Input1) is { } node) (node.I0, node.I1) = (stride, padding);
+        return y;
     }
+
+    // Inputs X [N, C, H, W], W [OC, C, KH, KW] and, when present, b [OC]; stride and padding in I0, I1.
+    private static readonly GradNode.StaticBackward Conv2dBackward = static (node, dy) =>
+    {
+        var (x, weight) = (node.Inputs[0], node.Inputs[1]);
+        var bias = node.Inputs.Length > 2 ? node.Inputs[2] : null;
+        var g = new ConvGeometry(x.dims[0], x.dims[1], x.dims[2], x.dims[3], weight.dims[2], weight.dims[3], node.I0, node.I1);
+        int oc = weight.dims[0], k = g.K, k1 = k + (bias is null ? 0 : 1);
+        bool wantW = weight.RequiresGrad || bias is { RequiresGrad: true };
+        var dx = x.RequiresGrad ? Empty(x.dims) : null;
+        var dwb = wantW ? ArrayPool<float>.Shared.Rent(oc * k1) : null;
+        dwb?.AsSpan(0, oc * k1).Clear();
+        Conv2dKernels.Backward(dx?.data, dwb, dy.data, x.data, weight.data, oc, bias is not null, g);
+        if (dx is not null) x.AccumulateOwnedGrad(dx);
+        if (dwb is null) return;
+        if (weight.RequiresGrad)
+        {
+            var dw = Empty(weight.dims);   // dW[o, :] = dWb[o, :K]
+            for (int o = 0; o < oc; o++) dwb.AsSpan(o * k1, k).CopyTo(dw.data.AsSpan(o * k, k));
+            weight.AccumulateOwnedGrad(dw);
+        }
+        if (bias is { RequiresGrad: true })
+        {
+            var db = Empty(bias.dims);     // db[o] = dWb[o, K]
+            for (int o = 0; o < oc; o++) db.data[o] = dwb[o * k1 + k];
+            bias.AccumulateOwnedGrad(db);
+        }
+        ArrayPool<float>.Shared.Return(dwb);
+    };
 
     /// <summary>2-D convolution of <paramref name="input"/> [N, C, H, W]; see <see cref="Conv2d(Tensor, Tensor?, int, int)"/>.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)

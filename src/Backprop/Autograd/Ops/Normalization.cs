@@ -32,9 +32,10 @@ public sealed partial class Tensor
         if (input.Rank < 2)
             throw new ShapeMismatchException($"batch_norm expected input [N, C, *] of rank 2 or more but got {Shapes.Format(input.dims)}.");
         int n = input.dims[0], c = input.dims[1], s = Shapes.Size(input.dims.AsSpan(2));
-        foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
-            if (t is not null && (t.Rank != 1 || t.dims[0] != c))
-                throw new ShapeMismatchException($"batch_norm: {name} should have shape [{c}] for input {Shapes.Format(input.dims)} but has {Shapes.Format(t.dims)}.");
+        CheckChannels(runningMean, "running_mean", c, input);
+        CheckChannels(runningVar, "running_var", c, input);
+        CheckChannels(weight, "weight", c, input);
+        CheckChannels(bias, "bias", c, input);
         if (runningMean is null != runningVar is null)
             throw new ArgumentException("batch_norm: give both running_mean and running_var, or neither.");
         if (!training && runningMean is null)
@@ -65,25 +66,47 @@ public sealed partial class Tensor
         var y = Empty(input.dims);
         BatchNormKernels.Affine(y.data, input.data, scale, shift, n, c, s);
 
-        Tensor[] inputs = [input, .. weight is null ? [] : new[] { weight }, .. bias is null ? [] : new[] { bias }];
-        return y.Record("batch_norm", inputs, g =>
+        if (y.Record("batch_norm", BatchNormBackward, input, weight, bias, weight is null ? Saves.Input0 : Saves.Input0 | Saves.Input1) is { } node)
         {
-            // dβ = Σ g, dγ = Σ g·x̂ per channel: the parameter gradients, and the training backward's two corrections.
-            var dGammaT = Empty([c]);
-            var dBetaT = Empty([c]);
-            float[] dGamma = dGammaT.data, dBeta = dBetaT.data;
-            BatchNormKernels.ParameterGradients(dGamma, dBeta, g.data, input.data, mean, invStd, n, c, s);
-            if (input.RequiresGrad)
-            {
-                var dx = Empty(input.dims);
-                ReadOnlySpan<float> gamma = weight is null ? [] : weight.data;
-                if (training) BatchNormKernels.BackwardTraining(dx.data, g.data, input.data, mean, invStd, gamma, dGamma, dBeta, n, c, s);
-                else BatchNormKernels.BackwardFrozen(dx.data, g.data, invStd, gamma, n, c, s);
-                input.AccumulateOwnedGrad(dx);
-            }
-            if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(dGammaT);
-            if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(dBetaT);
-        }, saved: weight is null ? [input] : [input, weight]);
+            node.I0 = (weight is null ? 0 : HasWeight) | (bias is null ? 0 : HasBias) | (training ? Training : 0);
+            (node.Buffer0, node.Buffer1) = (mean, invStd);
+        }
+        return y;
+    }
+
+    private const int Training = 8;
+
+    // Inputs X [N, C, *], then γ [C] and β [C] when present (I0 says which, and whether the batch's own statistics were
+    // used); the μ and 1/√(σ² + ε) of the forward in Buffer0 and Buffer1.
+    private static readonly GradNode.StaticBackward BatchNormBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        int flags = node.I0;
+        var weight = (flags & HasWeight) != 0 ? node.Inputs[1] : null;
+        var bias = (flags & HasBias) != 0 ? node.Inputs[^1] : null;
+        var (mean, invStd) = (node.Buffer0!, node.Buffer1!);
+        int n = input.dims[0], c = input.dims[1], s = Shapes.Size(input.dims.AsSpan(2));
+        // dβ = Σ g, dγ = Σ g·x̂ per channel: the parameter gradients, and the training backward's two corrections.
+        var dGammaT = Empty(Shapes.Interned([c]));
+        var dBetaT = Empty(Shapes.Interned([c]));
+        float[] dGamma = dGammaT.data, dBeta = dBetaT.data;
+        BatchNormKernels.ParameterGradients(dGamma, dBeta, g.data, input.data, mean, invStd, n, c, s);
+        if (input.RequiresGrad)
+        {
+            var dx = Empty(input.dims);
+            ReadOnlySpan<float> gamma = weight is null ? [] : weight.data;
+            if ((flags & Training) != 0) BatchNormKernels.BackwardTraining(dx.data, g.data, input.data, mean, invStd, gamma, dGamma, dBeta, n, c, s);
+            else BatchNormKernels.BackwardFrozen(dx.data, g.data, invStd, gamma, n, c, s);
+            input.AccumulateOwnedGrad(dx);
+        }
+        if (weight is { RequiresGrad: true }) weight.AccumulateOwnedGrad(dGammaT);
+        if (bias is { RequiresGrad: true }) bias.AccumulateOwnedGrad(dBetaT);
+    };
+
+    private static void CheckChannels(Tensor? t, string name, int c, Tensor input)
+    {
+        if (t is not null && (t.Rank != 1 || t.dims[0] != c))
+            throw new ShapeMismatchException($"batch_norm: {name} should have shape [{c}] for input {Shapes.Format(input.dims)} but has {Shapes.Format(t.dims)}.");
     }
 
     /// <summary>

@@ -15,15 +15,26 @@ public sealed partial class Tensor
     {
         var x = this;
         var g = PoolGeometryOf(x, kernelSize, stride, "max_pool2d");
-        var y = Empty([g.N, g.C, g.OH, g.OW]);
+        var y = Empty(Shapes.Interned([g.N, g.C, g.OH, g.OW]));
         Pool2dKernels.MaxForward(y.data, x.data, g);
-        return y.Record("max_pool2d", [x], dy =>
-        {
-            var dx = Empty(x.dims);
-            Pool2dKernels.MaxBackward(dx.data, dy.data, x.data, g);
-            x.AccumulateOwnedGrad(dx);
-        }, saved: [x]);
+        if (y.Record("max_pool2d", MaxPoolBackward, x, saves: Saves.Input0) is { } node) (node.I0, node.I1) = (kernelSize, stride);
+        return y;
     }
+
+    // Window size and stride in I0, I1 (no padding).
+    private static ConvGeometry PoolGeometryOf(GradNode node)
+    {
+        var x = node.Inputs[0];
+        return new ConvGeometry(x.dims[0], x.dims[1], x.dims[2], x.dims[3], node.I0, node.I0, node.I1, 0);
+    }
+
+    private static readonly GradNode.StaticBackward MaxPoolBackward = static (node, dy) =>
+    {
+        var x = node.Inputs[0];
+        var dx = Empty(x.dims);
+        Pool2dKernels.MaxBackward(dx.data, dy.data, x.data, PoolGeometryOf(node));
+        x.AccumulateOwnedGrad(dx);
+    };
 
     /// <summary>
     /// Mean over each <paramref name="kernelSize"/>² window moved by <paramref name="stride"/> (no padding):
@@ -33,15 +44,19 @@ public sealed partial class Tensor
     {
         var x = this;
         var g = PoolGeometryOf(x, kernelSize, stride, "avg_pool2d");
-        var y = Empty([g.N, g.C, g.OH, g.OW]);
+        var y = Empty(Shapes.Interned([g.N, g.C, g.OH, g.OW]));
         Pool2dKernels.AvgForward(y.data, x.data, g);
-        return y.Record("avg_pool2d", [x], dy =>
-        {
-            var dx = Empty(x.dims);
-            Pool2dKernels.AvgBackward(dx.data, dy.data, g);
-            x.AccumulateOwnedGrad(dx);
-        });
+        if (y.Record("avg_pool2d", AvgPoolBackward, x) is { } node) (node.I0, node.I1) = (kernelSize, stride);
+        return y;
     }
+
+    private static readonly GradNode.StaticBackward AvgPoolBackward = static (node, dy) =>
+    {
+        var x = node.Inputs[0];
+        var dx = Empty(x.dims);
+        Pool2dKernels.AvgBackward(dx.data, dy.data, PoolGeometryOf(node));
+        x.AccumulateOwnedGrad(dx);
+    };
 
     private static ConvGeometry PoolGeometryOf(Tensor x, int kernelSize, int stride, string op)
     {

@@ -10,16 +10,24 @@ public sealed partial class Tensor
     public Tensor Sum()
     {
         var r = ScalarResult(TensorPrimitives.Sum(data));
-        return r.Record("sum", [this], g => AccumulateOwnedGrad(FilledLike(g.data[0])));
+        r.Record("sum", SumAllBackward, this);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward SumAllBackward = static (node, g) =>
+        node.Inputs[0].AccumulateOwnedGrad(node.Inputs[0].FilledLike(g.data[0]));
 
     /// <summary>Mean of all elements, as a scalar: ∂/∂x = g / size.</summary>
     public Tensor Mean()
     {
         if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor is undefined.");
         var r = ScalarResult(TensorPrimitives.Sum(data) / Size);
-        return r.Record("mean", [this], g => AccumulateOwnedGrad(FilledLike(g.data[0] / Size)));
+        r.Record("mean", MeanAllBackward, this);
+        return r;
     }
+
+    private static readonly GradNode.StaticBackward MeanAllBackward = static (node, g) =>
+        node.Inputs[0].AccumulateOwnedGrad(node.Inputs[0].FilledLike(g.data[0] / node.Inputs[0].Size));
 
     /// <summary>Sum along <paramref name="axis"/>; the axis is removed unless <paramref name="keepDim"/>.</summary>
     public Tensor Sum(int axis, bool keepDim = false)
@@ -31,8 +39,13 @@ public sealed partial class Tensor
             var dst = r.data.AsSpan(o * inner, inner);
             for (int j = 0; j < n; j++) TensorPrimitives.Add(dst, data.AsSpan((o * n + j) * inner, inner), dst);
         }
-        return r.Record("sum", [this], g => AccumulateOwnedGrad(ExpandAlong(g, outer, n, inner, 1f)));
+        if (r.Record("sum", AxisSumBackward, this) is { } node) (node.I0, node.I1, node.I2, node.F0) = (outer, n, inner, 1f);
+        return r;
     }
+
+    // ∂x = g repeated n times along the reduced axis of the [outer, n, inner] view, times F0 (1, or 1/n for a mean).
+    private static readonly GradNode.StaticBackward AxisSumBackward = static (node, g) =>
+        node.Inputs[0].AccumulateOwnedGrad(node.Inputs[0].ExpandAlong(g, node.I0, node.I1, node.I2, node.F0));
 
     /// <summary>Mean along <paramref name="axis"/>; the axis is removed unless <paramref name="keepDim"/>.</summary>
     public Tensor Mean(int axis, bool keepDim = false)
@@ -41,7 +54,8 @@ public sealed partial class Tensor
         Tensor r;
         using (GradMode.NoGrad()) r = Sum(axis, keepDim);
         TensorPrimitives.Divide(r.data, n, r.data);
-        return r.Record("mean", [this], g => AccumulateOwnedGrad(ExpandAlong(g, outer, n, inner, 1f / n)));
+        if (r.Record("mean", AxisSumBackward, this) is { } node) (node.I0, node.I1, node.I2, node.F0) = (outer, n, inner, 1f / n);
+        return r;
     }
 
     /// <summary>
@@ -109,8 +123,15 @@ public sealed partial class Tensor
 
     private int[] ReducedDims(int ax, bool keepDim)
     {
-        if (keepDim) { var k = (int[])dims.Clone(); k[ax] = 1; return k; }
-        return [.. dims[..ax], .. dims[(ax + 1)..]];
+        Span<int> shape = stackalloc int[dims.Length];
+        dims.CopyTo(shape);
+        if (keepDim)
+        {
+            shape[ax] = 1;
+            return Shapes.Interned(shape);
+        }
+        shape[(ax + 1)..].CopyTo(shape[ax..]);
+        return Shapes.Interned(shape[..^1]);
     }
 
     /// <summary>A new gradient of this tensor's shape with every element <paramref name="value"/>: the backward of a full reduction.</summary>

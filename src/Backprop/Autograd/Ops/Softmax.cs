@@ -13,25 +13,30 @@ public sealed partial class Tensor
     {
         var (outer, n, inner, _) = AxisView(axis, "Softmax");
         var r = Empty(dims);
-        ForEachLine(outer, n, inner, (src, dst) =>
+        ForEachLine(outer, n, inner, static (src, dst, _) =>
         {
             float max = TensorPrimitives.Max(src);
             TensorPrimitives.Subtract(src, max, dst);
             TensorPrimitives.Exp(dst, dst);
             TensorPrimitives.Divide(dst, TensorPrimitives.Sum(dst), dst);
-        }, data, r.data);
-        return r.Record("softmax", [this], g =>
-        {
-            var dx = Empty(dims);
-            ForEachLine(outer, n, inner, (gy, dst, y) =>
-            {
-                float dot = TensorPrimitives.Dot(gy, y);
-                TensorPrimitives.Subtract(gy, dot, dst);
-                TensorPrimitives.Multiply(dst, y, dst);
-            }, g.data, dx.data, r.data);
-            AccumulateOwnedGrad(dx);
-        }, saved: [r]);
+        }, data, r.data, data);
+        if (r.Record("softmax", SoftmaxBackward, this, saves: Saves.Output) is { } node) (node.I0, node.I1, node.I2) = (outer, n, inner);
+        return r;
     }
+
+    // ∂x = y ⊙ (g − Σ(g ⊙ y)) along each line of the [outer, n, inner] view; y is the output.
+    private static readonly GradNode.StaticBackward SoftmaxBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Empty(input.dims);
+        ForEachLine(node.I0, node.I1, node.I2, static (gy, dst, y) =>
+        {
+            float dot = TensorPrimitives.Dot(gy, y);
+            TensorPrimitives.Subtract(gy, dot, dst);
+            TensorPrimitives.Multiply(dst, y, dst);
+        }, g.data, dx.data, node.Output!.data);
+        input.AccumulateOwnedGrad(dx);
+    };
 
     /// <summary>
     /// log softmax(x) = x − max − ln Σ e^(x − max) along <paramref name="axis"/>.
@@ -41,33 +46,35 @@ public sealed partial class Tensor
     {
         var (outer, n, inner, _) = AxisView(axis, "LogSoftmax");
         var r = Empty(dims);
-        ForEachLine(outer, n, inner, (src, dst) =>
+        ForEachLine(outer, n, inner, static (src, dst, _) =>
         {
             float max = TensorPrimitives.Max(src);
             TensorPrimitives.Subtract(src, max, dst);
             float sumExp = 0f;
             foreach (var v in dst) sumExp += MathF.Exp(v);
             TensorPrimitives.Subtract(dst, MathF.Log(sumExp), dst);
-        }, data, r.data);
-        return r.Record("log_softmax", [this], g =>
-        {
-            var dx = Empty(dims);
-            ForEachLine(outer, n, inner, (gy, dst, y) =>
-            {
-                float sum = TensorPrimitives.Sum(gy);
-                for (int j = 0; j < dst.Length; j++) dst[j] = gy[j] - MathF.Exp(y[j]) * sum;
-            }, g.data, dx.data, r.data);
-            AccumulateOwnedGrad(dx);
-        }, saved: [r]);
+        }, data, r.data, data);
+        if (r.Record("log_softmax", LogSoftmaxBackward, this, saves: Saves.Output) is { } node) (node.I0, node.I1, node.I2) = (outer, n, inner);
+        return r;
     }
 
-    /// <summary>
-    /// Calls <paramref name="body"/> for every line along the axis of an [outer, n, inner] view, with contiguous
-    /// copies when inner &gt; 1 (so the body always sees unit-stride spans).
-    /// </summary>
-    private static void ForEachLine(int outer, int n, int inner, LineFn body, float[] src, float[] dst)
-        => ForEachLine(outer, n, inner, (s, d, _) => body(s, d), src, dst, src);
+    // ∂x = g − softmax(x) · Σ g along each line; softmax(x) = e^y with y the output.
+    private static readonly GradNode.StaticBackward LogSoftmaxBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Empty(input.dims);
+        ForEachLine(node.I0, node.I1, node.I2, static (gy, dst, y) =>
+        {
+            float sum = TensorPrimitives.Sum(gy);
+            for (int j = 0; j < dst.Length; j++) dst[j] = gy[j] - MathF.Exp(y[j]) * sum;
+        }, g.data, dx.data, node.Output!.data);
+        input.AccumulateOwnedGrad(dx);
+    };
 
+    /// <summary>
+    /// Calls <paramref name="body"/> for every line along the axis of an [outer, n, inner] view of src, dst and aux,
+    /// with contiguous copies when inner &gt; 1 (so the body always sees unit-stride spans).
+    /// </summary>
     private static void ForEachLine(int outer, int n, int inner, LineFn3 body, float[] src, float[] dst, float[] aux)
     {
         if (inner == 1)
@@ -86,6 +93,5 @@ public sealed partial class Tensor
             }
     }
 
-    private delegate void LineFn(ReadOnlySpan<float> src, Span<float> dst);
     private delegate void LineFn3(ReadOnlySpan<float> src, Span<float> dst, ReadOnlySpan<float> aux);
 }
