@@ -71,19 +71,21 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor DivideBy(float divisor)
     {
-        var r = Uninitialized(dims);
-        DivideKernel.Apply(data, divisor, r.data);
+        var r = Quotient(this, divisor);
         if (r.Record("div", DivideByBackward, this) is { } node) node.F0 = divisor;
         return r;
     }
 
-    private static readonly GradNode.StaticBackward DivideByBackward = static (node, g) =>
+    // x ÷ divisor elementwise, as a new step tensor.
+    private static Tensor Quotient(Tensor x, float divisor)
     {
-        var a = node.Inputs[0];
-        var dx = Uninitialized(a.dims);
-        DivideKernel.Apply(g.data, node.F0, dx.data);
-        a.AccumulateOwnedGrad(dx);
-    };
+        var q = Uninitialized(x.dims);
+        DivideKernel.Apply(x.data, divisor, q.data);
+        return q;
+    }
+
+    private static readonly GradNode.StaticBackward DivideByBackward = static (node, g) =>
+        node.Inputs[0].AccumulateOwnedGrad(Quotient(g, node.F0));
 
     /// <summary>−a: ∂/∂a = −g.</summary>
     public static Tensor operator -(Tensor a)
