@@ -35,21 +35,27 @@ internal sealed class BinaryCrossEntropyWithLogitsLoss : ILoss
         for (int i = 0; i < n; i++)
             sum += Math.Max(z[i], 0f) - z[i] * y[i] + Math.Log(1 + Math.Exp(-Math.Abs(z[i])));
         var loss = Tensor.ScalarResult((float)(sum / Math.Max(1, n)));
-        return loss.Record("bce_logits", [prediction, target], g =>
-        {
-            float scale = g.data[0] / Math.Max(1, n);
-            if (prediction.RequiresGrad)
-            {
-                var dz = Tensor.Empty(prediction.dims);
-                for (int i = 0; i < n; i++) dz.data[i] = scale * (1f / (1f + MathF.Exp(-z[i])) - y[i]);
-                prediction.AccumulateOwnedGrad(dz);
-            }
-            if (target.RequiresGrad)
-            {
-                var dy = Tensor.Empty(target.dims);   // ∂/∂y = −z/n
-                for (int i = 0; i < n; i++) dy.data[i] = -scale * z[i];
-                target.AccumulateOwnedGrad(dy);
-            }
-        }, saved: [prediction, target]);
+        loss.Record("bce_logits", Backward, prediction, target, saves: Tensor.Saves.Input0 | Tensor.Saves.Input1);
+        return loss;
     }
+
+    private static readonly GradNode.StaticBackward Backward = static (node, g) =>
+    {
+        var (prediction, target) = (node.Inputs[0], node.Inputs[1]);
+        var (z, y) = (prediction.data, target.data);
+        int n = z.Length;
+        float scale = g.data[0] / Math.Max(1, n);
+        if (prediction.RequiresGrad)
+        {
+            var dz = Tensor.Empty(prediction.dims);
+            for (int i = 0; i < n; i++) dz.data[i] = scale * (1f / (1f + MathF.Exp(-z[i])) - y[i]);
+            prediction.AccumulateOwnedGrad(dz);
+        }
+        if (target.RequiresGrad)
+        {
+            var dy = Tensor.Empty(target.dims);   // ∂/∂y = −z/n
+            for (int i = 0; i < n; i++) dy.data[i] = -scale * z[i];
+            target.AccumulateOwnedGrad(dy);
+        }
+    };
 }

@@ -45,7 +45,7 @@ public sealed class NllLoss : IClassIndexLoss
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(target);
         int c = ClassCount(prediction, target.dims);
-        return Fused(prediction, target, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+        return Fused(prediction, target, null, c);
     }
 
     /// <summary>The loss for class indices held as integers (exact at any size); the same value and gradient as for float indices.</summary>
@@ -54,7 +54,7 @@ public sealed class NllLoss : IClassIndexLoss
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(target);
         int c = ClassCount(prediction, target.dims);
-        return Fused(prediction, null, i => ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name));
+        return Fused(prediction, null, target, c);
     }
 
     // C of log-probabilities [N, C] beside class indices [N] (and class weights of C, if any); names both shapes otherwise.
@@ -69,17 +69,18 @@ public sealed class NllLoss : IClassIndexLoss
         return c;
     }
 
-    // The op for row i's class classOf(i) (−1: ignored); a float target is recorded as an input, though it gets no gradient.
-    private Tensor Fused(Tensor prediction, Tensor? target, Func<int, int> classOf)
+    // The op for each row's class (from float or integer targets; −1: ignored); a float target is recorded as an
+    // input, though it gets no gradient.
+    private Tensor Fused(Tensor prediction, Tensor? target, IntTensor? ints, int c)
     {
-        int n = prediction.dims[0], c = prediction.dims[1];
+        int n = prediction.dims[0];
         // classes[i] = yᵢ, or −1 for an ignored row (as a float: exact below 2²⁴ classes per row); the arena gives it back when the step ends.
         var classes = TensorArena.Floats(n);
         var x = prediction.data;
         double sum = 0, weightSum = 0;
         for (int i = 0; i < n; i++)
         {
-            int y = classOf(i);
+            int y = target is not null ? ClassTargets.ClassOf(target, i, c, IgnoreIndex, Name) : ClassTargets.ClassOf(ints!, i, c, IgnoreIndex, Name);
             classes[i] = y;
             if (y < 0) continue;
             double w = weight?[y] ?? 1;
@@ -88,17 +89,24 @@ public sealed class NllLoss : IClassIndexLoss
         }
         double scale = LossTerms.Scale(LossTerms.Divisor(Reduction, weightSum, n));
         var loss = Tensor.ScalarResult((float)(sum * scale));
-        return loss.Record(Name, target is null ? [prediction] : [prediction, target], g =>
-        {
-            if (!prediction.RequiresGrad) return;
-            double s = g.data[0] * scale;
-            var dx = Tensor.Empty(prediction.dims);
-            for (int i = 0; i < n; i++)
-            {
-                int y = (int)classes[i];
-                if (y >= 0) dx.data[i * c + y] = (float)(-s * (weight?[y] ?? 1));
-            }
-            prediction.AccumulateOwnedGrad(dx);
-        });
+        if (loss.Record(Name, FusedBackward, prediction, target) is { } node) (node.D0, node.Buffer0, node.State) = (scale, classes, this);
+        return loss;
     }
+
+    // ∂x[i, yᵢ] = −g·scale·w_yᵢ, 0 elsewhere; scale in D0, the classes in Buffer0, the loss (for its weights) in State.
+    private static readonly GradNode.StaticBackward FusedBackward = static (node, g) =>
+    {
+        var prediction = node.Inputs[0];
+        if (!prediction.RequiresGrad) return;
+        var (self, classes) = ((NllLoss)node.State!, node.Buffer0!);
+        int n = prediction.dims[0], c = prediction.dims[1];
+        double s = g.data[0] * node.D0;
+        var dx = Tensor.Empty(prediction.dims);
+        for (int i = 0; i < n; i++)
+        {
+            int y = (int)classes[i];
+            if (y >= 0) dx.data[i * c + y] = (float)(-s * (self.weight?[y] ?? 1));
+        }
+        prediction.AccumulateOwnedGrad(dx);
+    };
 }
