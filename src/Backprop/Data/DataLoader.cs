@@ -135,10 +135,15 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
 
     // A model that starts with an image layer (Conv2d, pooling, BatchNorm2d) takes each batch [B, F] viewed as
     // [B, ..SampleShape]; every other model takes the rows as they are.
-    private static Tensor AsModelTakesIt(Tensor features, Dataset data, int batch, Nn.Module? model) =>
-        model is not null && data.HasImageShape && Training.TrainingPlan.StartsWithImageLayer(model)
-            ? features.Reshape([batch, .. data.SampleShape])
-            : features;
+    private static Tensor AsModelTakesIt(Tensor features, Dataset data, int batch, Nn.Module? model)
+    {
+        if (model is null || !data.HasImageShape || !Training.TrainingPlan.StartsWithImageLayer(model)) return features;
+        var sample = data.SampleShape;
+        Span<int> shape = stackalloc int[1 + sample.Count];
+        shape[0] = batch;
+        for (int i = 0; i < sample.Count; i++) shape[1 + i] = sample[i];
+        return features.Reshape(shape);
+    }
 
     /// <summary>
     /// Every input and every target of <paramref name="data"/>'s <paramref name="rows"/>, each in the order a model

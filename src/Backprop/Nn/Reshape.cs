@@ -34,7 +34,10 @@ public sealed class Reshape : Module
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank < 1 || input.Size != input.Shape[0] * SampleSize)
             throw new ShapeMismatchException($"{this} expected input [N, ...] with {SampleSize} values per example but got {Shapes.Format(input.dims)}.");
-        return input.Reshape([input.Shape[0], .. sampleShape]);
+        Span<int> shape = stackalloc int[1 + sampleShape.Length];   // [N, ..sample], without an array per call
+        shape[0] = input.Shape[0];
+        sampleShape.CopyTo(shape[1..]);
+        return input.Reshape(shape);
     }
 
     /// <inheritdoc/>

@@ -201,17 +201,20 @@ public sealed class TensorArenaTests
 [Collection(nameof(AllocationCounting))]
 public sealed class TensorArenaAllocationTests(ITestOutputHelper output)
 {
-    // The residual model or the reference MLP (784-256-128-10) with cross-entropy, or the mixed one (BatchNorm1d,
-    // dropout, sigmoid) with MSE on one-hot targets; Adam, batch 64. Returns the bytes a steady-state step allocates, on this thread and on the workers (the
+    // The residual model, the reference MLP (784-256-128-10) or a small CNN with cross-entropy, or the mixed model
+    // (BatchNorm1d, dropout, sigmoid) with MSE on one-hot targets; Adam, batch 64. Returns the bytes a steady-state step allocates, on this thread and on the workers (the
     // mean of 100 steps).
     private static long BytesPerGraphStep(bool pooled, string kind = "residual")
     {
         var data = TensorArenaTests.Classification(128, kind == "mlp" ? 784 : 64, 10, seed: 2);
+        if (kind == "cnn") data = data.WithSampleShape(1, 8, 8);
         var model = kind switch
         {
             "residual" => TensorArenaTests.ResidualModel(64, 128, 10),
             "mixed" => TensorArenaTests.MixedModel(64, 128, 10),
-            _ => Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1)),   // the reference MLP, through the graph
+            "mlp" => Mlp.Create(784, [256, 128], 10, "relu", rng: new Rng(1)),   // the reference MLP, through the graph
+            _ => ModelLanguage.Build("conv(8,3,pad=1)-relu-maxpool(2)-conv(16,3,pad=1)-batchnorm-relu-avgpool(2)-flatten-dense(10)",
+                [1, 8, 8], new Rng(3)),   // the NCHW convolution and pooling kernels, through the graph
         };
         ILoss loss = kind == "mixed" ? Losses.MSE : Losses.CrossEntropy;
         var adam = new Adam(model.Parameters(), 1e-3f);
@@ -235,6 +238,7 @@ public sealed class TensorArenaAllocationTests(ITestOutputHelper output)
     [InlineData("residual")]
     [InlineData("mixed")]
     [InlineData("mlp")]
+    [InlineData("cnn")]
     public void ASteadyStateGraphStepOfACustomModelAllocatesNothing(string kind)
     {
         long plain = BytesPerGraphStep(pooled: false, kind);

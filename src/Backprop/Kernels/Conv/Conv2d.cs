@@ -30,9 +30,15 @@ internal static class Conv2dKernels
     public static void Forward(float[] y, float[] x, float[] wb, int outChannels, bool bias, ConvGeometry g, int? threads = null)
     {
         int t = threads ?? Gemm.MaxThreads;
-        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, t);
-        ConvParallel.ForEachChunk(t, chunks, g.N, (_, n0, n1) =>
+        ConvParallel.ForEachChunk(t, Math.Min(g.N, t), g.N, new ForwardImages(y, x, wb, outChannels, bias, g));
+    }
+
+    // Images [n0, n1): Y_n[OC, P] = Wb[OC, K1]·im2col(X_n), with one col and scratch per chunk.
+    private readonly struct ForwardImages(float[] y, float[] x, float[] wb, int oc, bool bias, ConvGeometry g) : IChunkBody
+    {
+        public void Run(int chunk, int n0, int n1)
         {
+            int k = g.K, k1 = k + (bias ? 1 : 0), p = g.P;
             var col = ArrayPool<float>.Shared.Rent(k1 * p);
             var scratch = ArrayPool<float>.Shared.Rent(Im2Col.ScratchSize(g));
             if (bias) col.AsSpan(k * p, p).Fill(1f);
@@ -43,7 +49,7 @@ internal static class Conv2dKernels
             }
             ArrayPool<float>.Shared.Return(col);
             ArrayPool<float>.Shared.Return(scratch);
-        });
+        }
     }
 
     /// <summary>
@@ -53,10 +59,23 @@ internal static class Conv2dKernels
     public static void Backward(float[]? dx, float[]? dwb, float[] dy, float[] x, float[] w, int outChannels, bool bias, ConvGeometry g,
         int? threads = null)
     {
-        int oc = outChannels, k = g.K, k1 = k + (bias ? 1 : 0), p = g.P, chunks = Math.Min(g.N, ConvParallel.MaxReductionChunks);
+        int oc = outChannels, k1 = g.K + (bias ? 1 : 0), chunks = Math.Min(g.N, ConvParallel.MaxReductionChunks);
         var partials = dwb is null ? null : ArrayPool<float>.Shared.Rent(chunks * oc * k1);
-        ConvParallel.ForEachChunk(threads ?? Gemm.MaxThreads, chunks, g.N, (chunk, n0, n1) =>
+        ConvParallel.ForEachChunk(threads ?? Gemm.MaxThreads, chunks, g.N, new BackwardImages(partials, dx, dy, x, w, outChannels, bias, g));
+        if (partials is null || dwb is null) return;
+        var sum = partials.AsSpan(0, k1 * oc);                            // chunk 0 += chunks 1.., in order
+        for (int c = 1; c < chunks; c++) SimdDriver.Map<AddOperator>(sum, sum, partials.AsSpan(c * k1 * oc, k1 * oc), Simd.Width);
+        for (int j = 0; j < k1; j++)                                       // dWb[o, j] += dWbᵀ[j, o]
+            for (int o = 0; o < oc; o++) dwb[o * k1 + j] += sum[j * oc + o];
+        ArrayPool<float>.Shared.Return(partials);
+    }
+
+    // Images [n0, n1) of chunk `chunk`: its partial dWbᵀ[K1, OC] (when partials is given) and dX of each image.
+    private readonly struct BackwardImages(float[]? partials, float[]? dx, float[] dy, float[] x, float[] w, int oc, bool bias, ConvGeometry g) : IChunkBody
+    {
+        public void Run(int chunk, int n0, int n1)
         {
+            int k = g.K, k1 = k + (bias ? 1 : 0), p = g.P;
             var col = partials is null ? null : ArrayPool<float>.Shared.Rent(k1 * p);
             var dcol = dx is null ? null : ArrayPool<float>.Shared.Rent(k * p);
             var scratch = ArrayPool<float>.Shared.Rent(Im2Col.ScratchSize(g));
@@ -80,12 +99,6 @@ internal static class Conv2dKernels
             if (col is not null) ArrayPool<float>.Shared.Return(col);
             if (dcol is not null) ArrayPool<float>.Shared.Return(dcol);
             ArrayPool<float>.Shared.Return(scratch);
-        });
-        if (partials is null || dwb is null) return;
-        var sum = partials.AsSpan(0, k1 * oc);                            // chunk 0 += chunks 1.., in order
-        for (int c = 1; c < chunks; c++) SimdDriver.Map<AddOperator>(sum, sum, partials.AsSpan(c * k1 * oc, k1 * oc), Simd.Width);
-        for (int j = 0; j < k1; j++)                                       // dWb[o, j] += dWbᵀ[j, o]
-            for (int o = 0; o < oc; o++) dwb[o * k1 + j] += sum[j * oc + o];
-        ArrayPool<float>.Shared.Return(partials);
+        }
     }
 }

@@ -11,21 +11,36 @@ internal static class ConvParallel
     public const int MaxReductionChunks = 64;
 
     /// <summary>
-    /// Runs <paramref name="body"/>(chunk, i0, i1) for each of <paramref name="chunks"/> contiguous ranges
+    /// Runs <paramref name="body"/>.Run(chunk, i0, i1) for each of <paramref name="chunks"/> contiguous ranges
     /// [⌊c·count/chunks⌋, ⌊(c+1)·count/chunks⌋) of <paramref name="count"/> items, the chunks spread over up to
     /// <paramref name="threads"/> threads (the GEMM workers; inline when they are busy or this is already a part of a
-    /// parallel region). The ranges depend only on the counts, never on the threads.
+    /// parallel region). The ranges depend only on the counts, never on the threads. The body is a struct (its fields
+    /// the arguments), so a call allocates nothing.
     /// </summary>
-    public static void ForEachChunk(int threads, int chunks, int count, Action<int, int, int> body)
+    public static void ForEachChunk<TBody>(int threads, int chunks, int count, in TBody body) where TBody : struct, IChunkBody
     {
-        void Run(int c) => body(c, (int)((long)c * count / chunks), (int)((long)(c + 1) * count / chunks));
         int parts = Math.Min(threads, chunks);
         if (parts <= 1)
-            for (int c = 0; c < chunks; c++) Run(c);
+            for (int c = 0; c < chunks; c++) body.Run(c, Start(c, chunks, count), Start(c + 1, chunks, count));
         else
-            GemmWorkers.Run(parts, part =>
-            {
-                for (int c = part; c < chunks; c += parts) Run(c);
-            });
+            GemmWorkers.Run(parts, new Job<TBody>(body, chunks, count, parts));
     }
+
+    private static int Start(int chunk, int chunks, int count) => (int)((long)chunk * count / chunks);
+
+    // Part p runs chunks p, p + parts, p + 2·parts, ...
+    private readonly struct Job<TBody>(TBody body, int chunks, int count, int parts) : IPartJob where TBody : struct, IChunkBody
+    {
+        public void Run(int part)
+        {
+            for (int c = part; c < chunks; c += parts) body.Run(c, Start(c, chunks, count), Start(c + 1, chunks, count));
+        }
+    }
+}
+
+/// <summary>Work on a contiguous range of items: chunk <c>chunk</c> is items [first, last).</summary>
+internal interface IChunkBody
+{
+    /// <summary>Does items [<paramref name="first"/>, <paramref name="last"/>), chunk number <paramref name="chunk"/>.</summary>
+    void Run(int chunk, int first, int last);
 }
