@@ -22,7 +22,7 @@ public sealed partial class Tensor
     /// <summary>x for x &gt; 0, else slope·x: f'(x) = 1 or slope.</summary>
     public Tensor LeakyRelu(float slope = 0.01f)
     {
-        var r = Map((x, y) => SimdDriver.Map<LeakyReluOperator>(y, x, slope, Simd.Width));
-        return r.RecordUnary("leaky_relu", this, (x, y, g, dx) => SimdDriver.Map<LeakyReluBackwardOperator>(dx, g, x, slope, Simd.Width));
+        var r = Map(static (x, y, slope, _) => SimdDriver.Map<LeakyReluOperator>(y, x, slope, Simd.Width), slope);
+        return r.RecordUnary("leaky_relu", this, static (x, y, g, dx, slope, _) => SimdDriver.Map<LeakyReluBackwardOperator>(dx, g, x, slope, Simd.Width), slope);
     }
 }

@@ -45,4 +45,12 @@ public sealed partial class Tensor
         for (int i = 0; i < data.Length; i++) r.data[i] = (float)f(data[i]);
         return r;
     }
+
+    /// <summary><see cref="MapDouble(Func{double, double})"/> for a function of up to two constants, passed rather than captured.</summary>
+    private Tensor MapDouble(Func<double, float, float, double> f, float a, float b = 0f)
+    {
+        var r = Uninitialized(dims);
+        for (int i = 0; i < data.Length; i++) r.data[i] = (float)f(data[i], a, b);
+        return r;
+    }
 }

@@ -76,6 +76,16 @@ public sealed partial class Tensor
     /// <summary>A span-to-span elementwise function.</summary>
     internal delegate void SpanMap(ReadOnlySpan<float> x, Span<float> y);
 
+    /// <summary><see cref="Map(SpanMap)"/> for a map with up to two constants (a slope, bounds), passed rather than captured.</summary>
+    internal Tensor Map(SpanMapWith forward, float a, float b = 0f)
+    {
+        var r = Uninitialized(dims);
+        forward(data, r.data, a, b);
+        return r;
+    }
+
+    internal delegate void SpanMapWith(ReadOnlySpan<float> x, Span<float> y, float a, float b);
+
     /// <summary>
     /// Records an elementwise unary op whose local derivative is computed by <paramref name="localGrad"/>
     /// (from input x, output y and upstream g into dx): ∂L/∂x = g ⊙ f'(x). <paramref name="fromOutput"/> says that
@@ -98,4 +108,24 @@ public sealed partial class Tensor
     };
 
     internal delegate void LocalGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx);
+
+    /// <summary>
+    /// <see cref="RecordUnary(string, Tensor, LocalGrad, bool)"/> for a local gradient with up to two constants, kept
+    /// in the node (so a <c>static</c> lambda serves every call: nothing is allocated).
+    /// </summary>
+    internal Tensor RecordUnary(string op, Tensor input, LocalGradWith localGrad, float a, float b = 0f)
+    {
+        if (Record(op, UnaryWithBackward, input, saves: Saves.Input0) is { } node) (node.State, node.F0, node.D0) = (localGrad, a, b);
+        return this;
+    }
+
+    private static readonly GradNode.StaticBackward UnaryWithBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Uninitialized(input.dims);
+        ((LocalGradWith)node.State!)(input.data, node.Output!.data, g.data, dx.data, node.F0, (float)node.D0);
+        input.AccumulateOwnedGrad(dx);
+    };
+
+    internal delegate void LocalGradWith(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx, float a, float b);
 }

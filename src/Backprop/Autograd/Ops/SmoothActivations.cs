@@ -32,16 +32,17 @@ public sealed partial class Tensor
     public Tensor Softplus(float beta = 1f, float threshold = 20f)
     {
         if (!(beta > 0)) throw new ArgumentOutOfRangeException(nameof(beta), $"Softplus: beta must be positive but got {beta}.");
-        return MapDouble(x => beta * x > threshold ? x : Log1p(Math.Exp(beta * x)) / beta).RecordUnary("softplus", this, (x, y, g, dx) =>
-        {
-            for (int i = 0; i < dx.Length; i++) dx[i] = beta * x[i] > threshold ? g[i] : (float)(g[i] / (1 + Math.Exp(-(double)beta * x[i])));
-        });
+        return MapDouble(static (x, beta, threshold) => beta * x > threshold ? x : Log1p(Math.Exp(beta * x)) / beta, beta, threshold)
+            .RecordUnary("softplus", this, static (x, y, g, dx, beta, threshold) =>
+            {
+                for (int i = 0; i < dx.Length; i++) dx[i] = beta * x[i] > threshold ? g[i] : (float)(g[i] / (1 + Math.Exp(-(double)beta * x[i])));
+            }, beta, threshold);
     }
 
     /// <summary>ELU: x for x &gt; 0, else α(eˣ − 1) (α = 1 by default); f'(x) = 1, or α·eˣ.</summary>
     public Tensor Elu(float alpha = 1f) =>
-        MapDouble(x => x > 0 ? x : alpha * Expm1(x)).RecordUnary("elu", this, (x, y, g, dx) =>
+        MapDouble(static (x, alpha, _) => x > 0 ? x : alpha * Expm1(x), alpha).RecordUnary("elu", this, static (x, y, g, dx, alpha, _) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = x[i] > 0 ? g[i] : (float)(g[i] * alpha * Math.Exp(x[i]));
-        });
+        }, alpha);
 }

@@ -26,11 +26,11 @@ public sealed partial class Tensor
     /// <summary>xᵖ with a constant exponent: f'(x) = p·xᵖ⁻¹.</summary>
     public Tensor Pow(float exponent)
     {
-        var r = Map((x, y) => { for (int i = 0; i < y.Length; i++) y[i] = MathF.Pow(x[i], exponent); });
-        return r.RecordUnary("pow", this, (x, y, g, dx) =>
+        var r = Map(static (x, y, exponent, _) => { for (int i = 0; i < y.Length; i++) y[i] = MathF.Pow(x[i], exponent); }, exponent);
+        return r.RecordUnary("pow", this, static (x, y, g, dx, exponent, _) =>
         {
             for (int i = 0; i < dx.Length; i++) dx[i] = g[i] * exponent * MathF.Pow(x[i], exponent - 1f);
-        });
+        }, exponent);
     }
 
     /// <summary>
@@ -40,8 +40,8 @@ public sealed partial class Tensor
     public Tensor Clamp(float min, float max)
     {
         if (min > max) throw new ArgumentException($"Clamp: min {min} is greater than max {max}.");
-        var r = Map((x, y) => TensorPrimitives.Clamp(x, min, max, y));
-        return r.RecordUnary("clamp", this, (x, y, g, dx) => SimdDriver.Map<ClampBackwardOperator>(dx, g, x, min, max, Simd.Width));
+        var r = Map(static (x, y, min, max) => TensorPrimitives.Clamp(x, min, max, y), min, max);
+        return r.RecordUnary("clamp", this, static (x, y, g, dx, min, max) => SimdDriver.Map<ClampBackwardOperator>(dx, g, x, min, max, Simd.Width), min, max);
     }
 
     /// <summary>x² (as x ⊙ x, so the mul gate supplies the gradient 2x).</summary>
