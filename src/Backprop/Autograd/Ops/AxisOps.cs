@@ -15,18 +15,25 @@ public sealed partial class Tensor
         var (outer, n, inner, ax) = AxisView(axis, "Narrow");
         if (start < 0 || length < 0 || start + length > n)
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: elements {start}..{start + length - 1} of axis {ax} are out of range for its length {n} (shape {Shapes.Format(dims)}).");
-        var outDims = (int[])dims.Clone();
+        Span<int> outDims = stackalloc int[Rank];
+        dims.CopyTo(outDims);
         outDims[ax] = length;
-        var r = Uninitialized(outDims);
+        var r = Uninitialized(Shapes.Interned(outDims));
         int block = length * inner, row = n * inner;
         for (int o = 0; o < outer; o++) Array.Copy(data, o * row + start * inner, r.data, o * block, block);
-        return r.Record("narrow", [this], g =>
-        {
-            var dx = Empty(dims);
-            for (int o = 0; o < outer; o++) Array.Copy(g.data, o * block, dx.data, o * row + start * inner, block);
-            AccumulateOwnedGrad(dx);
-        });
+        if (r.Record("narrow", NarrowBackward, this) is { } node) (node.I0, node.I1, node.I2, node.I3) = (outer, row, start * inner, block);
+        return r;
     }
+
+    // ∂x: zeros with ∂y's blocks back at their place; outer rows, row length, the block's offset and length in I0 … I3.
+    private static readonly GradNode.StaticBackward NarrowBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        int outer = node.I0, row = node.I1, offset = node.I2, block = node.I3;
+        var dx = Empty(input.dims);
+        for (int o = 0; o < outer; o++) Array.Copy(g.data, o * block, dx.data, o * row + offset, block);
+        input.AccumulateOwnedGrad(dx);
+    };
 
     /// <summary>
     /// The slice at <paramref name="index"/> along <paramref name="axis"/>, with that axis removed (PyTorch's
@@ -49,7 +56,10 @@ public sealed partial class Tensor
         int ax = Shapes.NormalizeAxis(axis, Rank, "Squeeze");
         if (dims[ax] != 1)
             throw new ShapeMismatchException($"Squeeze: axis {ax} of {Shapes.Format(dims)} has length {dims[ax]}, not 1.");
-        return Reshape([.. dims[..ax], .. dims[(ax + 1)..]]);
+        Span<int> shape = stackalloc int[Rank - 1];
+        dims.AsSpan(0, ax).CopyTo(shape);
+        dims.AsSpan(ax + 1).CopyTo(shape[ax..]);
+        return Reshape(shape);
     }
 
     /// <summary>Removes every axis of length 1; a view.</summary>
@@ -59,7 +69,11 @@ public sealed partial class Tensor
     public Tensor Unsqueeze(int axis)
     {
         int ax = Shapes.NormalizeAxis(axis, Rank + 1, "Unsqueeze");
-        return Reshape([.. dims[..ax], 1, .. dims[ax..]]);
+        Span<int> shape = stackalloc int[Rank + 1];
+        dims.AsSpan(0, ax).CopyTo(shape);
+        shape[ax] = 1;
+        dims.AsSpan(ax).CopyTo(shape[(ax + 1)..]);
+        return Reshape(shape);
     }
 
     /// <summary>
@@ -80,10 +94,15 @@ public sealed partial class Tensor
                 throw new ShapeMismatchException($"Expand: cannot expand {Shapes.Format(dims)} to {Shapes.Format(shape)}: dimension {i} has length {dims[i]}, which is neither 1 nor {target[t]}.");
         }
         Shapes.Validate(target);
-        var r = Uninitialized(target);
-        Kernels.Broadcast.Binary<Kernels.AddKernel>(data, dims, [0f], [], r.data, target);
-        return r.Record("expand", [this], g => AccumulateBroadcastGrad(this, g));
+        var r = Uninitialized(Shapes.Interned(target));
+        Kernels.Broadcast.Binary<Kernels.AddKernel>(data, dims, Zero, [], r.data, r.dims);
+        r.Record("expand", ExpandBackward, this);
+        return r;
     }
+
+    private static readonly float[] Zero = [0f];
+
+    private static readonly GradNode.StaticBackward ExpandBackward = static (node, g) => AccumulateBroadcastGrad(node.Inputs[0], g);
 
     /// <summary>
     /// Tiles the tensor <paramref name="repeats"/>[i] times along each dimension (PyTorch's <c>repeat</c>; extra

@@ -12,45 +12,60 @@ public sealed partial class Tensor
     public static Tensor Concat(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        if (tensors.Count == 0) throw new ArgumentException("Concat: needs at least one tensor.");
+        return Concat(tensors switch
+        {
+            Tensor[] array => array,
+            List<Tensor> list => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list),
+            _ => [.. tensors],
+        }, axis);
+    }
+
+    /// <summary><see cref="Concat(IReadOnlyList{Tensor}, int)"/> of a span (e.g. <c>[a, b]</c> on the stack): no array per call.</summary>
+    internal static Tensor Concat(ReadOnlySpan<Tensor> tensors, int axis)
+    {
+        if (tensors.Length == 0) throw new ArgumentException("Concat: needs at least one tensor.");
         var first = tensors[0] ?? throw new ArgumentNullException(nameof(tensors), "Concat: tensor 0 is null.");
         if (first.Rank == 0) throw new ShapeMismatchException("Concat: scalars have no axis to join along; use Stack.");
-        int ax = Shapes.NormalizeAxis(axis, first.Rank, "Concat");
-        var lengths = new int[tensors.Count];
-        for (int t = 0; t < tensors.Count; t++)
+        int ax = Shapes.NormalizeAxis(axis, first.Rank, "Concat"), total = 0;
+        for (int t = 0; t < tensors.Length; t++)
         {
             var x = tensors[t] ?? throw new ArgumentNullException(nameof(tensors), $"Concat: tensor {t} is null.");
             bool fits = x.Rank == first.Rank;
             for (int d = 0; fits && d < x.Rank; d++) fits = d == ax || x.dims[d] == first.dims[d];
             if (!fits)
                 throw new ShapeMismatchException($"Concat along axis {ax}: tensor {t} has shape {Shapes.Format(x.dims)} but tensor 0 has {Shapes.Format(first.dims)}; every dimension but the axis must match.");
-            lengths[t] = x.dims[ax];
+            total += x.dims[ax];
         }
         var (outer, _, inner, _) = first.AxisView(ax, "Concat");
-        var outDims = (int[])first.dims.Clone();
-        outDims[ax] = lengths.Sum();
-        var r = Uninitialized(outDims);
-        int row = outDims[ax] * inner;
+        Span<int> outDims = stackalloc int[first.Rank];
+        first.dims.CopyTo(outDims);
+        outDims[ax] = total;
+        var r = Uninitialized(Shapes.Interned(outDims));
         for (int o = 0, at = 0; o < outer; o++)
-            for (int t = 0; t < tensors.Count; t++)
+            for (int t = 0; t < tensors.Length; t++)
             {
-                int block = lengths[t] * inner;
+                int block = tensors[t].dims[ax] * inner;
                 Array.Copy(tensors[t].data, o * block, r.data, at, block);
                 at += block;
             }
-        var inputs = tensors.ToArray();
-        return r.Record("concat", inputs, g =>
-        {
-            for (int t = 0, offset = 0; t < inputs.Length; offset += lengths[t] * inner, t++)
-            {
-                if (!inputs[t].RequiresGrad) continue;
-                int block = lengths[t] * inner;
-                var dx = Uninitialized(inputs[t].dims);
-                for (int o = 0; o < outer; o++) Array.Copy(g.data, o * row + offset, dx.data, o * block, block);
-                inputs[t].AccumulateOwnedGrad(dx);
-            }
-        });
+        if (r.Record("concat", ConcatBackward, tensors!, Saves.None) is { } node) (node.I0, node.I1, node.I2) = (ax, outer, inner);
+        return r;
     }
+
+    // Each input gets its block of every outer row of ∂y back; the axis, outer rows and inner size in I0 … I2.
+    private static readonly GradNode.StaticBackward ConcatBackward = static (node, g) =>
+    {
+        int ax = node.I0, outer = node.I1, inner = node.I2, row = g.dims[ax] * inner;
+        var inputs = node.Inputs;
+        for (int t = 0, offset = 0; t < inputs.Length; offset += inputs[t].dims[ax] * inner, t++)
+        {
+            if (!inputs[t].RequiresGrad) continue;
+            int block = inputs[t].dims[ax] * inner;
+            var dx = Uninitialized(inputs[t].dims);
+            for (int o = 0; o < outer; o++) Array.Copy(g.data, o * row + offset, dx.data, o * block, block);
+            inputs[t].AccumulateOwnedGrad(dx);
+        }
+    };
 
     /// <summary>
     /// Joins tensors of one shape along a new <paramref name="axis"/> (PyTorch's <c>torch.stack</c>): the result
