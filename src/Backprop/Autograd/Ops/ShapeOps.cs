@@ -59,7 +59,7 @@ public sealed partial class Tensor
     /// <summary>Swaps two dimensions (a copy).</summary>
     public Tensor Transpose(int axis0, int axis1)
     {
-        var perm = new int[Rank];
+        Span<int> perm = stackalloc int[Rank];
         for (int i = 0; i < perm.Length; i++) perm[i] = i;
         int a = Shapes.NormalizeAxis(axis0, Rank, "Transpose"), b = Shapes.NormalizeAxis(axis1, Rank, "Transpose");
         (perm[a], perm[b]) = (perm[b], perm[a]);
@@ -70,30 +70,65 @@ public sealed partial class Tensor
     public Tensor Permute(params int[] perm)
     {
         ArgumentNullException.ThrowIfNull(perm);
-        if (perm.Length != Rank || perm.Distinct().Count() != Rank || perm.Any(p => p < 0 || p >= Rank))
-            throw new ShapeMismatchException($"permute: {Shapes.Format(perm)} is not a permutation of the {Rank} dimensions of {Shapes.Format(dims)}.");
-        var newDims = new int[Rank];
-        for (int i = 0; i < Rank; i++) newDims[i] = dims[perm[i]];
-        var r = Empty(newDims);
-        CopyPermuted(data, dims, perm, r.data);
-        var inverse = new int[Rank];
-        for (int i = 0; i < Rank; i++) inverse[perm[i]] = i;
-        return r.Record("permute", [this], g =>
-        {
-            var dx = Empty(dims);
-            CopyPermuted(g.data, newDims, inverse, dx.data);
-            AccumulateOwnedGrad(dx);
-        });
+        return Permute(perm.AsSpan());
     }
 
-    private static void CopyPermuted(float[] src, int[] srcDims, int[] perm, float[] dst)
+    /// <summary><see cref="Permute(int[])"/> for an order written in place: no array is allocated.</summary>
+    public Tensor Permute(params ReadOnlySpan<int> perm)
+    {
+        Span<bool> seen = stackalloc bool[Rank];
+        bool valid = perm.Length == Rank;
+        foreach (int p in perm)
+        {
+            valid &= p >= 0 && p < Rank && !seen[p];
+            if (valid) seen[p] = true;
+        }
+        if (!valid)
+            throw new ShapeMismatchException($"permute: {Shapes.Format(perm)} is not a permutation of the {Rank} dimensions of {Shapes.Format(dims)}.");
+        Span<int> newDims = stackalloc int[Rank];
+        for (int i = 0; i < Rank; i++) newDims[i] = dims[perm[i]];
+        var r = Empty(Shapes.Interned(newDims));
+        CopyPermuted(data, dims, perm, r.data);
+        if (r.Record("permute", PermuteBackward, this) is { } node)
+        {
+            // The inverse order (where each input axis went), packed four bits an axis for rank ≤ 8, else kept whole.
+            Span<int> inverse = stackalloc int[Rank];
+            for (int i = 0; i < Rank; i++) inverse[perm[i]] = i;
+            if (Rank <= 8) node.I0 = PackAxes(inverse);
+            else node.State = inverse.ToArray();
+        }
+        return r;
+    }
+
+    private static readonly GradNode.StaticBackward PermuteBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        Span<int> inverse = stackalloc int[input.Rank];
+        if (node.State is int[] whole) whole.CopyTo(inverse);
+        else UnpackAxes(node.I0, inverse);
+        var dx = Empty(input.dims);
+        CopyPermuted(g.data, g.dims, inverse, dx.data);
+        input.AccumulateOwnedGrad(dx);
+    };
+
+    private static int PackAxes(ReadOnlySpan<int> axes)
+    {
+        int packed = 0;
+        for (int i = 0; i < axes.Length; i++) packed |= axes[i] << (4 * i);
+        return packed;
+    }
+
+    private static void UnpackAxes(int packed, Span<int> axes)
+    {
+        for (int i = 0; i < axes.Length; i++) axes[i] = (packed >> (4 * i)) & 0xF;
+    }
+
+    private static void CopyPermuted(float[] src, int[] srcDims, ReadOnlySpan<int> perm, float[] dst)
     {
         int rank = srcDims.Length;
-        var srcStrides = Shapes.Strides(srcDims);
-        var dstDims = new int[rank];
-        var readStrides = new int[rank];   // stride in src for each dst dimension
-        for (int i = 0; i < rank; i++) { dstDims[i] = srcDims[perm[i]]; readStrides[i] = srcStrides[perm[i]]; }
-        var idx = new int[rank];
+        Span<int> srcStrides = stackalloc int[rank], dstDims = stackalloc int[rank], readStrides = stackalloc int[rank], idx = stackalloc int[rank];
+        for (int i = rank - 1, stride = 1; i >= 0; stride *= srcDims[i], i--) srcStrides[i] = stride;
+        for (int i = 0; i < rank; i++) { dstDims[i] = srcDims[perm[i]]; readStrides[i] = srcStrides[perm[i]]; }   // stride in src per dst axis
         int at = 0;
         for (int o = 0; o < dst.Length; o++)
         {
@@ -150,15 +185,21 @@ public sealed partial class Tensor
         if (start < 0 || count < 0 || start + count > dims[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"slice: rows {start}..{start + count - 1} are out of range for {dims[0]} rows (shape {Shapes.Format(dims)}).");
         int rowSize = dims[0] == 0 ? 0 : Size / dims[0];
-        var newDims = (int[])dims.Clone();
+        Span<int> newDims = stackalloc int[Rank];
+        dims.CopyTo(newDims);
         newDims[0] = count;
-        var r = Empty(newDims);
+        var r = Empty(Shapes.Interned(newDims));
         Array.Copy(data, start * rowSize, r.data, 0, count * rowSize);
-        return r.Record("slice", [this], g =>
-        {
-            var dx = Empty(dims);
-            Array.Copy(g.data, 0, dx.data, start * rowSize, count * rowSize);
-            AccumulateOwnedGrad(dx);
-        });
+        if (r.Record("slice", SliceBackward, this) is { } node) (node.I0, node.I1) = (start * rowSize, count * rowSize);
+        return r;
     }
+
+    // ∂x: zeros with ∂y at the slice's place (its offset and length in I0, I1).
+    private static readonly GradNode.StaticBackward SliceBackward = static (node, g) =>
+    {
+        var input = node.Inputs[0];
+        var dx = Empty(input.dims);
+        Array.Copy(g.data, 0, dx.data, node.I0, node.I1);
+        input.AccumulateOwnedGrad(dx);
+    };
 }
