@@ -27,36 +27,47 @@ public sealed partial class Tensor
         var x = this;
         var g = ConvTransposeGeometryOf(x, weight, bias, stride, padding, outputPadding);
         int c = x.dims[1], oc = g.C, planeOut = g.H * g.W;
-        var y = Empty([g.N, oc, g.H, g.W]);                               // zeros, or the bias per channel
+        var y = Empty(Shapes.Interned([g.N, oc, g.H, g.W]));             // zeros, or the bias per channel
         if (bias is not null)
             for (int n = 0; n < g.N; n++)
                 for (int o = 0; o < oc; o++) y.data.AsSpan((n * oc + o) * planeOut, planeOut).Fill(bias.data[o]);
         // The conv over Y has C output channels; its "dY" is X and its "dX" is Y (accumulated onto the bias).
         Conv2dKernels.Backward(y.data, null, x.data, x.data, weight.data, c, bias: false, g);
 
-        return y.Record("conv_transpose2d", bias is null ? [x, weight] : [x, weight, bias], dy =>
-        {
-            if (x.RequiresGrad)
-            {
-                var dx = Empty(x.dims);                                   // dX = conv2d(dY, W)
-                Conv2dKernels.Forward(dx.data, dy.data, weight.data, c, bias: false, g);
-                x.AccumulateOwnedGrad(dx);
-            }
-            if (weight.RequiresGrad)
-            {
-                var dw = Empty(weight.dims);                              // dW[C, K] = Σ_n X_n·im2col(dY_n)ᵀ
-                Conv2dKernels.Backward(null, dw.data, x.data, dy.data, weight.data, c, bias: false, g);
-                weight.AccumulateOwnedGrad(dw);
-            }
-            if (bias is { RequiresGrad: true })
-            {
-                var db = Empty(bias.dims);                                // db[o] = Σ_{n,pixels} dY[n, o]
-                for (int n = 0; n < g.N; n++)
-                    for (int o = 0; o < oc; o++) db.data[o] += TensorPrimitives.Sum<float>(dy.data.AsSpan((n * oc + o) * planeOut, planeOut));
-                bias.AccumulateOwnedGrad(db);
-            }
-        }, saved: [x, weight]);
+        if (y.Record("conv_transpose2d", ConvTranspose2dBackward, x, weight, bias, Saves.Input0 | Saves.Input1) is { } node)
+            (node.I0, node.I1) = (stride, padding);
+        return y;
     }
+
+    // Inputs X [N, C, H, W], W [C, OC, KH, KW] and, when present, b [OC]; stride and padding in I0, I1. The geometry is
+    // that of the conv over Y (the output), as in the forward.
+    private static readonly GradNode.StaticBackward ConvTranspose2dBackward = static (node, dy) =>
+    {
+        var (x, weight) = (node.Inputs[0], node.Inputs[1]);
+        var bias = node.Inputs.Length > 2 ? node.Inputs[2] : null;
+        var yd = dy.dims;
+        var g = new ConvGeometry(yd[0], yd[1], yd[2], yd[3], weight.dims[2], weight.dims[3], node.I0, node.I1);
+        int c = x.dims[1], oc = g.C, planeOut = g.H * g.W;
+        if (x.RequiresGrad)
+        {
+            var dx = Empty(x.dims);                                   // dX = conv2d(dY, W)
+            Conv2dKernels.Forward(dx.data, dy.data, weight.data, c, bias: false, g);
+            x.AccumulateOwnedGrad(dx);
+        }
+        if (weight.RequiresGrad)
+        {
+            var dw = Empty(weight.dims);                              // dW[C, K] = Σ_n X_n·im2col(dY_n)ᵀ
+            Conv2dKernels.Backward(null, dw.data, x.data, dy.data, weight.data, c, bias: false, g);
+            weight.AccumulateOwnedGrad(dw);
+        }
+        if (bias is { RequiresGrad: true })
+        {
+            var db = Empty(bias.dims);                                // db[o] = Σ_{n,pixels} dY[n, o]
+            for (int n = 0; n < g.N; n++)
+                for (int o = 0; o < oc; o++) db.data[o] += TensorPrimitives.Sum<float>(dy.data.AsSpan((n * oc + o) * planeOut, planeOut));
+            bias.AccumulateOwnedGrad(db);
+        }
+    };
 
     /// <summary>Transposed 2-D convolution of <paramref name="input"/>; see <see cref="ConvTranspose2d(Tensor, Tensor?, int, int, int)"/>.</summary>
     public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0)

@@ -33,7 +33,7 @@ public sealed partial class Tensor
         int planes = x.dims[0] * x.dims[1], h = x.dims[2], w = x.dims[3], oh = h * scale, ow = w * scale;
         var rows = AxisMap.Of(h, scale, mode);
         var cols = AxisMap.Of(w, scale, mode);
-        var y = Uninitialized([x.dims[0], x.dims[1], oh, ow]);
+        var y = Uninitialized(Shapes.Interned([x.dims[0], x.dims[1], oh, ow]));
         for (int p = 0; p < planes; p++)
         {
             var src = x.data.AsSpan(p * h * w, h * w);
@@ -56,42 +56,51 @@ public sealed partial class Tensor
                 }
             }
         }
-        return y.Record(mode == UpsampleMode.Nearest ? "upsample_nearest2d" : "upsample_bilinear2d", [x], dy =>
-        {
-            var dx = Empty(x.dims);
-            for (int p = 0; p < planes; p++)
-            {
-                var g = dy.data.AsSpan(p * oh * ow, oh * ow);
-                var d = dx.data.AsSpan(p * h * w, h * w);
-                for (int i = 0; i < oh; i++)
-                {
-                    var d0 = d.Slice(rows.I0[i] * w, w);
-                    var d1 = d.Slice(rows.I1[i] * w, w);
-                    float a0 = rows.W0[i], a1 = rows.W1[i];
-                    if (mode == UpsampleMode.Nearest)
-                    {
-                        for (int j = 0; j < ow; j++) d0[cols.I0[j]] += g[i * ow + j];
-                        continue;
-                    }
-                    for (int j = 0; j < ow; j++)
-                    {
-                        float gij = g[i * ow + j];
-                        int c0 = cols.I0[j], c1 = cols.I1[j];
-                        float b0 = cols.W0[j], b1 = cols.W1[j];
-                        d0[c0] += a0 * b0 * gij;
-                        d0[c1] += a0 * b1 * gij;
-                        d1[c0] += a1 * b0 * gij;
-                        d1[c1] += a1 * b1 * gij;
-                    }
-                }
-            }
-            x.AccumulateOwnedGrad(dx);
-        });
+        if (y.Record(mode == UpsampleMode.Nearest ? "upsample_nearest2d" : "upsample_bilinear2d", UpsampleBackward, x) is { } node)
+            (node.I0, node.I1, node.State) = (scale, (int)mode, rows);
+        return y;
     }
 
-    /// <summary>One axis of an upsampling: output index o reads input indices I0[o], I1[o] with weights W0[o], W1[o].</summary>
-    /// <remarks>Maps depend only on (size, scale, mode) and are never written after they are made, so they are made once
-    /// and shared by every call and thread (a decoder's upsampling then allocates no tables per step).</remarks>
+    // Each output pixel's gradient back to the input pixels it was read from, with the same weights; the scale and
+    // mode in I0, I1, the rows' map in State (the columns' is found again: maps are kept per size).
+    private static readonly GradNode.StaticBackward UpsampleBackward = static (node, dy) =>
+    {
+        var x = node.Inputs[0];
+        int scale = node.I0;
+        var mode = (UpsampleMode)node.I1;
+        int planes = x.dims[0] * x.dims[1], h = x.dims[2], w = x.dims[3], oh = h * scale, ow = w * scale;
+        var rows = (AxisMap)node.State!;
+        var cols = AxisMap.Of(w, scale, mode);
+        var dx = Empty(x.dims);
+        for (int p = 0; p < planes; p++)
+        {
+            var g = dy.data.AsSpan(p * oh * ow, oh * ow);
+            var d = dx.data.AsSpan(p * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+            {
+                var d0 = d.Slice(rows.I0[i] * w, w);
+                var d1 = d.Slice(rows.I1[i] * w, w);
+                float a0 = rows.W0[i], a1 = rows.W1[i];
+                if (mode == UpsampleMode.Nearest)
+                {
+                    for (int j = 0; j < ow; j++) d0[cols.I0[j]] += g[i * ow + j];
+                    continue;
+                }
+                for (int j = 0; j < ow; j++)
+                {
+                    float gij = g[i * ow + j];
+                    int c0 = cols.I0[j], c1 = cols.I1[j];
+                    float b0 = cols.W0[j], b1 = cols.W1[j];
+                    d0[c0] += a0 * b0 * gij;
+                    d0[c1] += a0 * b1 * gij;
+                    d1[c0] += a1 * b0 * gij;
+                    d1[c1] += a1 * b1 * gij;
+                }
+            }
+        }
+        x.AccumulateOwnedGrad(dx);
+    };
+
     private sealed record AxisMap(int[] I0, int[] I1, float[] W0, float[] W1)
     {
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Size, int Scale, UpsampleMode Mode), AxisMap> Made = new();
