@@ -121,4 +121,31 @@ public sealed class ParallelRegionTests
         var one = Run(1);
         foreach (int threads in new[] { 2, 3, 8 }) Assert.Equal(one, Run(threads));
     }
+
+    // Counts the runs of each part and notes whether it ran inside a region.
+    private readonly struct CountingJob(int[] runs, bool[] inRegion) : IPartJob
+    {
+        public void Run(int part)
+        {
+            Interlocked.Increment(ref runs[part]);
+            inRegion[part] = GemmWorkers.InRegion;
+        }
+    }
+
+    [Fact]
+    public void AStructJobRunsEachPartOnceWhetherSplitOrNested()
+    {
+        const int parts = 5;
+        var runs = new int[parts];
+        var inRegion = new bool[parts];
+        GemmWorkers.Run(parts, new CountingJob(runs, inRegion));
+        Assert.All(runs, n => Assert.Equal(1, n));
+
+        // From inside a region the job runs inline, on its own copy, still once per part.
+        var nested = new int[parts];
+        var nestedInRegion = new bool[parts];
+        GemmWorkers.Run(2, part => { if (part == 0) GemmWorkers.Run(parts, new CountingJob(nested, nestedInRegion)); });
+        Assert.All(nested, n => Assert.Equal(1, n));
+        Assert.All(nestedInRegion, Assert.True);
+    }
 }

@@ -152,6 +152,32 @@ public sealed class TensorArenaTests
     }
 
     [Fact]
+    public void TheNextStepReusesTheTensorObjectsAndNodesOfTheLast()
+    {
+        var w = Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2).RequireGrad();
+        var x = Tensor.FromArray([1f, -1f, 0.5f, 2f], 2, 2);
+        Tensor first;
+        object firstNode;
+        using (TensorArena.Step())
+        {
+            first = Tensor.Linear(x, w).Relu();
+            firstNode = first.Node!;
+            first.Sum().Backward();
+        }
+        Assert.Null(first.Node);   // recycled: emptied, its node back in the pool
+        using (TensorArena.Step())
+        {
+            var second = Tensor.Linear(x, w).Relu();
+            // The same op sequence in the next step is served the same objects, filled anew.
+            Assert.Same(first, second);
+            Assert.Same(firstNode, second.Node);
+            Assert.Equal("relu", second.Op);
+            Assert.Equal([2, 2], second.Shape);
+            using (TensorArena.Disable()) Assert.Equal(Tensor.Linear(x, w).Relu().ToArray(), second.ToArray());
+        }
+    }
+
+    [Fact]
     public void TheEndOfARunLetsGoOfThePool()
     {
         var data = Classification(32, 6, 3, seed: 4);
