@@ -50,6 +50,7 @@ public static class TextTrainer
             throw new ArgumentException($"{model} takes at most {model.Context} tokens but the windows hold {data.Context}.");
         if (options.Steps < 1 || options.Batch < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"steps ({options.Steps}) and batch ({options.Batch}) must be at least 1.");
+        if (options.ClipGradNorm is { } clip) GradClip.RequirePositive(clip, nameof(options), "the gradient norm limit (ClipGradNorm)");
 
         float lr = options.LearningRate, minLr = options.MinLearningRate ?? lr / 10;
         int warmup = options.WarmupSteps;

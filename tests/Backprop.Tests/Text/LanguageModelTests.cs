@@ -128,4 +128,21 @@ public sealed class LanguageModelTests : IDisposable
         Assert.True(result.ValidationLoss < 0.25 * uniform, $"validation loss {result.ValidationLoss} vs uniform {uniform}");
         Assert.True(result.TrainLoss < 0.25 * uniform, $"train loss {result.TrainLoss} vs uniform {uniform}");
     }
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(-1f)]
+    [InlineData(float.NaN)]
+    public void AGradientNormLimitThatIsNotPositiveIsRefusedBeforeTraining(float clip)
+    {
+        string text = string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 10));
+        var tok = Tokenizer.CharLevel(text);
+        var data = new TextDataset(text, tok, 8);
+        var model = LanguageModelPreset.Parse("gpt:layers=1,heads=1,dim=8,context=8").Build(tok.VocabSize, 8, new Rng(1));
+        var before = model.Parameters().Select(p => p.ToArray()).ToList();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            TextTrainer.Train(model, data, new TextTrainingOptions { Steps = 3, Batch = 2, ClipGradNorm = clip, EvalEvery = 0 }));
+        Assert.Contains("ClipGradNorm", e.Message);
+        Assert.Equal(before, model.Parameters().Select(p => p.ToArray()).ToList());   // nothing was trained
+    }
 }
