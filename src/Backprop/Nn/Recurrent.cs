@@ -179,6 +179,7 @@ public abstract class Recurrent : Module
         return x;
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s weights in one direction (PyTorch's layout), for inference paths of their own.</summary>
     internal (Tensor WeightIh, Tensor WeightHh, Tensor? BiasIh, Tensor? BiasHh) LayerWeights(int layer, int direction = 0)
     {
         int at = (layer * Directions + direction) * (HasBias ? 4 : 2);

@@ -54,6 +54,7 @@ public sealed partial class Tensor
         }
     };
 
+    /// <summary>y[rows, out] = x[rows, in]·W[out, in]ᵀ (+ b[out] on every row).</summary>
     internal static void LinearForward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int rows, int inF, int outF)
     {
         if (b.IsEmpty) Gemm.Multiply(y, x, w, rows, outF, inF, transB: true);

@@ -107,6 +107,7 @@ public sealed partial class Tensor
         input.AccumulateOwnedGrad(dx);
     };
 
+    /// <summary>Fills dx with ∂L/∂x from input x, output y and upstream gradient g.</summary>
     internal delegate void LocalGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dx);
 
     /// <summary>

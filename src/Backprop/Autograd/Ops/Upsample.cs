@@ -101,6 +101,9 @@ public sealed partial class Tensor
         x.AccumulateOwnedGrad(dx);
     };
 
+    /// <summary>One axis of an upsampling: output index o reads input indices I0[o], I1[o] with weights W0[o], W1[o].</summary>
+    /// <remarks>Maps depend only on (size, scale, mode) and are never written after they are made, so they are made once
+    /// and shared by every call and thread (a decoder's upsampling then allocates no tables per step).</remarks>
     private sealed record AxisMap(int[] I0, int[] I1, float[] W0, float[] W1)
     {
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Size, int Scale, UpsampleMode Mode), AxisMap> Made = new();
