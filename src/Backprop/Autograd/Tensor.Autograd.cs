@@ -112,24 +112,8 @@ public sealed partial class Tensor
     /// the node, for the op to fill the slots its backward reads, or null when nothing was recorded (no gradient
     /// mode, or no input needs a gradient). Inside a step the node comes from the step's pool: nothing is allocated.
     /// </summary>
-    internal GradNode? Record(string op, GradNode.StaticBackward backward, Tensor a, Tensor? b = null, Tensor? c = null, Saves saves = Saves.None)
-    {
-        if (!GradMode.IsEnabled || !(a.requiresGrad || b is { requiresGrad: true } || c is { requiresGrad: true })) return null;
-        int inputs = 1 + (b is null ? 0 : 1) + (c is null ? 0 : 1);
-        var node = TensorArena.NewNode(this, inputs, System.Numerics.BitOperations.PopCount((uint)saves));
-        node.Begin(op, this, backward);
-        node.Inputs[0] = a;
-        if (b is not null) node.Inputs[1] = b;
-        if (c is not null) node.Inputs[inputs - 1] = c;
-        int s = 0;
-        if ((saves & Saves.Input0) != 0) SaveIn(node, s++, a);
-        if ((saves & Saves.Input1) != 0) SaveIn(node, s++, b!);
-        if ((saves & Saves.Input2) != 0) SaveIn(node, s++, c!);
-        if ((saves & Saves.Output) != 0) SaveIn(node, s, this);
-        requiresGrad = true;
-        Node = node;
-        return node;
-    }
+    internal GradNode? Record(string op, GradNode.StaticBackward backward, Tensor a, Tensor? b = null, Tensor? c = null, Saves saves = Saves.None) =>
+        Record(op, backward, [a, b, c], saves);
 
     /// <summary>
     /// <see cref="Record(string, GradNode.StaticBackward, Tensor, Tensor?, Tensor?, Saves)"/> for an op with more

@@ -60,8 +60,15 @@ internal static class Shapes
     /// </summary>
     public static int[] Broadcast(int[] a, int[] b, string op)
     {
-        int rank = Math.Max(a.Length, b.Length);
-        var r = new int[rank];
+        Span<int> r = stackalloc int[Math.Max(a.Length, b.Length)];
+        BroadcastInto(a, b, op, r);
+        return r.ToArray();
+    }
+
+    // The broadcast shape of a and b into r (of the larger rank); throws, naming the dimension, when they do not fit.
+    private static void BroadcastInto(int[] a, int[] b, string op, Span<int> r)
+    {
+        int rank = r.Length;
         for (int i = 0; i < rank; i++)
         {
             int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
@@ -71,7 +78,6 @@ internal static class Shapes
                     $"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db}).");
             r[i] = da == 1 ? db : da;
         }
-        return r;
     }
 
     /// <summary>
@@ -103,15 +109,8 @@ internal static class Shapes
     /// </summary>
     public static int[] BroadcastShared(int[] a, int[] b, string op)
     {
-        int rank = Math.Max(a.Length, b.Length);
-        Span<int> r = stackalloc int[rank];
-        for (int i = 0; i < rank; i++)
-        {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1) return Broadcast(a, b, op);   // throws, naming the dimension
-            r[i] = da == 1 ? db : da;
-        }
+        Span<int> r = stackalloc int[Math.Max(a.Length, b.Length)];
+        BroadcastInto(a, b, op, r);
         return r.SequenceEqual(a) ? a : r.SequenceEqual(b) ? b : Interned(r);
     }
 

@@ -130,11 +130,8 @@ internal sealed class TensorArena
     /// </summary>
     internal static Tensor NewTensor(int[] dims, bool clear)
     {
-        var arena = Active;
-        int length = Shapes.Size(dims);
-        if (arena is null) return new Tensor(dims, length == 0 ? [] : new float[length]);
-        int lease = -1;
-        var storage = length == 0 ? [] : arena.RentHere(length, clear, out lease);
+        var storage = Rent(Shapes.Size(dims), clear, out int lease);
+        if (Active is not { } arena) return new Tensor(dims, storage);
         var t = arena.PooledTensor(dims, storage);
         t.lease = lease;
         return t;

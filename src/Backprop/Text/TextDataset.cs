@@ -79,7 +79,7 @@ public sealed class TextDataset
         ArgumentNullException.ThrowIfNull(rng);
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"the batch must be at least 1 but is {batch}.");
         var starts = new int[batch];
-        for (int i = 0; i < batch; i++) starts[i] = rng.NextInt(TrainWindows);
+        DrawStarts(starts, rng);
         return Batch(starts, validationPart: false);
     }
 
@@ -100,11 +100,17 @@ public sealed class TextDataset
     internal (Tensor Input, Tensor Target) RandomStepBatch(int batch, Rng rng)
     {
         Span<int> starts = batch <= 1024 ? stackalloc int[batch] : new int[batch];
-        for (int i = 0; i < batch; i++) starts[i] = rng.NextInt(TrainWindows);
+        DrawStarts(starts, rng);
         var x = Tensor.Uninitialized(Shapes.Interned([batch, Context]));
         var y = Tensor.Uninitialized(Shapes.Interned([batch * Context]));
         Fill(starts, validationPart: false, x.data, y.data);
         return (x, y);
+    }
+
+    // nanoGPT's sampler: each window's start uniform over the training windows, one draw per window in order.
+    private void DrawStarts(Span<int> starts, Rng rng)
+    {
+        for (int i = 0; i < starts.Length; i++) starts[i] = rng.NextInt(TrainWindows);
     }
 
     // Inputs and next-token targets of the windows at `starts`, row after row.

@@ -25,10 +25,9 @@ internal static class TargetAdapter
     {
         int n = output.Shape[0];
         var classes = new int[n];
-        if (output.Rank == 2 && output.Shape[1] == 1)
+        if (IsRows(output))
         {
-            float threshold = loss is BinaryCrossEntropyWithLogitsLoss ? 0f : 0.5f;
-            for (int i = 0; i < n; i++) classes[i] = output.data[i] > threshold ? 1 : 0;
+            for (int i = 0; i < n; i++) classes[i] = ClassOfRow(output.data, i, output.Shape[1], Threshold(loss));
             return classes;
         }
         var arg = output.ArgMax(-1);
@@ -42,10 +41,10 @@ internal static class TargetAdapter
     /// </summary>
     public static int CountCorrect(Tensor output, Tensor y, ILoss? loss, IntTensor? labels = null)
     {
-        if (output.Rank != 2) return CountCorrect(Classes(output, loss), y, labels);
-        // Rows [N, C]: each row's class found in place, as Classes would (no array: Fit counts every batch).
+        if (!IsRows(output)) return CountCorrect(Classes(output, loss), y, labels);
+        // Rows [N, C]: each row's class found in place, as Classes finds it (no array: Fit counts every batch).
         int n = output.Shape[0], cols = output.Shape[1], correct = 0;
-        float threshold = loss is BinaryCrossEntropyWithLogitsLoss ? 0f : 0.5f;
+        float threshold = Threshold(loss);
         for (int i = 0; i < n; i++)
             if (ClassOfRow(output.data, i, cols, threshold) == (labels is null ? (int)y.data[i] : labels.data[i])) correct++;
         return correct;
@@ -58,16 +57,15 @@ internal static class TargetAdapter
         return correct;
     }
 
-    // Row i of [N, C] outputs: for one column, 1 above the threshold; else the first index of the row's maximum, a NaN
-    // counting as the maximum (ArgMax's rule).
-    private static int ClassOfRow(float[] outputs, int i, int cols, float threshold)
-    {
-        if (cols == 1) return outputs[i] > threshold ? 1 : 0;
-        int start = i * cols, best = start;
-        for (int at = start + 1; at < start + cols; at++)
-            if (outputs[at] > outputs[best] || (float.IsNaN(outputs[at]) && !float.IsNaN(outputs[best]))) best = at;
-        return best - start;
-    }
+    private static bool IsRows(Tensor output) => output.Rank == 2 && output.Shape[1] > 0;
+
+    // The one output of a binary classifier is a probability, or a logit for BCE with logits.
+    private static float Threshold(ILoss? loss) => loss is BinaryCrossEntropyWithLogitsLoss ? 0f : 0.5f;
+
+    // Row i of [N, C] outputs: for one column, 1 above the threshold; else the index of the row's maximum by ArgMax's
+    // rule (Tensor.FirstMaxIndex).
+    private static int ClassOfRow(float[] outputs, int i, int cols, float threshold) =>
+        cols == 1 ? (outputs[i] > threshold ? 1 : 0) : Tensor.FirstMaxIndex(outputs, i * cols, cols, 1);
 
     /// <summary>Throws a clear error when the model's output cannot be compared with the dataset's targets.</summary>
     public static void Validate(Dataset data, Tensor output, ILoss loss)

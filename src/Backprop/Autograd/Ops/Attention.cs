@@ -31,14 +31,13 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"attention dropout must be in [0, 1) but got {dropout}.");
         if (dropout > 0f && rng is null) throw new ArgumentNullException(nameof(rng), "attention with dropout needs a generator.");
         int b = qkv.dims[0], t = qkv.dims[1], dim = qkv.dims[2] / 3, d = dim / heads, tt = t * t, pairs = b * heads;
-        float scale = 1f / MathF.Sqrt(d);
         int parts = AttentionParts(pairs, t, d);
 
         var probs = TensorArena.Floats(pairs * tt);   // P per (batch, head): the backward's only saved activation
         var mask = dropout > 0f ? TensorArena.Floats(pairs * tt) : [];
         if (dropout > 0f) DrawDropoutMask(mask, dropout, rng!);
         var y = Uninitialized(Shapes.WithLast(qkv.dims, dim));
-        var shape = new AttentionShape(b, t, heads, d, causal, parts, scale);
+        var shape = new AttentionShape(b, t, heads, d, causal, parts);
         // Each part owns its scratch: q, k, v, o [T, d] and, with dropout, P' [T, T].
         var scratch = TensorArena.Floats(parts * shape.ForwardScratch(dropout > 0f));
         GemmWorkers.Run(parts, new AttentionForward(shape, qkv.data, probs, mask, scratch, y.data));
@@ -55,7 +54,7 @@ public sealed partial class Tensor
     {
         var qkv = node.Inputs[0];
         int b = qkv.dims[0], t = qkv.dims[1], heads = node.I0, d = qkv.dims[2] / 3 / heads;
-        var shape = new AttentionShape(b, t, heads, d, node.I1 != 0, node.I2, 1f / MathF.Sqrt(d));
+        var shape = new AttentionShape(b, t, heads, d, node.I1 != 0, node.I2);
         bool dropout = node.F0 > 0f;
         var dqkv = Empty(qkv.dims);
         // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T].
@@ -65,8 +64,11 @@ public sealed partial class Tensor
     };
 
     // Sizes of one attention call: B, T, H heads of d, and how its B·H pairs split into parts.
-    private readonly record struct AttentionShape(int B, int T, int Heads, int D, bool Causal, int Parts, float Scale)
+    private readonly record struct AttentionShape(int B, int T, int Heads, int D, bool Causal, int Parts)
     {
+        // The 1/√d of S = Q·Kᵀ/√d.
+        public float Scale { get; } = 1f / MathF.Sqrt(D);
+
         public int Dim => Heads * D;
 
         public int Pairs => B * Heads;

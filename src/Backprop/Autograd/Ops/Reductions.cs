@@ -101,15 +101,25 @@ public sealed partial class Tensor
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
-                int best = o * n * inner + i;
-                for (int j = 1; j < n; j++)
-                {
-                    int at = (o * n + j) * inner + i;
-                    if (data[at] > data[best] || (float.IsNaN(data[at]) && !float.IsNaN(data[best]))) best = at;
-                }
-                where[o * inner + i] = best;
+                int start = o * n * inner + i;
+                where[o * inner + i] = start + FirstMaxIndex(data, start, n, inner) * inner;
             }
         return where;
+    }
+
+    /// <summary>
+    /// Which j in 0 … n−1 holds the maximum of data[start + j·stride]: the first on ties, and a NaN counts as the
+    /// maximum (torch.argmax's rule; classifying a row of outputs uses it too).
+    /// </summary>
+    internal static int FirstMaxIndex(float[] data, int start, int n, int stride)
+    {
+        int best = 0;
+        for (int j = 1; j < n; j++)
+        {
+            float v = data[start + j * stride], m = data[start + best * stride];
+            if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) best = j;
+        }
+        return best;
     }
 
     internal (int Outer, int N, int Inner, int Axis) AxisView(int axis, string op)
