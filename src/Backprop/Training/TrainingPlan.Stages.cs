@@ -44,6 +44,9 @@ internal sealed partial class TrainingPlan
     {
         public ActivationKind Act = ActivationKind.Identity;
         public float Slope;
+
+        /// <summary>Whether an activation after this stage fuses into it: only while it has none.</summary>
+        public virtual bool TakesActivation => Act == ActivationKind.Identity;
     }
 
     /// <summary>Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.</summary>
@@ -71,26 +74,34 @@ internal sealed partial class TrainingPlan
     }
 
     /// <summary>
-    /// Conv2d → activation on channels-last images: a convolution is a dense layer applied to every output pixel's
-    /// receptive field, so with col = im2col(X) [n·OH·OW, KH·KW·C] and Wr [KH·KW·C, OC] (W [OC, C, KH, KW] permuted):
-    /// A = act(col·Wr + b) is [n, OH, OW, OC]; backward is the dense backward on col (dWr = colᵀ·dZ, db = Σ dZ,
-    /// dcol = dZ·Wrᵀ), then col2im for dX and the inverse permutation for dW.
+    /// Conv2d → activation (→ max pool) on channels-last images: a convolution is a dense layer applied to every output
+    /// pixel's receptive field, so with col = im2col(X) [n·OH·OW, KH·KW·C] and Wr [KH·KW·C, OC] (W [OC, C, KH, KW]
+    /// permuted): A = act(col·Wr + b) is [n, OH, OW, OC]; backward is the dense backward on col (dWr = colᵀ·dZ,
+    /// db = Σ dZ, dcol = dZ·Wrᵀ), then col2im for dX and the inverse permutation for dW.
     /// </summary>
     /// <remarks>
-    /// The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
+    /// <para>The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
     /// min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks so that many cores find work. The chunks are fixed
     /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
     /// Threads-th chunk, each with a single-threaded GEMM; col is rebuilt in backward rather than kept. Each chunk
     /// leaves its own dWr and db partial, and the partials are added in chunk order, so the result is the same on any
-    /// number of threads and whatever the timing.
+    /// number of threads and whatever the timing.</para>
+    /// <para>A max pool whose windows tile the image (stride = window) fuses in (<see cref="WithPool"/>): each chunk
+    /// pools its activations while they are still in cache, into <see cref="Stage.Output"/> [n, POH, POW, OC], and the
+    /// full-size A is never written out. Backward, each input wins at most one window and a winner's A is the pool's
+    /// output y, so dZ = act'(A) ⊙ (dy routed to the winners) is formed as (dy ⊙ act'(y)) routed to the winners, over a
+    /// quarter of the values (2×2 windows): the very products, so the same bits as the layers apart.</para>
     /// </remarks>
     private sealed class ConvStage : ActivatedStage
     {
         private readonly Conv2d conv;
         private readonly ConvGeometry g;   // N = images per chunk
         private readonly int chunk, chunks, oc;
+        private readonly int pool;         // the fused max pool's window and stride; 0 without one
+        private readonly int[] winners;    // the fused pool's winning taps [n, POH, POW, OC]
         private float[][] dwr = [], db = [];                 // one partial per chunk, made by AllocateBackward
         private float[][] col = [], dcol = [];               // one scratch block per part, made on first use
+        private float[][] a = [], da = [];                   // with a pool: each part's A and dZ for one chunk
         private readonly float[] wr;
         private readonly GradientUse weight;
         private readonly GradientUse? bias;
@@ -101,25 +112,41 @@ internal sealed partial class TrainingPlan
         private bool wantWeight, wantBias;
 
         public ConvStage(Conv2d conv, Gradients gradients, int h, int w, int maxBatch)
-            : base(conv.InChannels * h * w, Out(conv, h, w), maxBatch)
+            : this(conv, gradients.For(conv.Weight), conv.Bias is null ? null : gradients.For(conv.Bias), h, w, 0, maxBatch)
+        {
+        }
+
+        private ConvStage(Conv2d conv, GradientUse weight, GradientUse? bias, int h, int w, int pool, int maxBatch)
+            : base(conv.InChannels * h * w, Out(conv, h, w, pool), maxBatch)
         {
             this.conv = conv;
+            this.pool = pool;
             oc = conv.OutChannels;
             var one = new ConvGeometry(1, conv.InChannels, h, w, conv.KernelSize, conv.KernelSize, conv.Stride, conv.Padding);
             chunk = ImagesPerChunk(one.P * one.K, maxBatch);
             g = one with { N = chunk };
             chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[g.K * oc];
-            weight = gradients.For(conv.Weight);
-            bias = conv.Bias is null ? null : gradients.For(conv.Bias);
+            winners = pool > 0 ? new int[maxBatch * OutSize] : [];
+            this.weight = weight;
+            this.bias = bias;
             forwardPart = ForwardPart;
             backwardPart = BackwardPart;
         }
 
+        /// <summary>
+        /// This convolution with a max pool of window and stride <paramref name="window"/> fused in (the same
+        /// parameters and gradient uses, the same activation); an activation after the pool is a stage of its own.
+        /// </summary>
+        public ConvStage WithPool(int window, int maxBatch) =>
+            new(conv, weight, bias, g.H, g.W, window, maxBatch) { Act = Act, Slope = Slope, Threads = Threads };
+
         public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
 
-        /// <summary>True when the max pool after this stage applies its activation's backward (see MaxPoolStage).</summary>
-        public bool ActivationBackwardDoneByNext;
+        /// <summary>Whether an activation may still fuse in: not one already, and not after a fused pool.</summary>
+        public override bool TakesActivation => base.TakesActivation && pool == 0;
+
+        public bool HasPool => pool > 0;
 
         public override void AllocateBackward()
         {
@@ -128,12 +155,17 @@ internal sealed partial class TrainingPlan
             db = [.. Enumerable.Range(0, chunks).Select(_ => new float[oc])];
         }
 
-        public int OH => g.OH;
+        /// <summary>The output image's height and width (after the fused pool, if any).</summary>
+        public int OH => pool > 0 ? (g.OH - pool) / pool + 1 : g.OH;
 
-        public int OW => g.OW;
+        public int OW => pool > 0 ? (g.OW - pool) / pool + 1 : g.OW;
 
-        private static int Out(Conv2d c, int h, int w) =>
-            c.OutChannels * ((h + 2 * c.Padding - c.KernelSize) / c.Stride + 1) * ((w + 2 * c.Padding - c.KernelSize) / c.Stride + 1);
+        private static int Out(Conv2d c, int h, int w, int pool)
+        {
+            int oh = (h + 2 * c.Padding - c.KernelSize) / c.Stride + 1, ow = (w + 2 * c.Padding - c.KernelSize) / c.Stride + 1;
+            if (pool > 0) (oh, ow) = ((oh - pool) / pool + 1, (ow - pool) / pool + 1);
+            return c.OutChannels * oh * ow;
+        }
 
         public override void Forward(float[] x, int n)
         {
@@ -181,11 +213,13 @@ internal sealed partial class TrainingPlan
         {
             parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
             EnsureBlocks(ref col, parts, chunk * g.P * g.K);
+            if (pool > 0) EnsureBlocks(ref a, parts, chunk * g.P * oc);
             if (backward) EnsureBlocks(ref dcol, parts, chunk * g.P * g.K);
+            if (backward && pool > 0) EnsureBlocks(ref da, parts, chunk * g.P * oc);
             GemmWorkers.Run(parts, part);
         }
 
-        // Chunks part, part + parts, ...: A = act(im2col(X)·Wr + b) for their images.
+        // Chunks part, part + parts, ...: A = act(im2col(X)·Wr + b) for their images (then pooled, with a pool).
         private void ForwardPart(int part)
         {
             var c = col[part];
@@ -193,22 +227,31 @@ internal sealed partial class TrainingPlan
             {
                 int images = Math.Min(chunk, n - first), rows = images * g.P;
                 ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), g with { N = images });
-                var y = Output.AsSpan(first * OutSize, images * OutSize);
+                var output = Output.AsSpan(first * OutSize, images * OutSize);
+                var y = pool > 0 ? a[part].AsSpan(0, rows * oc) : output;
                 Gemm.Multiply(Gemm.Variant, 1, y, c, wr, rows, oc, g.K, false, false, false);
                 DenseKernels.BiasActivateRows(y, conv.Bias is null ? [] : conv.Bias.AsSpan(), rows, oc, Act, Slope);
+                if (pool > 0)
+                    ChannelsLast.MaxPool(output, winners.AsSpan(first * OutSize, images * OutSize), y, images, g.OH, g.OW, oc, pool, pool);
             }
         }
 
-        // The same chunks backward: dZ = dA ⊙ act'(A); the chunk's dWr = colᵀ·dZ, db = Σ dZ; dX = col2im(dZ·Wrᵀ).
+        // The same chunks backward: dZ = dA ⊙ act'(A) (with a pool, routed from the pooled gradient, see the remarks);
+        // the chunk's dWr = colᵀ·dZ, db = Σ dZ; dX = col2im(dZ·Wrᵀ).
         private void BackwardPart(int part)
         {
             for (int first = part * chunk; first < n; first += parts * chunk)
             {
                 int images = Math.Min(chunk, n - first), rows = images * g.P, index = first / chunk;
                 var gc = g with { N = images };
-                var dz = Delta.AsSpan(first * OutSize, images * OutSize);
-                if (!ActivationBackwardDoneByNext)
-                    DenseKernels.ActivationBackward(dz, dz, Output.AsSpan(first * OutSize, images * OutSize), rows * oc, Act, Slope);
+                var dy = Delta.AsSpan(first * OutSize, images * OutSize);
+                DenseKernels.ActivationBackward(dy, dy, Output.AsSpan(first * OutSize, images * OutSize), images * OutSize, Act, Slope);
+                var dz = dy;
+                if (pool > 0)
+                {
+                    dz = da[part].AsSpan(0, rows * oc);
+                    ChannelsLast.MaxPoolBackward(dz, dy, winners.AsSpan(first * OutSize, images * OutSize), images, g.OH, g.OW, oc, pool, pool);
+                }
                 if (wantWeight)   // dWr = colᵀ·dZ, col's strips packed straight from the images
                     Gemm.MultiplyIm2ColTransposed(Gemm.Variant, dwr[index], x.AsSpan(first * InSize, images * InSize), gc, dz, oc, accumulate: false);
                 if (wantBias) DenseKernels.BiasGradient(db[index], dz, rows, oc);
@@ -252,21 +295,9 @@ internal sealed partial class TrainingPlan
             ChannelsLast.MaxPool(Output.AsSpan(i0 * OutSize, count * OutSize), arg.AsSpan(i0 * OutSize, count * OutSize),
                 x.AsSpan(i0 * InSize, count * InSize), count, h, w, c, k, s);
 
-        /// <summary>
-        /// The activation of the convolution just before this pool, whose backward this stage applies instead, on the
-        /// pooled gradient: a window's winner holds the pool's output, so dy ⊙ act'(y) routed to the winners equals
-        /// act'(A) ⊙ (dy routed to the winners), over a quarter of the values (2×2 windows) and in the same pass; set
-        /// only for windows that tile the image, where each input wins at most one window and the bits are the same.
-        /// </summary>
-        public (ActivationKind Act, float Slope)? ActivationBackwardOfInput;
-
-        private void BackwardImages(int i0, int count)
-        {
-            var dy = Delta.AsSpan(i0 * OutSize, count * OutSize);
-            if (ActivationBackwardOfInput is var (act, slope))
-                DenseKernels.ActivationBackward(dy, dy, Output.AsSpan(i0 * OutSize, count * OutSize), count * OutSize, act, slope);
-            ChannelsLast.MaxPoolBackward(dx.AsSpan(i0 * InSize, count * InSize), dy, arg.AsSpan(i0 * OutSize, count * OutSize), count, h, w, c, k, s);
-        }
+        private void BackwardImages(int i0, int count) =>
+            ChannelsLast.MaxPoolBackward(dx.AsSpan(i0 * InSize, count * InSize), Delta.AsSpan(i0 * OutSize, count * OutSize),
+                arg.AsSpan(i0 * OutSize, count * OutSize), count, h, w, c, k, s);
     }
 
     /// <summary>

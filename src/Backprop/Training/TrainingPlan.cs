@@ -192,16 +192,15 @@ internal sealed partial class TrainingPlan
                     image = (up.OutChannels, ts.OH, ts.OW);
                     continue;
                 case MaxPool2d pool when image is { } im && im.H >= pool.KernelSize && im.W >= pool.KernelSize:
-                    var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
-                    if (!forwardOnly && pool.Stride == pool.KernelSize && stages[^1] is ConvStage { Act: not ActivationKind.Identity } activated)
+                    if (pool.Stride == pool.KernelSize && stages[^1] is ConvStage { HasPool: false } unpooled)
                     {
-                        // The pool applies the convolution's activation backward on its own, 4× smaller, gradient. Only
-                        // for windows that tile the image: each input then wins at most one window, so the product
-                        // dy·act'(y) is the very product the convolution would form (overlapping windows would sum
-                        // several dy before the product, and round differently).
-                        ps.ActivationBackwardOfInput = (activated.Act, activated.Slope);
-                        activated.ActivationBackwardDoneByNext = true;
+                        // A pool whose windows tile the image fuses into the convolution just before it (see ConvStage).
+                        var fused = unpooled.WithPool(pool.KernelSize, maxBatch);
+                        stages[^1] = fused;
+                        image = (im.C, fused.OH, fused.OW);
+                        continue;
                     }
+                    var ps = new MaxPoolStage(im.C, im.H, im.W, pool.KernelSize, pool.Stride, maxBatch);
                     stages.Add(ps);
                     image = (im.C, ps.OH, ps.OW);
                     continue;
@@ -234,7 +233,7 @@ internal sealed partial class TrainingPlan
                 && (forwardOnly ? act != ActivationKind.Softmax || image is null : act != ActivationKind.Softmax && slope >= 0f))
             {
                 if (act == ActivationKind.Identity) continue;
-                if (stages.Count > 0 && stages[^1] is ActivatedStage { Act: ActivationKind.Identity } last
+                if (stages.Count > 0 && stages[^1] is ActivatedStage { TakesActivation: true } last
                     && (act != ActivationKind.Softmax || last is DenseStage))
                     (last.Act, last.Slope) = (act, slope);
                 else
@@ -277,6 +276,9 @@ internal sealed partial class TrainingPlan
         foreach (var d in shape) p *= d;
         return p;
     }
+
+    /// <summary>The stages' kinds in order (e.g. "ConvStage+pool", "DenseStage"): what a test checks was fused.</summary>
+    internal IEnumerable<string> StageKinds => stages.Select(s => s is ConvStage { HasPool: true } ? "ConvStage+pool" : s.GetType().Name);
 
     /// <summary>
     /// One training step on the rows <paramref name="rows"/> of <paramref name="data"/>: forward, loss, backward.
