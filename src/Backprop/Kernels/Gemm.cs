@@ -33,6 +33,41 @@ public static class Gemm
     public static int MaxThreads { get; } = GemmSelector.ThreadsFromEnvironment();
 
     /// <summary>
+    /// C[rows, n] (+)= col·B[K, n] on the calling thread, where col [rows, K] is the im2col matrix of the channels-last
+    /// images <paramref name="x"/> [N, H, W, C] under <paramref name="g"/> (rows = N·OH·OW, K = KH·KW·C) — a
+    /// convolution's forward — with col's strips packed straight from the images (<see cref="Im2ColA"/>) instead of
+    /// written out first. The same bits as the packed product <c>Multiply(c, col, b, rows, n, K)</c> on one thread.
+    /// </summary>
+    internal static unsafe void MultiplyIm2Col(GemmVariant variant, Span<float> c, ReadOnlySpan<float> x, ConvGeometry g,
+        ReadOnlySpan<float> b, int n, bool accumulate)
+    {
+        int m = g.N * g.P, k = g.K;
+        if (n < 1 || m < 1 || x.Length < (long)g.N * g.ImageSize || b.Length < (long)k * n || c.Length < (long)m * n)
+            throw new ArgumentException(
+                $"Gemm.MultiplyIm2Col: expected images ≥ {(long)g.N * g.ImageSize}, B ≥ {(long)k * n} and C ≥ {(long)m * n} values " +
+                $"for {g} and n = {n}, but got {x.Length}, {b.Length} and {c.Length}.");
+        fixed (float* pc = c, px = x, pb = b)
+        {
+            var a = new Im2ColA(px, g);
+            switch (variant)
+            {
+                case GemmVariant.Vector512:
+                    GemmDriver<MicroKernel512>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
+                    break;
+                case GemmVariant.Vector256:
+                    GemmDriver<MicroKernel256>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
+                    break;
+                case GemmVariant.Vector128:
+                    GemmDriver<MicroKernel128>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
+                    break;
+                default:
+                    GemmDriver<MicroKernelScalar>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
     /// C[K, n] (+)= colᵀ·B[rows, n] on the calling thread, where col [rows, K] is the im2col matrix of the channels-last
     /// images <paramref name="x"/> [N, H, W, C] under <paramref name="g"/> (rows = N·OH·OW, K = KH·KW·C) — a
     /// convolution's weight gradient — with col's strips packed straight from the images (<see cref="Im2ColTransposedA"/>)

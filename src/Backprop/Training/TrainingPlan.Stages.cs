@@ -83,9 +83,10 @@ internal sealed partial class TrainingPlan
     /// <para>The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
     /// min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks so that many cores find work. The chunks are fixed
     /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
-    /// Threads-th chunk, each with a single-threaded GEMM; col is rebuilt in backward rather than kept. Each chunk
-    /// leaves its own dWr and db partial, and the partials are added in chunk order, so the result is the same on any
-    /// number of threads and whatever the timing.</para>
+    /// Threads-th chunk, each with a single-threaded GEMM whose A strips are packed straight from the images (col is
+    /// never written out: <see cref="Im2ColA"/> forward, <see cref="Im2ColTransposedA"/> for dWr). Each chunk leaves its
+    /// own dWr and db partial, and the partials are added in chunk order, so the result is the same on any number of
+    /// threads and whatever the timing.</para>
     /// <para>A max pool whose windows tile the image (stride = window) fuses in (<see cref="WithPool"/>): each chunk
     /// pools its activations while they are still in cache, into <see cref="Stage.Output"/> [n, POH, POW, OC], and the
     /// full-size A is never written out. Backward, each input wins at most one window and a winner's A is the pool's
@@ -100,7 +101,7 @@ internal sealed partial class TrainingPlan
         private readonly int pool;         // the fused max pool's window and stride; 0 without one
         private readonly int[] winners;    // the fused pool's winning taps [n, POH, POW, OC]
         private float[][] dwr = [], db = [];                 // one partial per chunk, made by AllocateBackward
-        private float[][] col = [], dcol = [];               // one scratch block per part, made on first use
+        private float[][] dcol = [];                         // one scratch block per part, made on first use
         private float[][] a = [], da = [];                   // with a pool: each part's A and dZ for one chunk
         private readonly float[] wr;
         private readonly GradientUse weight;
@@ -212,24 +213,22 @@ internal sealed partial class TrainingPlan
         private void RunParts(Action<int> part, bool backward)
         {
             parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
-            EnsureBlocks(ref col, parts, chunk * g.P * g.K);
             if (pool > 0) EnsureBlocks(ref a, parts, chunk * g.P * oc);
             if (backward) EnsureBlocks(ref dcol, parts, chunk * g.P * g.K);
             if (backward && pool > 0) EnsureBlocks(ref da, parts, chunk * g.P * oc);
             GemmWorkers.Run(parts, part);
         }
 
-        // Chunks part, part + parts, ...: A = act(im2col(X)·Wr + b) for their images (then pooled, with a pool).
+        // Chunks part, part + parts, ...: A = act(im2col(X)·Wr + b) for their images (then pooled, with a pool), col's
+        // strips packed straight from the images.
         private void ForwardPart(int part)
         {
-            var c = col[part];
             for (int first = part * chunk; first < n; first += parts * chunk)
             {
                 int images = Math.Min(chunk, n - first), rows = images * g.P;
-                ChannelsLast.Im2Col(c, x.AsSpan(first * InSize, images * InSize), g with { N = images });
                 var output = Output.AsSpan(first * OutSize, images * OutSize);
                 var y = pool > 0 ? a[part].AsSpan(0, rows * oc) : output;
-                Gemm.Multiply(Gemm.Variant, 1, y, c, wr, rows, oc, g.K, false, false, false);
+                Gemm.MultiplyIm2Col(Gemm.Variant, y, x.AsSpan(first * InSize, images * InSize), g with { N = images }, wr, oc, accumulate: false);
                 DenseKernels.BiasActivateRows(y, conv.Bias is null ? [] : conv.Bias.AsSpan(), rows, oc, Act, Slope);
                 if (pool > 0)
                     ChannelsLast.MaxPool(output, winners.AsSpan(first * OutSize, images * OutSize), y, images, g.OH, g.OW, oc, pool, pool);

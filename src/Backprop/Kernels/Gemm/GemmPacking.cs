@@ -126,6 +126,53 @@ internal static unsafe class GemmPacking
             for (nint p = 0; p < kc; p++) dst[p * w + r] = 0f;
     }
 
+    /// <summary>
+    /// One strip's columns p &lt; <paramref name="length"/> from <paramref name="w"/> rows that each hold them
+    /// contiguously: <c>dst[p·w + r] = rows[r][p]</c>. The transpose of <see cref="StripFromColumns"/> with cs = 1, for
+    /// rows that are not equally spaced (an implicit im2col's pixels; see <see cref="Im2ColA"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void StripFromRowPointers(float* dst, float** rows, int w, int length)
+    {
+        int r = 0;
+        for (; r + 4 <= w; r += 4)
+        {
+            float* s0 = rows[r], s1 = rows[r + 1], s2 = rows[r + 2], s3 = rows[r + 3];
+            float* d = dst + r;
+            int p = 0;
+            if (Sse.IsSupported)
+                for (; p + 4 <= length; p += 4, d += 4 * w)
+                    Transpose4x4(s0 + p, s1 + p, s2 + p, s3 + p, d, w);
+            for (; p < length; p++, d += w)
+            {
+                d[0] = s0[p];
+                d[1] = s1[p];
+                d[2] = s2[p];
+                d[3] = s3[p];
+            }
+        }
+        if (r + 2 <= w && Sse.IsSupported)
+        {
+            float* s0 = rows[r], s1 = rows[r + 1];
+            float* d = dst + r;
+            int p = 0;
+            for (; p + 4 <= length; p += 4, d += 4 * w)
+                Transpose2x4(s0 + p, s1 + p, d, w);
+            for (; p < length; p++, d += w)
+            {
+                d[0] = s0[p];
+                d[1] = s1[p];
+            }
+            r += 2;
+        }
+        for (; r < w; r++)
+        {
+            float* s = rows[r];
+            float* d = dst + r;
+            for (int p = 0; p < length; p++) d[p * w] = s[p];
+        }
+    }
+
     // d[q·w + j] = s_j[q] for j < 2, q < 4: two rows of four floats in, four pairs out (movlps/movhps).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose2x4(float* s0, float* s1, float* d, int w)
