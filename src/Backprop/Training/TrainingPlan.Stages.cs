@@ -84,7 +84,8 @@ internal sealed partial class TrainingPlan
     /// min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks so that many cores find work. The chunks are fixed
     /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
     /// Threads-th chunk, each with a single-threaded GEMM whose A strips are packed straight from the images (col is
-    /// never written out: <see cref="Im2ColA"/> forward, <see cref="Im2ColTransposedA"/> for dWr). Each chunk leaves its
+    /// never written out: <see cref="Im2ColA"/> forward, <see cref="Im2ColTransposedA"/> for dWr), or for a small fan-in
+    /// (a first layer on grey or colour images) with the direct kernel <see cref="SmallConv"/>. Each chunk leaves its
     /// own dWr and db partial, and the partials are added in chunk order, so the result is the same on any number of
     /// threads and whatever the timing.</para>
     /// <para>A max pool whose windows tile the image (stride = window) fuses in (<see cref="WithPool"/>): each chunk
@@ -99,6 +100,7 @@ internal sealed partial class TrainingPlan
         private readonly ConvGeometry g;   // N = images per chunk
         private readonly int chunk, chunks, oc;
         private readonly int pool;         // the fused max pool's window and stride; 0 without one
+        private readonly bool small;       // a fan-in small enough for the direct kernel (SmallConv) rather than a GEMM
         private readonly int[] winners;    // the fused pool's winning taps [n, POH, POW, OC]
         private float[][] dwr = [], db = [];                 // one partial per chunk, made by AllocateBackward
         private float[][] dcol = [];                         // one scratch block per part, made on first use
@@ -128,6 +130,7 @@ internal sealed partial class TrainingPlan
             g = one with { N = chunk };
             chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[g.K * oc];
+            small = SmallConv.Fits(g);
             winners = pool > 0 ? new int[maxBatch * OutSize] : [];
             this.weight = weight;
             this.bias = bias;
@@ -228,7 +231,9 @@ internal sealed partial class TrainingPlan
                 int images = Math.Min(chunk, n - first), rows = images * g.P;
                 var output = Output.AsSpan(first * OutSize, images * OutSize);
                 var y = pool > 0 ? a[part].AsSpan(0, rows * oc) : output;
-                Gemm.MultiplyIm2Col(Gemm.Variant, y, x.AsSpan(first * InSize, images * InSize), g with { N = images }, wr, oc, accumulate: false);
+                var chunkImages = x.AsSpan(first * InSize, images * InSize);
+                if (small) SmallConv.Forward(y, chunkImages, g with { N = images }, wr, oc, Simd.Width);
+                else Gemm.MultiplyIm2Col(Gemm.Variant, y, chunkImages, g with { N = images }, wr, oc, accumulate: false);
                 DenseKernels.BiasActivateRows(y, conv.Bias is null ? [] : conv.Bias.AsSpan(), rows, oc, Act, Slope);
                 if (pool > 0)
                     ChannelsLast.MaxPool(output, winners.AsSpan(first * OutSize, images * OutSize), y, images, g.OH, g.OW, oc, pool, pool);
@@ -251,7 +256,8 @@ internal sealed partial class TrainingPlan
                     dz = da[part].AsSpan(0, rows * oc);
                     ChannelsLast.MaxPoolBackward(dz, dy, winners.AsSpan(first * OutSize, images * OutSize), images, g.OH, g.OW, oc, pool, pool);
                 }
-                if (wantWeight)   // dWr = colᵀ·dZ, col's strips packed straight from the images
+                if (wantWeight && small) SmallConv.WeightGradient(dwr[index], x.AsSpan(first * InSize, images * InSize), gc, dz, oc, Simd.Width);
+                else if (wantWeight)   // dWr = colᵀ·dZ, col's strips packed straight from the images
                     Gemm.MultiplyIm2ColTransposed(Gemm.Variant, dwr[index], x.AsSpan(first * InSize, images * InSize), gc, dz, oc, accumulate: false);
                 if (wantBias) DenseKernels.BiasGradient(db[index], dz, rows, oc);
                 if (dx is null) continue;

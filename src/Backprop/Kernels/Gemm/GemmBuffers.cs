@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Per-thread packing buffers for GEMM, grown on demand and then reused: no allocation per call in steady state.
+/// Per-thread packing buffers for GEMM (and the padded image of a small convolution), grown on demand and then reused: no allocation per call in steady state.
 /// Arrays are pinned (allocated on the pinned-object heap) so that raw pointers into them stay valid.
 /// </summary>
 internal static unsafe class GemmBuffers
@@ -12,12 +12,16 @@ internal static unsafe class GemmBuffers
 
     [ThreadStatic] private static float[]? t_a;
     [ThreadStatic] private static float[]? t_b;
+    [ThreadStatic] private static float[]? t_image;
 
     /// <summary>A 64-byte aligned buffer of at least <paramref name="floats"/> floats for packed A.</summary>
     public static float* A(int floats) => Get(ref t_a, floats);
 
     /// <summary>A 64-byte aligned buffer of at least <paramref name="floats"/> floats for packed B.</summary>
     public static float* B(int floats) => Get(ref t_b, floats);
+
+    /// <summary>A 64-byte aligned buffer of at least <paramref name="floats"/> floats for a padded image (<see cref="SmallConv"/>).</summary>
+    public static float* Image(int floats) => Get(ref t_image, floats);
 
     private static float* Get(ref float[]? buffer, int floats)
     {

@@ -43,6 +43,8 @@ internal static class KernelCases
         new("conv.im2col", (n, w) => Im2ColRuns(n, backward: false, w)),
         new("conv.col2im", (n, w) => Im2ColRuns(n, backward: true, w)),
         new("conv.col2im_channels_last", ChannelsLastCol2Im),
+        new("conv.small_forward", (n, w) => SmallConvolution(n, backward: false, w)),
+        new("conv.small_weight_gradient", (n, w) => SmallConvolution(n, backward: true, w)),
         new("batchnorm.affine", (n, w) => BatchNorm(n, spatial: true, part: 0, w)),
         new("batchnorm.affine_features", (n, w) => BatchNorm(n, spatial: false, part: 0, w)),
         new("batchnorm.backward_training", (n, w) => BatchNorm(n, spatial: true, part: 1, w)),
@@ -262,6 +264,23 @@ internal static class KernelCases
         var dx = Data(n + 1, g.N * g.ImageSize);   // overwritten
         ChannelsLast.Col2Im(dx, Data(n, g.N * g.P * g.K), g, w);
         return dx;
+    }
+
+    // n output channels from 2 images [5, 6, 3] (a colour image: fan-in 27), 3×3 kernel, stride 2, padding 1: the direct
+    // small-fan-in convolution's forward, or its weight gradient.
+    private static float[] SmallConvolution(int n, bool backward, SimdWidth w)
+    {
+        var g = new ConvGeometry(2, 3, 5, 6, 3, 3, 2, 1);
+        var x = Data(n + 2, g.N * g.ImageSize);
+        if (!backward)
+        {
+            var y = Data(n + 3, g.N * g.P * n);   // overwritten
+            SmallConv.Forward(y, x, g, Data(n, g.K * n), n, w);
+            return y;
+        }
+        var dw = Data(n + 3, g.K * n);   // overwritten
+        SmallConv.WeightGradient(dw, x, g, Data(n, g.N * g.P * n), n, w);
+        return dw;
     }
 
     // One image [2, 3, n] with a 3×3 kernel, stride 1, padding 1: runs of n values (the graph convolution's im2col).
