@@ -81,7 +81,7 @@ internal sealed partial class TrainingPlan
     /// </summary>
     /// <remarks>
     /// <para>The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
-    /// min(batch, <see cref="ConvParallel.MaxReductionChunks"/>) chunks so that many cores find work. The chunks are fixed
+    /// min(batch, <see cref="MinConvChunks"/>) chunks so that many cores find work. The chunks are fixed
     /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
     /// Threads-th chunk, each with a single-threaded GEMM whose A strips are packed straight from the images (col is
     /// never written out: <see cref="Im2ColA"/> forward, <see cref="Im2ColTransposedA"/> for dWr), or for a small fan-in
@@ -126,7 +126,7 @@ internal sealed partial class TrainingPlan
             this.pool = pool;
             oc = conv.OutChannels;
             var one = new ConvGeometry(1, conv.InChannels, h, w, conv.KernelSize, conv.KernelSize, conv.Stride, conv.Padding);
-            chunk = ImagesPerChunk(one.P * one.K, maxBatch);
+            chunk = ImagesPerChunk(one.P * one.K, maxBatch, ConvBlockBytes, MinConvChunks);
             g = one with { N = chunk };
             chunks = (maxBatch + chunk - 1) / chunk;
             wr = new float[g.K * oc];
