@@ -4,7 +4,9 @@
 # TorchSharp and PyTorch; the CNN with BatchNorm2d vs TorchSharp; batch-1 MLP latency vs ONNX Runtime, TorchSharp and
 # PyTorch; sgemm on 1 thread vs OpenBLAS and as a share of the FMA peak of the ISA Backprop uses; peak RSS vs
 # TorchSharp's; bytes allocated per step. On an AVX-512 machine it runs `backprop bench` again with
-# DOTNET_EnableAVX512=0 and reports those figures too.
+# DOTNET_EnableAVX512=0 and reports those figures too, against the TorchSharp anchor both as it runs and held to AVX2
+# as well (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2: LibTorch's own kernels,
+# oneDNN's convolutions and MKL's GEMM), which is what an AVX2 machine would see of both.
 #
 # Needs (Debian): apt-get install -y python3-torch python3-sklearn python3-numpy python3-onnx libopenblas0-pthread \
 #                                    dataset-fashion-mnist gcc g++ patchelf
@@ -14,7 +16,7 @@
 #   --quick      tiny sizes everywhere: checks that every piece runs, measures nothing worth quoting
 #   --skip LIST  comma-separated pieces to leave out (also SKIP=LIST in the environment):
 #                torchsharp, onnxruntime, pytorch, sklearn, openblas, python (= pytorch,sklearn,openblas),
-#                train (the RSS of a `backprop train` CNN run), avx512off (the rerun without AVX-512)
+#                train (the RSS of a `backprop train` CNN run), avx512off (the reruns without AVX-512)
 #   --keep DIR   keep every peer's raw output in DIR
 # Environment: ANCHORS (default ../shared/anchors), EPOCHS (PyTorch/scikit-learn MLP epochs, default 2).
 set -euo pipefail
@@ -72,6 +74,11 @@ fi
 if ! skipped torchsharp; then
   step "TorchSharp anchor ${ts_args[*]} (restores TorchSharp-cpu on first use)"
   bash "$anchors/torchsharp/run.sh" "${ts_args[@]}" > "$out/torchsharp.txt"
+  if grep -qx avx512f "$out/isa.txt" && ! skipped avx512off; then
+    step "TorchSharp anchor again, LibTorch held to AVX2"
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+      bash "$anchors/torchsharp/run.sh" "${ts_args[@]}" > "$out/torchsharp_avx2.txt"
+  fi
 fi
 if ! skipped onnxruntime; then
   step "ONNX Runtime anchor"
@@ -111,6 +118,7 @@ num = lambda v: None if v is None else float(v)
 bp = json.loads(read("backprop.json"))
 bp_off = json.loads(read("backprop_noavx512.json")) if read("backprop_noavx512.json") else None
 ts, ort = last_json("torchsharp.txt"), last_json("onnxruntime.txt")
+ts_avx2 = last_json("torchsharp_avx2.txt")
 fma = {isa: float(g) for isa, g in re.findall(r"(avx512|avx2|peak):\s+([\d.]+)", read("fma.txt") or "")}
 blas = lambda f: {int(n): float(g) for n, g in re.findall(r"n=(\d+) ([\d.]+) GFLOP/s", read(f) or "")}
 blas1, blasN = blas("blas1.txt"), blas("blasN.txt")
@@ -143,7 +151,7 @@ def slower(ours, peer):   # latency or memory: ours / peer, lower is better
     return "" if ours is None or peer is None or peer == 0 else f"{ours / peer:.2f}x theirs"
 
 
-def table(b, title):
+def table(b, title, ts2=None):
     simd, isa = b.get("simd", "?"), b.get("isa", "?")
     peak_key = {"v512": "avx512", "v256": "avx2"}.get(simd, "peak")
     peak = fma.get(peak_key, fma.get("peak"))
@@ -160,17 +168,24 @@ def table(b, title):
     n_all = num(g.get("2048", {}).get("all_threads"))
     row(f"sgemm n=2048, {b['threads']} threads vs OpenBLAS, all threads", n_all, blasN.get(2048), faster(n_all, blasN.get(2048)))
     mlp = num(b.get("mlp_train_samples_per_s"))
+    def held(key, value, ratio=faster):   # the same measure against TorchSharp held to AVX2, where it ran
+        if ts2:
+            row("  vs TorchSharp held to AVX2", value, num(ts2.get(key)), ratio(value, num(ts2.get(key))))
     row("MLP training, samples/s, vs TorchSharp", mlp, num(ts.get("mlp_train_samples_per_s")), faster(mlp, num(ts.get("mlp_train_samples_per_s"))), ">= 3x")
+    held("mlp_train_samples_per_s", mlp)
     row("  vs PyTorch 1.13", mlp, torch_mlp, faster(mlp, torch_mlp))
     row("  vs scikit-learn MLPClassifier", mlp, sk, faster(mlp, sk))
     cnn = num(b.get("cnn_train_samples_per_s"))
     row("reference CNN training, samples/s, vs TorchSharp", cnn, num(ts.get("cnn_train_samples_per_s")), faster(cnn, num(ts.get("cnn_train_samples_per_s"))), ">= 2x")
+    held("cnn_train_samples_per_s", cnn)
     row("  vs PyTorch 1.13", cnn, num(torch_cnn), faster(cnn, num(torch_cnn)))
     bn = num(b.get("cnn_bn_train_samples_per_s"))
     row("CNN+BatchNorm2d training, samples/s, vs TorchSharp", bn, num(ts.get("cnn_bn_train_samples_per_s")), faster(bn, num(ts.get("cnn_bn_train_samples_per_s"))), ">= 2x")
+    held("cnn_bn_train_samples_per_s", bn)
     us = num(b.get("mlp_infer_batch1_us"))
     row("MLP batch-1 inference, us, vs ONNX Runtime", us, num(ort.get("mlp_infer_batch1_us")), slower(us, num(ort.get("mlp_infer_batch1_us"))), "<= 0.5x theirs")
     row("  vs TorchSharp", us, num(ts.get("mlp_infer_batch1_us")), slower(us, num(ts.get("mlp_infer_batch1_us"))))
+    held("mlp_infer_batch1_us", us, slower)
     row("  vs PyTorch 1.13", us, torch_us, slower(us, torch_us))
     rss = num(b.get("peak_rss_mb"))
     row("peak RSS of the whole bench run, MB, vs TorchSharp's", rss, num(ts.get("peak_rss_mb")), slower(rss, num(ts.get("peak_rss_mb"))), "<= 1x theirs")
@@ -185,7 +200,7 @@ if train_rss is not None:
     header()
     row("peak RSS of `backprop train` CNN, 1 epoch, MB, vs TorchSharp", train_rss, num(ts.get("peak_rss_mb")), slower(train_rss, num(ts.get("peak_rss_mb"))), "<= 1x theirs")
 if bp_off is not None:
-    table(bp_off, "The same with DOTNET_EnableAVX512=0 (the AVX2 paths)")
+    table(bp_off, "The same with DOTNET_EnableAVX512=0 (the AVX2 paths)", ts_avx2)
 elif "avx512f" in hw:
     print("\nAVX-512 machine, rerun without AVX-512 skipped (--skip avx512off)")
 else:
