@@ -54,6 +54,7 @@ internal static partial class DenseKernels
     // Writes the p < k with x[p] ≠ 0 (NaN included, ±0 not) to rows in order and returns how many. A vector of inputs at
     // a time (16 or 8): one compare gives a mask of the non-zero ones and each set bit is one row, so the loop costs per
     // non-zero input rather than per input; the rest one at a time, without a branch. The list is the same at every width.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int NonZeroRows(int* rows, float* x, int k, SimdWidth width)
     {
         int count = 0, p = 0;
