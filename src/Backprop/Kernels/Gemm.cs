@@ -49,21 +49,7 @@ public static class Gemm
         fixed (float* pc = c, px = x, pb = b)
         {
             var a = new Im2ColA(px, g);
-            switch (variant)
-            {
-                case GemmVariant.Vector512:
-                    GemmDriver<MicroKernel512>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                case GemmVariant.Vector256:
-                    GemmDriver<MicroKernel256>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                case GemmVariant.Vector128:
-                    GemmDriver<MicroKernel128>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                default:
-                    GemmDriver<MicroKernelScalar>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-            }
+            RunPackedA(variant, ref a, pc, pb, m, n, k, accumulate);
         }
     }
 
@@ -84,21 +70,28 @@ public static class Gemm
         fixed (float* pc = c, px = x, pb = b)
         {
             var a = new Im2ColTransposedA(px, g);
-            switch (variant)
-            {
-                case GemmVariant.Vector512:
-                    GemmDriver<MicroKernel512>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                case GemmVariant.Vector256:
-                    GemmDriver<MicroKernel256>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                case GemmVariant.Vector128:
-                    GemmDriver<MicroKernel128>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-                default:
-                    GemmDriver<MicroKernelScalar>.Run(ref a, pc, n, pb, n, 1, m, n, k, accumulate);
-                    break;
-            }
+            RunPackedA(variant, ref a, pc, pb, m, n, k, accumulate);
+        }
+    }
+
+    // C[m, n] (+)= A·B on the calling thread with the variant's micro-kernel, A's blocks packed by `a`, B row-major [k, n].
+    private static unsafe void RunPackedA<TA>(GemmVariant variant, ref TA a, float* c, float* b, int m, int n, int k, bool accumulate)
+        where TA : struct, IPackA
+    {
+        switch (variant)
+        {
+            case GemmVariant.Vector512:
+                GemmDriver<MicroKernel512>.Run(ref a, c, n, b, n, 1, m, n, k, accumulate);
+                break;
+            case GemmVariant.Vector256:
+                GemmDriver<MicroKernel256>.Run(ref a, c, n, b, n, 1, m, n, k, accumulate);
+                break;
+            case GemmVariant.Vector128:
+                GemmDriver<MicroKernel128>.Run(ref a, c, n, b, n, 1, m, n, k, accumulate);
+                break;
+            default:
+                GemmDriver<MicroKernelScalar>.Run(ref a, c, n, b, n, 1, m, n, k, accumulate);
+                break;
         }
     }
 
