@@ -29,6 +29,7 @@ public sealed class PredictorCnnTests
         { Training.TrainingPlanNormPoolTests.ReferenceCnnWithBatchNorm, [1, 28, 28] },
         { "conv(6,3,pad=1)-batchnorm-tanh-avgpool(2)-dropout(0.4)-conv(5,3)-sigmoid-flatten-batchnorm-dense(4)-softmax", [2, 10, 10] },
         { "conv(6,3,stride=2)-leaky_relu(0.1)-maxpool(2,stride=1)-conv(3,2)", [3, 9, 9] },   // ends on an image: NCHW out
+        { "conv(4,3,pad=1)-maxpool(2)-relu-conv(6,3)-maxpool(2)", [3, 8, 8] },   // pools fused into the convolutions, ending on one
     };
 
     // The model in training mode after a few training-mode passes, which move the running statistics off (0, 1) and
