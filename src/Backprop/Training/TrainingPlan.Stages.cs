@@ -80,8 +80,8 @@ internal sealed partial class TrainingPlan
     /// db = Σ dZ, dcol = dZ·Wrᵀ), then col2im for dX and the inverse permutation for dW.
     /// </summary>
     /// <remarks>
-    /// <para>The batch is cut into chunks of a few images whose col block fits in a core's L2 cache, and at least
-    /// min(batch, <see cref="MinConvChunks"/>) chunks so that many cores find work. The chunks are fixed
+    /// <para>The batch is cut into chunks of a few images whose dcol block (backward's dZ·Wrᵀ) fits in a core's L2
+    /// cache, and at least min(batch, <see cref="MinConvChunks"/>) chunks so that many cores find work. The chunks are fixed
     /// by the layer and the batch size alone; the parts (one per thread, <see cref="Threads"/>) take every
     /// Threads-th chunk, each with a single-threaded GEMM whose A strips are packed straight from the images (col is
     /// never written out: <see cref="Im2ColA"/> forward, <see cref="Im2ColTransposedA"/> for dWr), or for a small fan-in
@@ -217,7 +217,7 @@ internal sealed partial class TrainingPlan
         {
             parts = Math.Clamp(Math.Min(Threads, (n + chunk - 1) / chunk), 1, chunks);
             if (pool > 0) EnsureBlocks(ref a, parts, chunk * g.P * oc);
-            if (backward) EnsureBlocks(ref dcol, parts, chunk * g.P * g.K);
+            if (backward && dx is not null) EnsureBlocks(ref dcol, parts, chunk * g.P * g.K);   // the first layer needs no dX
             if (backward && pool > 0) EnsureBlocks(ref da, parts, chunk * g.P * oc);
             GemmWorkers.Run(parts, part);
         }
