@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -17,35 +18,53 @@ internal static class ChannelsLast
     /// </summary>
     /// <remarks>
     /// Tiles of <see cref="TransposeTile"/>×<see cref="TransposeTile"/> keep both the rows read and the columns written in
-    /// cache (a plain double loop writes with a stride of <c>rows</c> floats across the whole output). A copy: every
-    /// order gives the same result, so there is no width to choose.
+    /// cache (a plain double loop writes with a stride of <c>rows</c> floats across the whole output); inside a tile,
+    /// 4×4 blocks are transposed in SSE registers (<see cref="GemmPacking.Transpose4x4"/>), the edges one float at a
+    /// time. A copy: every order gives the same result, so there is no width to choose.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void TransposeEach(Span<float> y, ReadOnlySpan<float> x, int n, int rows, int cols)
+    public static unsafe void TransposeEach(Span<float> y, ReadOnlySpan<float> x, int n, int rows, int cols)
     {
         int size = rows * cols;
         if (x.Length < (long)n * size || y.Length < (long)n * size)
             throw new ArgumentException($"ChannelsLast.TransposeEach: expected x and y ≥ {(long)n * size} floats for {n}×[{rows}, {cols}] but got {x.Length} and {y.Length}.");
-        for (int i = 0; i < n; i++)
+        if (rows == 1 || cols == 1)
         {
-            var xi = x.Slice(i * size, size);
-            var yi = y.Slice(i * size, size);
-            if (rows == 1 || cols == 1)
+            x[..(n * size)].CopyTo(y);
+            return;
+        }
+        fixed (float* px = x, py = y)
+            for (int i = 0; i < n; i++)
             {
-                xi.CopyTo(yi);
-                continue;
-            }
-            for (int r0 = 0; r0 < rows; r0 += TransposeTile)
-            {
-                int r1 = Math.Min(rows, r0 + TransposeTile);
-                for (int c0 = 0; c0 < cols; c0 += TransposeTile)
+                float* xi = px + (nint)i * size, yi = py + (nint)i * size;
+                for (int r0 = 0; r0 < rows; r0 += TransposeTile)
                 {
-                    int c1 = Math.Min(cols, c0 + TransposeTile);
-                    for (int r = r0; r < r1; r++)
-                        for (int c = c0; c < c1; c++) yi[c * rows + r] = xi[r * cols + c];
+                    int r1 = Math.Min(rows, r0 + TransposeTile);
+                    for (int c0 = 0; c0 < cols; c0 += TransposeTile)
+                        TransposeTileAt(yi, xi, rows, cols, r0, r1, c0, Math.Min(cols, c0 + TransposeTile));
                 }
             }
-        }
+    }
+
+    // y[c·rows + r] = x[r·cols + c] for r in [r0, r1), c in [c0, c1): 4×4 blocks in registers, the rest one at a time.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeTileAt(float* y, float* x, int rows, int cols, int r0, int r1, int c0, int c1)
+    {
+        int r = r0;
+        if (Sse.IsSupported)
+            for (; r + 4 <= r1; r += 4)
+            {
+                float* s0 = x + (nint)r * cols, s1 = s0 + cols, s2 = s1 + cols, s3 = s2 + cols;
+                int c = c0;
+                for (; c + 4 <= c1; c += 4) GemmPacking.Transpose4x4(s0 + c, s1 + c, s2 + c, s3 + c, y + (nint)c * rows + r, rows);
+                for (; c < c1; c++)
+                {
+                    float* d = y + (nint)c * rows + r;
+                    (d[0], d[1], d[2], d[3]) = (s0[c], s1[c], s2[c], s3[c]);
+                }
+            }
+        for (; r < r1; r++)
+            for (int c = c0; c < c1; c++) y[(nint)c * rows + r] = x[(nint)r * cols + c];
     }
 
     /// <summary>Side of a transpose tile: 16×16 floats read and 16 rows of 64 bytes written stay in L1.</summary>

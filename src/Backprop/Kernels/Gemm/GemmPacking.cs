@@ -189,7 +189,7 @@ internal static unsafe class GemmPacking
 
     // d[q·w + j] = s_j[q] for j, q < 4: four rows of four floats in, their transpose out (_MM_TRANSPOSE4_PS).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose4x4(float* s0, float* s1, float* s2, float* s3, float* d, int w)
+    internal static void Transpose4x4(float* s0, float* s1, float* s2, float* s3, float* d, int w)
     {
         var r0 = Sse.LoadVector128(s0);   // a0 a1 a2 a3
         var r1 = Sse.LoadVector128(s1);   // b0 b1 b2 b3
