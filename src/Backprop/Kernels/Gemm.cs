@@ -42,10 +42,7 @@ public static class Gemm
         ReadOnlySpan<float> b, int n, bool accumulate)
     {
         int m = g.N * g.P, k = g.K;
-        if (n < 1 || m < 1 || x.Length < (long)g.N * g.ImageSize || b.Length < (long)k * n || c.Length < (long)m * n)
-            throw new ArgumentException(
-                $"Gemm.MultiplyIm2Col: expected images ≥ {(long)g.N * g.ImageSize}, B ≥ {(long)k * n} and C ≥ {(long)m * n} values " +
-                $"for {g} and n = {n}, but got {x.Length}, {b.Length} and {c.Length}.");
+        CheckIm2Col(nameof(MultiplyIm2Col), c, x, g, b, m, n, k);
         fixed (float* pc = c, px = x, pb = b)
         {
             var a = new Im2ColA(px, g);
@@ -63,15 +60,22 @@ public static class Gemm
         ReadOnlySpan<float> b, int n, bool accumulate)
     {
         int m = g.K, k = g.N * g.P;
-        if (n < 1 || k < 1 || x.Length < (long)g.N * g.ImageSize || b.Length < (long)k * n || c.Length < (long)m * n)
-            throw new ArgumentException(
-                $"Gemm.MultiplyIm2ColTransposed: expected images ≥ {(long)g.N * g.ImageSize}, B ≥ {(long)k * n} and C ≥ {(long)m * n} values " +
-                $"for {g} and n = {n}, but got {x.Length}, {b.Length} and {c.Length}.");
+        CheckIm2Col(nameof(MultiplyIm2ColTransposed), c, x, g, b, m, n, k);
         fixed (float* pc = c, px = x, pb = b)
         {
             var a = new Im2ColTransposedA(px, g);
             RunPackedA(variant, ref a, pc, pb, m, n, k, accumulate);
         }
+    }
+
+    // The images, B [k, n] and C [m, n] of an implicit-im2col product hold enough values, with at least one pixel and one output.
+    private static void CheckIm2Col(string name, ReadOnlySpan<float> c, ReadOnlySpan<float> x, ConvGeometry g, ReadOnlySpan<float> b,
+        int m, int n, int k)
+    {
+        if (n < 1 || g.N * g.P < 1 || x.Length < (long)g.N * g.ImageSize || b.Length < (long)k * n || c.Length < (long)m * n)
+            throw new ArgumentException(
+                $"Gemm.{name}: expected images ≥ {(long)g.N * g.ImageSize}, B ≥ {(long)k * n} and C ≥ {(long)m * n} values " +
+                $"for {g} and n = {n}, but got {x.Length}, {b.Length} and {c.Length}.");
     }
 
     // C[m, n] (+)= A·B on the calling thread with the variant's micro-kernel, A's blocks packed by `a`, B row-major [k, n].
