@@ -22,6 +22,7 @@ internal readonly struct MicroKernel256 : IMicroKernel
         Vector256<float> c3a = default; Vector256<float> c3b = default;
         Vector256<float> c4a = default; Vector256<float> c4b = default;
         Vector256<float> c5a = default; Vector256<float> c5b = default;
+        GemmPrefetch.Tile(c, ldc, 6, 16);
         // One step of p: 2 vector loads of B's row p, 6 broadcasts of A's column p, 12 FMAs.
         for (int p = 0; p < kc; p++)
         {

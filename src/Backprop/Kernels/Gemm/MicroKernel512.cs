@@ -30,6 +30,7 @@ internal readonly struct MicroKernel512 : IMicroKernel
         Vector512<float> c11a = default; Vector512<float> c11b = default;
         Vector512<float> c12a = default; Vector512<float> c12b = default;
         Vector512<float> c13a = default; Vector512<float> c13b = default;
+        GemmPrefetch.Tile(c, ldc, 14, 32);
         // One step of p: 2 vector loads of B's row p, 14 broadcasts of A's column p, 28 FMAs.
         for (int p = 0; p < kc; p++)
         {
