@@ -109,14 +109,44 @@ public static class Gemm
     /// with a chosen variant and thread count; <paramref name="packedOnly"/> skips the few-rows path so that
     /// tests reach the micro-kernel at every size.
     /// </summary>
-    internal static unsafe void Multiply(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a,
-        ReadOnlySpan<float> b, int m, int n, int k, bool transA, bool transB, bool accumulate, bool packedOnly = false)
+    internal static void Multiply(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a,
+        ReadOnlySpan<float> b, int m, int n, int k, bool transA, bool transB, bool accumulate, bool packedOnly = false) =>
+        Multiply(variant, threads, c, a, b, [], m, n, k, transA, transB, accumulate, packedOnly);
+
+    /// <summary>
+    /// C[m,n] = bias + op(A)·op(B): every row of C starts as <paramref name="bias"/> (n floats) and the product is
+    /// added, as a linear layer's y = x·Wᵀ + b. The same arithmetic as copying the bias into C and multiplying with
+    /// accumulate, but each thread presets only its own block of C, in parallel.
+    /// </summary>
+    internal static void MultiplyOntoRowBias(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias,
+        int m, int n, int k, bool transA = false, bool transB = false) =>
+        MultiplyOntoRowBias(Variant, MaxThreads, c, a, b, bias, m, n, k, transA, transB);
+
+    /// <summary><see cref="MultiplyOntoRowBias(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, bool, bool)"/> with a chosen variant and thread count.</summary>
+    internal static void MultiplyOntoRowBias(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
+        ReadOnlySpan<float> bias, int m, int n, int k, bool transA = false, bool transB = false)
+    {
+        if (bias.Length < n)
+            throw new ArgumentException($"Gemm: expected a bias of at least n = {n} values, but got {bias.Length}.");
+        Multiply(variant, threads, c, a, b, n == 0 ? [] : bias[..n], m, n, k, transA, transB, accumulate: true);
+    }
+
+    // The product, with C preset to a bias row first when `bias` is not empty (then `accumulate` is implied).
+    private static unsafe void Multiply(GemmVariant variant, int threads, Span<float> c, ReadOnlySpan<float> a,
+        ReadOnlySpan<float> b, ReadOnlySpan<float> bias, int m, int n, int k, bool transA, bool transB, bool accumulate, bool packedOnly = false)
     {
         if (m < 0 || n < 0 || k < 0 || a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
             throw new ArgumentException(
                 $"Gemm: expected m, n, k ≥ 0 and spans A ≥ m·k, B ≥ k·n, C ≥ m·n for m={m}, n={n}, k={k}, " +
                 $"but got A {a.Length}, B {b.Length}, C {c.Length}.");
         if (m == 0 || n == 0) return;
+        bool presetHere = !bias.IsEmpty && (k == 0 || (!packedOnly && variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB)));
+        if (presetHere)
+        {
+            for (int i = 0; i < m; i++) bias[..n].CopyTo(c.Slice(i * n, n));
+            bias = [];
+            accumulate = true;
+        }
         if (k == 0)
         {
             if (!accumulate) c[..(m * n)].Clear();
@@ -133,21 +163,21 @@ public static class Gemm
 
         // op(A)(i,p) = a[i*rsA + p*csA], op(B)(p,j) = b[p*rsB + j*csB].
         nint rsA = transA ? 1 : k, csA = transA ? m : 1, rsB = transB ? 1 : n, csB = transB ? k : 1;
-        fixed (float* pc = c, pa = a, pb = b)
+        fixed (float* pc = c, pa = a, pb = b, pBias = bias)
         {
             switch (variant)
             {
                 case GemmVariant.Vector512:
-                    GemmParallel.Run<MicroKernel512>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    GemmParallel.Run<MicroKernel512>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
                     break;
                 case GemmVariant.Vector256:
-                    GemmParallel.Run<MicroKernel256>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    GemmParallel.Run<MicroKernel256>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
                     break;
                 case GemmVariant.Vector128:
-                    GemmParallel.Run<MicroKernel128>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    GemmParallel.Run<MicroKernel128>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
                     break;
                 default:
-                    GemmParallel.Run<MicroKernelScalar>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate);
+                    GemmParallel.Run<MicroKernelScalar>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
                     break;
             }
         }

@@ -89,6 +89,38 @@ public sealed class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 50, 40, false)]      // few rows: the skinny path
+    [InlineData(60, 900, 200, true)]    // split along n (each part presets its columns)
+    [InlineData(2000, 40, 128, true)]   // split along m (each part presets its rows)
+    [InlineData(70, 33, 600, false)]    // two k-blocks onto the bias
+    [InlineData(5, 7, 0, false)]        // no depth: C is the bias
+    public void RowBiasPresetEqualsCopyingTheBiasFirst(int m, int n, int k, bool transB)
+    {
+        var a = GemmReference.Random(m * k, 11);
+        var b = GemmReference.Random(k * n, 12);
+        var bias = GemmReference.Random(n, 13);
+        foreach (var v in GemmReference.Variants.Append(GemmVariant.Scalar).Distinct())
+        {
+            var expected = new float[m * n];
+            for (int i = 0; i < m; i++) bias.CopyTo(expected.AsSpan(i * n, n));
+            Gemm.Multiply(v, 1, expected, a, b, m, n, k, false, transB, true);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var c = GemmReference.Random(m * n, 14);   // whatever C held is overwritten
+                Gemm.MultiplyOntoRowBias(v, threads, c, a, b, bias, m, n, k, transB: transB);
+                Assert.True(expected.AsSpan().SequenceEqual(c), $"{v}, {threads} thread(s): differs from copying the bias and accumulating");
+            }
+        }
+    }
+
+    [Fact]
+    public void RowBiasShorterThanNIsRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyOntoRowBias(new float[6], new float[6], new float[9], new float[2], 2, 3, 3));
+        Assert.Contains("bias of at least n = 3 values, but got 2", e.Message);
+    }
+
     [Fact]
     public void AllVariantsAgreeBitwise()
     {

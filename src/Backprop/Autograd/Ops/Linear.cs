@@ -58,11 +58,7 @@ public sealed partial class Tensor
     internal static void LinearForward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, int rows, int inF, int outF)
     {
         if (b.IsEmpty) Gemm.Multiply(y, x, w, rows, outF, inF, transB: true);
-        else
-        {
-            for (int r = 0; r < rows; r++) b.CopyTo(y.Slice(r * outF, outF));
-            Gemm.Multiply(y, x, w, rows, outF, inF, transB: true, accumulate: true);
-        }
+        else Gemm.MultiplyOntoRowBias(y, x, w, b, rows, outF, inF, transB: true);
     }
 
     /// <summary>sums[cols] += Σ over rows of m[rows, cols].</summary>
