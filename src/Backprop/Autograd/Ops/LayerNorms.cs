@@ -61,7 +61,7 @@ public sealed partial class Tensor
         var dx = input.RequiresGrad ? Uninitialized(input.dims) : null;
         var dGamma = weight is { RequiresGrad: true } ? Empty(weight.dims) : null;
         var dBeta = bias is { RequiresGrad: true } ? Empty(bias.dims) : null;
-        var scratch = TensorArena.Floats(2 * d);
+        var scratch = TensorArena.Floats(LayerNormKernels.BackwardScratchLength(rows, d));
         LayerNormKernels.Backward(dx is null ? [] : dx.data, dGamma is null ? [] : dGamma.data, dBeta is null ? [] : dBeta.data,
             g.data, input.data, node.Buffer0, node.Buffer1, weight is null ? [] : weight.data, rows, d, scratch, (flags & Centred) != 0);
         if (dx is not null) input.AccumulateOwnedGrad(dx);
