@@ -168,7 +168,7 @@ public sealed partial class Tensor
                 $"gradient of shape {Shapes.Format(gradient.dims)} does not match tensor of shape {Shapes.Format(dims)}" +
                 (Node is null ? "" : $" (output of '{Node.Op}')") + ".");
         if (Grad is null) Grad = CopyAsGrad(gradient);
-        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.data, gradient.data, Grad.data);
+        else Kernels.SimdDriver.Map<Kernels.AddOperator>(Grad.data, Grad.data, gradient.data, Kernels.Simd.Width);   // split over the cores when long
     }
 
     /// <summary>

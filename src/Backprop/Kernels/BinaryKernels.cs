@@ -14,10 +14,12 @@ internal interface IBinaryKernel
     static abstract void Apply(float x, ReadOnlySpan<float> y, Span<float> d);
 }
 
+// Add and Multiply of two spans go through SimdDriver, which splits long ones (a transformer's residual adds, [768, 128])
+// over the cores; each element is the same single rounding either way.
 internal readonly struct AddKernel : IBinaryKernel
 {
     public static float Apply(float x, float y) => x + y;
-    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Add(x, y, d);
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => SimdDriver.Map<AddOperator>(d, x, y, Simd.Width);
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Add(x, y, d);
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Add(y, x, d);
 }
@@ -33,7 +35,7 @@ internal readonly struct SubtractKernel : IBinaryKernel
 internal readonly struct MultiplyKernel : IBinaryKernel
 {
     public static float Apply(float x, float y) => x * y;
-    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Multiply(x, y, d);
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => SimdDriver.Map<MultiplyOperator>(d, x, y, Simd.Width);
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Multiply(x, y, d);
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Multiply(y, x, d);
 }
