@@ -170,6 +170,12 @@ internal sealed class TensorArena
     internal static float[] Floats(int length) => Rent(length, clear: true, out _);
 
     /// <summary>
+    /// <see cref="Floats"/> without the zeroing, for scratch its user writes in full before reading any of it: a
+    /// rented buffer holds whatever its last user left.
+    /// </summary>
+    internal static float[] UninitializedFloats(int length) => Rent(length, clear: false, out _);
+
+    /// <summary>
     /// Returns a tensor's rented storage to the pool now, before its scope closes: for a value nothing reads any more
     /// (an intermediate gradient its op has consumed). Does nothing for ordinary storage or a stale lease.
     /// </summary>

@@ -33,13 +33,15 @@ public sealed partial class Tensor
         int b = qkv.dims[0], t = qkv.dims[1], dim = qkv.dims[2] / 3, d = dim / heads, tt = t * t, pairs = b * heads;
         int parts = AttentionParts(pairs, t, d);
 
-        var probs = TensorArena.Floats(pairs * tt);   // P per (batch, head): the backward's only saved activation
-        var mask = dropout > 0f ? TensorArena.Floats(pairs * tt) : [];
+        // Written in full before they are read (every P entry, masked ones as 0; every mask entry; every scratch block),
+        // so none is zeroed first.
+        var probs = TensorArena.UninitializedFloats(pairs * tt);   // P per (batch, head): the backward's only saved activation
+        var mask = dropout > 0f ? TensorArena.UninitializedFloats(pairs * tt) : [];
         if (dropout > 0f) DrawDropoutMask(mask, dropout, rng!);
         var y = Uninitialized(Shapes.WithLast(qkv.dims, dim));
         var shape = new AttentionShape(b, t, heads, d, causal, parts);
         // Each part owns its scratch: q, k, v, o [T, d] and, with dropout, P' [T, T].
-        var scratch = TensorArena.Floats(parts * shape.ForwardScratch(dropout > 0f));
+        var scratch = TensorArena.UninitializedFloats(parts * shape.ForwardScratch(dropout > 0f));
         GemmWorkers.Run(parts, new AttentionForward(shape, qkv.data, probs, mask, scratch, y.data));
         if (y.Record("attention", AttentionBackward, qkv, saves: Saves.Input0) is { } node)
         {
@@ -56,9 +58,9 @@ public sealed partial class Tensor
         int b = qkv.dims[0], t = qkv.dims[1], heads = node.I0, d = qkv.dims[2] / 3 / heads;
         var shape = new AttentionShape(b, t, heads, d, node.I1 != 0, node.I2);
         bool dropout = node.F0 > 0f;
-        var dqkv = Empty(qkv.dims);
-        // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T].
-        var scratch = TensorArena.Floats(shape.Parts * shape.BackwardScratch(dropout));
+        var dqkv = Uninitialized(qkv.dims);   // every element is one head's ∂Q, ∂K or ∂V, copied in by exactly one pair
+        // Per part: q, k, v, ∂O, ∂Q, ∂K, ∂V [T, d], ∂P [T, T] and, with dropout, P' [T, T]; each written before read.
+        var scratch = TensorArena.UninitializedFloats(shape.Parts * shape.BackwardScratch(dropout));
         GemmWorkers.Run(shape.Parts, new AttentionBackwardJob(shape, qkv.data, node.Buffer0!, node.Buffer1!, g.data, scratch, dqkv.data));
         qkv.AccumulateOwnedGrad(dqkv);
     };
@@ -157,9 +159,9 @@ public sealed partial class Tensor
                 }
                 Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
                 Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
-                ScatterHead(dqkv, dq, n, t, 3 * dim, h * d, d, accumulate: true);
-                ScatterHead(dqkv, dk, n, t, 3 * dim, dim + h * d, d, accumulate: true);
-                ScatterHead(dqkv, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: true);
+                ScatterHead(dqkv, dq, n, t, 3 * dim, h * d, d, accumulate: false);
+                ScatterHead(dqkv, dk, n, t, 3 * dim, dim + h * d, d, accumulate: false);
+                ScatterHead(dqkv, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: false);
             }
         }
     }
