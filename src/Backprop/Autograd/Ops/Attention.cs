@@ -117,7 +117,7 @@ public sealed partial class Tensor
                     Gemm.Multiply(o, pd, v, t, d, t);
                 }
                 else Gemm.Multiply(o, p, v, t, d, t);
-                ScatterHead(y, o, n, t, dim, h * d, d, accumulate: false);
+                ScatterHead(y, o, n, t, dim, h * d, d);
             }
         }
     }
@@ -159,9 +159,9 @@ public sealed partial class Tensor
                 }
                 Gemm.Multiply(dq, dp, k, t, d, t);                 // ∂Q = ∂S·K
                 Gemm.Multiply(dk, dp, q, t, d, t, transA: true);   // ∂K = ∂Sᵀ·Q
-                ScatterHead(dqkv, dq, n, t, 3 * dim, h * d, d, accumulate: false);
-                ScatterHead(dqkv, dk, n, t, 3 * dim, dim + h * d, d, accumulate: false);
-                ScatterHead(dqkv, dv, n, t, 3 * dim, 2 * dim + h * d, d, accumulate: false);
+                ScatterHead(dqkv, dq, n, t, 3 * dim, h * d, d);
+                ScatterHead(dqkv, dk, n, t, 3 * dim, dim + h * d, d);
+                ScatterHead(dqkv, dv, n, t, 3 * dim, 2 * dim + h * d, d);
             }
         }
     }
@@ -182,15 +182,10 @@ public sealed partial class Tensor
         for (int i = 0; i < t; i++) src.Slice((n * t + i) * width + col, d).CopyTo(dst.Slice(i * d, d));
     }
 
-    // The reverse of GatherHead, writing or adding src [T, d] into the columns of dst.
-    private static void ScatterHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d, bool accumulate)
+    // The reverse of GatherHead: src [T, d] into the columns of dst.
+    private static void ScatterHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d)
     {
-        for (int i = 0; i < t; i++)
-        {
-            var row = dst.Slice((n * t + i) * width + col, d);
-            if (accumulate) TensorPrimitives.Add(row, src.Slice(i * d, d), row);
-            else src.Slice(i * d, d).CopyTo(row);
-        }
+        for (int i = 0; i < t; i++) src.Slice(i * d, d).CopyTo(dst.Slice((n * t + i) * width + col, d));
     }
 
     // row ← softmax(scale·row) over its first `valid` entries; the rest (masked future positions) become 0.
