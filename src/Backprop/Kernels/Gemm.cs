@@ -140,8 +140,9 @@ public static class Gemm
                 $"Gemm: expected m, n, k ≥ 0 and spans A ≥ m·k, B ≥ k·n, C ≥ m·n for m={m}, n={n}, k={k}, " +
                 $"but got A {a.Length}, B {b.Length}, C {c.Length}.");
         if (m == 0 || n == 0) return;
-        bool presetHere = !bias.IsEmpty && (k == 0 || (!packedOnly && variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB)));
-        if (presetHere)
+        bool skinny = !packedOnly && variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB);
+        // The packed path presets the bias inside its parts; the others here.
+        if (!bias.IsEmpty && (k == 0 || skinny))
         {
             for (int i = 0; i < m; i++) bias[..n].CopyTo(c.Slice(i * n, n));
             bias = [];
@@ -152,13 +153,10 @@ public static class Gemm
             if (!accumulate) c[..(m * n)].Clear();
             return;
         }
-        if (!packedOnly)
+        if (skinny)
         {
-            if (variant != GemmVariant.Scalar && m <= SkinnyRows && !(transA && transB))
-            {
-                GemmSmall.Skinny(c, a, b, m, n, k, transA, transB, accumulate);
-                return;
-            }
+            GemmSmall.Skinny(c, a, b, m, n, k, transA, transB, accumulate);
+            return;
         }
 
         // op(A)(i,p) = a[i*rsA + p*csA], op(B)(p,j) = b[p*rsB + j*csB].

@@ -38,9 +38,8 @@ internal static unsafe class GemmParallel
         (job.M, job.N, job.K, job.Accumulate) = (m, n, k, accumulate);
         job.Bias = bias;
         (job.SplitN, job.Parts, job.Tiles) = (splitN, parts, splitN ? nTiles : mTiles);
-        bool ran = GemmWorkers.TryRun(parts, job.RunPart);
-        job.Bias = null;
-        if (!ran) RunBlock<TK>(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
+        if (GemmWorkers.TryRun(parts, job.RunPart)) return;
+        RunBlock<TK>(c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
     }
 
     // C[m, n] (+)= op(A)·op(B) on this thread; with a bias row (n floats), C is first set to it on every row and the
