@@ -57,11 +57,7 @@ internal static unsafe class LayerNormKernels
         }
         fixed (float* py = y, pm = mean, ps = rstd, px = x, pg = gamma, pb = beta)
         {
-            var job = new ForwardJob
-            {
-                Y = py, Mean = pm, Rstd = ps, X = px, Gamma = pg, Beta = pb,
-                HasGamma = !gamma.IsEmpty, HasBeta = !beta.IsEmpty, Rows = rows, D = d, Eps = eps, Parts = parts,
-            };
+            var job = new ForwardJob { Y = py, Mean = pm, Rstd = ps, X = px, Gamma = pg, Beta = pb, Rows = rows, D = d, Eps = eps, Parts = parts };
             GemmWorkers.Run(parts, in job);
         }
     }
@@ -100,7 +96,7 @@ internal static unsafe class LayerNormKernels
         if (parts < 2)
         {
             InputGradientRows(dx, g, x, mean, rstd, gamma, 0, rows, d, scratch, centre);
-            AffineGradientColumns(dGamma, dBeta, g, x, mean, rstd, rows, d, 0, d, scratch, centre);
+            SumAffineGradients(dGamma, dBeta, g, x, mean, rstd, rows, d, 0, d, scratch[..d], centre);
             return;
         }
         fixed (float* pdx = dx, pdg = dGamma, pdb = dBeta, pg = g, px = x, pm = mean, ps = rstd, pga = gamma, psc = scratch)
@@ -108,7 +104,6 @@ internal static unsafe class LayerNormKernels
             var job = new BackwardJob
             {
                 Dx = pdx, DGamma = pdg, DBeta = pdb, G = pg, X = px, Mean = pm, Rstd = ps, Gamma = pga, Scratch = psc,
-                HasDx = !dx.IsEmpty, HasDGamma = !dGamma.IsEmpty, HasDBeta = !dBeta.IsEmpty, HasGamma = !gamma.IsEmpty,
                 Centre = centre, Rows = rows, D = d, Parts = parts,
             };
             GemmWorkers.Run(parts, in job);
@@ -147,35 +142,30 @@ internal static unsafe class LayerNormKernels
         }
     }
 
-    // ∂L/∂γ[c0, c1) += Σ_r g·x̂ and ∂L/∂β[c0, c1) += Σ_r g over all rows in order; scratch holds c1 − c0 floats, or
-    // 3·(c1 − c0) when `privateSums` (the sums then run in scratch and are copied out at the end: the same values).
-    private static void AffineGradientColumns(Span<float> dGamma, Span<float> dBeta, ReadOnlySpan<float> g, ReadOnlySpan<float> x,
-        ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int rows, int d, int c0, int c1, Span<float> scratch, bool centre,
-        bool privateSums = false)
+    // Part of a split backward: ∂L/∂γ and ∂L/∂β over columns [c0, c1), summed in this part's scratch (3·(c1 − c0)
+    // floats: x̂ and the two sums) and copied out at the end, so that the row loop writes no line another core writes.
+    private static void PrivateAffineGradients(Span<float> dGamma, Span<float> dBeta, ReadOnlySpan<float> g, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int rows, int d, int c0, int c1, Span<float> scratch, bool centre)
     {
-        if ((dGamma.IsEmpty && dBeta.IsEmpty) || c0 >= c1) return;
         int w = c1 - c0;
-        var xhat = scratch[..w];
+        if (w <= 0) return;
         var dg = dGamma.IsEmpty ? dGamma : dGamma.Slice(c0, w);
         var db = dBeta.IsEmpty ? dBeta : dBeta.Slice(c0, w);
-        if (privateSums)
-        {
-            var sumG = dg.IsEmpty ? dg : scratch.Slice(w, w);
-            var sumB = db.IsEmpty ? db : scratch.Slice(2 * w, w);
-            dg.CopyTo(sumG);
-            db.CopyTo(sumB);
-            SumAffineGradients(sumG, sumB, g, x, mean, rstd, rows, d, c0, c1, xhat, centre);
-            sumG.CopyTo(dg);
-            sumB.CopyTo(db);
-            return;
-        }
-        SumAffineGradients(dg, db, g, x, mean, rstd, rows, d, c0, c1, xhat, centre);
+        var sumG = dg.IsEmpty ? dg : scratch.Slice(w, w);
+        var sumB = db.IsEmpty ? db : scratch.Slice(2 * w, w);
+        dg.CopyTo(sumG);
+        db.CopyTo(sumB);
+        SumAffineGradients(sumG, sumB, g, x, mean, rstd, rows, d, c0, c1, scratch[..w], centre);
+        sumG.CopyTo(dg);
+        sumB.CopyTo(db);
     }
 
-    // The row loop of the γ and β sums over columns [c0, c1), into dg and db (c1 − c0 floats each, or empty).
+    // ∂L/∂γ[c0, c1) += Σ_r g·x̂ and ∂L/∂β[c0, c1) += Σ_r g over all rows in order, into dg and db (c1 − c0 floats
+    // each, or empty to skip); xhat holds c1 − c0 floats.
     private static void SumAffineGradients(Span<float> dg, Span<float> db, ReadOnlySpan<float> g, ReadOnlySpan<float> x,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int rows, int d, int c0, int c1, Span<float> xhat, bool centre)
     {
+        if (dg.IsEmpty && db.IsEmpty) return;
         int w = c1 - c0;
         for (int r = 0; r < rows; r++)
         {
@@ -198,43 +188,40 @@ internal static unsafe class LayerNormKernels
         return (start, end);
     }
 
+    // The span a pinned pointer stands for: an empty span pins to null, so null is empty again.
+    private static Span<float> Of(float* p, int length) => p == null ? [] : new Span<float>(p, length);
+
+    // The forward's pointers, pinned by the caller for the region.
     private struct ForwardJob : IPartJob
     {
         public float* Y, Mean, Rstd, X, Gamma, Beta;
-        public bool HasGamma, HasBeta;
         public int Rows, D, Parts;
         public float Eps;
 
         public readonly void Run(int part)
         {
             var (r0, r1) = Range(Rows, Parts, part, 1);
-            long n = (long)Rows * D;
-            ForwardRows(new Span<float>(Y, (int)n), new Span<float>(Mean, Rows), new Span<float>(Rstd, Rows),
-                new ReadOnlySpan<float>(X, (int)n), HasGamma ? new ReadOnlySpan<float>(Gamma, D) : [],
-                HasBeta ? new ReadOnlySpan<float>(Beta, D) : [], r0, r1, D, Eps);
+            int n = Rows * D;
+            ForwardRows(Of(Y, n), Of(Mean, Rows), Of(Rstd, Rows), Of(X, n), Of(Gamma, D), Of(Beta, D), r0, r1, D, Eps);
         }
     }
 
+    // The backward's pointers, pinned by the caller for the region; a null one is an empty span (no such gradient).
     private struct BackwardJob : IPartJob
     {
         public float* Dx, DGamma, DBeta, G, X, Mean, Rstd, Gamma, Scratch;
-        public bool HasDx, HasDGamma, HasDBeta, HasGamma, Centre;
+        public bool Centre;
         public int Rows, D, Parts;
 
         public readonly void Run(int part)
         {
             int n = Rows * D;
             var scratch = new Span<float>(Scratch + (long)part * PartStride(D), PartStride(D));
-            var g = new ReadOnlySpan<float>(G, n);
-            var x = new ReadOnlySpan<float>(X, n);
-            var mean = Centre ? new ReadOnlySpan<float>(Mean, Rows) : [];
-            var rstd = new ReadOnlySpan<float>(Rstd, Rows);
+            Span<float> g = Of(G, n), x = Of(X, n), mean = Of(Mean, Rows), rstd = Of(Rstd, Rows);
             var (r0, r1) = Range(Rows, Parts, part, 1);
-            InputGradientRows(HasDx ? new Span<float>(Dx, n) : [], g, x, mean, rstd, HasGamma ? new ReadOnlySpan<float>(Gamma, D) : [],
-                r0, r1, D, scratch, Centre);
+            InputGradientRows(Of(Dx, n), g, x, mean, rstd, Of(Gamma, D), r0, r1, D, scratch, Centre);
             var (c0, c1) = Range(D, Parts, part, ColumnGranule);
-            AffineGradientColumns(HasDGamma ? new Span<float>(DGamma, D) : [], HasDBeta ? new Span<float>(DBeta, D) : [],
-                g, x, mean, rstd, Rows, D, c0, c1, scratch[(2 * D)..], Centre, privateSums: true);
+            PrivateAffineGradients(Of(DGamma, D), Of(DBeta, D), g, x, mean, rstd, Rows, D, c0, c1, scratch[(2 * D)..], Centre);
         }
     }
 
