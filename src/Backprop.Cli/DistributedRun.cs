@@ -28,10 +28,11 @@ internal sealed class DistributedRun : IDisposable
     public bool IsRoot => Communicator.Rank == 0;
 
     /// <summary>
-    /// Runs <paramref name="train"/> directly, or with <c>--distributed</c> as one rank of an Open MPI job: output
-    /// only on rank 0, MPI_Finalize at the end, MPI_Abort on an error.
+    /// Runs <paramref name="train"/> (the <paramref name="command"/>) directly, or with <c>--distributed</c> as one
+    /// rank of an Open MPI job: output only on rank 0, MPI_Finalize at the end, MPI_Abort on an error.
     /// </summary>
-    public static int Wrap(string[] args, TextWriter stdout, TextWriter stderr, Func<string[], TextWriter, TextWriter, DistributedRun?, int> train)
+    public static int Wrap(string[] args, TextWriter stdout, TextWriter stderr, Func<string[], TextWriter, TextWriter, DistributedRun?, int> train,
+        string command = "train")
     {
         if (!args.Contains("--distributed")) return train(args, stdout, stderr, null);
         var timeout = TimeoutOption(args);
@@ -47,7 +48,7 @@ internal sealed class DistributedRun : IDisposable
             // (options, data, a mismatch found at start) happen on every rank alike: rank 0 reports and aborts first,
             // and another rank speaks only when rank 0 has not ended the job by then.
             if (rank != 0) Thread.Sleep(TimeSpan.FromSeconds(2));
-            stderr.WriteLine($"backprop train{(rank == 0 ? "" : $" (rank {rank})")}: {(e is UsageException or RefusedException ? "" : "error: ")}{UserMessage.Of(e)}");
+            stderr.WriteLine($"backprop {command}{(rank == 0 ? "" : $" (rank {rank})")}: {(e is UsageException or RefusedException ? "" : "error: ")}{UserMessage.Of(e)}");
             stderr.Flush();
             run.Communicator.Abort(e is UsageException or RefusedException ? 2 : 1);
             throw;

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Backprop.Distributed;
 
 /// <summary>
@@ -7,13 +5,13 @@ namespace Backprop.Distributed;
 /// own (call <see cref="Average"/> after <c>Backward()</c>, before <c>optimizer.Step()</c>). The gradients of the
 /// trained parameters, taken in reverse order (the order backward finishes them, as PyTorch's DDP does), are cut into
 /// pieces of at most <see cref="BucketElements"/> floats; each bucket is one allreduce, issued in the same order on
-/// every rank. Each Grad becomes (Σ_r Grad_r) / N, in its own storage.
+/// every rank, as a <see cref="ReduceOperation.Mean"/>. Each Grad becomes (Σ_r Grad_r) / N, in its own storage.
 /// </summary>
 /// <remarks>
 /// A piece of at least <see cref="InPlaceMinimumBytes"/> (or a whole bucket, if buckets are smaller) is a bucket of
 /// its own, allreduced in place in the gradient's storage: no copy. Smaller pieces (biases, small layers) are gathered
 /// into a staging buffer of up to a bucket, so that many small gradients cost one message rather than one each; their
-/// sums are divided back out of it. The division is the same vectorised (Σ_r g_r) / N either way, so the bits do not
+/// means are copied back out of it. The communicator forms the same (Σ_r g_r) / N either way, so the bits do not
 /// depend on which pieces were staged. Which pieces go where depends only on the parameters' sizes, which of them are
 /// trained, and the bucket size, so every rank issues the same allreduces in the same order.
 /// <para>A tensor's storage is one whole array (<see cref="Tensor.AsSpan"/>), so gradients cannot be views into one
@@ -98,13 +96,11 @@ public sealed class GradientAverager
                     // This rank adds nothing to the sum, and keeps no gradient, as the parameter had none.
                     if (zeros.Length < s.Count) zeros = new float[s.Count];
                     zeros.AsSpan(0, s.Count).Clear();
-                    communicator.AllReduce(zeros.AsSpan(0, s.Count));
+                    communicator.AllReduce(zeros.AsSpan(0, s.Count), ReduceOperation.Mean);
                 }
                 else
                 {
-                    var values = grad.AsSpan().Slice(s.Offset, s.Count);
-                    communicator.AllReduce(values);
-                    Mean(values, values);
+                    communicator.AllReduce(grad.AsSpan().Slice(s.Offset, s.Count), ReduceOperation.Mean);
                 }
             }
             else
@@ -119,12 +115,12 @@ public sealed class GradientAverager
                     else target.Clear();
                     at += s.Count;
                 }
-                communicator.AllReduce(values);
+                communicator.AllReduce(values, ReduceOperation.Mean);
                 at = 0;
                 for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
                 {
                     var s = segments[i];
-                    if (GradientOf(s.Parameter) is { } grad) Mean(values.Slice(at, s.Count), grad.AsSpan().Slice(s.Offset, s.Count));
+                    if (GradientOf(s.Parameter) is { } grad) values.Slice(at, s.Count).CopyTo(grad.AsSpan().Slice(s.Offset, s.Count));
                     at += s.Count;
                 }
                 staged += bucket.Elements * sizeof(float);
@@ -132,16 +128,6 @@ public sealed class GradientAverager
             bytes += bucket.Elements * sizeof(float);
         }
         (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, buckets.Length, staged);
-    }
-
-    // mean = sum / N, vectorised, with the bits of a division per value: for N a power of two, 1/N is exact and
-    // sum · (1/N) is the same correctly rounded value as sum / N, for a multiplication's price (a vector division is
-    // slower in throughput, and may bound this pass rather than memory).
-    private void Mean(ReadOnlySpan<float> sums, Span<float> mean)
-    {
-        int n = communicator.Size;
-        if (System.Numerics.BitOperations.IsPow2(n)) TensorPrimitives.Multiply(sums, 1f / n, mean);
-        else TensorPrimitives.Divide(sums, n, mean);
     }
 
     private Tensor? GradientOf(int index)

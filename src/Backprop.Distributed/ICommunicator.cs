@@ -44,4 +44,11 @@ public enum ReduceOperation
 
     /// <summary>The smallest.</summary>
     Min,
+
+    /// <summary>
+    /// (x₀ + x₁ + … + x_{N−1}) / N: the sum, divided by the rank count as a division per value would round it (for
+    /// N a power of two, a multiplication by the exact 1/N gives those bits). NCCL's ncclAvg: a gradient average in
+    /// one call, which a communicator may fold into its last pass over the data.
+    /// </summary>
+    Mean,
 }

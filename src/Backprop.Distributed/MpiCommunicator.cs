@@ -77,11 +77,29 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     private long communicationTicks;
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// A sum or mean of at least <see cref="SharedMemoryMinimum"/> values among ranks that share a machine goes
+    /// through memory they share (see <see cref="UsesSharedMemory"/>); anything else is one MPI_Allreduce.
+    /// </remarks>
     public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
     {
         nint op = Op(operation);
+        if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && SharedMemory() is { } shared)
+        {
+            long begun = Enter("the shared-memory allreduce");
+            try
+            {
+                shared.AllReduce(data, operation == ReduceOperation.Mean, Size);
+            }
+            finally
+            {
+                Exit(begun, "the shared-memory allreduce", 0);
+            }
+            return;
+        }
         long start = Enter("MPI_Allreduce");
         fixed (float* p = data) Exit(start, "MPI_Allreduce", mpi.Allreduce(MpiNative.InPlace, p, data.Length, mpi.Float, op, mpi.CommWorld));
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data, Size);
     }
 
     /// <inheritdoc/>
@@ -90,6 +108,45 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         nint op = Op(operation);
         long start = Enter("MPI_Allreduce");
         fixed (double* p = data) Exit(start, "MPI_Allreduce", mpi.Allreduce(MpiNative.InPlace, p, data.Length, mpi.Double, op, mpi.CommWorld));
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data, Size);
+    }
+
+    /// <summary>
+    /// Float sums and means of at least this many values (32 KiB) go through shared memory when ranks share a machine;
+    /// below it one MPI_Allreduce's latency is about what the two barriers of the shared path cost.
+    /// </summary>
+    public const int SharedMemoryMinimum = 8192;
+
+    /// <summary>
+    /// Whether large float sums go through an MPI-3 shared-memory window among the ranks of each machine (and one
+    /// MPI_Allreduce per local rank across machines) rather than through MPI_Allreduce: true when every machine holds
+    /// the same number of ranks, two or more, unless BACKPROP_MPI_SHARED_MEMORY=0. Known after the first such sum
+    /// (it is set up then, collectively); false before.
+    /// </summary>
+    public bool UsesSharedMemory => shared is not null;
+
+    /// <summary>Ranks on each machine that share the window (0 when <see cref="UsesSharedMemory"/> is false).</summary>
+    public int SharedMemoryRanks => shared?.LocalSize ?? 0;
+
+    private SharedMemoryAllReduce? shared;
+    private bool sharedDecided;
+
+    // The shared window, set up by the first large sum (every rank makes that call at the same point, as it must for
+    // any collective), or null when this job cannot use one or BACKPROP_MPI_SHARED_MEMORY=0 turns it off.
+    private SharedMemoryAllReduce? SharedMemory()
+    {
+        if (sharedDecided) return shared;
+        sharedDecided = true;
+        if (Environment.GetEnvironmentVariable("BACKPROP_MPI_SHARED_MEMORY") == "0") return null;
+        long start = Enter("setting up the shared-memory window");
+        try
+        {
+            return shared = SharedMemoryAllReduce.Create(mpi, Rank);
+        }
+        finally
+        {
+            Exit(start, "setting up the shared-memory window", 0);
+        }
     }
 
     /// <inheritdoc/>
@@ -127,7 +184,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         disposed = true;
         int finalized;
         mpi.Finalized(&finalized);
-        if (finalized == 0) mpi.Finalize();
+        if (finalized != 0) return;
+        shared?.Dispose();
+        mpi.Finalize();
     }
 
     // Marks a collective as running for the watchdog; Exit (whose last argument is the call itself) clears the mark.
@@ -153,10 +212,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     private nint Op(ReduceOperation operation) => operation switch
     {
-        ReduceOperation.Sum => mpi.Sum,
+        ReduceOperation.Sum or ReduceOperation.Mean => mpi.Sum,   // a mean divides the sum afterwards
         ReduceOperation.Max => mpi.Max,
         ReduceOperation.Min => mpi.Min,
-        _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceOperation must be Sum, Max or Min."),
+        _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceOperation must be Sum, Max, Min or Mean."),
     };
 
     private void Watch()

@@ -14,7 +14,10 @@ internal sealed unsafe class MpiNative
     public const int ThreadMultiple = 3;   // MPI_THREAD_MULTIPLE: the watchdog thread may call MPI_Abort during a collective
     public static readonly nint InPlace = 1;
 
-    public readonly nint CommWorld, Float, Double, Sum, Max, Min;
+    public const int CommTypeShared = 0;   // MPI_COMM_TYPE_SHARED: the ranks that can share memory (one machine)
+    public const int ModeNoCheck = 1;      // MPI_MODE_NOCHECK
+
+    public readonly nint CommWorld, Float, Double, Sum, Max, Min, InfoNull;
     public readonly delegate* unmanaged<int*, nint*, int, int*, int> InitThread;
     public readonly delegate* unmanaged<int*, int> Initialized;
     public readonly delegate* unmanaged<int*, int> Finalized;
@@ -25,6 +28,15 @@ internal sealed unsafe class MpiNative
     public readonly delegate* unmanaged<nint, int> Barrier;
     public readonly delegate* unmanaged<nint, int, int> Abort;
     public readonly delegate* unmanaged<int> Finalize;
+    public readonly delegate* unmanaged<nint, int, int, nint, nint*, int> CommSplitType;
+    public readonly delegate* unmanaged<nint, int, int, nint*, int> CommSplit;
+    public readonly delegate* unmanaged<nint*, int> CommFree;
+    public readonly delegate* unmanaged<nint, int, nint, nint, void*, nint*, int> WinAllocateShared;
+    public readonly delegate* unmanaged<nint, int, nint*, int*, void*, int> WinSharedQuery;
+    public readonly delegate* unmanaged<int, nint, int> WinLockAll;
+    public readonly delegate* unmanaged<nint, int> WinUnlockAll;
+    public readonly delegate* unmanaged<nint, int> WinSync;
+    public readonly delegate* unmanaged<nint*, int> WinFree;
 
     private MpiNative(nint lib)
     {
@@ -34,6 +46,7 @@ internal sealed unsafe class MpiNative
         Sum = NativeLibrary.GetExport(lib, "ompi_mpi_op_sum");
         Max = NativeLibrary.GetExport(lib, "ompi_mpi_op_max");
         Min = NativeLibrary.GetExport(lib, "ompi_mpi_op_min");
+        InfoNull = NativeLibrary.GetExport(lib, "ompi_mpi_info_null");
         InitThread = (delegate* unmanaged<int*, nint*, int, int*, int>)NativeLibrary.GetExport(lib, "MPI_Init_thread");
         Initialized = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(lib, "MPI_Initialized");
         Finalized = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(lib, "MPI_Finalized");
@@ -44,6 +57,15 @@ internal sealed unsafe class MpiNative
         Barrier = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(lib, "MPI_Barrier");
         Abort = (delegate* unmanaged<nint, int, int>)NativeLibrary.GetExport(lib, "MPI_Abort");
         Finalize = (delegate* unmanaged<int>)NativeLibrary.GetExport(lib, "MPI_Finalize");
+        CommSplitType = (delegate* unmanaged<nint, int, int, nint, nint*, int>)NativeLibrary.GetExport(lib, "MPI_Comm_split_type");
+        CommSplit = (delegate* unmanaged<nint, int, int, nint*, int>)NativeLibrary.GetExport(lib, "MPI_Comm_split");
+        CommFree = (delegate* unmanaged<nint*, int>)NativeLibrary.GetExport(lib, "MPI_Comm_free");
+        WinAllocateShared = (delegate* unmanaged<nint, int, nint, nint, void*, nint*, int>)NativeLibrary.GetExport(lib, "MPI_Win_allocate_shared");
+        WinSharedQuery = (delegate* unmanaged<nint, int, nint*, int*, void*, int>)NativeLibrary.GetExport(lib, "MPI_Win_shared_query");
+        WinLockAll = (delegate* unmanaged<int, nint, int>)NativeLibrary.GetExport(lib, "MPI_Win_lock_all");
+        WinUnlockAll = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(lib, "MPI_Win_unlock_all");
+        WinSync = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(lib, "MPI_Win_sync");
+        WinFree = (delegate* unmanaged<nint*, int>)NativeLibrary.GetExport(lib, "MPI_Win_free");
     }
 
     private static MpiNative? loaded;

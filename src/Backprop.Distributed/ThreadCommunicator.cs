@@ -79,10 +79,11 @@ public sealed class ThreadCommunicator : ICommunicator
             for (int r = 1; r < Size; r++)
             {
                 float x = ((float[])group.Slots[r]!)[i];
-                acc = operation switch { ReduceOperation.Sum => acc + x, ReduceOperation.Max => MathF.Max(acc, x), _ => MathF.Min(acc, x) };
+                acc = operation switch { ReduceOperation.Sum or ReduceOperation.Mean => acc + x, ReduceOperation.Max => MathF.Max(acc, x), _ => MathF.Min(acc, x) };
             }
             data[i] = acc;
         }
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data, Size);
         Wait();   // nobody overwrites a slot before every rank has read them all
     }
 
@@ -97,10 +98,11 @@ public sealed class ThreadCommunicator : ICommunicator
             for (int r = 1; r < Size; r++)
             {
                 double x = ((double[])group.Slots[r]!)[i];
-                acc = operation switch { ReduceOperation.Sum => acc + x, ReduceOperation.Max => Math.Max(acc, x), _ => Math.Min(acc, x) };
+                acc = operation switch { ReduceOperation.Sum or ReduceOperation.Mean => acc + x, ReduceOperation.Max => Math.Max(acc, x), _ => Math.Min(acc, x) };
             }
             data[i] = acc;
         }
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data, Size);
         Wait();
     }
 

@@ -238,8 +238,8 @@ public sealed class InPlaceAveragingTests
     }
 
     /// <summary>
-    /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value, the
-    /// largest and smallest are the value, a broadcast leaves it.
+    /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value (a mean that
+    /// divided by N), the largest and smallest are the value, a broadcast leaves it.
     /// </summary>
     private sealed class MirrorCommunicator(int size) : ICommunicator
     {
@@ -249,13 +249,15 @@ public sealed class InPlaceAveragingTests
 
         public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
         {
-            if (operation == ReduceOperation.Sum) System.Numerics.Tensors.TensorPrimitives.Multiply(data, size, data);
+            if (operation is ReduceOperation.Sum or ReduceOperation.Mean) System.Numerics.Tensors.TensorPrimitives.Multiply(data, size, data);
+            if (operation == ReduceOperation.Mean) RankMean.Divide(data, size);
         }
 
         public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum)
         {
-            if (operation == ReduceOperation.Sum)
+            if (operation is ReduceOperation.Sum or ReduceOperation.Mean)
                 for (int i = 0; i < data.Length; i++) data[i] *= size;
+            if (operation == ReduceOperation.Mean) RankMean.Divide(data, size);
         }
 
         public void Broadcast(Span<float> data, int root = 0)

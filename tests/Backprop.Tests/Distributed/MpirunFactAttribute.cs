@@ -31,12 +31,16 @@ internal static class Mpirun
     private static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
     /// <summary>A started <c>mpirun -np <paramref name="ranks"/></c> of <c>backprop</c> with <paramref name="args"/>, output collected.</summary>
-    public static Run Start(int ranks, string workingDirectory, params string[] args)
+    public static Run Start(int ranks, string workingDirectory, params string[] args) => StartWith(ranks, workingDirectory, [], args);
+
+    /// <summary>As <see cref="Start"/>, with environment variables (NAME=VALUE) set on every rank.</summary>
+    public static Run StartWith(int ranks, string workingDirectory, string[] environment, params string[] args)
     {
         // Root in CI containers, more ranks than cores on small machines; loopback only; shared-memory copies without
         // CMA (process_vm_readv), which containers often forbid.
         string[] prefix = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl_tcp_if_include", "lo",
-            "--mca", "btl_vader_single_copy_mechanism", "none", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), Dotnet, Cli];
+            "--mca", "btl_vader_single_copy_mechanism", "none", .. environment.SelectMany(e => new[] { "-x", e }),
+            "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), Dotnet, Cli];
         return new Run(Path!, [.. prefix, .. args], workingDirectory);
     }
 

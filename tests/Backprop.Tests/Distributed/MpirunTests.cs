@@ -107,6 +107,28 @@ public sealed class MpirunTests : IDisposable
         }
     }
 
+    [MpirunFact]
+    public void TheCollectivesPassTheirSelfTestThroughSharedMemoryOnTwoAndThreeRanks()
+    {
+        foreach (int ranks in new[] { 2, 3 })
+        {
+            using var run = Mpirun.Start(ranks, dir, "selftest", "--distributed");
+            Assert.True(run.Wait() == 0, run.Output);
+            Assert.Contains($"collectives of {ranks} ranks (Open MPI); float sums of 8,192 values or more through shared memory among the {ranks} ranks of each machine", run.Output, StringComparison.Ordinal);
+            Assert.Contains("selftest: 11 passed, 0 failed", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("FAILED", run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [MpirunFact]
+    public void TheCollectivesPassTheirSelfTestThroughMpiAllreduceWhenSharedMemoryIsOff()
+    {
+        using var run = Mpirun.StartWith(3, dir, ["BACKPROP_MPI_SHARED_MEMORY=0"], "selftest", "--distributed", "--json");
+        Assert.True(run.Wait() == 0, run.Output);
+        Assert.Contains("\"large_float_sums\":\"MPI_Allreduce\"", run.Output, StringComparison.Ordinal);
+        Assert.Contains("\"failed\":0", run.Output, StringComparison.Ordinal);
+    }
+
     // kill -SIGNAL pid, ignoring a process that is already gone.
     private static void Signal(int pid, string signal)
     {

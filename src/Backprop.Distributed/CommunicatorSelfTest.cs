@@ -1,0 +1,170 @@
+namespace Backprop.Distributed;
+
+/// <summary>
+/// Checks a communicator's collectives against values every rank can compute alone (<c>mpirun -np N backprop
+/// selftest --distributed</c>): sums, means, largest and smallest of floats and doubles at lengths that reach every
+/// edge of the shared-memory path (a 64-byte line, a rank's chunk, a piece, the size below which MPI_Allreduce is
+/// used), broadcasts from the first and the last rank, and that every rank gets the same bits. Collective: every rank
+/// runs it, and every rank returns the same results.
+/// </summary>
+public static class CommunicatorSelfTest
+{
+    /// <summary>One check: what was checked, whether it held on every rank, and the first difference found.</summary>
+    public sealed record Result(string Check, bool Passed, string? Difference);
+
+    // Lengths around each edge: lines of 16 floats, chunks, MpiCommunicator.SharedMemoryMinimum, PieceFloats.
+    private static readonly int[] Lengths =
+    [
+        1, 15, 16, 17, 100, 8191, 8192, 8193, 3 * 16 * 347 + 5,
+        SharedMemoryAllReduce.PieceFloats - 1, SharedMemoryAllReduce.PieceFloats, SharedMemoryAllReduce.PieceFloats + 17,
+        2 * SharedMemoryAllReduce.PieceFloats + 3,
+    ];
+
+    /// <summary>Runs every check on <paramref name="communicator"/>'s ranks.</summary>
+    public static IReadOnlyList<Result> Run(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        var results = new List<Result>();
+        int n = communicator.Size;
+        foreach (var operation in new[] { ReduceOperation.Sum, ReduceOperation.Mean, ReduceOperation.Max, ReduceOperation.Min })
+        {
+            string? difference = null;
+            foreach (int length in Lengths)
+            {
+                var data = new float[length];
+                for (int i = 0; i < length; i++) data[i] = Exact(communicator.Rank, i);
+                communicator.AllReduce(data, operation);
+                for (int i = 0; i < length && difference is null; i++)
+                {
+                    float expected = Expected(operation, n, i);
+                    if (BitConverter.SingleToInt32Bits(data[i]) != BitConverter.SingleToInt32Bits(expected))
+                        difference = $"{length} values: [{i}] is {data[i]:R}, expected {expected:R}";
+                }
+            }
+            results.Add(Agreed(communicator, $"allreduce {Name(operation)} of floats, {Lengths.Length} lengths from 1 to {Lengths[^1]:N0}", difference));
+        }
+
+        // Values whose sums round: the order of the additions may vary with the path, but every rank must get the same
+        // bits, within float rounding of the exact sum.
+        {
+            string? difference = null;
+            foreach (int length in Lengths)
+            {
+                var data = new float[length];
+                for (int i = 0; i < length; i++) data[i] = Rounding(communicator.Rank, i);
+                communicator.AllReduce(data, ReduceOperation.Sum);
+                for (int i = 0; i < length && difference is null; i++)
+                {
+                    double exact = 0;
+                    for (int r = 0; r < n; r++) exact += Rounding(r, i);
+                    if (Math.Abs(data[i] - exact) > 1e-6 * n * Math.Max(1, Math.Abs(exact)))
+                        difference = $"{length} values: [{i}] is {data[i]:R}, the exact sum {exact:R}";
+                }
+                string? differs = SameOnEveryRank(communicator, data, length);   // a collective: every rank makes it
+                difference ??= differs;
+            }
+            results.Add(Agreed(communicator, "allreduce sum of floats that round: the same bits on every rank", difference));
+        }
+
+        foreach (var operation in new[] { ReduceOperation.Sum, ReduceOperation.Mean, ReduceOperation.Max, ReduceOperation.Min })
+        {
+            string? difference = null;
+            var data = new double[1000];
+            for (int i = 0; i < data.Length; i++) data[i] = Exact(communicator.Rank, i);
+            communicator.AllReduce(data, operation);
+            for (int i = 0; i < data.Length && difference is null; i++)
+            {
+                double expected = ExpectedDouble(operation, n, i);
+                if (BitConverter.DoubleToInt64Bits(data[i]) != BitConverter.DoubleToInt64Bits(expected))
+                    difference = $"[{i}] is {data[i]:R}, expected {expected:R}";
+            }
+            results.Add(Agreed(communicator, $"allreduce {Name(operation)} of doubles", difference));
+        }
+
+        foreach (int root in n == 1 ? [0] : new[] { 0, n - 1 })
+        {
+            string? difference = null;
+            foreach (int length in new[] { 1, 8193, SharedMemoryAllReduce.PieceFloats + 17 })
+            {
+                var floats = new float[length];
+                var doubles = new double[Math.Min(length, 1000)];
+                for (int i = 0; i < length; i++) floats[i] = Exact(communicator.Rank, i);
+                for (int i = 0; i < doubles.Length; i++) doubles[i] = Exact(communicator.Rank, i);
+                communicator.Broadcast(floats, root);
+                communicator.Broadcast(doubles, root);
+                for (int i = 0; i < length && difference is null; i++)
+                    if (floats[i] != Exact(root, i)) difference = $"{length} floats: [{i}] is {floats[i]:R}, rank {root}'s {Exact(root, i):R}";
+                for (int i = 0; i < doubles.Length && difference is null; i++)
+                    if (doubles[i] != Exact(root, i)) difference = $"{doubles.Length} doubles: [{i}] is {doubles[i]:R}, rank {root}'s {Exact(root, i):R}";
+            }
+            results.Add(Agreed(communicator, $"broadcast from rank {root}", difference));
+        }
+        return results;
+    }
+
+    // Multiples of 1/16 below 32 in size: any number of ranks' sums are exact in float, in any order.
+    private static float Exact(int rank, int i) => ((i * 7 + rank * 13) % 1024 - 512) / 16f;
+
+    // Values with full mantissas, so that sums round.
+    private static float Rounding(int rank, int i) => MathF.Sin(i * 0.37f + rank * 1.3f) * (1 + (i % 7) / 3f);
+
+    private static float Expected(ReduceOperation operation, int ranks, int i)
+    {
+        float value = Exact(0, i);
+        for (int r = 1; r < ranks; r++)
+        {
+            float x = Exact(r, i);
+            value = operation switch
+            {
+                ReduceOperation.Max => MathF.Max(value, x),
+                ReduceOperation.Min => MathF.Min(value, x),
+                _ => value + x,
+            };
+        }
+        return operation == ReduceOperation.Mean ? value / ranks : value;
+    }
+
+    private static double ExpectedDouble(ReduceOperation operation, int ranks, int i)
+    {
+        double value = Exact(0, i);
+        for (int r = 1; r < ranks; r++)
+        {
+            double x = Exact(r, i);
+            value = operation switch
+            {
+                ReduceOperation.Max => Math.Max(value, x),
+                ReduceOperation.Min => Math.Min(value, x),
+                _ => value + x,
+            };
+        }
+        return operation == ReduceOperation.Mean ? value / ranks : value;
+    }
+
+    // Whether rank 0's bits of data reach every rank unchanged: rank 0 broadcasts them, each rank compares.
+    private static string? SameOnEveryRank(ICommunicator communicator, float[] data, int length)
+    {
+        var root = (float[])data.Clone();
+        communicator.Broadcast(root);
+        for (int i = 0; i < length; i++)
+            if (BitConverter.SingleToInt32Bits(root[i]) != BitConverter.SingleToInt32Bits(data[i]))
+                return $"{length} values: [{i}] is {data[i]:R} on rank {communicator.Rank} and {root[i]:R} on rank 0";
+        return null;
+    }
+
+    // A check passes when it passed on every rank; the message is the lowest failing rank's (all ranks return it).
+    private static Result Agreed(ICommunicator communicator, string check, string? difference)
+    {
+        Span<double> failing = [difference is null ? double.MaxValue : communicator.Rank];
+        communicator.AllReduce(failing, ReduceOperation.Min);
+        if (failing[0] == double.MaxValue) return new Result(check, true, null);
+        int rank = (int)failing[0];
+        var message = new double[512];
+        if (communicator.Rank == rank)
+            for (int i = 0; i < Math.Min(difference!.Length, message.Length); i++) message[i] = difference[i];
+        communicator.Broadcast(message, rank);
+        var text = new string([.. message.TakeWhile(c => c != 0).Select(c => (char)c)]);
+        return new Result(check, false, $"rank {rank}: {text}");
+    }
+
+    private static string Name(ReduceOperation operation) => operation.ToString().ToLowerInvariant();
+}

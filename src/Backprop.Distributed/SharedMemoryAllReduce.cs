@@ -1,0 +1,206 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Backprop.Distributed;
+
+/// <summary>
+/// The float sum or mean of <see cref="MpiCommunicator.AllReduce(Span{float}, ReduceOperation)"/> among ranks that
+/// share a machine, through one MPI-3 shared-memory window (MPI_Win_allocate_shared) instead of messages; across
+/// machines, one MPI_Allreduce per local rank on its own chunk. Every rank gets the same bits.
+/// </summary>
+/// <remarks>
+/// A buffer goes through in pieces of at most <see cref="PieceFloats"/> values. For each piece, with n ranks on each
+/// machine and local rank r owning chunk r (n chunks of whole 64-byte lines):
+/// <list type="number">
+/// <item>each rank copies its piece into its own slot of the window;</item>
+/// <item>barrier; rank r sums chunk r over every slot, in local-rank order ((x₀ + x₁) + x₂ …), into its own slot: a
+/// reduce-scatter that reads each value once. With several machines, chunk r is then allreduced by MPI among the
+/// ranks that are local rank r on each machine (n small allreduces at once instead of one large one). The mean
+/// divides the finished sum by the rank count;</item>
+/// <item>barrier; every rank copies each chunk from its owner's slot: an allgather.</item>
+/// </list>
+/// Open MPI's own allreduce on one machine sends the whole buffer through its shared-memory transport and reduces it
+/// on every rank; here a rank reduces only its chunk, and the mean costs no extra pass. Each rank has two slots that
+/// alternate between pieces, so a rank that runs on into the next piece never overwrites a slot another rank is still
+/// reading, and two barriers per piece suffice. Every machine must hold the same number of ranks (what
+/// <c>mpirun -np N</c> with N a multiple of the machine count gives); otherwise <see cref="Create"/> returns null and
+/// MPI's allreduce is used.
+/// </remarks>
+internal sealed unsafe class SharedMemoryAllReduce : IDisposable
+{
+    /// <summary>Most values of a buffer reduced at once (1 MiB); each rank's window holds two such slots.</summary>
+    public const int PieceFloats = 1 << 18;
+
+    private const int LineFloats = 16;   // a chunk starts on a 64-byte line, so no two owners write one line
+
+    private readonly MpiNative mpi;
+    private nint node, across, window;
+    private readonly float*[] slots;     // each local rank's two slots, PieceFloats apart
+    private readonly float*[] sources;   // this piece's slot of each local rank (scratch of Sum)
+    private int phase;
+    private bool disposed;
+
+    private SharedMemoryAllReduce(MpiNative mpi, nint node, nint across, int localRank, int localSize, int acrossSize)
+    {
+        this.mpi = mpi;
+        (this.node, this.across) = (node, across);
+        (LocalRank, LocalSize, AcrossSize) = (localRank, localSize, acrossSize);
+        slots = new float*[localSize];
+        sources = new float*[localSize];
+        float* mine;
+        nint win;
+        Check(mpi.WinAllocateShared((nint)2 * PieceFloats * sizeof(float), sizeof(float), mpi.InfoNull, node, &mine, &win), "MPI_Win_allocate_shared");
+        window = win;
+        for (int q = 0; q < localSize; q++)
+        {
+            nint size;
+            int unit;
+            float* slot;
+            Check(mpi.WinSharedQuery(window, q, &size, &unit, &slot), "MPI_Win_shared_query");
+            slots[q] = slot;
+        }
+        // One passive epoch for the window's life: MPI_Win_sync then orders this rank's loads and stores around each barrier.
+        Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
+    }
+
+    /// <summary>This rank's index among the ranks of its machine.</summary>
+    public int LocalRank { get; }
+
+    /// <summary>Ranks on each machine.</summary>
+    public int LocalSize { get; }
+
+    /// <summary>Machines (ranks with this local rank, one per machine).</summary>
+    public int AcrossSize { get; }
+
+    /// <summary>
+    /// Collective over MPI_COMM_WORLD: the shared window of this machine's ranks, or null when no machine holds two
+    /// or more ranks, or the machines hold different numbers of ranks.
+    /// </summary>
+    public static SharedMemoryAllReduce? Create(MpiNative mpi, int worldRank)
+    {
+        nint node;
+        Check(mpi.CommSplitType(mpi.CommWorld, MpiNative.CommTypeShared, worldRank, mpi.InfoNull, &node), "MPI_Comm_split_type");
+        int localRank, localSize;
+        Check(mpi.CommRank(node, &localRank), "MPI_Comm_rank");
+        Check(mpi.CommSize(node, &localSize), "MPI_Comm_size");
+        double* range = stackalloc double[] { localSize, -localSize };   // largest and (negated) smallest machine
+        Check(mpi.Allreduce(MpiNative.InPlace, range, 2, mpi.Double, mpi.Max, mpi.CommWorld), "MPI_Allreduce");
+        if (range[0] != -range[1] || localSize < 2)
+        {
+            Check(mpi.CommFree(&node), "MPI_Comm_free");
+            return null;
+        }
+        nint across;
+        Check(mpi.CommSplit(mpi.CommWorld, localRank, worldRank, &across), "MPI_Comm_split");
+        int acrossSize;
+        Check(mpi.CommSize(across, &acrossSize), "MPI_Comm_size");
+        return new SharedMemoryAllReduce(mpi, node, across, localRank, localSize, acrossSize);
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="data"/> on every rank by the sum over all ranks (or, with <paramref name="mean"/>,
+    /// the sum divided by <paramref name="worldSize"/>). Collective: every rank calls it with the same length.
+    /// </summary>
+    public void AllReduce(Span<float> data, bool mean, int worldSize)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        fixed (float* start = data)
+        {
+            for (int offset = 0; offset < data.Length; offset += PieceFloats)
+            {
+                int count = Math.Min(PieceFloats, data.Length - offset);
+                float* piece = start + offset;
+                int slotOffset = phase * PieceFloats;
+                phase ^= 1;
+                float* mine = slots[LocalRank] + slotOffset;
+                Buffer.MemoryCopy(piece, mine, (long)count * sizeof(float), (long)count * sizeof(float));
+                Synchronize();
+
+                var (lo, hi) = Chunk(LocalRank, count);
+                if (hi > lo)
+                {
+                    for (int q = 0; q < LocalSize; q++) sources[q] = slots[q] + slotOffset + lo;
+                    bool divideHere = mean && AcrossSize == 1;
+                    Sum(sources, mine + lo, hi - lo, divideHere ? worldSize : 1);
+                    if (AcrossSize > 1)
+                    {
+                        Check(mpi.Allreduce(MpiNative.InPlace, mine + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
+                        if (mean) RankMean.Divide(new Span<float>(mine + lo, hi - lo), worldSize);
+                    }
+                }
+                Synchronize();
+
+                for (int q = 0; q < LocalSize; q++)
+                {
+                    var (from, to) = Chunk(q, count);
+                    long bytes = (long)(to - from) * sizeof(float);
+                    Buffer.MemoryCopy(slots[q] + slotOffset + from, piece + from, bytes, bytes);
+                }
+            }
+        }
+    }
+
+    // Local rank q's chunk [lo, hi) of a piece of `count` values: equal runs of whole lines, the last one short.
+    private (int Lo, int Hi) Chunk(int q, int count)
+    {
+        int per = (count + LocalSize * LineFloats - 1) / (LocalSize * LineFloats) * LineFloats;
+        int lo = Math.Min(q * per, count);
+        return (lo, Math.Min(lo + per, count));
+    }
+
+    // Every local rank's stores before this point are visible to every local rank's loads after it.
+    private void Synchronize()
+    {
+        Check(mpi.WinSync(window), "MPI_Win_sync");
+        Check(mpi.Barrier(node), "MPI_Barrier");
+        Check(mpi.WinSync(window), "MPI_Win_sync");
+    }
+
+    // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks, for i < count (ranks 1: the sum). target may be one of the
+    // sources: each position is read from every source before it is written.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Sum(float*[] sources, float* target, int count, int ranks)
+    {
+        int n = sources.Length;
+        bool multiply = BitOperations.IsPow2(ranks);
+        float inverse = 1f / ranks;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var inverses = new Vector<float>(inverse);
+            var divisors = new Vector<float>(ranks);
+            for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var sum = Vector.Load(sources[0] + i);
+                for (int q = 1; q < n; q++) sum += Vector.Load(sources[q] + i);
+                if (ranks > 1) sum = multiply ? sum * inverses : sum / divisors;
+                sum.Store(target + i);
+            }
+        }
+        for (; i < count; i++)
+        {
+            float sum = sources[0][i];
+            for (int q = 1; q < n; q++) sum += sources[q][i];
+            if (ranks > 1) sum = multiply ? sum * inverse : sum / ranks;
+            target[i] = sum;
+        }
+    }
+
+    private static void Check(int result, string name)
+    {
+        if (result != 0) throw new InvalidOperationException($"{name} failed with MPI error code {result}.");
+    }
+
+    /// <summary>Frees the window and the communicators (collective: every rank disposes, before MPI_Finalize).</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        nint win = window, n = node, a = across;
+        mpi.WinUnlockAll(win);
+        mpi.WinFree(&win);
+        mpi.CommFree(&a);
+        mpi.CommFree(&n);
+        (window, node, across) = (0, 0, 0);
+    }
+}
