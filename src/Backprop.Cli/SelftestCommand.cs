@@ -78,7 +78,8 @@ internal sealed class SelftestCommand : ICommand
         var results = Distributed.CommunicatorSelfTest.Run(communicator);
         int failed = results.Count(r => !r.Passed), passed = results.Count - failed;
         string path = communicator.UsesSharedMemory
-            ? $"shared memory among the {communicator.SharedMemoryRanks} ranks of each machine"
+            ? $"shared memory among the {communicator.SharedMemoryRanks} ranks of each machine" +
+              (communicator.SharedMemoryMachines > 1 ? $", MPI_Allreduce across {communicator.SharedMemoryMachines} machines" : "")
             : "MPI_Allreduce";
         if (json)
         {

@@ -128,8 +128,16 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// <summary>Ranks on each machine that share the window (0 when <see cref="UsesSharedMemory"/> is false).</summary>
     public int SharedMemoryRanks => shared?.LocalSize ?? 0;
 
+    /// <summary>Machines whose windows are joined by MPI_Allreduce (0 when <see cref="UsesSharedMemory"/> is false).</summary>
+    public int SharedMemoryMachines => shared?.AcrossSize ?? 0;
+
     private SharedMemoryAllReduce? shared;
     private bool sharedDecided;
+
+    // BACKPROP_MPI_RANKS_PER_MACHINE=k makes each k consecutive ranks one machine: the path across machines (an
+    // MPI_Allreduce per local rank) runs on one, for `selftest --distributed` and the tests.
+    private static int RanksPerMachineForTesting() =>
+        int.TryParse(Environment.GetEnvironmentVariable("BACKPROP_MPI_RANKS_PER_MACHINE"), out int k) && k > 0 ? k : 0;
 
     // The shared window, set up by the first large sum (every rank makes that call at the same point, as it must for
     // any collective), or null when this job cannot use one or BACKPROP_MPI_SHARED_MEMORY=0 turns it off.
@@ -141,7 +149,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         long start = Enter("setting up the shared-memory window");
         try
         {
-            return shared = SharedMemoryAllReduce.Create(mpi, Rank);
+            return shared = SharedMemoryAllReduce.Create(mpi, Rank, RanksPerMachineForTesting());
         }
         finally
         {

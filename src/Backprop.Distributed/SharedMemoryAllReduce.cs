@@ -76,10 +76,17 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
     /// Collective over MPI_COMM_WORLD: the shared window of this machine's ranks, or null when no machine holds two
     /// or more ranks, or the machines hold different numbers of ranks.
     /// </summary>
-    public static SharedMemoryAllReduce? Create(MpiNative mpi, int worldRank)
+    /// <param name="mpi">The bound API.</param>
+    /// <param name="worldRank">This rank in MPI_COMM_WORLD.</param>
+    /// <param name="ranksPerMachine">
+    /// 0: the machines are what MPI_COMM_TYPE_SHARED finds; k &gt; 0: each k consecutive ranks count as one machine
+    /// (for testing the path across machines on one).
+    /// </param>
+    public static SharedMemoryAllReduce? Create(MpiNative mpi, int worldRank, int ranksPerMachine = 0)
     {
         nint node;
-        Check(mpi.CommSplitType(mpi.CommWorld, MpiNative.CommTypeShared, worldRank, mpi.InfoNull, &node), "MPI_Comm_split_type");
+        if (ranksPerMachine > 0) Check(mpi.CommSplit(mpi.CommWorld, worldRank / ranksPerMachine, worldRank, &node), "MPI_Comm_split");
+        else Check(mpi.CommSplitType(mpi.CommWorld, MpiNative.CommTypeShared, worldRank, mpi.InfoNull, &node), "MPI_Comm_split_type");
         int localRank, localSize;
         Check(mpi.CommRank(node, &localRank), "MPI_Comm_rank");
         Check(mpi.CommSize(node, &localSize), "MPI_Comm_size");

@@ -121,6 +121,19 @@ public sealed class MpirunTests : IDisposable
     }
 
     [MpirunFact]
+    public void TheCollectivesPassTheirSelfTestAcrossMachinesSimulatedOnOne()
+    {
+        // 4 ranks as 2 machines of 2, 6 as 3 of 2: each chunk's sum crosses machines through MPI_Allreduce.
+        foreach (int ranks in new[] { 4, 6 })
+        {
+            using var run = Mpirun.StartWith(ranks, dir, ["BACKPROP_MPI_RANKS_PER_MACHINE=2"], "selftest", "--distributed");
+            Assert.True(run.Wait() == 0, run.Output);
+            Assert.Contains($"through shared memory among the 2 ranks of each machine, MPI_Allreduce across {ranks / 2} machines", run.Output, StringComparison.Ordinal);
+            Assert.Contains("selftest: 11 passed, 0 failed", run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [MpirunFact]
     public void TheCollectivesPassTheirSelfTestThroughMpiAllreduceWhenSharedMemoryIsOff()
     {
         using var run = Mpirun.StartWith(3, dir, ["BACKPROP_MPI_SHARED_MEMORY=0"], "selftest", "--distributed", "--json");
