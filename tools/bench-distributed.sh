@@ -12,8 +12,10 @@
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
 # Needs (Debian): apt-get install -y openmpi-bin libopenmpi-dev dataset-fashion-mnist
 #
-# Usage: tools/bench-distributed.sh [--quick] [--ranks N] [--split]
+# Usage: tools/bench-distributed.sh [--quick] [--ranks N] [--split] [--repeat R]
 #   --quick    few rows: checks that every piece runs, measures nothing worth quoting
+#   --repeat R runs each model's pair (1 rank, then N ranks) R times in turn and prints each pair and the medians: on a
+#              shared virtual machine one pair's speedup can move by half either way
 #   --split    also splits the speedup into three factors, speedup = N × batch × sharing × communication:
 #              batch = samples/s of one process at the local batch (64 / N) over one at 64; sharing = samples/s of
 #              each of N independent processes at the local batch, run at once on their own cores (no MPI), over one
@@ -24,12 +26,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() { sed -n '/^# Usage:/,/^#   --ranks/p' "$0" | sed 's/^# \{0,1\}//'; }
-quick=0 ranks=2 split=0 split_rows=()
+quick=0 ranks=2 split=0 repeat=1 split_rows=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --split) split=1 ;;
     --ranks) [ $# -ge 2 ] || { echo "bench-distributed.sh: --ranks needs a number" >&2; exit 2; }; ranks=$2; shift ;;
+    --repeat) [ $# -ge 2 ] && [ "$2" -ge 1 ] 2>/dev/null || { echo "bench-distributed.sh: --repeat needs a count of 1 or more" >&2; exit 2; }; repeat=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-distributed.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -101,10 +104,23 @@ independent() {
 printf "%-4s %12s %12s %9s %10s %16s %14s\n" model "1 rank/s" "$ranks ranks/s" speedup efficiency "bytes/step" "comm share"
 for model in mlp cnn; do
   if [ $model = mlp ]; then spec=$mlp rows=$mlp_rows; else spec=$cnn rows=$cnn_rows; fi
-  read -r one _ _ < <(run $model "$spec" "$rows" 1)
-  read -r many bytes share < <(run $model "$spec" "$rows" "$ranks")
-  awk -v m=$model -v a="$one" -v b="$many" -v n="$ranks" -v by="$bytes" -v sh="$share" 'BEGIN {
-    printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13s%%\n", m, a, b, b / a, 100 * b / (n * a), by, sh }'
+  pairs=()
+  for ((k = 1; k <= repeat; k++)); do
+    read -r one _ _ < <(run $model "$spec" "$rows" 1)
+    read -r many bytes share < <(run $model "$spec" "$rows" "$ranks")
+    awk -v m=$model -v a="$one" -v b="$many" -v n="$ranks" -v by="$bytes" -v sh="$share" 'BEGIN {
+      printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13s%%\n", m, a, b, b / a, 100 * b / (n * a), by, sh }'
+    pairs+=("$one $many $share")
+  done
+  if [ "$repeat" -gt 1 ]; then
+    # Medians of the R pairs: of each column, and of the pairs' speedups (not the ratio of the medians).
+    printf '%s\n' "${pairs[@]}" | awk -v m=$model -v n="$ranks" -v by="$bytes" '
+      function median(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                                         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+      { k++; one[k] = $1; many[k] = $2; share[k] = $3; speed[k] = $2 / $1; lo = (k == 1 || speed[k] < lo) ? speed[k] : lo; hi = (k == 1 || speed[k] > hi) ? speed[k] : hi }
+      END { s = median(speed, k); printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13.1f%%   median of %d pairs (speedups %.2fx to %.2fx)\n",
+              m, median(one, k), median(many, k), s, 100 * s / n, by, median(share, k), k, lo, hi }'
+  fi
   if [ $split = 1 ]; then
     local_batch=$((64 / ranks))
     read -r small < <(run_plain $model "$spec" "$rows" $local_batch)

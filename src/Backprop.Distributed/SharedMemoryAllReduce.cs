@@ -12,13 +12,15 @@ namespace Backprop.Distributed;
 /// A buffer goes through in pieces of at most <see cref="PieceFloats"/> values. For each piece, with n ranks on each
 /// machine and local rank r owning chunk r (n chunks of whole 64-byte lines):
 /// <list type="number">
-/// <item>each rank copies its piece into its own slot of the window;</item>
-/// <item>barrier; rank r sums chunk r over every slot, in local-rank order ((x₀ + x₁) + x₂ …), into its own slot: a
-/// reduce-scatter that reads each value once. With several machines, chunk r is then allreduced by MPI among the
-/// ranks that are local rank r on each machine (n small allreduces at once instead of one large one). The mean
-/// divides the finished sum by the rank count;</item>
-/// <item>barrier; every rank copies each chunk from its owner's slot: an allgather.</item>
+/// <item>each rank copies every chunk but its own into its slot of the window;</item>
+/// <item>barrier; rank r sums chunk r over the ranks, in local-rank order ((x₀ + x₁) + x₂ …), its own values from its
+/// buffer and the others' from their slots, into its buffer and its slot: a reduce-scatter that reads each value once.
+/// With several machines, chunk r is then allreduced by MPI among the ranks that are local rank r on each machine (n
+/// small allreduces at once instead of one large one). The mean divides the finished sum by the rank count;</item>
+/// <item>barrier; every rank copies each other chunk from its owner's slot: an allgather.</item>
 /// </list>
+/// Per rank that moves each value about four times ((n − 1)/n of the buffer in, its chunk summed from n places and
+/// stored twice, (n − 1)/n out), where copying the whole buffer in and out would move it about five and a half times.
 /// Open MPI's own allreduce on one machine sends the whole buffer through its shared-memory transport and reduces it
 /// on every rank; here a rank reduces only its chunk, and the mean costs no extra pass. Each rank has two slots that
 /// alternate between pieces, so a rank that runs on into the next piece never overwrites a slot another rank is still
@@ -120,31 +122,40 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
                 int slotOffset = phase * PieceFloats;
                 phase ^= 1;
                 float* mine = slots[LocalRank] + slotOffset;
-                Buffer.MemoryCopy(piece, mine, (long)count * sizeof(float), (long)count * sizeof(float));
+                // Every chunk but this rank's own goes into its slot, where the chunk's owner reads it.
+                for (int q = 0; q < LocalSize; q++)
+                    if (q != LocalRank) CopyChunk(q, count, piece, mine);
                 Synchronize();
 
                 var (lo, hi) = Chunk(LocalRank, count);
                 if (hi > lo)
                 {
-                    for (int q = 0; q < LocalSize; q++) sources[q] = slots[q] + slotOffset + lo;
-                    bool divideHere = mean && AcrossSize == 1;
-                    Sum(sources, mine + lo, hi - lo, divideHere ? worldSize : 1);
-                    if (AcrossSize > 1)
+                    // This rank's own values come from its buffer, the others' from their slots; the sum lands in the
+                    // buffer and, for the others to copy, in this rank's slot.
+                    for (int q = 0; q < LocalSize; q++) sources[q] = (q == LocalRank ? piece : slots[q] + slotOffset) + lo;
+                    if (AcrossSize == 1) Sum(sources, piece + lo, mine + lo, hi - lo, mean ? worldSize : 1);
+                    else
                     {
-                        Check(mpi.Allreduce(MpiNative.InPlace, mine + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
-                        if (mean) RankMean.Divide(new Span<float>(mine + lo, hi - lo), worldSize);
+                        Sum(sources, piece + lo, null, hi - lo, 1);
+                        Check(mpi.Allreduce(MpiNative.InPlace, piece + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
+                        if (mean) RankMean.Divide(new Span<float>(piece + lo, hi - lo), worldSize);
+                        CopyChunk(LocalRank, count, piece, mine);
                     }
                 }
                 Synchronize();
 
                 for (int q = 0; q < LocalSize; q++)
-                {
-                    var (from, to) = Chunk(q, count);
-                    long bytes = (long)(to - from) * sizeof(float);
-                    Buffer.MemoryCopy(slots[q] + slotOffset + from, piece + from, bytes, bytes);
-                }
+                    if (q != LocalRank) CopyChunk(q, count, slots[q] + slotOffset, piece);
             }
         }
+    }
+
+    // Chunk q of a piece of `count` values, from one piece-sized buffer to another.
+    private void CopyChunk(int q, int count, float* from, float* to)
+    {
+        var (lo, hi) = Chunk(q, count);
+        long bytes = (long)(hi - lo) * sizeof(float);
+        Buffer.MemoryCopy(from + lo, to + lo, bytes, bytes);
     }
 
     // Local rank q's chunk [lo, hi) of a piece of `count` values: equal runs of whole lines, the last one short.
@@ -163,10 +174,11 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
         Check(mpi.WinSync(window), "MPI_Win_sync");
     }
 
-    // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks, for i < count (ranks 1: the sum). target may be one of the
-    // sources: each position is read from every source before it is written.
+    // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks for i < count (ranks 1: the sum), the division as
+    // RankMean.Divide forms it; also stored to copy[i] when copy is not null. target may be one of the sources: each
+    // position is read from every source before it is written.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Sum(float*[] sources, float* target, int count, int ranks)
+    private static void Sum(float*[] sources, float* target, float* copy, int count, int ranks)
     {
         int n = sources.Length;
         bool multiply = BitOperations.IsPow2(ranks);
@@ -182,6 +194,7 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
                 for (int q = 1; q < n; q++) sum += Vector.Load(sources[q] + i);
                 if (ranks > 1) sum = multiply ? sum * inverses : sum / divisors;
                 sum.Store(target + i);
+                if (copy != null) sum.Store(copy + i);
             }
         }
         for (; i < count; i++)
@@ -190,6 +203,7 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
             for (int q = 1; q < n; q++) sum += sources[q][i];
             if (ranks > 1) sum = multiply ? sum * inverse : sum / ranks;
             target[i] = sum;
+            if (copy != null) copy[i] = sum;
         }
     }
 
