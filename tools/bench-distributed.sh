@@ -7,7 +7,8 @@
 # single run only. Prints samples/s (the fourth epoch's, after the tiered JIT has recompiled the hot methods), the
 # scaling efficiency (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share
 # of training time (inside epochs) spent averaging gradients: the allreduces, waiting there for the other rank, staging
-# and dividing.
+# and dividing. Last, `backprop bench --allreduce` on the same ranks: the averaging alone, through the shared-memory
+# window and through MPI_Allreduce.
 #
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
 # Needs (Debian): apt-get install -y openmpi-bin libopenmpi-dev dataset-fashion-mnist
@@ -138,3 +139,7 @@ if [ $split = 1 ]; then
   echo "(speedup = $ranks × batch × sharing × comm; '$ranks at once' is each of $ranks independent processes)" >&2
 fi
 echo "targets (issue 14): 2 ranks vs 1 at least 1.7x on the CNN and 1.5x on the MLP" >&2
+echo
+# The collective alone, each path in turn: what a step's averaging costs without the waiting for the slower rank.
+quick_flag=(); [ $quick = 1 ] && quick_flag=(--quick)
+"${mpi[@]}" -np "$ranks" "${cli[@]}" bench --allreduce "${quick_flag[@]}" 2>&1 | tr -d '\033' | sed 's/^\[?1h=//'

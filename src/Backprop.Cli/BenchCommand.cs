@@ -19,13 +19,17 @@ internal sealed class BenchCommand : ICommand
     public string Name => "bench";
     public string Summary => "measure GEMM, MLP and CNN training and inference speed, and allocation per step";
     public string Usage =>
-        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--bn-steps N] [--text-steps N] [--quick]\n\n" +
+        "usage: backprop bench [--json] [--steps N] [--cnn-steps N] [--bn-steps N] [--text-steps N] [--quick]\n" +
+        "       mpirun -np N backprop bench --allreduce [--json] [--quick]\n\n" +
         "  --steps N            MLP training steps per timed epoch (default 400, batch 64; two epochs are timed)\n" +
         "  --cnn-steps N        CNN training steps per timed epoch (default 60, batch 64; 0 skips the CNN)\n" +
         "  --bn-steps N         CNN+BatchNorm training steps per timed epoch (default: as --cnn-steps; 0 skips it)\n" +
         "  --text-steps N       GPT and LSTM language-model training steps timed (default and fewest 40, batch 12; 0 skips them)\n" +
         "  --quick              smaller sizes and fewer steps (a smoke test, not a measurement)\n" +
-        "  --json               print one JSON object\n\n" +
+        "  --json               print one JSON object\n" +
+        "  --allreduce          under mpirun: time averaging float gradients of several sizes (those of the reference\n" +
+        "                       MLP and CNN among them) over the ranks, through the shared-memory window and through\n" +
+        "                       MPI_Allreduce, in alternating blocks; rank 0 prints the medians\n\n" +
         "The MLP is 784-256-128-10 with ReLU, Adam lr 1e-3, cross-entropy, batch 64, on Fashion-MNIST when\n" +
         $"{Datasets.FashionMnistDirectory} exists, else on random data of the same shape.\n" +
         $"The CNN is {CnnSpec}\n" +
@@ -37,10 +41,19 @@ internal sealed class BenchCommand : ICommand
         "are their PyTorch peers, on fortunes).\n" +
         "BACKPROP_GEMM=scalar|v128|v256|v512 and BACKPROP_THREADS=N force a GEMM kernel and thread count.\n";
 
-    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        DistributedRun.Wrap(args, stdout, stderr, Measure, Name, distributed: args.Contains("--allreduce"), launch: "backprop bench --allreduce");
+
+    private int Measure(string[] args, TextWriter stdout, TextWriter stderr, DistributedRun? dist)
     {
-        var cl = new CommandLine(args, ["steps", "cnn-steps", "bn-steps", "text-steps"], ["json", "quick"]);
+        var cl = new CommandLine(args, ["steps", "cnn-steps", "bn-steps", "text-steps"], ["json", "quick", "allreduce"]);
         if (cl.Positionals.Count > 0) throw new UsageException($"unexpected argument '{cl.Positionals[0]}'.");
+        if (dist is not null)
+        {
+            foreach (var o in new[] { "steps", "cnn-steps", "bn-steps", "text-steps" })
+                if (cl.Has(o)) throw new UsageException($"--{o} measures training; --allreduce measures only the collective.");
+            return AllReduceBench.Run(dist, cl.Has("json"), cl.Has("quick"), cl.Has("json") ? stderr : stdout, stdout);
+        }
         bool quick = cl.Has("quick"), json = cl.Has("json");
         int steps = cl.Int("steps", quick ? 20 : 400, min: 1);
         int cnnSteps = cl.Int("cnn-steps", quick ? 3 : 60, min: 0);

@@ -29,12 +29,16 @@ internal sealed class DistributedRun : IDisposable
 
     /// <summary>
     /// Runs <paramref name="train"/> (the <paramref name="command"/>) directly, or with <c>--distributed</c> as one
-    /// rank of an Open MPI job: output only on rank 0, MPI_Finalize at the end, MPI_Abort on an error.
+    /// rank of an Open MPI job (<paramref name="distributed"/>, by default: whether the arguments hold
+    /// <c>--distributed</c>): output only on rank 0, MPI_Finalize at the end, MPI_Abort on an error. Without mpirun the
+    /// error names <paramref name="launch"/> (e.g. <c>backprop selftest --distributed</c>) when given.
     /// </summary>
     public static int Wrap(string[] args, TextWriter stdout, TextWriter stderr, Func<string[], TextWriter, TextWriter, DistributedRun?, int> train,
-        string command = "train")
+        string command = "train", bool? distributed = null, string? launch = null)
     {
-        if (!args.Contains("--distributed")) return train(args, stdout, stderr, null);
+        if (!(distributed ?? args.Contains("--distributed"))) return train(args, stdout, stderr, null);
+        if (launch is not null && !MpiCommunicator.UnderMpirun)
+            throw new InvalidOperationException($"'{launch}' runs under Open MPI's launcher: start it as 'mpirun -np N {launch}'; without mpirun, {MpiCommunicator.InstallHint}.");
         var timeout = TimeoutOption(args);
         using var run = new DistributedRun(MpiCommunicator.Start(timeout));
         int rank = run.Communicator.Rank;

@@ -27,7 +27,7 @@ internal sealed class SelftestCommand : ICommand
         "                       bit for bit, and that every rank gets the same bits (rank 0 prints)\n\n" +
         "BACKPROP_SIMD=scalar|v128|v256|v512 forces the width every kernel runs at (capped to the hardware's).\n";
 
-    public int Run(string[] args, TextWriter stdout, TextWriter stderr) => DistributedRun.Wrap(args, stdout, stderr, Check, Name);
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr) => DistributedRun.Wrap(args, stdout, stderr, Check, Name, launch: "backprop selftest --distributed");
 
     private static int Check(string[] args, TextWriter stdout, TextWriter stderr, DistributedRun? dist)
     {

@@ -84,7 +84,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
     {
         nint op = Op(operation);
-        if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && SharedMemory() is { } shared)
+        if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { } shared)
         {
             long begun = Enter("the shared-memory allreduce");
             try
@@ -133,6 +133,15 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     private SharedMemoryAllReduce? shared;
     private bool sharedDecided;
+
+    /// <summary>
+    /// While true, every allreduce goes through MPI_Allreduce (for <c>backprop bench --allreduce</c>, which times both
+    /// paths in turn). Every rank must set it alike, at the same point between collectives.
+    /// </summary>
+    internal bool SharedMemoryPaused { get; set; }
+
+    /// <summary>Sets up the shared window now, as the first large sum would (collective); returns whether there is one.</summary>
+    internal bool PrepareSharedMemory() => SharedMemory() is not null;
 
     // BACKPROP_MPI_RANKS_PER_MACHINE=k makes each k consecutive ranks one machine: the path across machines (an
     // MPI_Allreduce per local rank) runs on one, for `selftest --distributed` and the tests.

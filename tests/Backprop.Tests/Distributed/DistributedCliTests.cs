@@ -21,6 +21,18 @@ public sealed class DistributedCliTests
             + "without mpirun, install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev).\n", stderr.ReplaceLineEndings("\n"));
     }
 
+    [Theory]
+    [InlineData("selftest", "--distributed")]
+    [InlineData("bench", "--allreduce")]
+    public void TheCollectivesChecksWithoutMpirunSayHowToStartThem(string command, string option)
+    {
+        if (Backprop.Distributed.MpiCommunicator.UnderMpirun) return;
+        var (code, stderr) = Run(command, option);
+        Assert.Equal(1, code);
+        Assert.Equal($"backprop {command}: error: 'backprop {command} {option}' runs under Open MPI's launcher: start it as 'mpirun -np N backprop {command} {option}'; "
+            + "without mpirun, install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev).\n", stderr.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void ATimeoutWithoutDistributedIsRefused()
     {

@@ -142,6 +142,20 @@ public sealed class MpirunTests : IDisposable
         Assert.Contains("\"failed\":0", run.Output, StringComparison.Ordinal);
     }
 
+    [MpirunFact]
+    public void TheAllreduceBenchTimesBothPathsOnRankZero()
+    {
+        using var run = Mpirun.Start(2, dir, "bench", "--allreduce", "--quick", "--json");
+        Assert.True(run.Wait() == 0, run.Output);
+        var line = run.Output.Split('\n').Single(l => l.StartsWith('{') || l.Contains("{\"ranks\"", StringComparison.Ordinal));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(line[line.IndexOf('{')..])!;
+        Assert.Equal(2, (int)json["ranks"]!);
+        Assert.Equal(2, (int)json["shared_memory_ranks"]!);
+        var rows = json["allreduce_mean"]!.AsArray();
+        Assert.Equal([8192, 32768], rows.Select(r => (int)r!["values"]!));
+        Assert.All(rows, r => Assert.True((double)r!["shared_us"]! > 0 && (double)r["mpi_us"]! > 0, r.ToJsonString()));
+    }
+
     // kill -SIGNAL pid, ignoring a process that is already gone.
     private static void Signal(int pid, string signal)
     {
