@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Backprop.Distributed;
 
 /// <summary>
@@ -36,7 +38,7 @@ public static class CommunicatorSelfTest
                 communicator.AllReduce(data, operation);
                 for (int i = 0; i < length && difference is null; i++)
                 {
-                    float expected = Expected(operation, n, i);
+                    float expected = Expected<float>(operation, n, i);
                     if (BitConverter.SingleToInt32Bits(data[i]) != BitConverter.SingleToInt32Bits(expected))
                         difference = $"{length} values: [{i}] is {data[i]:R}, expected {expected:R}";
                 }
@@ -74,7 +76,7 @@ public static class CommunicatorSelfTest
             communicator.AllReduce(data, operation);
             for (int i = 0; i < data.Length && difference is null; i++)
             {
-                double expected = ExpectedDouble(operation, n, i);
+                double expected = Expected<double>(operation, n, i);
                 if (BitConverter.DoubleToInt64Bits(data[i]) != BitConverter.DoubleToInt64Bits(expected))
                     difference = $"[{i}] is {data[i]:R}, expected {expected:R}";
             }
@@ -108,36 +110,22 @@ public static class CommunicatorSelfTest
     // Values with full mantissas, so that sums round.
     private static float Rounding(int rank, int i) => MathF.Sin(i * 0.37f + rank * 1.3f) * (1 + (i % 7) / 3f);
 
-    private static float Expected(ReduceOperation operation, int ranks, int i)
+    // What the operation over the ranks' Exact values gives, formed in T: sums in rank order (exact anyway), the mean
+    // as a division.
+    private static T Expected<T>(ReduceOperation operation, int ranks, int i) where T : IFloatingPointIeee754<T>
     {
-        float value = Exact(0, i);
+        T value = T.CreateChecked(Exact(0, i));
         for (int r = 1; r < ranks; r++)
         {
-            float x = Exact(r, i);
+            T x = T.CreateChecked(Exact(r, i));
             value = operation switch
             {
-                ReduceOperation.Max => MathF.Max(value, x),
-                ReduceOperation.Min => MathF.Min(value, x),
+                ReduceOperation.Max => T.Max(value, x),
+                ReduceOperation.Min => T.Min(value, x),
                 _ => value + x,
             };
         }
-        return operation == ReduceOperation.Mean ? value / ranks : value;
-    }
-
-    private static double ExpectedDouble(ReduceOperation operation, int ranks, int i)
-    {
-        double value = Exact(0, i);
-        for (int r = 1; r < ranks; r++)
-        {
-            double x = Exact(r, i);
-            value = operation switch
-            {
-                ReduceOperation.Max => Math.Max(value, x),
-                ReduceOperation.Min => Math.Min(value, x),
-                _ => value + x,
-            };
-        }
-        return operation == ReduceOperation.Mean ? value / ranks : value;
+        return operation == ReduceOperation.Mean ? value / T.CreateChecked(ranks) : value;
     }
 
     // Whether rank 0's bits of data reach every rank unchanged: rank 0 broadcasts them, each rank compares.

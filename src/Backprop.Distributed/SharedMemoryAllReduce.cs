@@ -174,25 +174,22 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
         Check(mpi.WinSync(window), "MPI_Win_sync");
     }
 
-    // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks for i < count (ranks 1: the sum), the division as
-    // RankMean.Divide forms it; also stored to copy[i] when copy is not null. target may be one of the sources: each
+    // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks for i < count (ranks 1: the sum), the division
+    // RankMean.Divisor's; also stored to copy[i] when copy is not null. target may be one of the sources: each
     // position is read from every source before it is written.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Sum(float*[] sources, float* target, float* copy, int count, int ranks)
     {
         int n = sources.Length;
-        bool multiply = BitOperations.IsPow2(ranks);
-        float inverse = 1f / ranks;
+        var divisor = new RankMean.Divisor(ranks);
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
-            var inverses = new Vector<float>(inverse);
-            var divisors = new Vector<float>(ranks);
             for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
             {
                 var sum = Vector.Load(sources[0] + i);
                 for (int q = 1; q < n; q++) sum += Vector.Load(sources[q] + i);
-                if (ranks > 1) sum = multiply ? sum * inverses : sum / divisors;
+                if (ranks > 1) sum = divisor.Apply(sum);
                 sum.Store(target + i);
                 if (copy != null) sum.Store(copy + i);
             }
@@ -201,7 +198,7 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
         {
             float sum = sources[0][i];
             for (int q = 1; q < n; q++) sum += sources[q][i];
-            if (ranks > 1) sum = multiply ? sum * inverse : sum / ranks;
+            if (ranks > 1) sum = divisor.Apply(sum);
             target[i] = sum;
             if (copy != null) copy[i] = sum;
         }
