@@ -72,9 +72,12 @@ internal sealed class DistributedRun : IDisposable
     public string Summary()
     {
         double train = Parallel.TrainingTime.TotalSeconds, comm = Parallel.AveragingTime.TotalSeconds;
+        int machines = Communicator.SharedMemoryMachines;
+        string path = !Communicator.UsesSharedMemory ? "through MPI_Allreduce"
+            : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine" + (machines > 1 ? $" and MPI_Allreduce across {machines} machines" : "");
         return string.Create(CultureInfo.InvariantCulture,
             $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
-            $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {Parallel.Steps:N0} steps; " +
+            $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {path}, {Parallel.Steps:N0} steps; " +
             $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
     }
 
