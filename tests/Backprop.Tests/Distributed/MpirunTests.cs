@@ -78,11 +78,17 @@ public sealed class MpirunTests : IDisposable
     }
 
     [MpirunFact]
-    public void AHungRankEndsTheJobThroughTheWatchdogWithinTheTimeout()
+    public void AHungRankEndsTheJobThroughTheWatchdogWithinTheTimeout() => HungRankEndsTheJob([]);
+
+    [MpirunFact]
+    public void AHungRankEndsTheJobWhileTheOthersWaitInTheSharedMemoryAllreduce() =>
+        HungRankEndsTheJob(["--model", "dense(4096)-relu-dense(3)"]);   // 16,384 first-layer weights: the shared path
+
+    private void HungRankEndsTheJob(string[] model)
     {
         // mpirun notices a dead rank, but not a stopped one: only --distributed-timeout ends this job.
-        using var run = Mpirun.Start(2, dir, "train", "--distributed", "--distributed-timeout", "3", "--epochs", "1000000", "--batch", "12",
-            "--log-every", "1", "--schedule", "constant");
+        using var run = Mpirun.Start(2, dir, ["train", "--distributed", "--distributed-timeout", "3", "--epochs", "1000000", "--batch", "12",
+            "--log-every", "1", "--schedule", "constant", .. model]);
         var waited = Stopwatch.StartNew();
         bool Training() => run.Output.Contains("2/1000000", StringComparison.Ordinal);   // "epoch       2/1000000"
         while (!Training() && !run.Process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(100);
