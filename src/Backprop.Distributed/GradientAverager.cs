@@ -11,8 +11,9 @@ namespace Backprop.Distributed;
 /// A piece of at least <see cref="InPlaceMinimumBytes"/> (or a whole bucket, if buckets are smaller) is a bucket of
 /// its own, allreduced in place in the gradient's storage: no copy. Smaller pieces (biases, small layers) are gathered
 /// into a staging buffer of up to a bucket, so that many small gradients cost one message rather than one each; their
-/// means are copied back out of it. The communicator forms the same (Σ_r g_r) / N either way, so the bits do not
-/// depend on which pieces were staged. Which pieces go where depends only on the parameters' sizes, which of them are
+/// means are copied back out of it. The communicator forms (Σ_r g_r) / N either way; staging only copies values and
+/// changes no bits (an <see cref="MpiCommunicator"/> may add a large and a small message's values in different orders
+/// when there are more than two ranks, as it takes them through shared memory or MPI_Allreduce). Which pieces go where depends only on the parameters' sizes, which of them are
 /// trained, and the bucket size, so every rank issues the same allreduces in the same order.
 /// <para>A tensor's storage is one whole array (<see cref="Tensor.AsSpan"/>), so gradients cannot be views into one
 /// flat buffer; reducing each large gradient where it lies gives the same effect (no copy) for the bytes that matter.</para>

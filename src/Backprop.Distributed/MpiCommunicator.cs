@@ -84,12 +84,12 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
     {
         nint op = Op(operation);
-        if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { } shared)
+        if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { } window)
         {
             long begun = Enter("the shared-memory allreduce");
             try
             {
-                shared.AllReduce(data, operation == ReduceOperation.Mean, Size);
+                window.AllReduce(data, operation == ReduceOperation.Mean, Size);
             }
             finally
             {
