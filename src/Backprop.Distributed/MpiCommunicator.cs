@@ -28,8 +28,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         this.mpi = mpi;
         Timeout = timeout;
         int rank, size;
-        Check(mpi.CommRank(mpi.CommWorld, &rank), "MPI_Comm_rank");
-        Check(mpi.CommSize(mpi.CommWorld, &size), "MPI_Comm_size");
+        MpiNative.Check(mpi.CommRank(mpi.CommWorld, &rank), "MPI_Comm_rank");
+        MpiNative.Check(mpi.CommSize(mpi.CommWorld, &size), "MPI_Comm_size");
         (Rank, Size) = (rank, size);
         if (timeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
@@ -55,10 +55,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         var mpi = MpiNative.TryLoad(out var reason)
             ?? throw new InvalidOperationException($"distributed training needs Open MPI, but {reason}: {InstallHint}.");
         int initialized;
-        Check(mpi.Initialized(&initialized), "MPI_Initialized");
+        MpiNative.Check(mpi.Initialized(&initialized), "MPI_Initialized");
         if (initialized != 0) throw new InvalidOperationException("MPI is already initialized in this process: create one MpiCommunicator and share it.");
         int provided;
-        Check(mpi.InitThread(null, null, MpiNative.ThreadMultiple, &provided), "MPI_Init_thread");
+        MpiNative.Check(mpi.InitThread(null, null, MpiNative.ThreadMultiple, &provided), "MPI_Init_thread");
         return new MpiCommunicator(mpi, timeout ?? TimeSpan.FromMinutes(2));
     }
 
@@ -219,12 +219,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         Volatile.Write(ref collectiveStarted, 0);
         communicationTicks += Stopwatch.GetTimestamp() - start;
-        Check(result, name);
-    }
-
-    private static void Check(int result, string name)
-    {
-        if (result != 0) throw new InvalidOperationException($"{name} failed with MPI error code {result}.");
+        MpiNative.Check(result, name);
     }
 
     private nint Op(ReduceOperation operation) => operation switch

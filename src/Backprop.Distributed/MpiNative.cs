@@ -68,6 +68,12 @@ internal sealed unsafe class MpiNative
         WinFree = (delegate* unmanaged<nint*, int>)NativeLibrary.GetExport(lib, "MPI_Win_free");
     }
 
+    /// <summary>Throws when an MPI function named <paramref name="name"/> returned an error code.</summary>
+    public static void Check(int result, string name)
+    {
+        if (result != 0) throw new InvalidOperationException($"{name} failed with MPI error code {result}.");
+    }
+
     private static MpiNative? loaded;
 
     /// <summary>The bound API, or null (with the reason) when Open MPI's library cannot be loaded.</summary>

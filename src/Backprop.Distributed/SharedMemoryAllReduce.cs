@@ -51,18 +51,18 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
         sources = new float*[localSize];
         float* mine;
         nint win;
-        Check(mpi.WinAllocateShared((nint)2 * PieceFloats * sizeof(float), sizeof(float), mpi.InfoNull, node, &mine, &win), "MPI_Win_allocate_shared");
+        MpiNative.Check(mpi.WinAllocateShared((nint)2 * PieceFloats * sizeof(float), sizeof(float), mpi.InfoNull, node, &mine, &win), "MPI_Win_allocate_shared");
         window = win;
         for (int q = 0; q < localSize; q++)
         {
             nint size;
             int unit;
             float* slot;
-            Check(mpi.WinSharedQuery(window, q, &size, &unit, &slot), "MPI_Win_shared_query");
+            MpiNative.Check(mpi.WinSharedQuery(window, q, &size, &unit, &slot), "MPI_Win_shared_query");
             slots[q] = slot;
         }
         // One passive epoch for the window's life: MPI_Win_sync then orders this rank's loads and stores around each barrier.
-        Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
+        MpiNative.Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
     }
 
     /// <summary>This rank's index among the ranks of its machine.</summary>
@@ -87,22 +87,22 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
     public static SharedMemoryAllReduce? Create(MpiNative mpi, int worldRank, int ranksPerMachine = 0)
     {
         nint node;
-        if (ranksPerMachine > 0) Check(mpi.CommSplit(mpi.CommWorld, worldRank / ranksPerMachine, worldRank, &node), "MPI_Comm_split");
-        else Check(mpi.CommSplitType(mpi.CommWorld, MpiNative.CommTypeShared, worldRank, mpi.InfoNull, &node), "MPI_Comm_split_type");
+        if (ranksPerMachine > 0) MpiNative.Check(mpi.CommSplit(mpi.CommWorld, worldRank / ranksPerMachine, worldRank, &node), "MPI_Comm_split");
+        else MpiNative.Check(mpi.CommSplitType(mpi.CommWorld, MpiNative.CommTypeShared, worldRank, mpi.InfoNull, &node), "MPI_Comm_split_type");
         int localRank, localSize;
-        Check(mpi.CommRank(node, &localRank), "MPI_Comm_rank");
-        Check(mpi.CommSize(node, &localSize), "MPI_Comm_size");
+        MpiNative.Check(mpi.CommRank(node, &localRank), "MPI_Comm_rank");
+        MpiNative.Check(mpi.CommSize(node, &localSize), "MPI_Comm_size");
         double* range = stackalloc double[] { localSize, -localSize };   // largest and (negated) smallest machine
-        Check(mpi.Allreduce(MpiNative.InPlace, range, 2, mpi.Double, mpi.Max, mpi.CommWorld), "MPI_Allreduce");
+        MpiNative.Check(mpi.Allreduce(MpiNative.InPlace, range, 2, mpi.Double, mpi.Max, mpi.CommWorld), "MPI_Allreduce");
         if (range[0] != -range[1] || localSize < 2)
         {
-            Check(mpi.CommFree(&node), "MPI_Comm_free");
+            MpiNative.Check(mpi.CommFree(&node), "MPI_Comm_free");
             return null;
         }
         nint across;
-        Check(mpi.CommSplit(mpi.CommWorld, localRank, worldRank, &across), "MPI_Comm_split");
+        MpiNative.Check(mpi.CommSplit(mpi.CommWorld, localRank, worldRank, &across), "MPI_Comm_split");
         int acrossSize;
-        Check(mpi.CommSize(across, &acrossSize), "MPI_Comm_size");
+        MpiNative.Check(mpi.CommSize(across, &acrossSize), "MPI_Comm_size");
         return new SharedMemoryAllReduce(mpi, node, across, localRank, localSize, acrossSize);
     }
 
@@ -137,7 +137,7 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
                     else
                     {
                         Sum(sources, piece + lo, null, hi - lo, 1);
-                        Check(mpi.Allreduce(MpiNative.InPlace, piece + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
+                        MpiNative.Check(mpi.Allreduce(MpiNative.InPlace, piece + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
                         if (mean) RankMean.Divide(new Span<float>(piece + lo, hi - lo), worldSize);
                         CopyChunk(LocalRank, count, piece, mine);
                     }
@@ -169,9 +169,9 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
     // Every local rank's stores before this point are visible to every local rank's loads after it.
     private void Synchronize()
     {
-        Check(mpi.WinSync(window), "MPI_Win_sync");
-        Check(mpi.Barrier(node), "MPI_Barrier");
-        Check(mpi.WinSync(window), "MPI_Win_sync");
+        MpiNative.Check(mpi.WinSync(window), "MPI_Win_sync");
+        MpiNative.Check(mpi.Barrier(node), "MPI_Barrier");
+        MpiNative.Check(mpi.WinSync(window), "MPI_Win_sync");
     }
 
     // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks for i < count (ranks 1: the sum), the division
@@ -202,11 +202,6 @@ internal sealed unsafe class SharedMemoryAllReduce : IDisposable
             target[i] = sum;
             if (copy != null) copy[i] = sum;
         }
-    }
-
-    private static void Check(int result, string name)
-    {
-        if (result != 0) throw new InvalidOperationException($"{name} failed with MPI error code {result}.");
     }
 
     /// <summary>Frees the window and the communicators (collective: every rank disposes, before MPI_Finalize).</summary>
