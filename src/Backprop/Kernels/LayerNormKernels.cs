@@ -179,15 +179,6 @@ internal static unsafe class LayerNormKernels
         }
     }
 
-    // Part p of n over `count` items in whole granules: [start, end), the last part to count.
-    private static (int Start, int End) Range(int count, int parts, int p, int granule)
-    {
-        int granules = (count + granule - 1) / granule;
-        int start = Math.Min(count, (int)((long)granules * p / parts) * granule);
-        int end = p == parts - 1 ? count : Math.Min(count, (int)((long)granules * (p + 1) / parts) * granule);
-        return (start, end);
-    }
-
     // The span a pinned pointer stands for: an empty span pins to null, so null is empty again.
     private static Span<float> Of(float* p, int length) => p == null ? [] : new Span<float>(p, length);
 
@@ -200,7 +191,7 @@ internal static unsafe class LayerNormKernels
 
         public readonly void Run(int part)
         {
-            var (r0, r1) = Range(Rows, Parts, part, 1);
+            var (r0, r1) = PartRange.Of(Rows, Parts, part);
             int n = Rows * D;
             ForwardRows(Of(Y, n), Of(Mean, Rows), Of(Rstd, Rows), Of(X, n), Of(Gamma, D), Of(Beta, D), r0, r1, D, Eps);
         }
@@ -218,9 +209,9 @@ internal static unsafe class LayerNormKernels
             int n = Rows * D;
             var scratch = new Span<float>(Scratch + (long)part * PartStride(D), PartStride(D));
             Span<float> g = Of(G, n), x = Of(X, n), mean = Of(Mean, Rows), rstd = Of(Rstd, Rows);
-            var (r0, r1) = Range(Rows, Parts, part, 1);
+            var (r0, r1) = PartRange.Of(Rows, Parts, part);
             InputGradientRows(Of(Dx, n), g, x, mean, rstd, Of(Gamma, D), r0, r1, D, scratch, Centre);
-            var (c0, c1) = Range(D, Parts, part, ColumnGranule);
+            var (c0, c1) = PartRange.Of(D, Parts, part, ColumnGranule);
             PrivateAffineGradients(Of(DGamma, D), Of(DBeta, D), g, x, mean, rstd, Rows, D, c0, c1, scratch[(2 * D)..], Centre);
         }
     }

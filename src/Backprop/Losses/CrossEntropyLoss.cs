@@ -147,7 +147,7 @@ public sealed class CrossEntropyLoss : IClassIndexLoss
 
         public void Run(int part)
         {
-            int r0 = (int)((long)n * part / parts), r1 = (int)((long)n * (part + 1) / parts);
+            var (r0, r1) = Kernels.PartRange.Of(n, parts, part);
             for (int i = r0; i < r1; i++)
             {
                 if (z is not null) LogSoftmaxRow(z.AsSpan(i * c, c), logSoftmax.AsSpan(i * c, c));

@@ -31,7 +31,7 @@ internal sealed partial class TrainingPlan
 
         private void Part(int p)
         {
-            int i0 = n * p / parts, i1 = n * (p + 1) / parts;
+            var (i0, i1) = PartRange.Of(n, parts, p);
             if (i1 > i0) body(i0, i1 - i0);
         }
     }

@@ -103,7 +103,7 @@ public sealed partial class Tensor
             var own = s.PartScratch(scratch, part, s.ForwardScratch(dropout));
             Span<float> q = s.Block(own, 0), k = s.Block(own, 1), v = s.Block(own, 2), o = s.Block(own, 3);
             var pd = own[(4 * t * d)..];
-            var (first, last) = PartRange(s.Pairs, s.Parts, part);
+            var (first, last) = PartRange.Of(s.Pairs, s.Parts, part);
             for (int pair = first; pair < last; pair++)
             {
                 int n = pair / heads, h = pair % heads, at = pair * tt;
@@ -136,7 +136,7 @@ public sealed partial class Tensor
             Span<float> dOut = s.Block(own, 3), dq = s.Block(own, 4), dk = s.Block(own, 5), dv = s.Block(own, 6);
             var dp = own.Slice(7 * t * d, tt);
             var pw = own[(7 * t * d + tt)..];
-            var (first, last) = PartRange(s.Pairs, s.Parts, part);
+            var (first, last) = PartRange.Of(s.Pairs, s.Parts, part);
             for (int pair = first; pair < last; pair++)
             {
                 int n = pair / heads, h = pair % heads, at = pair * tt;
@@ -171,10 +171,6 @@ public sealed partial class Tensor
     // whichever thread runs it, so the result does not depend on the split.
     private static int AttentionParts(int pairs, int t, int d) =>
         (long)pairs * t * t * d >= 1 << 16 ? Math.Clamp(Gemm.MaxThreads, 1, pairs) : 1;
-
-    // Pairs [first, last) of part `part` when `pairs` are cut into `parts` nearly equal contiguous ranges.
-    private static (int First, int Last) PartRange(int pairs, int parts, int part) =>
-        ((int)((long)pairs * part / parts), (int)((long)pairs * (part + 1) / parts));
 
     // Columns [col, col + d) of rows n·T … n·T + T − 1 of a [B·T, width] matrix into dst [T, d].
     private static void GatherHead(Span<float> dst, ReadOnlySpan<float> src, int n, int t, int width, int col, int d)

@@ -35,9 +35,7 @@ internal static partial class SimdDriver
     // Part p of `parts` over n floats: [start, start + count), starts at multiples of Granule, the last part to n.
     private static (int Start, int Count) Range(int n, int parts, int p)
     {
-        int granules = n / Granule;
-        int start = (int)((long)granules * p / parts) * Granule;
-        int end = p == parts - 1 ? n : (int)((long)granules * (p + 1) / parts) * Granule;
+        var (start, end) = PartRange.Of(n, parts, p, Granule);
         return (start, end - start);
     }
 
