@@ -134,4 +134,24 @@ public sealed class WorkerAllocationCountTests
         Assert.InRange(Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes - before, 4000, 4200);
         Assert.InRange(AllocationCount.Of(() => Backprop.Kernels.GemmWorkers.Run(2, part => { if (part == 1) kept = new byte[4000]; })), 4000, 4200);
     }
+
+    [Fact]
+    public void BytesAWorkerAllocatesForAnotherThreadsRegionAreNotCountedHere()
+    {
+        // The count is per starting thread: a region some other thread runs (a background job, a test's stray task)
+        // must not land in the measurement of an allocation-free step on this one.
+        long before = Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes;
+        long otherThreads = 0;
+        byte[]? kept = null;
+        var other = new Thread(() =>
+        {
+            bool parallel = Backprop.Kernels.GemmWorkers.TryRun(2, part => { if (part == 1) kept = new byte[4000]; });
+            otherThreads = parallel ? Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes : -1;
+        });
+        other.Start();
+        other.Join();
+        Assert.NotNull(kept);
+        Assert.InRange(otherThreads, 4000, 4200);
+        Assert.Equal(before, Backprop.Kernels.GemmWorkers.WorkerAllocatedBytes);
+    }
 }

@@ -27,14 +27,16 @@ internal static class GemmWorkers
     private static Action<int>? s_body;
     private static int s_remaining;
     private static Exception? s_error;
-    private static long s_workerAllocated;
+    private static long s_regionAllocated;                     // bytes the workers allocated in the running region
+    [ThreadStatic] private static long t_workerAllocated;     // ... in the regions this thread started, in total
 
     /// <summary>
-    /// Bytes the workers have allocated while running parts, in total since the process started: with the calling
-    /// thread's own count (<see cref="GC.GetAllocatedBytesForCurrentThread"/>), what a parallel region allocated,
-    /// exactly, whatever other threads of the process do (tests of allocation-free steps read it).
+    /// Bytes the workers have allocated while running parts of the regions the calling thread started, in total
+    /// since the thread started: with the thread's own count (<see cref="GC.GetAllocatedBytesForCurrentThread"/>),
+    /// what this thread's parallel work allocated, exactly, whatever other threads of the process do (tests of
+    /// allocation-free steps read it). A region another thread starts counts for that thread, not this one.
     /// </summary>
-    public static long WorkerAllocatedBytes => Interlocked.Read(ref s_workerAllocated);
+    public static long WorkerAllocatedBytes => t_workerAllocated;
 
     /// <summary>True on a thread that is running a part of a parallel region (where nested work runs inline).</summary>
     public static bool InRegion => t_inRegion;
@@ -52,6 +54,7 @@ internal static class GemmWorkers
             EnsureWorkers(parts - 1);
             s_body = body;
             s_error = null;
+            s_regionAllocated = 0;
             s_remaining = parts - 1;
             s_done.Reset();
             for (int w = 0; w < parts - 1; w++) s_workers[w].Start(w + 1);
@@ -60,6 +63,7 @@ internal static class GemmWorkers
             catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
             finally { t_inRegion = false; }
             s_done.Wait();
+            t_workerAllocated += Interlocked.Read(ref s_regionAllocated);
             s_body = null;
             if (s_error is { } error) ExceptionDispatchInfo.Throw(error);
             return true;
@@ -156,7 +160,7 @@ internal static class GemmWorkers
                 try { s_body!(_part); }
                 catch (Exception e) { error = e; }
                 // Counted before Finished, so the caller sees it once its region returns.
-                if (GC.GetAllocatedBytesForCurrentThread() - before is var allocated and not 0) Interlocked.Add(ref s_workerAllocated, allocated);
+                if (GC.GetAllocatedBytesForCurrentThread() - before is var allocated and not 0) Interlocked.Add(ref s_regionAllocated, allocated);
                 Finished(error);
             }
         }
