@@ -18,7 +18,8 @@ internal sealed class DistributedRun : IDisposable
     private DistributedRun(MpiCommunicator communicator)
     {
         Communicator = communicator;
-        Parallel = new DataParallel(communicator);
+        // BACKPROP_SHARD_OPTIMIZER=1: each rank steps its part of the parameters (DataParallelOptions.ShardOptimizer).
+        Parallel = new DataParallel(communicator, new DataParallelOptions { ShardOptimizer = Environment.GetEnvironmentVariable("BACKPROP_SHARD_OPTIMIZER") == "1" });
     }
 
     public MpiCommunicator Communicator { get; }
@@ -66,7 +67,8 @@ internal sealed class DistributedRun : IDisposable
 
     /// <summary>
     /// What the run communicated: bytes per step and rank 0's share of training time (inside epochs) spent averaging
-    /// gradients (allreduces, waiting there for the other ranks, staging and dividing). The start-up checks and
+    /// gradients and, with a sharded step, sharing the new parameters (the collectives, waiting there for the other
+    /// ranks, staging and dividing). The start-up checks and
     /// broadcasts, and any wait for a rank still loading its data, happen outside epochs and are not counted.
     /// </summary>
     public string Summary()
@@ -75,6 +77,10 @@ internal sealed class DistributedRun : IDisposable
         int machines = Communicator.SharedMemoryMachines;
         string path = !Communicator.UsesSharedMemory ? "through MPI_Allreduce"
             : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine" + (machines > 1 ? $" and MPI_Allreduce across {machines} machines" : "");
+        // Sharded, the gradients are reduce-scattered and the stepped parameters all-gathered: an allreduce in two halves.
+        if (Parallel.ShardsOptimizer)
+            path = path.Replace("MPI_Allreduce", "MPI's collectives", StringComparison.Ordinal) + ", each rank stepping its 1/" +
+                Communicator.Size.ToString(CultureInfo.InvariantCulture) + " of the parameters (reduce-scatter, step, allgather)";
         return string.Create(CultureInfo.InvariantCulture,
             $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
             $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {path}, {Parallel.Steps:N0} steps; " +

@@ -5,21 +5,21 @@ namespace Backprop.Distributed;
 /// <summary>
 /// Checks a communicator's collectives against values every rank can compute alone (<c>mpirun -np N backprop
 /// selftest --distributed</c>): sums, means, largest and smallest of floats and doubles at lengths that reach every
-/// edge of the shared-memory path (a 64-byte line, a rank's chunk, a piece, the size below which MPI_Allreduce is
-/// used), broadcasts from the first and the last rank, and that every rank gets the same bits. Collective: every rank
-/// runs it, and every rank returns the same results.
+/// edge of the shared-memory path (a 64-byte line, a rank's part, a round, the size below which MPI is used), the
+/// reduce-scatter and allgather halves of a sum and a mean, broadcasts from the first and the last rank, and that
+/// every rank gets the same bits. Collective: every rank runs it, and every rank returns the same results.
 /// </summary>
 public static class CommunicatorSelfTest
 {
     /// <summary>One check: what was checked, whether it held on every rank, and the first difference found.</summary>
     public sealed record Result(string Check, bool Passed, string? Difference);
 
-    // Lengths around each edge: lines of 16 floats, chunks, MpiCommunicator.SharedMemoryMinimum, PieceFloats.
+    // Lengths around each edge: lines of 16 floats, parts, MpiCommunicator.SharedMemoryMinimum, rounds (PieceFloats).
     private static readonly int[] Lengths =
     [
         1, 15, 16, 17, 100, 8191, 8192, 8193, 3 * 16 * 347 + 5,
-        SharedMemoryAllReduce.PieceFloats - 1, SharedMemoryAllReduce.PieceFloats, SharedMemoryAllReduce.PieceFloats + 17,
-        2 * SharedMemoryAllReduce.PieceFloats + 3,
+        SharedMemoryCollectives.PieceFloats - 1, SharedMemoryCollectives.PieceFloats, SharedMemoryCollectives.PieceFloats + 17,
+        2 * SharedMemoryCollectives.PieceFloats + 3,
     ];
 
     /// <summary>Runs every check on <paramref name="communicator"/>'s ranks.</summary>
@@ -44,6 +44,45 @@ public static class CommunicatorSelfTest
                 }
             }
             results.Add(Agreed(communicator, $"allreduce {Name(operation)} of floats, {Lengths.Length} lengths from 1 to {Lengths[^1]:N0}", difference));
+        }
+
+        // The halves of an allreduce: each rank's part after a reduce-scatter, and every part after an allgather from
+        // buffers that hold NaN outside their own part.
+        foreach (var operation in new[] { ReduceOperation.Sum, ReduceOperation.Mean })
+        {
+            string? difference = null;
+            foreach (int length in Lengths)
+            {
+                var data = new float[length];
+                for (int i = 0; i < length; i++) data[i] = Exact(communicator.Rank, i);
+                communicator.ReduceScatter(data, operation);
+                var (start, end) = RankParts.Of(length, n, communicator.Rank);
+                for (int i = start; i < end && difference is null; i++)
+                {
+                    float expected = Expected<float>(operation, n, i);
+                    if (BitConverter.SingleToInt32Bits(data[i]) != BitConverter.SingleToInt32Bits(expected))
+                        difference = $"{length} values: [{i}] of this rank's part [{start}, {end}) is {data[i]:R}, expected {expected:R}";
+                }
+            }
+            results.Add(Agreed(communicator, $"reduce-scatter {Name(operation)} of floats, {Lengths.Length} lengths", difference));
+        }
+        {
+            string? difference = null;
+            foreach (int length in Lengths)
+            {
+                var data = new float[length];
+                var (start, end) = RankParts.Of(length, n, communicator.Rank);
+                for (int i = 0; i < length; i++) data[i] = i >= start && i < end ? Exact(communicator.Rank, i) : float.NaN;
+                communicator.AllGather(data);
+                for (int r = 0; r < n && difference is null; r++)
+                {
+                    var (lo, hi) = RankParts.Of(length, n, r);
+                    for (int i = lo; i < hi && difference is null; i++)
+                        if (BitConverter.SingleToInt32Bits(data[i]) != BitConverter.SingleToInt32Bits(Exact(r, i)))
+                            difference = $"{length} values: [{i}] of rank {r}'s part is {data[i]:R}, rank {r}'s value {Exact(r, i):R}";
+                }
+            }
+            results.Add(Agreed(communicator, $"allgather of floats, {Lengths.Length} lengths", difference));
         }
 
         // Values whose sums round: the order of the additions may vary with the path, but every rank must get the same
@@ -86,7 +125,7 @@ public static class CommunicatorSelfTest
         foreach (int root in n == 1 ? [0] : new[] { 0, n - 1 })
         {
             string? difference = null;
-            foreach (int length in new[] { 1, 8193, SharedMemoryAllReduce.PieceFloats + 17 })
+            foreach (int length in new[] { 1, 8193, SharedMemoryCollectives.PieceFloats + 17 })
             {
                 var floats = new float[length];
                 var doubles = new double[Math.Min(length, 1000)];

@@ -33,6 +33,9 @@ public sealed class DataParallel : IDataParallel
     private readonly DataParallelOptions options;
     private GradientAverager? averager;
     private IReadOnlyList<Tensor>? averagedParameters;
+    private Optimizer? optimizer;
+    private bool sharded;        // each rank steps its slices of the parameters (set at Start)
+    private bool stateScattered; // sharded steps were taken since the optimizer state was last gathered
     private readonly double[] totals = new double[3];
     private CancellationToken local;
     private readonly CancellationTokenSource agreed = new();
@@ -112,8 +115,17 @@ public sealed class DataParallel : IDataParallel
         BroadcastState(model, model.StateDict());
         averagedParameters = optimizer.Parameters;
         averager = new GradientAverager(Communicator, optimizer.Parameters, options.BucketBytes);
+        this.optimizer = optimizer;
+        sharded = options.ShardOptimizer && optimizer.StepsElementwise && WorldSize > 1;
+        stateScattered = false;
         epoch = 0;
     }
+
+    /// <summary>
+    /// Whether each rank steps only its part of the parameters (see <see cref="DataParallelOptions.ShardOptimizer"/>);
+    /// known after <c>Fit</c> starts.
+    /// </summary>
+    public bool ShardsOptimizer => sharded;
 
     /// <inheritdoc/>
     public void StartEpoch(Module model)
@@ -155,7 +167,8 @@ public sealed class DataParallel : IDataParallel
             averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
             averagedParameters = parameters;
         }
-        averager.Average();
+        if (sharded && ReferenceEquals(parameters, optimizer?.Parameters)) averager.ReduceScatter();
+        else averager.Average();
         (totals[0], totals[1], totals[2]) = (lossSum, correct, local.IsCancellationRequested ? 1 : 0);
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
@@ -165,9 +178,89 @@ public sealed class DataParallel : IDataParallel
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Sharded (<see cref="ShardsOptimizer"/>), each rank clips and steps the slices whose gradient means it holds
+    /// (the norm for clipping is the square root of the ranks' summed Σ g²), then the parameters are all-gathered;
+    /// otherwise every rank clips every gradient and steps every parameter.
+    /// </remarks>
+    public void Step(Optimizer optimizer, float? clipValue, float? clipNorm)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!sharded || !ReferenceEquals(optimizer, this.optimizer) || averager is null || !ReferenceEquals(averagedParameters, optimizer.Parameters))
+        {
+            GradClip.Apply(optimizer.Parameters, clipValue, clipNorm);
+            optimizer.Step();
+            return;
+        }
+        var slices = averager.OwnedSlices;
+        var parameters = optimizer.Parameters;
+        if (clipValue is { } clip)
+            foreach (var (i, start, end) in slices)
+                if (GradientOf(parameters[i]) is { } g) GradClip.Clamp(g.AsSpan()[start..end], clip);
+        if (clipNorm is { } maxNorm)
+        {
+            // Σ g² over this rank's slices, summed over the ranks: every rank gets the same global norm.
+            Span<double> sumSquares = [0];
+            foreach (var (i, start, end) in slices)
+                if (GradientOf(parameters[i]) is { } g) sumSquares[0] += System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(g.AsSpan()[start..end]);
+            long began = System.Diagnostics.Stopwatch.GetTimestamp();
+            Communicator.AllReduce(sumSquares);
+            averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - began;
+            double scale = GradClip.NormScale(Math.Sqrt(sumSquares[0]), maxNorm);
+            if (scale < 1)
+                foreach (var (i, start, end) in slices)
+                    if (GradientOf(parameters[i]) is { } g) System.Numerics.Tensors.TensorPrimitives.Multiply(g.AsSpan()[start..end], (float)scale, g.AsSpan()[start..end]);
+        }
+        optimizer.StepSlices(slices);
+        stateScattered = true;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        averager.AllGather(i => parameters[i].AsSpan());
+        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+    }
+
+    // The gradient a step applies (as Optimizer.Step and GradClip skip frozen parameters and those without one).
+    private static Tensor? GradientOf(Tensor p) => p.RequiresGrad ? p.Grad : null;
+
+    /// <inheritdoc/>
+    public void BeforeCheckpoint(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        GatherOptimizerState();
+    }
+
+    // After sharded steps each rank's optimizer state is current for its own slices only: all-gather every state
+    // tensor that belongs to one parameter (named "kind.i" with i the parameter's index, of its size), so every rank
+    // holds all of it. Collective.
+    private void GatherOptimizerState()
+    {
+        if (!stateScattered || optimizer is null || averager is null) return;
+        stateScattered = false;
+        var parameters = optimizer.Parameters;
+        var state = optimizer.NamedState().ToList();
+        var byKind = new Dictionary<string, Tensor?[]>();
+        foreach (var (name, tensor) in state)
+        {
+            int dot = name.LastIndexOf('.');
+            if (dot < 0 || !int.TryParse(name.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i)
+                || i >= parameters.Count || tensor.Size != parameters[i].Size)
+                throw new InvalidOperationException($"{optimizer.Name} state tensor '{name}' is not one parameter's (named kind.index, of its size): a sharded step cannot gather it; set DataParallelOptions.ShardOptimizer = false.");
+            var kind = name[..dot];
+            if (!byKind.TryGetValue(kind, out var tensors)) byKind[kind] = tensors = new Tensor?[parameters.Count];
+            tensors[i] = tensor;
+        }
+        foreach (var tensors in byKind.Values)
+        {
+            // A parameter without this kind of state (none yet) shares zeros and keeps none.
+            averager.AllGather(i => tensors[i] is { } t ? t.AsSpan() : new float[parameters[i].Size]);
+        }
+        optimizer.LoadState(state.ToDictionary(s => s.Name, s => s.State), optimizer.StepCount);
+    }
+
+    /// <inheritdoc/>
     public void EndEpoch(Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        GatherOptimizerState();
         if (epochStarted != 0) TrainingTime += System.Diagnostics.Stopwatch.GetElapsedTime(epochStarted);
         var buffers = model.NamedBuffers().ToList();
         if (buffers.Count > 0) BroadcastState(model, buffers);

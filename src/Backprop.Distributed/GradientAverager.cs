@@ -1,3 +1,5 @@
+using Backprop.Optim;
+
 namespace Backprop.Distributed;
 
 /// <summary>
@@ -21,7 +23,8 @@ namespace Backprop.Distributed;
 public sealed class GradientAverager
 {
     private readonly ICommunicator communicator;
-    private readonly Tensor[] parameters;
+    private readonly Tensor[] parameters;   // reversed: parameters[i] is number Count − 1 − i of the list given
+    private ParameterSlice[] owned = [];
     private readonly bool[] trained;   // each parameter's RequiresGrad when the buckets were laid out
     private Segment[] segments = [];
     private Bucket[] buckets = [];
@@ -77,12 +80,84 @@ public sealed class GradientAverager
     public long StagedBytesPerStep { get; private set; }
 
     /// <summary>
+    /// The values whose gradient means <see cref="ReduceScatter"/> leaves on this rank: its part (<see cref="RankParts"/>)
+    /// of every bucket, as slices of the parameters (indices into the list given to the constructor). The ranks'
+    /// slices cover every trained value once.
+    /// </summary>
+    public ReadOnlySpan<ParameterSlice> OwnedSlices
+    {
+        get
+        {
+            if (TrainedChanged()) LayOut();
+            return owned;
+        }
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Average"/>: the gradient mean over the ranks of the values in
+    /// <see cref="OwnedSlices"/> replaces their gradient, in place; the rest of each gradient is left unspecified
+    /// (this rank's own, or partly reduced). For a sharded optimizer step: step the owned slices, then
+    /// <see cref="AllGather"/> the parameters.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A gradient's size differs from its parameter's.</exception>
+    public void ReduceScatter() => Reduce(scatterOnly: true);
+
+    /// <summary>
+    /// Copies each rank's slices (its <see cref="OwnedSlices"/>) of the tensors <paramref name="valuesOf"/> gives
+    /// into every other rank's, bucket by bucket as the gradients went: after a sharded step, with
+    /// <c>i =&gt; parameters[i].AsSpan()</c>, every rank holds every rank's new values. A tensor must have its
+    /// parameter's size; trained parameters only (the others' tensors are not asked for).
+    /// </summary>
+    /// <param name="valuesOf">The storage to share for parameter number i of the list given to the constructor.</param>
+    /// <exception cref="InvalidOperationException">A tensor's size differs from its parameter's.</exception>
+    public void AllGather(Func<int, Span<float>> valuesOf)
+    {
+        ArgumentNullException.ThrowIfNull(valuesOf);
+        if (TrainedChanged()) LayOut();
+        Span<float> Values(int i)
+        {
+            var values = valuesOf(parameters.Length - 1 - i);
+            if (values.Length != parameters[i].Size)
+                throw new InvalidOperationException($"a tensor of {values.Length} values was given for a parameter{(parameters[i].Name is null ? "" : $" '{parameters[i].Name}'")} of {parameters[i].Size}; AllGather needs them equal.");
+            return values;
+        }
+        foreach (var bucket in buckets)
+        {
+            if (bucket.InPlace)
+            {
+                var s = segments[bucket.First];
+                communicator.AllGather(Values(s.Parameter).Slice(s.Offset, s.Count));
+                continue;
+            }
+            var staged = staging.AsSpan(0, bucket.Elements);
+            int at = 0;
+            for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+            {
+                var s = segments[i];
+                Values(s.Parameter).Slice(s.Offset, s.Count).CopyTo(staged.Slice(at, s.Count));
+                at += s.Count;
+            }
+            communicator.AllGather(staged);
+            at = 0;
+            for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+            {
+                var s = segments[i];
+                staged.Slice(at, s.Count).CopyTo(Values(s.Parameter).Slice(s.Offset, s.Count));
+                at += s.Count;
+            }
+        }
+    }
+
+    /// <summary>
     /// Replaces each trained parameter's gradient by its mean over the ranks, in place (the Grad tensors keep their
     /// storage). A parameter that does not require a gradient is skipped (the ranks must agree on which); one with no
     /// gradient on this rank contributes zeros and keeps no gradient.
     /// </summary>
     /// <exception cref="InvalidOperationException">A gradient's size differs from its parameter's.</exception>
-    public void Average()
+    public void Average() => Reduce(scatterOnly: false);
+
+    // Average, or (scatterOnly) its reduce-scatter half: then a staged bucket's means go back for the owned values only.
+    private void Reduce(bool scatterOnly)
     {
         if (TrainedChanged()) LayOut();
         long bytes = 0, staged = 0;
@@ -97,11 +172,11 @@ public sealed class GradientAverager
                     // This rank adds nothing to the sum, and keeps no gradient, as the parameter had none.
                     if (zeros.Length < s.Count) zeros = new float[s.Count];
                     zeros.AsSpan(0, s.Count).Clear();
-                    communicator.AllReduce(zeros.AsSpan(0, s.Count), ReduceOperation.Mean);
+                    Collective(zeros.AsSpan(0, s.Count), scatterOnly);
                 }
                 else
                 {
-                    communicator.AllReduce(grad.AsSpan().Slice(s.Offset, s.Count), ReduceOperation.Mean);
+                    Collective(grad.AsSpan().Slice(s.Offset, s.Count), scatterOnly);
                 }
             }
             else
@@ -116,12 +191,16 @@ public sealed class GradientAverager
                     else target.Clear();
                     at += s.Count;
                 }
-                communicator.AllReduce(values, ReduceOperation.Mean);
+                Collective(values, scatterOnly);
+                var (lo, hi) = scatterOnly ? RankParts.Of(bucket.Elements, communicator.Size, communicator.Rank) : (0, bucket.Elements);
                 at = 0;
                 for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
                 {
                     var s = segments[i];
-                    if (GradientOf(s.Parameter) is { } grad) values.Slice(at, s.Count).CopyTo(grad.AsSpan().Slice(s.Offset, s.Count));
+                    // The piece's values [at, at + Count) of the staged bucket, those in [lo, hi) only.
+                    int from = Math.Max(at, lo), to = Math.Min(at + s.Count, hi);
+                    if (to > from && GradientOf(s.Parameter) is { } grad)
+                        values[from..to].CopyTo(grad.AsSpan().Slice(s.Offset + from - at, to - from));
                     at += s.Count;
                 }
                 staged += bucket.Elements * sizeof(float);
@@ -129,6 +208,12 @@ public sealed class GradientAverager
             bytes += bucket.Elements * sizeof(float);
         }
         (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, buckets.Length, staged);
+    }
+
+    private void Collective(Span<float> values, bool scatterOnly)
+    {
+        if (scatterOnly) communicator.ReduceScatter(values, ReduceOperation.Mean);
+        else communicator.AllReduce(values, ReduceOperation.Mean);
     }
 
     private Tensor? GradientOf(int index)
@@ -191,5 +276,23 @@ public sealed class GradientAverager
         IssueStaged();
         (segments, buckets) = ([.. pieces], [.. laid]);
         if (staging.Length < largestStaged) staging = new float[largestStaged];
+        owned = [.. OwnedSlicesOf(segments, buckets)];
+    }
+
+    // This rank's part of each bucket, as slices of the parameters (numbered as given, not reversed).
+    private IEnumerable<ParameterSlice> OwnedSlicesOf(Segment[] pieces, Bucket[] laid)
+    {
+        foreach (var bucket in laid)
+        {
+            var (lo, hi) = RankParts.Of(bucket.Elements, communicator.Size, communicator.Rank);
+            int at = 0;
+            for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+            {
+                var s = pieces[i];
+                int from = Math.Max(at, lo), to = Math.Min(at + s.Count, hi);
+                if (to > from) yield return new ParameterSlice(parameters.Length - 1 - s.Parameter, s.Offset + from - at, s.Offset + to - at);
+                at += s.Count;
+            }
+        }
     }
 }

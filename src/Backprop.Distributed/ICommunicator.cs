@@ -20,6 +20,20 @@ public interface ICommunicator : IDisposable
     /// <summary>Replaces <paramref name="data"/> on every rank by the element-wise <paramref name="operation"/> over the ranks' buffers; every rank gets the same bits.</summary>
     void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum);
 
+    /// <summary>
+    /// The first half of an allreduce: afterwards this rank's part of <paramref name="data"/> (<see cref="RankParts"/>)
+    /// holds the <see cref="ReduceOperation.Sum"/> or <see cref="ReduceOperation.Mean"/> over the ranks' buffers, the
+    /// same bits <see cref="AllReduce(Span{float}, ReduceOperation)"/> gives; the rest of the buffer is unspecified.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is Max or Min.</exception>
+    void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum);
+
+    /// <summary>
+    /// The second half of an allreduce: every rank's part of <paramref name="data"/> (<see cref="RankParts"/>) is
+    /// copied into the same place of every other rank's buffer.
+    /// </summary>
+    void AllGather(Span<float> data);
+
     /// <summary>Copies <paramref name="root"/>'s <paramref name="data"/> into every other rank's.</summary>
     void Broadcast(Span<float> data, int root = 0);
 

@@ -103,6 +103,93 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// At least <see cref="SharedMemoryMinimum"/> values among ranks that all share one machine go through memory they
+    /// share; anything else is one MPI_Reduce_scatter (into a scratch buffer, then copied to this rank's part).
+    /// </remarks>
+    public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+    {
+        if (operation is not (ReduceOperation.Sum or ReduceOperation.Mean))
+            throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
+        if (SharedMemoryOnOneMachine(data.Length) is { } window)
+        {
+            long begun = Enter("the shared-memory reduce-scatter");
+            try
+            {
+                window.ReduceScatter(data, operation == ReduceOperation.Mean);
+            }
+            finally
+            {
+                Exit(begun, "the shared-memory reduce-scatter", 0);
+            }
+            return;
+        }
+        var counts = PartCounts(data.Length, out _);
+        var (start, end) = RankParts.Of(data.Length, Size, Rank);
+        if (scratch.Length < end - start) scratch = new float[end - start];
+        long started = Enter("MPI_Reduce_scatter");
+        fixed (float* p = data)
+        fixed (float* mine = scratch)
+        fixed (int* c = counts)
+            Exit(started, "MPI_Reduce_scatter", mpi.ReduceScatter(p, mine, c, mpi.Float, mpi.Sum, mpi.CommWorld));
+        scratch.AsSpan(0, end - start).CopyTo(data[start..end]);
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data[start..end], Size);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// At least <see cref="SharedMemoryMinimum"/> values among ranks that all share one machine go through memory they
+    /// share; anything else is one MPI_Allgatherv in place.
+    /// </remarks>
+    public void AllGather(Span<float> data)
+    {
+        if (SharedMemoryOnOneMachine(data.Length) is { } window)
+        {
+            long begun = Enter("the shared-memory allgather");
+            try
+            {
+                window.AllGather(data);
+            }
+            finally
+            {
+                Exit(begun, "the shared-memory allgather", 0);
+            }
+            return;
+        }
+        var counts = PartCounts(data.Length, out var offsets);
+        long started = Enter("MPI_Allgatherv");
+        fixed (float* p = data)
+        fixed (int* c = counts)
+        fixed (int* o = offsets)
+            Exit(started, "MPI_Allgatherv", mpi.Allgatherv(MpiNative.InPlace, 0, mpi.Float, p, c, o, mpi.Float, mpi.CommWorld));
+    }
+
+    private float[] scratch = [];
+    private int[] partCounts = [], partOffsets = [];
+    private int partLength = -1;
+
+    // Every rank's part size and start in a buffer of `length` values (RankParts), kept for the next call of that length.
+    private int[] PartCounts(int length, out int[] offsets)
+    {
+        if (partLength != length)
+        {
+            (partCounts, partOffsets) = (new int[Size], new int[Size]);
+            for (int r = 0; r < Size; r++)
+            {
+                var (start, end) = RankParts.Of(length, Size, r);
+                (partOffsets[r], partCounts[r]) = (start, end - start);
+            }
+            partLength = length;
+        }
+        offsets = partOffsets;
+        return partCounts;
+    }
+
+    // The shared window, when a reduce-scatter or allgather of `length` floats goes through it: every rank on one machine.
+    private SharedMemoryCollectives? SharedMemoryOnOneMachine(int length) =>
+        length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { AcrossSize: 1 } window ? window : null;
+
+    /// <inheritdoc/>
     public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum)
     {
         nint op = Op(operation);
@@ -131,7 +218,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// <summary>Machines whose windows are joined by MPI_Allreduce (0 when <see cref="UsesSharedMemory"/> is false).</summary>
     public int SharedMemoryMachines => shared?.AcrossSize ?? 0;
 
-    private SharedMemoryAllReduce? shared;
+    private SharedMemoryCollectives? shared;
     private bool sharedDecided;
 
     /// <summary>
@@ -150,7 +237,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     // The shared window, set up by the first large sum (every rank makes that call at the same point, as it must for
     // any collective), or null when this job cannot use one or BACKPROP_MPI_SHARED_MEMORY=0 turns it off.
-    private SharedMemoryAllReduce? SharedMemory()
+    private SharedMemoryCollectives? SharedMemory()
     {
         if (sharedDecided) return shared;
         sharedDecided = true;
@@ -158,7 +245,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         long start = Enter("setting up the shared-memory window");
         try
         {
-            return shared = SharedMemoryAllReduce.Create(mpi, Rank, RanksPerMachineForTesting());
+            return shared = SharedMemoryCollectives.Create(mpi, Rank, RanksPerMachineForTesting());
         }
         finally
         {

@@ -24,6 +24,8 @@ internal sealed unsafe class MpiNative
     public readonly delegate* unmanaged<nint, int*, int> CommRank;
     public readonly delegate* unmanaged<nint, int*, int> CommSize;
     public readonly delegate* unmanaged<nint, void*, int, nint, nint, nint, int> Allreduce;
+    public readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> ReduceScatter;
+    public readonly delegate* unmanaged<nint, int, nint, void*, int*, int*, nint, nint, int> Allgatherv;
     public readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast;
     public readonly delegate* unmanaged<nint, int> Barrier;
     public readonly delegate* unmanaged<nint, int, int> Abort;
@@ -53,6 +55,8 @@ internal sealed unsafe class MpiNative
         CommRank = (delegate* unmanaged<nint, int*, int>)NativeLibrary.GetExport(lib, "MPI_Comm_rank");
         CommSize = (delegate* unmanaged<nint, int*, int>)NativeLibrary.GetExport(lib, "MPI_Comm_size");
         Allreduce = (delegate* unmanaged<nint, void*, int, nint, nint, nint, int>)NativeLibrary.GetExport(lib, "MPI_Allreduce");
+        ReduceScatter = (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)NativeLibrary.GetExport(lib, "MPI_Reduce_scatter");
+        Allgatherv = (delegate* unmanaged<nint, int, nint, void*, int*, int*, nint, nint, int>)NativeLibrary.GetExport(lib, "MPI_Allgatherv");
         Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)NativeLibrary.GetExport(lib, "MPI_Bcast");
         Barrier = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(lib, "MPI_Barrier");
         Abort = (delegate* unmanaged<nint, int, int>)NativeLibrary.GetExport(lib, "MPI_Abort");

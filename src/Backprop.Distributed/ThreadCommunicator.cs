@@ -88,6 +88,39 @@ public sealed class ThreadCommunicator : ICommunicator
     }
 
     /// <inheritdoc/>
+    public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+    {
+        if (operation is not (ReduceOperation.Sum or ReduceOperation.Mean))
+            throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
+        group.Slots[Rank] = data.ToArray();
+        Wait();
+        var (start, end) = RankParts.Of(data.Length, Size, Rank);
+        for (int i = start; i < end; i++)
+        {
+            float acc = ((float[])group.Slots[0]!)[i];
+            for (int r = 1; r < Size; r++) acc += ((float[])group.Slots[r]!)[i];
+            data[i] = acc;
+        }
+        if (operation == ReduceOperation.Mean) RankMean.Divide(data[start..end], Size);
+        Wait();
+    }
+
+    /// <inheritdoc/>
+    public void AllGather(Span<float> data)
+    {
+        group.Slots[Rank] = data.ToArray();
+        Wait();
+        for (int r = 0; r < Size; r++)
+        {
+            var owner = (float[])group.Slots[r]!;
+            CheckLength(owner.Length, data.Length);
+            var (start, end) = RankParts.Of(data.Length, Size, r);
+            if (r != Rank) owner.AsSpan(start, end - start).CopyTo(data[start..end]);
+        }
+        Wait();
+    }
+
+    /// <inheritdoc/>
     public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum)
     {
         group.Slots[Rank] = data.ToArray();
@@ -145,7 +178,7 @@ public sealed class ThreadCommunicator : ICommunicator
     private void CheckLength(int rootLength, int length)
     {
         if (rootLength != length)
-            throw new InvalidOperationException($"rank {Rank} broadcast into {length} values but the root sent {rootLength}: the ranks disagree on the buffer.");
+            throw new InvalidOperationException($"rank {Rank} has a buffer of {length} values but another rank {rootLength}: the ranks disagree on the buffer.");
     }
 
     private void Wait()

@@ -47,13 +47,36 @@ public static class GradClip
     }
 
     /// <summary>
-    /// <c>Fit</c>'s clipping, on the optimizer's parameters (already without repeats, so nothing is allocated): by
-    /// value first, then by norm; nothing for a limit that is null. The limits were checked when they were set.
+    /// <c>Fit</c>'s clipping, on a list without repeats (e.g. <see cref="Optimizer.Parameters"/>; nothing is
+    /// allocated): by value first, then by norm; nothing for a limit that is null.
     /// </summary>
-    internal static void Apply(IReadOnlyList<Tensor> parameters, float? clipValue, float? maxNorm)
+    /// <exception cref="ArgumentOutOfRangeException">A limit is not a positive finite number.</exception>
+    public static void Apply(IReadOnlyList<Tensor> parameters, float? clipValue, float? maxNorm)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (clipValue is { } c) RequirePositive(c, nameof(clipValue), "the gradient clip value");
+        if (maxNorm is { } n) RequirePositive(n, nameof(maxNorm), "the largest gradient norm");
         if (clipValue is { } clip) ValueOfUnique(parameters, clip);
         if (maxNorm is { } norm) NormOfUnique(parameters, norm);
+    }
+
+    /// <summary>
+    /// The factor <see cref="ByNorm"/> multiplies every gradient by when their global L2 norm is
+    /// <paramref name="norm"/>: <paramref name="maxNorm"/> / (norm + 1e-6) when that is below 1, else 1 (also for a
+    /// non-finite norm, which leaves the gradients as they are). For gradients held in parts (one per rank), whose
+    /// norm is √ of the ranks' summed Σ g².
+    /// </summary>
+    public static double NormScale(double norm, float maxNorm)
+    {
+        double coefficient = maxNorm / (norm + Epsilon);
+        return double.IsFinite(norm) && coefficient < 1 ? coefficient : 1;
+    }
+
+    /// <summary>Clamps every value of <paramref name="gradient"/> to [−<paramref name="clip"/>, <paramref name="clip"/>] (<see cref="ByValue"/> on a span).</summary>
+    public static void Clamp(Span<float> gradient, float clip)
+    {
+        TensorPrimitives.Max(gradient, -clip, gradient);
+        TensorPrimitives.Min(gradient, clip, gradient);
     }
 
     /// <summary>Throws unless <paramref name="value"/> is a positive finite number.</summary>
@@ -82,8 +105,8 @@ public static class GradClip
         for (int i = 0; i < parameters.Count; i++)
             if (Applies(parameters[i])) sumSquares += TensorPrimitives.SumOfSquares<float>(parameters[i].Grad!.AsSpan());
         double norm = Math.Sqrt(sumSquares);
-        double coefficient = maxNorm / (norm + Epsilon);
-        if (double.IsFinite(norm) && coefficient < 1)
+        double coefficient = NormScale(norm, maxNorm);
+        if (coefficient < 1)
         {
             for (int i = 0; i < parameters.Count; i++)
                 if (Applies(parameters[i])) TensorPrimitives.Multiply(parameters[i].Grad!.AsSpan(), (float)coefficient, parameters[i].Grad!.AsSpan());
@@ -95,10 +118,7 @@ public static class GradClip
     {
         for (int i = 0; i < parameters.Count; i++)
         {
-            if (!Applies(parameters[i])) continue;
-            var g = parameters[i].Grad!.AsSpan();
-            TensorPrimitives.Max(g, -clip, g);
-            TensorPrimitives.Min(g, clip, g);
+            if (Applies(parameters[i])) Clamp(parameters[i].Grad!.AsSpan(), clip);
         }
     }
 }

@@ -130,6 +130,45 @@ public abstract class Optimizer
     }
 
     /// <summary>
+    /// True when each value's update depends only on that value, its gradient and its own state (Adam, AdamW), so
+    /// that any slice of a parameter may be stepped alone (<see cref="StepSlices"/>); false when an update needs a
+    /// whole parameter.
+    /// </summary>
+    public bool StepsElementwise => UpdatesElementwise;
+
+    /// <summary>
+    /// One step, as <see cref="Step"/> would take it, of the given slices of the parameters only: for data-parallel
+    /// training that shards the optimizer (ZeRO stage 1), where each rank steps its own part of every parameter and
+    /// then copies the other ranks' new values in. Counts one step, and a write to every parameter <see cref="Step"/>
+    /// would update (its other values are about to change too). Slices of frozen parameters or of parameters without
+    /// a gradient are skipped, as <see cref="Step"/> skips those parameters.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The optimizer updates each parameter whole (<see cref="StepsElementwise"/> is false).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A slice names no parameter or runs past its parameter's end.</exception>
+    public void StepSlices(ReadOnlySpan<ParameterSlice> slices)
+    {
+        if (!UpdatesElementwise)
+            throw new InvalidOperationException($"{Title} updates each parameter whole, so it cannot step slices of them; call Step.");
+        foreach (var slice in slices)
+        {
+            if ((uint)slice.Parameter >= (uint)Parameters.Count)
+                throw new ArgumentOutOfRangeException(nameof(slices), slice, $"a slice names parameter {slice.Parameter}, but the optimizer has parameters 0 to {Parameters.Count - 1}.");
+            int size = Parameters[slice.Parameter].Size;
+            if (slice.Start < 0 || slice.End < slice.Start || slice.End > size)
+                throw new ArgumentOutOfRangeException(nameof(slices), slice, $"slice [{slice.Start}, {slice.End}) of parameter {slice.Parameter} does not lie within its {size} values.");
+        }
+        StepCount++;
+        for (int i = 0; i < Parameters.Count; i++)
+            if (Parameters[i].Grad is not null && Parameters[i].RequiresGrad) Parameters[i].MarkWritten();
+        foreach (var (index, start, end) in slices)
+        {
+            var p = Parameters[index];
+            if (p.Grad is null || !p.RequiresGrad || end == start) continue;
+            Update(index, start, p.AsSpan()[start..end], p.Grad.AsSpan()[start..end]);
+        }
+    }
+
+    /// <summary>
     /// Updates values [<paramref name="offset"/>, offset + parameter.Length) of parameter number
     /// <paramref name="index"/> in place from the same slice of its gradient (the whole parameter unless
     /// <see cref="UpdatesElementwise"/>). Slices of one parameter run on several threads at once: read the
@@ -234,3 +273,6 @@ public abstract class Optimizer
         return t;
     }
 }
+
+/// <summary>Values [<see cref="Start"/>, <see cref="End"/>) of parameter number <see cref="Parameter"/> of an optimizer's <see cref="Optimizer.Parameters"/>.</summary>
+public readonly record struct ParameterSlice(int Parameter, int Start, int End);

@@ -13,8 +13,9 @@ namespace Backprop.Training;
 /// <remarks>
 /// Fit calls, in order: <see cref="Start"/> once (after a resumed checkpoint is loaded, before the first step);
 /// per epoch <see cref="StartEpoch"/>, <see cref="Shard"/> on the epoch's row order, <see cref="AverageGradients"/>
-/// after every backward pass (before clipping and the step, whatever the engine), <see cref="EndEpoch"/> after the
-/// last batch (before validation). Only rank 0 writes checkpoints. Every call is collective: every rank must make it,
+/// after every backward pass (whatever the engine) and <see cref="Step"/> to clip and step, <see cref="EndEpoch"/>
+/// after the last batch (before validation); <see cref="BeforeCheckpoint"/> before each checkpoint. Only rank 0
+/// writes checkpoints. Every call is collective: every rank must make it,
 /// in the same order.
 /// </remarks>
 public interface IDataParallel
@@ -48,6 +49,20 @@ public interface IDataParallel
     /// correct count by the global batch's, so every rank takes (or, for a non-finite loss, skips) the same step.
     /// </summary>
     void AverageGradients(IReadOnlyList<Tensor> parameters, ref double lossSum, ref int correct);
+
+    /// <summary>
+    /// Clips the averaged gradients (by value, then by norm, where the limits are not null) and steps
+    /// <paramref name="optimizer"/> so that every replica ends with the same parameters: the whole step on every
+    /// rank, or each rank its own part of the parameters and then the new values shared (a sharded optimizer).
+    /// Called after <see cref="AverageGradients"/> for every batch that is applied.
+    /// </summary>
+    void Step(Optimizer optimizer, float? clipValue, float? clipNorm);
+
+    /// <summary>
+    /// Called on every rank before rank 0 writes a checkpoint (e.g. to gather a sharded optimizer's state into rank
+    /// 0's optimizer, so that the checkpoint holds all of it).
+    /// </summary>
+    void BeforeCheckpoint(Optimizer optimizer);
 
     /// <summary>Called after each epoch's last batch, before validation (e.g. to share rank 0's BatchNorm statistics).</summary>
     void EndEpoch(Module model);

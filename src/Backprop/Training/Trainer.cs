@@ -92,7 +92,9 @@ public static partial class Trainer
 
         void Save()
         {
-            if (options.CheckpointDirectory is null || parallel?.Rank > 0) return;
+            if (options.CheckpointDirectory is null) return;
+            parallel?.BeforeCheckpoint(optimizer);
+            if (parallel?.Rank > 0) return;
             state.StepCount = optimizer.StepCount;
             state.LearningRate = optimizer.LearningRate;
             rates.Save(state);
@@ -253,11 +255,7 @@ public static partial class Trainer
         double lossSum = cost.Item() * (double)rows.Length;
         int correct = train.IsClassification ? TargetAdapter.CountCorrect(output, y, FirstLoss(loss), labels) : 0;
         options?.Parallel?.AverageGradients(optimizer.Parameters, ref lossSum, ref correct);
-        if (!onlyIfFinite || double.IsFinite(lossSum))
-        {
-            GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
-            optimizer.Step();
-        }
+        if (!onlyIfFinite || double.IsFinite(lossSum)) ClipAndStep(optimizer, options);
         return (lossSum, correct);
     }
 
@@ -267,12 +265,20 @@ public static partial class Trainer
     {
         var result = plan.Step(train, rows);
         options.Parallel?.AverageGradients(optimizer.Parameters, ref result.LossSum, ref result.Correct);
-        if (!onlyIfFinite || double.IsFinite(result.LossSum))
-        {
-            GradClip.Apply(optimizer.Parameters, options.ClipGradValue, options.ClipGradNorm);
-            optimizer.Step();
-        }
+        if (!onlyIfFinite || double.IsFinite(result.LossSum)) ClipAndStep(optimizer, options);
         return result;
+    }
+
+    // Clipping as the options ask, then the step: data-parallel, the ranks' step (which may shard it among them).
+    private static void ClipAndStep(Optimizer optimizer, FitOptions? options)
+    {
+        if (options?.Parallel is { } parallel)
+        {
+            parallel.Step(optimizer, options.ClipGradValue, options.ClipGradNorm);
+            return;
+        }
+        GradClip.Apply(optimizer.Parameters, options?.ClipGradValue, options?.ClipGradNorm);
+        optimizer.Step();
     }
 
     /// <summary>

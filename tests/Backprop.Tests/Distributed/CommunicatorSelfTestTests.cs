@@ -17,7 +17,7 @@ public sealed class CommunicatorSelfTestTests
         var results = new IReadOnlyList<CommunicatorSelfTest.Result>[ranks];
         ThreadCommunicator.Run(ranks, comm => results[comm.Rank] = CommunicatorSelfTest.Run(comm));
         foreach (var r in results[0]) Assert.True(r.Passed, $"{r.Check}: {r.Difference}");
-        Assert.Equal(11 - (ranks == 1 ? 1 : 0), results[0].Count);   // one broadcast check when rank 0 is also the last
+        Assert.Equal(14 - (ranks == 1 ? 1 : 0), results[0].Count);   // one broadcast check when rank 0 is also the last
         for (int rank = 1; rank < ranks; rank++) Assert.Equal(results[0], results[rank]);
     }
 
@@ -35,6 +35,57 @@ public sealed class CommunicatorSelfTestTests
         Assert.True(results[0].Single(r => r.Check == "allreduce sum of doubles").Passed);
     }
 
+    [Fact]
+    public void AReduceScatterOrAllGatherThatSkipsARankFailsItsCheck()
+    {
+        var results = new IReadOnlyList<CommunicatorSelfTest.Result>[2];
+        ThreadCommunicator.Run(2, comm => results[comm.Rank] = CommunicatorSelfTest.Run(new HalvesSkippedOnRank1(comm)));
+        Assert.Equal(results[0], results[1]);
+        var scatter = results[0].Single(r => r.Check.StartsWith("reduce-scatter sum of floats", StringComparison.Ordinal));
+        Assert.False(scatter.Passed);
+        Assert.StartsWith("rank 1: ", scatter.Difference, StringComparison.Ordinal);
+        var gather = results[0].Single(r => r.Check.StartsWith("allgather of floats", StringComparison.Ordinal));
+        Assert.False(gather.Passed);
+        Assert.Equal("rank 1: 1 values: [0] of rank 0's part is NaN, rank 0's value -32", gather.Difference);
+        Assert.True(results[0].Single(r => r.Check.StartsWith("allreduce sum of floats,", StringComparison.Ordinal)).Passed);
+    }
+
+    /// <summary>On rank 1 the reduce-scatter keeps the rank's own values and the allgather copies nothing in.</summary>
+    private sealed class HalvesSkippedOnRank1(ICommunicator inner) : ICommunicator
+    {
+        public int Rank => inner.Rank;
+
+        public int Size => inner.Size;
+
+        public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum) => inner.AllReduce(data, operation);
+
+        public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum) => inner.AllReduce(data, operation);
+
+        public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+        {
+            var kept = data.ToArray();
+            inner.ReduceScatter(data, operation);
+            if (Rank == 1) kept.CopyTo(data);
+        }
+
+        public void AllGather(Span<float> data)
+        {
+            var kept = data.ToArray();
+            inner.AllGather(data);
+            if (Rank == 1) kept.CopyTo(data);
+        }
+
+        public void Broadcast(Span<float> data, int root = 0) => inner.Broadcast(data, root);
+
+        public void Broadcast(Span<double> data, int root = 0) => inner.Broadcast(data, root);
+
+        public void Barrier() => inner.Barrier();
+
+        public void Abort(int exitCode) => inner.Abort(exitCode);
+
+        public void Dispose() => inner.Dispose();
+    }
+
     /// <summary>Rank 1's float sums of more than 8192 values come back with their last value one too high.</summary>
     private sealed class OffByOneOnRank1(ICommunicator inner) : ICommunicator
     {
@@ -49,6 +100,10 @@ public sealed class CommunicatorSelfTestTests
         }
 
         public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum) => inner.AllReduce(data, operation);
+
+        public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum) => inner.ReduceScatter(data, operation);
+
+        public void AllGather(Span<float> data) => inner.AllGather(data);
 
         public void Broadcast(Span<float> data, int root = 0) => inner.Broadcast(data, root);
 

@@ -260,6 +260,12 @@ public sealed class InPlaceAveragingTests
             if (operation == ReduceOperation.Mean) RankMean.Divide(data, size);
         }
 
+        public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum) => AllReduce(data, operation);
+
+        public void AllGather(Span<float> data)
+        {
+        }
+
         public void Broadcast(Span<float> data, int root = 0)
         {
         }
