@@ -36,6 +36,7 @@ public sealed class DataParallel : IDataParallel
     private Optimizer? optimizer;
     private bool sharded;        // each rank steps its slices of the parameters (set at Start)
     private bool stateScattered; // sharded steps were taken since the optimizer state was last gathered
+    private Func<int, Span<float>>? parameterValues;   // i => optimizer.Parameters[i]'s storage, made once
     private readonly double[] totals = new double[3];
     private CancellationToken local;
     private readonly CancellationTokenSource agreed = new();
@@ -116,6 +117,8 @@ public sealed class DataParallel : IDataParallel
         averagedParameters = optimizer.Parameters;
         averager = new GradientAverager(Communicator, optimizer.Parameters, options.BucketBytes);
         this.optimizer = optimizer;
+        var trained = optimizer.Parameters;
+        parameterValues = i => trained[i].AsSpan();
         sharded = options.ShardOptimizer && optimizer.StepsElementwise && WorldSize > 1;
         stateScattered = false;
         epoch = 0;
@@ -214,7 +217,7 @@ public sealed class DataParallel : IDataParallel
         optimizer.StepSlices(slices);
         stateScattered = true;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        averager.AllGather(i => parameters[i].AsSpan());
+        averager.AllGather(parameterValues!);
         averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 
@@ -237,7 +240,7 @@ public sealed class DataParallel : IDataParallel
         stateScattered = false;
         var parameters = optimizer.Parameters;
         var state = optimizer.NamedState().ToList();
-        var byKind = new Dictionary<string, Tensor?[]>();
+        var kinds = new List<(string Kind, Tensor?[] Tensors)>();   // in the order the optimizer names them, alike on every rank
         foreach (var (name, tensor) in state)
         {
             int dot = name.LastIndexOf('.');
@@ -245,10 +248,11 @@ public sealed class DataParallel : IDataParallel
                 || i >= parameters.Count || tensor.Size != parameters[i].Size)
                 throw new InvalidOperationException($"{optimizer.Name} state tensor '{name}' is not one parameter's (named kind.index, of its size): a sharded step cannot gather it; set DataParallelOptions.ShardOptimizer = false.");
             var kind = name[..dot];
-            if (!byKind.TryGetValue(kind, out var tensors)) byKind[kind] = tensors = new Tensor?[parameters.Count];
-            tensors[i] = tensor;
+            int k = kinds.FindIndex(x => x.Kind == kind);
+            if (k < 0) kinds.Add((kind, new Tensor?[parameters.Count]));
+            kinds[k < 0 ? ^1 : k].Tensors[i] = tensor;
         }
-        foreach (var tensors in byKind.Values)
+        foreach (var (_, tensors) in kinds)
         {
             // A parameter without this kind of state (none yet) shares zeros and keeps none.
             averager.AllGather(i => tensors[i] is { } t ? t.AsSpan() : new float[parameters[i].Size]);

@@ -217,6 +217,30 @@ public sealed class InPlaceAveragingTests
         Assert.True(dp.StagedBytesPerStep > 0 && dp.StagedBytesPerStep < dp.BytesPerStep);
     }
 
+    [Fact]
+    public void AShardedStepAllocatesNothingOnceLaidOut()
+    {
+        var data = DistributedData.Classification(48, [12]);
+        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
+        var optimizer = DistributedData.Optimizer("adam", model);
+        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
+        var dp = new DataParallel(new MirrorCommunicator(2), new DataParallelOptions { ShardOptimizer = true });
+        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        Assert.True(dp.ShardsOptimizer);
+        double loss = 1;
+        int correct = 1;
+        void Step()
+        {
+            dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);
+            dp.Step(optimizer, clipValue: 0.5f, clipNorm: 10f);
+        }
+        Step();   // warm: the JIT compiles what it runs
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(11, optimizer.StepCount);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]
