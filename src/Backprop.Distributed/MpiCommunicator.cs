@@ -165,24 +165,24 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     private float[] scratch = [];
-    private int[] partCounts = [], partOffsets = [];
-    private int partLength = -1;
+    private readonly Dictionary<int, (int[] Counts, int[] Offsets)> parts = [];
 
-    // Every rank's part size and start in a buffer of `length` values (RankParts), kept for the next call of that length.
+    // Every rank's part size and start in a buffer of `length` values (RankParts), kept for later calls of that
+    // length (a step's buckets have a few lengths, the same every step).
     private int[] PartCounts(int length, out int[] offsets)
     {
-        if (partLength != length)
+        if (!parts.TryGetValue(length, out var known))
         {
-            (partCounts, partOffsets) = (new int[Size], new int[Size]);
+            known = (new int[Size], new int[Size]);
             for (int r = 0; r < Size; r++)
             {
                 var (start, end) = RankParts.Of(length, Size, r);
-                (partOffsets[r], partCounts[r]) = (start, end - start);
+                (known.Offsets[r], known.Counts[r]) = (start, end - start);
             }
-            partLength = length;
+            parts[length] = known;
         }
-        offsets = partOffsets;
-        return partCounts;
+        offsets = known.Offsets;
+        return known.Counts;
     }
 
     // The shared window, when a reduce-scatter or allgather of `length` floats goes through it: every rank on one machine.
