@@ -30,4 +30,33 @@ public static class GemmBenchmark
         }
         return 2.0 * n * n * n / best / 1e9;
     }
+
+    /// <summary>
+    /// GFLOP/s (2mnk / seconds) of C[m,n] = op(A)·op(B) with A or B transposed as asked, measured as
+    /// <see cref="Measure(int, int, GemmVariant, double)"/> is.
+    /// </summary>
+    public static double Measure(int m, int n, int k, bool transA, bool transB, int threads, GemmVariant variant, double seconds = 0.25)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var rng = new Random(1234);
+        var a = new float[m * k];
+        var b = new float[k * n];
+        var c = new float[m * n];
+        for (int i = 0; i < a.Length; i++) a[i] = rng.NextSingle();
+        for (int i = 0; i < b.Length; i++) b[i] = rng.NextSingle();
+
+        Gemm.Multiply(variant, threads, c, a, b, m, n, k, transA, transB, false);
+        double best = double.MaxValue;
+        var total = Stopwatch.StartNew();
+        for (int rep = 0; rep < 3 || total.Elapsed.TotalSeconds < seconds; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Gemm.Multiply(variant, threads, c, a, b, m, n, k, transA, transB, false);
+            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        }
+        return 2.0 * m * n * k / best / 1e9;
+    }
 }
