@@ -9,27 +9,8 @@ public static class GemmBenchmark
     /// GFLOP/s (2n³ / seconds) of C[n,n] = A[n,n]·B[n,n] with the given variant and thread count: one warm-up call,
     /// then repeated calls for about <paramref name="seconds"/> (at least three), reporting the fastest call.
     /// </summary>
-    public static double Measure(int n, int threads, GemmVariant variant, double seconds = 0.25)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        var rng = new Random(1234);
-        var a = new float[n * n];
-        var b = new float[n * n];
-        var c = new float[n * n];
-        for (int i = 0; i < a.Length; i++) { a[i] = rng.NextSingle(); b[i] = rng.NextSingle(); }
-
-        Gemm.Multiply(variant, threads, c, a, b, n, n, n, false, false, false);
-        double best = double.MaxValue;
-        var total = Stopwatch.StartNew();
-        for (int rep = 0; rep < 3 || total.Elapsed.TotalSeconds < seconds; rep++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            Gemm.Multiply(variant, threads, c, a, b, n, n, n, false, false, false);
-            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
-        }
-        return 2.0 * n * n * n / best / 1e9;
-    }
+    public static double Measure(int n, int threads, GemmVariant variant, double seconds = 0.25) =>
+        Measure(n, n, n, transA: false, transB: false, threads, variant, seconds);
 
     /// <summary>
     /// GFLOP/s (2mnk / seconds) of C[m,n] = op(A)·op(B) with A or B transposed as asked, measured as
