@@ -75,12 +75,12 @@ internal sealed class DistributedRun : IDisposable
     {
         double train = Parallel.TrainingTime.TotalSeconds, comm = Parallel.AveragingTime.TotalSeconds;
         int machines = Communicator.SharedMemoryMachines;
-        string path = !Communicator.UsesSharedMemory ? "through MPI_Allreduce"
-            : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine" + (machines > 1 ? $" and MPI_Allreduce across {machines} machines" : "");
         // Sharded, the gradients are reduce-scattered and the stepped parameters all-gathered: an allreduce in two halves.
+        string mpi = Parallel.ShardsOptimizer ? "MPI's collectives" : "MPI_Allreduce";
+        string path = !Communicator.UsesSharedMemory ? $"through {mpi}"
+            : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine" + (machines > 1 ? $" and {mpi} across {machines} machines" : "");
         if (Parallel.ShardsOptimizer)
-            path = path.Replace("MPI_Allreduce", "MPI's collectives", StringComparison.Ordinal) + ", each rank stepping its 1/" +
-                Communicator.Size.ToString(CultureInfo.InvariantCulture) + " of the parameters (reduce-scatter, step, allgather)";
+            path += $", each rank stepping its 1/{Communicator.Size.ToString(CultureInfo.InvariantCulture)} of the parameters (reduce-scatter, step, allgather)";
         return string.Create(CultureInfo.InvariantCulture,
             $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
             $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {path}, {Parallel.Steps:N0} steps; " +

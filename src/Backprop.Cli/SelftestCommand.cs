@@ -22,8 +22,9 @@ internal sealed class SelftestCommand : ICommand
         "'selftest: N passed, M failed'. Exit code 1 if any kernel differs.\n\n" +
         "  --json               print one JSON object instead\n" +
         "  --distributed        check the collectives data-parallel training uses instead, on every rank of an Open MPI\n" +
-        "                       job: sums, means, largest, smallest and broadcasts of floats and doubles at lengths that\n" +
-        "                       reach every edge of the shared-memory path, against values each rank computes alone,\n" +
+        "                       job: sums, means, largest, smallest and broadcasts of floats and doubles, and the\n" +
+        "                       reduce-scatter and allgather halves of float sums and means, at lengths that reach every\n" +
+        "                       edge of the shared-memory path, against values each rank computes alone,\n" +
         "                       bit for bit, and that every rank gets the same bits (rank 0 prints)\n\n" +
         "BACKPROP_SIMD=scalar|v128|v256|v512 forces the width every kernel runs at (capped to the hardware's).\n";
 

@@ -69,11 +69,23 @@ public sealed class ThreadCommunicator : ICommunicator
     public int Size => group.Slots.Length;
 
     /// <inheritdoc/>
-    public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+    public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum) => Reduce(data, operation, 0, data.Length);
+
+    /// <inheritdoc/>
+    public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
+    {
+        if (operation is not (ReduceOperation.Sum or ReduceOperation.Mean))
+            throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
+        var (start, end) = RankParts.Of(data.Length, Size, Rank);
+        Reduce(data, operation, start, end);
+    }
+
+    // data[start, end) = the operation over the ranks' buffers, in rank order; the rest of data stays as it is.
+    private void Reduce(Span<float> data, ReduceOperation operation, int start, int end)
     {
         group.Slots[Rank] = data.ToArray();
         Wait();
-        for (int i = 0; i < data.Length; i++)
+        for (int i = start; i < end; i++)
         {
             float acc = ((float[])group.Slots[0]!)[i];
             for (int r = 1; r < Size; r++)
@@ -83,26 +95,8 @@ public sealed class ThreadCommunicator : ICommunicator
             }
             data[i] = acc;
         }
-        if (operation == ReduceOperation.Mean) RankMean.Divide(data, Size);
-        Wait();   // nobody overwrites a slot before every rank has read them all
-    }
-
-    /// <inheritdoc/>
-    public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
-    {
-        if (operation is not (ReduceOperation.Sum or ReduceOperation.Mean))
-            throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
-        group.Slots[Rank] = data.ToArray();
-        Wait();
-        var (start, end) = RankParts.Of(data.Length, Size, Rank);
-        for (int i = start; i < end; i++)
-        {
-            float acc = ((float[])group.Slots[0]!)[i];
-            for (int r = 1; r < Size; r++) acc += ((float[])group.Slots[r]!)[i];
-            data[i] = acc;
-        }
         if (operation == ReduceOperation.Mean) RankMean.Divide(data[start..end], Size);
-        Wait();
+        Wait();   // nobody overwrites a slot before every rank has read them all
     }
 
     /// <inheritdoc/>
