@@ -77,8 +77,12 @@ internal sealed class DistributedRun : IDisposable
         int machines = Communicator.SharedMemoryMachines;
         // Sharded, the gradients are reduce-scattered and the stepped parameters all-gathered: an allreduce in two halves.
         string mpi = Parallel.ShardsOptimizer ? "MPI's collectives" : "MPI_Allreduce";
+        var (calls, streamed) = Communicator.SharedMemoryWrites;
+        // Which stores wrote the window (the timed choice, SlotWriteChooser): ordinary ones keep the values in cache for
+        // a core that shares it; non-temporal ones send them to memory, faster for a core that does not.
+        string writes = calls == 0 ? "" : $" (written with non-temporal stores in {streamed / (double)calls:P0} of {calls:N0} calls)";
         string path = !Communicator.UsesSharedMemory ? $"through {mpi}"
-            : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine" + (machines > 1 ? $" and {mpi} across {machines} machines" : "");
+            : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine{writes}" + (machines > 1 ? $" and {mpi} across {machines} machines" : "");
         if (Parallel.ShardsOptimizer)
             path += $", each rank stepping its 1/{Communicator.Size.ToString(CultureInfo.InvariantCulture)} of the parameters (reduce-scatter, step, allgather)";
         return string.Create(CultureInfo.InvariantCulture,

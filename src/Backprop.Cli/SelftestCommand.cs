@@ -25,7 +25,8 @@ internal sealed class SelftestCommand : ICommand
         "                       job: sums, means, largest, smallest and broadcasts of floats and doubles, and the\n" +
         "                       reduce-scatter and allgather halves of float sums and means, at lengths that reach every\n" +
         "                       edge of the shared-memory path, against values each rank computes alone,\n" +
-        "                       bit for bit, and that every rank gets the same bits (rank 0 prints)\n\n" +
+        "                       bit for bit, that every rank gets the same bits, and (on x86) that the shared window\n" +
+        "                       written with non-temporal stores gives the bits of ordinary stores (rank 0 prints)\n\n" +
         "BACKPROP_SIMD=scalar|v128|v256|v512 forces the width every kernel runs at (capped to the hardware's).\n";
 
     public int Run(string[] args, TextWriter stdout, TextWriter stderr) => DistributedRun.Wrap(args, stdout, stderr, Check, Name, launch: "backprop selftest --distributed");

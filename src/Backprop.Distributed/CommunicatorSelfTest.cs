@@ -6,8 +6,9 @@ namespace Backprop.Distributed;
 /// Checks a communicator's collectives against values every rank can compute alone (<c>mpirun -np N backprop
 /// selftest --distributed</c>): sums, means, largest and smallest of floats and doubles at lengths that reach every
 /// edge of the shared-memory path (a 64-byte line, a rank's part, a round, the size below which MPI is used), the
-/// reduce-scatter and allgather halves of a sum and a mean, broadcasts from the first and the last rank, and that
-/// every rank gets the same bits. Collective: every rank runs it, and every rank returns the same results.
+/// reduce-scatter and allgather halves of a sum and a mean, broadcasts from the first and the last rank, that every
+/// rank gets the same bits, and (through Open MPI's shared window on x86) that the window's non-temporal writes give
+/// the bits of its ordinary ones. Collective: every rank runs it, and every rank returns the same results.
 /// </summary>
 public static class CommunicatorSelfTest
 {
@@ -107,6 +108,9 @@ public static class CommunicatorSelfTest
             results.Add(Agreed(communicator, "allreduce sum of floats that round: the same bits on every rank", difference));
         }
 
+        if (communicator is MpiCommunicator mpi && mpi.PrepareSharedMemory() && mpi.NonTemporalSlotWrites)
+            results.Add(Agreed(communicator, "the shared window's non-temporal writes give the bits of its ordinary ones", NonTemporalDifference(mpi)));
+
         foreach (var operation in new[] { ReduceOperation.Sum, ReduceOperation.Mean, ReduceOperation.Max, ReduceOperation.Min })
         {
             string? difference = null;
@@ -141,6 +145,46 @@ public static class CommunicatorSelfTest
             results.Add(Agreed(communicator, $"broadcast from rank {root}", difference));
         }
         return results;
+    }
+
+    // Every length's allreduce sum, reduce-scatter mean and allgather of values that round, once with each kind of
+    // writes into the shared window (forced alike on every rank): the first value where they differ, or null.
+    private static string? NonTemporalDifference(MpiCommunicator communicator)
+    {
+        int n = communicator.Size;
+        try
+        {
+            foreach (int length in Lengths)
+            {
+                var (start, end) = RankParts.Of(length, n, communicator.Rank);
+                var results = new float[2][];
+                foreach (var writes in new[] { SlotWrites.Cached, SlotWrites.NonTemporal })
+                {
+                    communicator.ForcedSlotWrites = writes;
+                    var sum = new float[length];
+                    var mean = new float[length];
+                    var gathered = new float[length];
+                    for (int i = 0; i < length; i++)
+                    {
+                        sum[i] = mean[i] = Rounding(communicator.Rank, i);
+                        gathered[i] = i >= start && i < end ? Rounding(communicator.Rank, i) : float.NaN;
+                    }
+                    communicator.AllReduce(sum, ReduceOperation.Sum);
+                    communicator.ReduceScatter(mean, ReduceOperation.Mean);
+                    communicator.AllGather(gathered);
+                    results[(int)writes] = [.. sum, .. mean[start..end], .. gathered];
+                }
+                var (cached, streamed) = (results[0], results[1]);
+                for (int i = 0; i < cached.Length; i++)
+                    if (BitConverter.SingleToInt32Bits(cached[i]) != BitConverter.SingleToInt32Bits(streamed[i]))
+                        return $"{length} values: value {i} of the allreduce, this rank's part of the reduce-scatter and the allgather is {streamed[i]:R} non-temporal, {cached[i]:R} cached";
+            }
+            return null;
+        }
+        finally
+        {
+            communicator.ForcedSlotWrites = null;
+        }
     }
 
     // Multiples of 1/16 below 32 in size: any number of ranks' sums are exact in float, in any order.

@@ -227,6 +227,25 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// </summary>
     internal bool SharedMemoryPaused { get; set; }
 
+    /// <summary>
+    /// When set (alike on every rank, between collectives), the shared window writes every call this way rather than
+    /// as its timing chooses (see <see cref="SlotWrites"/>); for <c>backprop bench --allreduce</c> and the self-test.
+    /// </summary>
+    internal SlotWrites? ForcedSlotWrites
+    {
+        get => shared?.ForcedWrites;
+        set
+        {
+            if (shared is not null) shared.ForcedWrites = value;
+        }
+    }
+
+    /// <summary>Whether the shared window can write with non-temporal stores here (x86; false without a window).</summary>
+    internal bool NonTemporalSlotWrites => shared?.NonTemporalWorks ?? false;
+
+    /// <summary>The shared window's calls so far, and of those the calls that wrote with non-temporal stores.</summary>
+    public (long Calls, long NonTemporal) SharedMemoryWrites => shared?.WriteCounts ?? (0, 0);
+
     /// <summary>Sets up the shared window now, as the first large sum would (collective); returns whether there is one.</summary>
     internal bool PrepareSharedMemory() => SharedMemory() is not null;
 

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Distributed;
 
@@ -31,6 +33,11 @@ namespace Backprop.Distributed;
 /// <c>mpirun -np N</c> with N a multiple of the machine count gives); otherwise <see cref="Create"/> returns null and
 /// MPI's collectives are used. The reduce-scatter and allgather alone run here on one machine only
 /// (<see cref="AcrossSize"/> 1), where the local parts are the ranks' parts.
+/// <para>The values a rank writes into its slot for the others go there by ordinary or by non-temporal stores
+/// (<see cref="SlotWrites"/>): the same bits, but which is faster depends on whether the ranks' cores share a cache,
+/// which a virtual machine's host may change while the job runs. Local rank 0 times both
+/// (<see cref="SlotWriteChooser"/>) and publishes its choice in a line of its window beside the slots; every rank reads
+/// it after the first barrier of a call and uses it in the next call, so the ranks change kind together.</para>
 /// </remarks>
 internal sealed unsafe class SharedMemoryCollectives : IDisposable
 {
@@ -43,6 +50,8 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private readonly float*[] sources;   // this round's slot of each local rank (scratch of Sum)
     private int phase;
     private bool disposed;
+    private readonly SlotWriteChooser? chooser;   // local rank 0's, when non-temporal stores work
+    private SlotWrites agreed;                     // the kind this call uses, as rank 0 published it in the last call
 
     private SharedMemoryCollectives(MpiNative mpi, nint node, nint across, int localRank, int localSize, int acrossSize)
     {
@@ -54,7 +63,9 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         sources = new float*[localSize];
         float* mine;
         nint win;
-        MpiNative.Check(mpi.WinAllocateShared((nint)2 * PieceFloats * sizeof(float), sizeof(float), mpi.InfoNull, node, &mine, &win), "MPI_Win_allocate_shared");
+        // Two slots, then two lines (one per slot phase) where local rank 0 publishes the kind of writes to use; and a
+        // line to spare, as Open MPI need not start a rank's memory on a line.
+        MpiNative.Check(mpi.WinAllocateShared((nint)(2 * PieceFloats + 3 * RankParts.LineFloats) * sizeof(float), sizeof(float), mpi.InfoNull, node, &mine, &win), "MPI_Win_allocate_shared");
         window = win;
         for (int q = 0; q < localSize; q++)
         {
@@ -62,8 +73,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             int unit;
             float* slot;
             MpiNative.Check(mpi.WinSharedQuery(window, q, &size, &unit, &slot), "MPI_Win_shared_query");
-            slots[q] = slot;
+            slots[q] = (float*)(((nint)slot + 63) & ~(nint)63);   // every process maps the window at a page, so all agree
         }
+        nonTemporalWorks = Sse.IsSupported && Vector.IsHardwareAccelerated;
+        for (int q = 0; q < localSize; q++) nonTemporalWorks &= (nint)slots[q] % Vector<byte>.Count == 0;
+        if (nonTemporalWorks && localRank == 0) chooser = new SlotWriteChooser();
         // One passive epoch for the window's life: MPI_Win_sync then orders this rank's loads and stores around each barrier.
         MpiNative.Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
     }
@@ -79,6 +93,23 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
 
     /// <summary>Most values of one owner's part that one round moves (whole lines; LocalSize of them fill a slot).</summary>
     public int RoundFloats { get; }
+
+    /// <summary>
+    /// When set (alike on every rank, between collectives), every call writes this way instead of the timed choice
+    /// (for <c>backprop bench --allreduce</c> and the self-test). Non-temporal falls back to cached stores where they
+    /// cannot be used.
+    /// </summary>
+    public SlotWrites? ForcedWrites { get; set; }
+
+    /// <summary>Whether non-temporal writes can be used here: on x86, with every slot aligned for a vector store.</summary>
+    public bool NonTemporalWorks => nonTemporalWorks;
+
+    private readonly bool nonTemporalWorks;
+
+    /// <summary>Calls made so far, and of those, the calls that wrote with non-temporal stores.</summary>
+    public (long Calls, long NonTemporal) WriteCounts => (calls, nonTemporalCalls);
+
+    private long calls, nonTemporalCalls;
 
     /// <summary>
     /// Collective over MPI_COMM_WORLD: the shared window of this machine's ranks, or null when no machine holds two
@@ -140,12 +171,26 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         int count = data.Length;
         var (first, firstEnd) = RankParts.Of(count, LocalSize, 0);   // the largest part sets the rounds
         int rounds = (firstEnd - first + RoundFloats - 1) / RoundFloats;
+        var writes = nonTemporalWorks ? ForcedWrites ?? agreed : SlotWrites.Cached;
+        var next = agreed;
+        long started = Stopwatch.GetTimestamp(), waited = 0;
         fixed (float* buffer = data)
         {
             for (int k = 0; k < rounds; k++)
             {
                 int slotOffset = phase * PieceFloats;
+                int* published = (int*)(slots[0] + 2 * PieceFloats + phase * RankParts.LineFloats);
                 phase ^= 1;
+                // The first barrier of each round waits for the other ranks to arrive: not a cost of the writes.
+                void FirstBarrier()
+                {
+                    if (k == 0 && chooser is not null) *published = (int)chooser.Next;
+                    if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
+                    long arrived = Stopwatch.GetTimestamp();
+                    Synchronize();
+                    waited += Stopwatch.GetTimestamp() - arrived;
+                    if (k == 0) next = (SlotWrites)(*published & 1);
+                }
                 float* mine = slots[LocalRank] + slotOffset;
                 var (lo, hi) = Run(LocalRank, k, count);
                 float* myRun = mine + LocalRank * RoundFloats;
@@ -153,33 +198,42 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                 {
                     // Every other owner's run goes into this rank's slot, where that owner reads it.
                     for (int q = 0; q < LocalSize; q++)
-                        if (q != LocalRank) CopyRun(q, k, count, buffer, mine, toSlot: true);
-                    Synchronize();
+                        if (q != LocalRank) CopyRun(q, k, count, buffer, mine, toSlot: true, writes);
+                    FirstBarrier();
                     if (hi > lo)
                     {
                         // This rank's own values come from its buffer, the others' from their slots; the sum lands in
                         // the buffer and, for the others to copy, in this rank's slot.
                         for (int q = 0; q < LocalSize; q++) sources[q] = q == LocalRank ? buffer + lo : slots[q] + slotOffset + LocalRank * RoundFloats;
-                        if (AcrossSize == 1) Sum(sources, buffer + lo, gather ? myRun : null, hi - lo, mean ? worldSize : 1);
+                        if (AcrossSize == 1) Sum(sources, buffer + lo, gather ? myRun : null, hi - lo, mean ? worldSize : 1, writes);
                         else
                         {
-                            Sum(sources, buffer + lo, null, hi - lo, 1);
+                            Sum(sources, buffer + lo, null, hi - lo, 1, writes);
                             MpiNative.Check(mpi.Allreduce(MpiNative.InPlace, buffer + lo, hi - lo, mpi.Float, mpi.Sum, across), "MPI_Allreduce");
                             if (mean) RankMean.Divide(new Span<float>(buffer + lo, hi - lo), worldSize);
-                            if (gather) Buffer.MemoryCopy(buffer + lo, myRun, (long)(hi - lo) * sizeof(float), (long)(hi - lo) * sizeof(float));
+                            if (gather) Write(buffer + lo, myRun, hi - lo, writes);
                         }
                     }
                 }
                 else if (hi > lo)
                 {
-                    Buffer.MemoryCopy(buffer + lo, myRun, (long)(hi - lo) * sizeof(float), (long)(hi - lo) * sizeof(float));
+                    Write(buffer + lo, myRun, hi - lo, writes);
                 }
                 if (!gather) continue;
-                Synchronize();
+                if (reduce)
+                {
+                    if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
+                    Synchronize();
+                }
+                else FirstBarrier();
                 for (int q = 0; q < LocalSize; q++)
-                    if (q != LocalRank) CopyRun(q, k, count, buffer, slots[q] + slotOffset, toSlot: false);
+                    if (q != LocalRank) CopyRun(q, k, count, buffer, slots[q] + slotOffset, toSlot: false, writes);
             }
         }
+        chooser?.Record(writes, count, reduce && gather ? 2 : 1, Stopwatch.GetTimestamp() - started - waited);
+        agreed = next;
+        calls++;
+        if (writes == SlotWrites.NonTemporal) nonTemporalCalls++;
     }
 
     // Owner q's k-th run [lo, hi) of a buffer of `count` values: at most RoundFloats values of its part.
@@ -190,14 +244,29 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         return (lo, Math.Min(lo + RoundFloats, end));
     }
 
-    // Owner q's k-th run between the buffer and a slot (where it sits at q · RoundFloats), in the direction asked.
-    private void CopyRun(int q, int k, int count, float* buffer, float* slot, bool toSlot)
+    // Owner q's k-th run between the buffer and a slot (where it sits at q · RoundFloats), in the direction asked;
+    // into a slot as `writes` says.
+    private void CopyRun(int q, int k, int count, float* buffer, float* slot, bool toSlot, SlotWrites writes)
     {
         var (lo, hi) = Run(q, k, count);
         long bytes = (long)(hi - lo) * sizeof(float);
         float* inSlot = slot + q * RoundFloats;
-        if (toSlot) Buffer.MemoryCopy(buffer + lo, inSlot, bytes, bytes);
+        if (toSlot) Write(buffer + lo, inSlot, hi - lo, writes);
         else Buffer.MemoryCopy(inSlot, buffer + lo, bytes, bytes);
+    }
+
+    // count values from `from` to `to` (a run in a slot: aligned for a vector when non-temporal stores are used).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Write(float* from, float* to, int count, SlotWrites writes)
+    {
+        if (writes == SlotWrites.Cached)
+        {
+            Buffer.MemoryCopy(from, to, (long)count * sizeof(float), (long)count * sizeof(float));
+            return;
+        }
+        int i = 0;
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count) Vector.StoreAlignedNonTemporal(Vector.Load(from + i), to + i);
+        for (; i < count; i++) to[i] = from[i];
     }
 
     // Every local rank's stores before this point are visible to every local rank's loads after it.
@@ -209,10 +278,10 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     }
 
     // target[i] = (((s₀[i] + s₁[i]) + s₂[i]) …) / ranks for i < count (ranks 1: the sum), the division
-    // RankMean.Divisor's; also stored to copy[i] when copy is not null. target may be one of the sources: each
-    // position is read from every source before it is written.
+    // RankMean.Divisor's; also stored to copy[i] (a run in a slot) when copy is not null, as `writes` says. target
+    // may be one of the sources: each position is read from every source before it is written.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Sum(float*[] sources, float* target, float* copy, int count, int ranks)
+    private static void Sum(float*[] sources, float* target, float* copy, int count, int ranks, SlotWrites writes)
     {
         int n = sources.Length;
         var divisor = new RankMean.Divisor(ranks);
@@ -225,7 +294,9 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                 for (int q = 1; q < n; q++) sum += Vector.Load(sources[q] + i);
                 if (ranks > 1) sum = divisor.Apply(sum);
                 sum.Store(target + i);
-                if (copy != null) sum.Store(copy + i);
+                if (copy == null) continue;
+                if (writes == SlotWrites.NonTemporal) Vector.StoreAlignedNonTemporal(sum, copy + i);
+                else sum.Store(copy + i);
             }
         }
         for (; i < count; i++)
