@@ -18,8 +18,8 @@ internal sealed class DistributedRun : IDisposable
     private DistributedRun(MpiCommunicator communicator)
     {
         Communicator = communicator;
-        // BACKPROP_SHARD_OPTIMIZER=1: each rank steps its part of the parameters (DataParallelOptions.ShardOptimizer).
-        Parallel = new DataParallel(communicator, new DataParallelOptions { ShardOptimizer = Environment.GetEnvironmentVariable("BACKPROP_SHARD_OPTIMIZER") == "1" });
+        // Each rank steps its part of the parameters (DataParallelOptions.ShardOptimizer) unless BACKPROP_SHARD_OPTIMIZER=0.
+        Parallel = new DataParallel(communicator, new DataParallelOptions { ShardOptimizer = Environment.GetEnvironmentVariable("BACKPROP_SHARD_OPTIMIZER") != "0" });
     }
 
     public MpiCommunicator Communicator { get; }

@@ -14,15 +14,14 @@ public sealed record DataParallelOptions
     public bool RequireSameStart { get; init; } = true;
 
     /// <summary>
-    /// True: with an optimizer that steps each value on its own (<see cref="Optim.Optimizer.StepsElementwise"/>: Adam,
-    /// AdamW), each rank steps only its part of the parameters and the ranks then share the new values (ZeRO stage 1's
-    /// step, as PyTorch's ZeroRedundancyOptimizer): each rank's optimizer pass touches 1/N of the values and their
-    /// state, and the gradients need only a reduce-scatter before it and the parameters an allgather after it (the two
-    /// halves of the allreduce the whole step needs). The step is the same; the optimizer's state (kept whole on every
-    /// rank) is gathered at each epoch's end and before each checkpoint. False (default): every rank averages every
-    /// gradient and steps every value. On two ranks of one machine the two took the same time (the reference MLP: the
-    /// halved Adam pass, about 60 µs a step, came back as a slower forward pass over parameters half written by the
-    /// other core); the sharded pass is for many ranks, where each rank's share of the optimizer shrinks to 1/N.
+    /// True (default): with an optimizer that steps each value on its own (<see cref="Optim.Optimizer.StepsElementwise"/>:
+    /// Adam, AdamW), each rank steps only its part of the parameters and the ranks then share the new values
+    /// (ZeRO stage 1's step, as PyTorch's ZeroRedundancyOptimizer): each rank's optimizer pass touches 1/N of the
+    /// values and their state, and the gradients need only a reduce-scatter before it and the parameters an allgather
+    /// after it (the two halves of the allreduce the whole step needs). The step is the same; the optimizer's state
+    /// (kept whole on every rank) is gathered at each epoch's end and before each checkpoint. After a sharded step a
+    /// gradient holds the ranks' mean only in this rank's part. False: every rank averages every gradient and steps
+    /// every value (also what an optimizer that is not elementwise gets).
     /// </summary>
-    public bool ShardOptimizer { get; init; }
+    public bool ShardOptimizer { get; init; } = true;
 }

@@ -35,9 +35,10 @@ namespace Backprop.Distributed;
 /// (<see cref="AcrossSize"/> 1), where the local parts are the ranks' parts.
 /// <para>The values a rank writes into its slot for the others go there by ordinary or by non-temporal stores
 /// (<see cref="SlotWrites"/>): the same bits, but which is faster depends on whether the ranks' cores share a cache,
-/// which a virtual machine's host may change while the job runs. Local rank 0 times both
-/// (<see cref="SlotWriteChooser"/>) and publishes its choice in a line of its window beside the slots; every rank reads
-/// it after the first barrier of a call and uses it in the next call, so the ranks change kind together.</para>
+/// which a virtual machine's host may change while the job runs. Local rank 0 times both for each of the three
+/// collectives (<see cref="SlotWriteChooser"/>; a reduce-scatter and an allgather cost differently per value) and
+/// publishes its three choices in a line of its window beside the slots; every rank reads them after the first
+/// barrier of a call and uses them from the next call on, so the ranks change kind together.</para>
 /// </remarks>
 internal sealed unsafe class SharedMemoryCollectives : IDisposable
 {
@@ -50,8 +51,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private readonly float*[] sources;   // this round's slot of each local rank (scratch of Sum)
     private int phase;
     private bool disposed;
-    private readonly SlotWriteChooser? chooser;   // local rank 0's, when non-temporal stores work
-    private SlotWrites agreed;                     // the kind this call uses, as rank 0 published it in the last call
+    private readonly SlotWriteChooser[]? choosers;   // local rank 0's, one per Operation, when non-temporal stores work
+    private readonly SlotWrites[] agreed = new SlotWrites[3];   // each operation's kind, as rank 0 last published it
+
+    // The three collectives, as indices into choosers, agreed and the published line.
+    private enum Operation { AllReduce, ReduceScatter, AllGather }
 
     private SharedMemoryCollectives(MpiNative mpi, nint node, nint across, int localRank, int localSize, int acrossSize)
     {
@@ -77,7 +81,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         }
         nonTemporalWorks = Sse.IsSupported && Vector.IsHardwareAccelerated;
         for (int q = 0; q < localSize; q++) nonTemporalWorks &= (nint)slots[q] % Vector<byte>.Count == 0;
-        if (nonTemporalWorks && localRank == 0) chooser = new SlotWriteChooser();
+        if (nonTemporalWorks && localRank == 0) choosers = [new(), new(), new()];
         // One passive epoch for the window's life: MPI_Win_sync then orders this rank's loads and stores around each barrier.
         MpiNative.Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
     }
@@ -171,8 +175,8 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         int count = data.Length;
         var (first, firstEnd) = RankParts.Of(count, LocalSize, 0);   // the largest part sets the rounds
         int rounds = (firstEnd - first + RoundFloats - 1) / RoundFloats;
-        var writes = nonTemporalWorks ? ForcedWrites ?? agreed : SlotWrites.Cached;
-        var next = agreed;
+        var operation = reduce && gather ? Operation.AllReduce : reduce ? Operation.ReduceScatter : Operation.AllGather;
+        var writes = nonTemporalWorks ? ForcedWrites ?? agreed[(int)operation] : SlotWrites.Cached;
         long started = Stopwatch.GetTimestamp(), waited = 0;
         fixed (float* buffer = data)
         {
@@ -184,12 +188,14 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                 // The first barrier of each round waits for the other ranks to arrive: not a cost of the writes.
                 void FirstBarrier()
                 {
-                    if (k == 0 && chooser is not null) *published = (int)chooser.Next;
+                    if (k == 0 && choosers is not null)
+                        for (int o = 0; o < 3; o++) published[o] = (int)choosers[o].Next;
                     if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
                     long arrived = Stopwatch.GetTimestamp();
                     Synchronize();
                     waited += Stopwatch.GetTimestamp() - arrived;
-                    if (k == 0) next = (SlotWrites)(*published & 1);
+                    if (k == 0)
+                        for (int o = 0; o < 3; o++) agreed[o] = (SlotWrites)(published[o] & 1);
                 }
                 float* mine = slots[LocalRank] + slotOffset;
                 var (lo, hi) = Run(LocalRank, k, count);
@@ -230,8 +236,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                     if (q != LocalRank) CopyRun(q, k, count, buffer, slots[q] + slotOffset, toSlot: false, writes);
             }
         }
-        chooser?.Record(writes, count, reduce && gather ? 2 : 1, Stopwatch.GetTimestamp() - started - waited);
-        agreed = next;
+        choosers?[(int)operation].Record(writes, count, Stopwatch.GetTimestamp() - started - waited);
         calls++;
         if (writes == SlotWrites.NonTemporal) nonTemporalCalls++;
     }

@@ -54,10 +54,10 @@ internal sealed class SlotWriteChooser
 
     /// <summary>
     /// Records a call over a buffer of <paramref name="values"/> values that wrote with <paramref name="used"/> and
-    /// spent <paramref name="ticks"/> writing, reading and summing (not waiting for the other ranks to arrive);
-    /// <paramref name="halves"/> is 2 for an allreduce, 1 for a reduce-scatter or an allgather. Sets <see cref="Next"/>.
+    /// spent <paramref name="ticks"/> writing, reading and summing (not waiting for the other ranks to arrive). Sets
+    /// <see cref="Next"/>. One chooser times one kind of collective: their costs per value differ.
     /// </summary>
-    public void Record(SlotWrites used, int values, int halves, long ticks)
+    public void Record(SlotWrites used, int values, long ticks)
     {
         if (values < TimedMinimum) return;
         int k = (int)used;
@@ -69,7 +69,7 @@ internal sealed class SlotWriteChooser
             return;
         }
         var before = Best;
-        double perValue = ticks / ((double)values * halves);
+        double perValue = ticks / (double)values;
         // One slow call (the core taken away for a moment) moves the average by a quarter at most.
         cost[k] = double.IsNaN(cost[k]) ? perValue : cost[k] + (Math.Min(perValue, 2 * cost[k]) - cost[k]) / 4;
         var best = Best;

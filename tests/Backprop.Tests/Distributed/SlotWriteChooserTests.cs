@@ -19,7 +19,7 @@ public sealed class SlotWriteChooserTests
         {
             var kind = chooser.Next;
             used[(int)kind]++;
-            chooser.Record(kind, values, 2, (long)(costOf(kind) * values * 2));
+            chooser.Record(kind, values, (long)(costOf(kind) * values));
         }
         return (used[0], used[1]);
     }
@@ -75,7 +75,7 @@ public sealed class SlotWriteChooserTests
         static double Cost(SlotWrites kind) => kind == SlotWrites.Cached ? 1.0 : 1.6;
         Simulate(chooser, 200, Cost);
         while (chooser.Next != SlotWrites.Cached) Simulate(chooser, 1, Cost);   // past a trial
-        chooser.Record(SlotWrites.Cached, Large, 2, 100L * Large * 2);   // the core taken away for a moment: 100× slower
+        chooser.Record(SlotWrites.Cached, Large, 100L * Large);   // the core taken away for a moment: 100× slower
         Assert.Equal(SlotWrites.Cached, chooser.Best);
         var (_, nonTemporal) = Simulate(chooser, SlotWriteChooser.TrialPeriod, Cost);
         Assert.InRange(nonTemporal, 0, 1);   // at most the trial that was due
@@ -86,7 +86,7 @@ public sealed class SlotWriteChooserTests
     {
         var chooser = new SlotWriteChooser();
         // A first call that pays for the window's page faults, then the true costs: cached is the cheaper.
-        chooser.Record(SlotWrites.Cached, Large, 2, 50L * Large * 2);
+        chooser.Record(SlotWrites.Cached, Large, 50L * Large);
         Assert.Equal(SlotWrites.Cached, chooser.Next);   // measured again
         Simulate(chooser, 40, kind => kind == SlotWrites.Cached ? 1.0 : 2.0);
         Assert.Equal(SlotWrites.Cached, chooser.Best);
