@@ -13,6 +13,8 @@ public sealed class GemmTests
     [
         (1, 1, 1), (7, 7, 7), (33, 33, 33), (257, 257, 257), (13, 70, 129), (1, 300, 5), (64, 10, 128),
         (100, 1, 37), (5, 33, 600), (40, 97, 513),
+        // Heights whose rows the short tiles take: 32 = 6·4 + 4·2, 22 = 14 + 4·2, 128 = 6·20 + 4·2 (and 14·9 + 2 of 4).
+        (32, 50, 40), (22, 17, 9), (128, 20, 70),
     ];
 
     public static TheoryData<GemmVariant, bool, bool, bool> Cases()
@@ -124,18 +126,38 @@ public sealed class GemmTests
     [Fact]
     public void AllVariantsAgreeBitwise()
     {
-        // Same kc blocking and one fused multiply-add chain per element in increasing p: identical rounding.
-        const int m = 45, n = 77, k = 600;
-        var a = GemmReference.Random(m * k, 9);
-        var b = GemmReference.Random(k * n, 10);
-        var scalar = new float[m * n];
-        Gemm.Multiply(GemmVariant.Scalar, 1, scalar, a, b, m, n, k, false, false, false);
-        foreach (var v in GemmReference.Variants)
+        // Same kc blocking and one fused multiply-add chain per element in increasing p, in tall tiles and short ones
+        // alike: identical rounding. Heights with every kind of cover: 45 (a padded tall tile or a short one), 32 and 22
+        // (two short tiles), 8 (short tiles only).
+        const int n = 77, k = 600;
+        foreach (int m in new[] { 45, 32, 22, 8 })
         {
-            var c = new float[m * n];
-            Gemm.Multiply(v, 1, c, a, b, m, n, k, false, false, false);
-            Assert.True(scalar.AsSpan().SequenceEqual(c), $"{v} differs from the scalar reference");
+            var a = GemmReference.Random(m * k, 9);
+            var b = GemmReference.Random(k * n, 10);
+            var scalar = new float[m * n];
+            Gemm.Multiply(GemmVariant.Scalar, 1, scalar, a, b, m, n, k, false, false, false);
+            foreach (var v in GemmReference.Variants)
+            {
+                var c = new float[m * n];
+                Gemm.Multiply(v, 1, c, a, b, m, n, k, false, false, false);
+                Assert.True(scalar.AsSpan().SequenceEqual(c), $"{v} differs from the scalar reference at m = {m}");
+            }
         }
+    }
+
+    [Theory]
+    [InlineData(32, 24)]    // 6·4 tall + 4·2 short (32 rows of tiles) rather than 6·5 + 2 of 6 (36)
+    [InlineData(64, 60)]    // 6·10 + 4
+    [InlineData(36, 36)]    // whole tall tiles
+    [InlineData(37, 30)]    // 6·5 + 4·2 with one row to spare (38) rather than 6·6 + 1 of 6 (42)
+    [InlineData(35, 35)]    // 6·5 + 5 of 6 (36): as cheap as 6·4 + 4·3 (36), and fewer tiles
+    [InlineData(3, 0)]      // one short tile of 4 rather than one tall of 6
+    public void TheSixRowKernelsCoverAHeightWithTheFewestTileRows(int m, int tall)
+    {
+        Assert.Equal(tall, GemmDriver<MicroKernel256>.TallRows(m));
+        Assert.Equal(tall, GemmDriver<MicroKernel128>.TallRows(m));
+        Assert.Equal(m, GemmDriver<MicroKernelScalar>.TallRows(m));   // a 4-row tile has no shorter one
+        Assert.Equal(28, GemmDriver<MicroKernel512>.TallRows(32));    // 14·2 + 4
     }
 
     [Fact]

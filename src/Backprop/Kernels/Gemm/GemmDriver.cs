@@ -87,11 +87,30 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
-                    a.Pack(ap, ic, pc, mc, kc, TK.MR);
-                    Macro(ap, bp, bBlock, rsB, fullStrips, c + ic * ldc + jc, ldc, mc, nc, kc, add, edge);
+                    // Rows [0, tall) in strips of MR, the rest in strips of MRShort right after them.
+                    int tall = TallRows(mc);
+                    a.Pack(ap, ic, pc, tall, kc, TK.MR);
+                    if (tall < mc) a.Pack(ap + (nint)RoundUp(tall, TK.MR) * kc, ic + tall, pc, mc - tall, kc, TK.MRShort);
+                    Macro(ap, bp, bBlock, rsB, fullStrips, c + ic * ldc + jc, ldc, mc, tall, nc, kc, add, edge);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Of <paramref name="mc"/> rows, how many the MR-row tiles take (the last one padded when they take them all); the
+    /// rest go to MRShort-row tiles. Picks the cheapest cover, counting each tile's rows as its cost (the kernels run
+    /// their FMAs at one rate): 32 rows on 6×16 tiles are 6·4 + 4·2 (32) rather than 6·5 + 2 of 6 (36).
+    /// </summary>
+    public static int TallRows(int mc)
+    {
+        int mr = TK.MR, s = TK.MRShort, whole = mc / mr, rest = mc % mr;
+        if (rest == 0 || s >= mr) return mc;
+        int padded = (whole + 1) * mr;
+        int shortOnly = whole * mr + RoundUp(rest, s);                                       // the rest in short tiles
+        int lastToo = whole >= 1 ? (whole - 1) * mr + RoundUp(rest + mr, s) : int.MaxValue;  // and the last tall tile's rows
+        if (padded <= shortOnly && padded <= lastToo) return mc;
+        return shortOnly <= lastToo ? whole * mr : (whole - 1) * mr;
     }
 
     /// <summary>The kc-block length used for depth k: ⌈k / ⌈k/KC⌉⌉, so blocks are equal rather than KC plus a stub.</summary>
@@ -101,22 +120,24 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
         return (k + blocks - 1) / blocks;
     }
 
-    // C[mc,nc] (+)= Ã[mc,kc]·B̃[kc,nc]. Strips jr < direct are read in place from B (row stride rsB); the rest from
-    // the packed B̃. Edge tiles are computed whole into `edge` (the padding is zeros) and the valid part copied out,
-    // so edge elements get exactly the arithmetic interior ones do.
+    // C[mc,nc] (+)= Ã[mc,kc]·B̃[kc,nc]: rows [0, tall) by MR-row tiles, the rest by MRShort-row tiles (Ã packed so,
+    // the short strips from RoundUp(tall, MR)). Strips jr < direct are read in place from B (row stride rsB); the rest
+    // from the packed B̃. Edge tiles are computed whole into `edge` (the padding is zeros) and the valid part copied
+    // out, so edge elements get exactly the arithmetic interior ones do.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Macro(float* ap, float* bp, float* b, nint rsB, int direct, float* c, nint ldc, int mc, int nc, int kc,
+    private static void Macro(float* ap, float* bp, float* b, nint rsB, int direct, float* c, nint ldc, int mc, int tall, int nc, int kc,
         bool add, float* edge)
     {
+        float* shortStrips = ap + (nint)RoundUp(tall, TK.MR) * kc;
         for (int jr = 0; jr < nc; jr += TK.NR)
         {
             int nr = Math.Min(TK.NR, nc - jr);
             bool inPlace = jr < direct;
             float* bs = inPlace ? b + jr : bp + (nint)jr * kc;
             nint ldb = inPlace ? rsB : TK.NR;
-            for (int ir = 0; ir < mc; ir += TK.MR)
+            for (int ir = 0; ir < tall; ir += TK.MR)
             {
-                int mr = Math.Min(TK.MR, mc - ir);
+                int mr = Math.Min(TK.MR, tall - ir);
                 float* aStrip = ap + (nint)ir * kc;
                 float* ct = c + ir * ldc + jr;
                 if (mr == TK.MR && nr == TK.NR)
@@ -125,6 +146,19 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
                     continue;
                 }
                 TK.Run(kc, aStrip, bs, ldb, edge, TK.NR, false);
+                for (int r = 0; r < mr; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
+            }
+            for (int ir = tall; ir < mc; ir += TK.MRShort)
+            {
+                int mr = Math.Min(TK.MRShort, mc - ir);
+                float* aStrip = shortStrips + (nint)(ir - tall) * kc;
+                float* ct = c + ir * ldc + jr;
+                if (mr == TK.MRShort && nr == TK.NR)
+                {
+                    TK.RunShort(kc, aStrip, bs, ldb, ct, ldc, add);
+                    continue;
+                }
+                TK.RunShort(kc, aStrip, bs, ldb, edge, TK.NR, false);
                 for (int r = 0; r < mr; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
             }
         }

@@ -28,4 +28,17 @@ internal interface IMicroKernel
     /// apart: NR for a packed B̃ strip, or the row stride of an unpacked row-major B read in place.
     /// </summary>
     static abstract unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate);
+
+    /// <summary>
+    /// Rows of the short tile (at most <see cref="MR"/>; equal: there is none): the driver covers the rows a
+    /// product's height leaves over MR with these rather than pad a whole tile (32 rows: 6, 6, 6, 6, 4, 4 instead of
+    /// 6, 6, 6, 6, 6 and 2 of 6).
+    /// </summary>
+    static abstract int MRShort { get; }
+
+    /// <summary>
+    /// <see cref="Run"/> for a tile of <see cref="MRShort"/> rows, from Ã packed in strips of MRShort rows: the same
+    /// chain of fused multiply-adds for each element, so the same bits.
+    /// </summary>
+    static abstract unsafe void RunShort(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate);
 }

@@ -4,13 +4,14 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// 6×8 register tile on Vector128: 12 accumulators.
+/// 6×8 register tile on Vector128: 12 accumulators; and a 4×8 short tile (8) for the rows a product's height leaves.
 /// </summary>
 internal readonly struct MicroKernel128 : IMicroKernel
 {
     public static int MR => 6;
     public static int NR => 8;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
+    public static int MRShort => 4;
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -43,6 +44,33 @@ internal readonly struct MicroKernel128 : IMicroKernel
         Store(c + 3 * ldc, c3a, c3b, accumulate);
         Store(c + 4 * ldc, c4a, c4b, accumulate);
         Store(c + 5 * ldc, c5a, c5b, accumulate);
+    }
+
+    /// <inheritdoc cref="IMicroKernel.RunShort"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunShort(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    {
+        Vector128<float> c0a = default; Vector128<float> c0b = default;
+        Vector128<float> c1a = default; Vector128<float> c1b = default;
+        Vector128<float> c2a = default; Vector128<float> c2b = default;
+        Vector128<float> c3a = default; Vector128<float> c3b = default;
+        GemmPrefetch.Tile(c, ldc, 4, NR);
+        // One step of p: 2 vector loads of B's row p, 4 broadcasts of A's column p, 8 FMAs.
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector128.Load(b); var b1 = Vector128.Load(b + 4);
+            var a0 = Vector128.Create(a[0]); c0a = Vector128.FusedMultiplyAdd(a0, b0, c0a); c0b = Vector128.FusedMultiplyAdd(a0, b1, c0b);
+            var a1 = Vector128.Create(a[1]); c1a = Vector128.FusedMultiplyAdd(a1, b0, c1a); c1b = Vector128.FusedMultiplyAdd(a1, b1, c1b);
+            var a2 = Vector128.Create(a[2]); c2a = Vector128.FusedMultiplyAdd(a2, b0, c2a); c2b = Vector128.FusedMultiplyAdd(a2, b1, c2b);
+            var a3 = Vector128.Create(a[3]); c3a = Vector128.FusedMultiplyAdd(a3, b0, c3a); c3b = Vector128.FusedMultiplyAdd(a3, b1, c3b);
+            a += 4;
+            b += ldb;
+        }
+
+        Store(c, c0a, c0b, accumulate);
+        Store(c + 1 * ldc, c1a, c1b, accumulate);
+        Store(c + 2 * ldc, c2a, c2b, accumulate);
+        Store(c + 3 * ldc, c3a, c3b, accumulate);
     }
 
     // C row (NR floats) = acc, or += acc when accumulating.

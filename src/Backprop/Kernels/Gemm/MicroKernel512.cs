@@ -4,13 +4,14 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// 14×32 register tile on Vector512: 28 accumulators.
+/// 14×32 register tile on Vector512: 28 accumulators; and a 4×32 short tile (8) for the rows a product's height leaves.
 /// </summary>
 internal readonly struct MicroKernel512 : IMicroKernel
 {
     public static int MR => 14;
     public static int NR => 32;
     public static bool IsSupported => Vector512.IsHardwareAccelerated;
+    public static int MRShort => 4;
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -67,6 +68,33 @@ internal readonly struct MicroKernel512 : IMicroKernel
         Store(c + 11 * ldc, c11a, c11b, accumulate);
         Store(c + 12 * ldc, c12a, c12b, accumulate);
         Store(c + 13 * ldc, c13a, c13b, accumulate);
+    }
+
+    /// <inheritdoc cref="IMicroKernel.RunShort"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunShort(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    {
+        Vector512<float> c0a = default; Vector512<float> c0b = default;
+        Vector512<float> c1a = default; Vector512<float> c1b = default;
+        Vector512<float> c2a = default; Vector512<float> c2b = default;
+        Vector512<float> c3a = default; Vector512<float> c3b = default;
+        GemmPrefetch.Tile(c, ldc, 4, NR);
+        // One step of p: 2 vector loads of B's row p, 4 broadcasts of A's column p, 8 FMAs.
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]); c0a = Vector512.FusedMultiplyAdd(a0, b0, c0a); c0b = Vector512.FusedMultiplyAdd(a0, b1, c0b);
+            var a1 = Vector512.Create(a[1]); c1a = Vector512.FusedMultiplyAdd(a1, b0, c1a); c1b = Vector512.FusedMultiplyAdd(a1, b1, c1b);
+            var a2 = Vector512.Create(a[2]); c2a = Vector512.FusedMultiplyAdd(a2, b0, c2a); c2b = Vector512.FusedMultiplyAdd(a2, b1, c2b);
+            var a3 = Vector512.Create(a[3]); c3a = Vector512.FusedMultiplyAdd(a3, b0, c3a); c3b = Vector512.FusedMultiplyAdd(a3, b1, c3b);
+            a += 4;
+            b += ldb;
+        }
+
+        Store(c, c0a, c0b, accumulate);
+        Store(c + 1 * ldc, c1a, c1b, accumulate);
+        Store(c + 2 * ldc, c2a, c2b, accumulate);
+        Store(c + 3 * ldc, c3a, c3b, accumulate);
     }
 
     // C row (NR floats) = acc, or += acc when accumulating.

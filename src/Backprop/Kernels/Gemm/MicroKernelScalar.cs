@@ -10,6 +10,11 @@ internal readonly struct MicroKernelScalar : IMicroKernel
     public static int MR => 4;
     public static int NR => 4;
     public static bool IsSupported => true;
+    public static int MRShort => 4;   // MR itself: the scalar tile has no shorter one
+
+    /// <inheritdoc cref="IMicroKernel.RunShort"/>
+    public static unsafe void RunShort(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate) =>
+        Run(kc, a, b, ldb, c, ldc, accumulate);
 
     /// <inheritdoc cref="IMicroKernel.Run"/>
     public static unsafe void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool accumulate)
