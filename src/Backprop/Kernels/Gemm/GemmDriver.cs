@@ -136,32 +136,24 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IMicroKernel
             float* bs = inPlace ? b + jr : bp + (nint)jr * kc;
             nint ldb = inPlace ? rsB : TK.NR;
             for (int ir = 0; ir < tall; ir += TK.MR)
-            {
-                int mr = Math.Min(TK.MR, tall - ir);
-                float* aStrip = ap + (nint)ir * kc;
-                float* ct = c + ir * ldc + jr;
-                if (mr == TK.MR && nr == TK.NR)
-                {
-                    TK.Run(kc, aStrip, bs, ldb, ct, ldc, add);
-                    continue;
-                }
-                TK.Run(kc, aStrip, bs, ldb, edge, TK.NR, false);
-                for (int r = 0; r < mr; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
-            }
+                Tile(false, Math.Min(TK.MR, tall - ir), nr, kc, ap + (nint)ir * kc, bs, ldb, c + ir * ldc + jr, ldc, add, edge);
             for (int ir = tall; ir < mc; ir += TK.MRShort)
-            {
-                int mr = Math.Min(TK.MRShort, mc - ir);
-                float* aStrip = shortStrips + (nint)(ir - tall) * kc;
-                float* ct = c + ir * ldc + jr;
-                if (mr == TK.MRShort && nr == TK.NR)
-                {
-                    TK.RunShort(kc, aStrip, bs, ldb, ct, ldc, add);
-                    continue;
-                }
-                TK.RunShort(kc, aStrip, bs, ldb, edge, TK.NR, false);
-                for (int r = 0; r < mr; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
-            }
+                Tile(true, Math.Min(TK.MRShort, mc - ir), nr, kc, shortStrips + (nint)(ir - tall) * kc, bs, ldb, c + ir * ldc + jr, ldc, add, edge);
         }
+    }
+
+    // One tall or short register tile of `rows` × nr at ct: a whole one straight into C, else computed whole into
+    // `edge` and its valid part copied out.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(bool isShort, int rows, int nr, int kc, float* aStrip, float* bs, nint ldb, float* ct, nint ldc, bool add, float* edge)
+    {
+        bool whole = rows == (isShort ? TK.MRShort : TK.MR) && nr == TK.NR;
+        float* target = whole ? ct : edge;
+        nint ldt = whole ? ldc : TK.NR;
+        if (isShort) TK.RunShort(kc, aStrip, bs, ldb, target, ldt, whole && add);
+        else TK.Run(kc, aStrip, bs, ldb, target, ldt, whole && add);
+        if (whole) return;
+        for (int r = 0; r < rows; r++) CopyOut(ct + r * ldc, edge + r * TK.NR, nr, add);
     }
 
     // The valid nr floats of an edge tile's row: c = e, or c += e. A product with few output columns (a decoder's 1, 9
