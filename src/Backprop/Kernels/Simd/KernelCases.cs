@@ -28,6 +28,7 @@ internal static class KernelCases
         new("dense.bias_gradient", (n, w) => BiasGradient(n, accumulate: false, w)),
         new("dense.bias_gradient_accumulate", (n, w) => BiasGradient(n, accumulate: true, w)),
         new("dense.gemv", Gemv),
+        new("gemm.tiles", GemmTiles),
         new("optim.adam", Adam),
         new("optim.sgd_axpy", (n, w) => Map(n, 2, (d, x) => SimdDriver.Map<ScaleAddOperator>(d, x[0], x[1], -0.01f, w))),
         new("optim.adamw_decay", (n, w) => Map(n, 1, (d, x) => SimdDriver.Map<MultiplyOperator>(d, x[0], 0.999f, w))),
@@ -196,6 +197,22 @@ internal static class KernelCases
         var y = Data(n + 6, n);
         DenseKernels.Gemv(y, x, Data(n, k * n), k, n, w);
         return y;
+    }
+
+    // C = A·B + C through the width's GEMM micro-kernels on packed panels (the scalar 4×4 tile at Scalar), n columns (a
+    // partial last column strip at most sizes), at heights that take every cover of the rows: short tiles only (3, 8),
+    // tall and short ones (22, 32; 32 = 14·2 + 4 on the 14-row tile), a padded tall tile (45); k across two blocks.
+    private static float[] GemmTiles(int n, SimdWidth w)
+    {
+        const int k = 520;   // two k-blocks of 260 (GemmDriver.KC = 512)
+        var outputs = new List<float>();
+        foreach (int m in new[] { 3, 8, 22, 32, 45 })
+        {
+            var c = Data(m * n + 7, m * n);
+            Gemm.Multiply(GemmSelector.FromWidth(w), 1, c, Data(m * k, m * k), Data(k * n + 3, k * n), m, n, k, false, false, true, packedOnly: true);
+            outputs.AddRange(c);
+        }
+        return [.. outputs];
     }
 
     // Three Adam steps with an L2 penalty; returns w, m and v.
