@@ -79,9 +79,10 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             MpiNative.Check(mpi.WinSharedQuery(window, q, &size, &unit, &slot), "MPI_Win_shared_query");
             slots[q] = (float*)(((nint)slot + 63) & ~(nint)63);   // every process maps the window at a page, so all agree
         }
-        nonTemporalWorks = Sse.IsSupported && Vector.IsHardwareAccelerated;
-        for (int q = 0; q < localSize; q++) nonTemporalWorks &= (nint)slots[q] % Vector<byte>.Count == 0;
-        if (nonTemporalWorks && localRank == 0) choosers = [new(), new(), new()];
+        bool aligned = true;
+        for (int q = 0; q < localSize; q++) aligned &= (nint)slots[q] % Vector<byte>.Count == 0;
+        NonTemporalWorks = Sse.IsSupported && Vector.IsHardwareAccelerated && aligned;
+        if (NonTemporalWorks && localRank == 0) choosers = [new(), new(), new()];
         // One passive epoch for the window's life: MPI_Win_sync then orders this rank's loads and stores around each barrier.
         MpiNative.Check(mpi.WinLockAll(MpiNative.ModeNoCheck, window), "MPI_Win_lock_all");
     }
@@ -106,9 +107,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     public SlotWrites? ForcedWrites { get; set; }
 
     /// <summary>Whether non-temporal writes can be used here: on x86, with every slot aligned for a vector store.</summary>
-    public bool NonTemporalWorks => nonTemporalWorks;
-
-    private readonly bool nonTemporalWorks;
+    public bool NonTemporalWorks { get; }
 
     /// <summary>Calls made so far, and of those, the calls that wrote with non-temporal stores.</summary>
     public (long Calls, long NonTemporal) WriteCounts => (calls, nonTemporalCalls);
@@ -176,7 +175,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         var (first, firstEnd) = RankParts.Of(count, LocalSize, 0);   // the largest part sets the rounds
         int rounds = (firstEnd - first + RoundFloats - 1) / RoundFloats;
         var operation = reduce && gather ? Operation.AllReduce : reduce ? Operation.ReduceScatter : Operation.AllGather;
-        var writes = nonTemporalWorks ? ForcedWrites ?? agreed[(int)operation] : SlotWrites.Cached;
+        var writes = NonTemporalWorks ? ForcedWrites ?? agreed[(int)operation] : SlotWrites.Cached;
         long started = Stopwatch.GetTimestamp(), waited = 0;
         fixed (float* buffer = data)
         {
@@ -190,9 +189,8 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                 {
                     if (k == 0 && choosers is not null)
                         for (int o = 0; o < 3; o++) published[o] = (int)choosers[o].Next;
-                    if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
                     long arrived = Stopwatch.GetTimestamp();
-                    Synchronize();
+                    Synchronize(writes);
                     waited += Stopwatch.GetTimestamp() - arrived;
                     if (k == 0)
                         for (int o = 0; o < 3; o++) agreed[o] = (SlotWrites)(published[o] & 1);
@@ -226,11 +224,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
                     Write(buffer + lo, myRun, hi - lo, writes);
                 }
                 if (!gather) continue;
-                if (reduce)
-                {
-                    if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
-                    Synchronize();
-                }
+                if (reduce) Synchronize(writes);
                 else FirstBarrier();
                 for (int q = 0; q < LocalSize; q++)
                     if (q != LocalRank) CopyRun(q, k, count, buffer, slots[q] + slotOffset, toSlot: false, writes);
@@ -274,9 +268,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         for (; i < count; i++) to[i] = from[i];
     }
 
-    // Every local rank's stores before this point are visible to every local rank's loads after it.
-    private void Synchronize()
+    // Every local rank's stores before this point are visible to every local rank's loads after it (non-temporal ones
+    // too: they are fenced first, as they are not ordered with the stores around them).
+    private void Synchronize(SlotWrites writes)
     {
+        if (writes == SlotWrites.NonTemporal) Sse.StoreFence();
         MpiNative.Check(mpi.WinSync(window), "MPI_Win_sync");
         MpiNative.Check(mpi.Barrier(node), "MPI_Barrier");
         MpiNative.Check(mpi.WinSync(window), "MPI_Win_sync");
