@@ -83,7 +83,7 @@ run() {
   local sps bytes share
   sps=$(epoch4 "$log")
   [ -n "$sps" ] || { echo "bench-distributed.sh: $name on $n rank(s) printed no epoch 4; its log:" >&2; cat "$log" >&2; exit 1; }
-  bytes=$(sed -n 's/^allreduce \([0-9,]*\) bytes.*/\1/p' "$log" | tr -d ,)
+  bytes=$(sed -n 's/^averaged \([0-9,]*\) bytes.*/\1/p' "$log" | tr -d ,)
   share=$(sed -n 's/.*in communication (\([0-9.]*\) %)$/\1/p' "$log")
   echo "$sps ${bytes:--} ${share:--}"
 }

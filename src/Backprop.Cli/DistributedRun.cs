@@ -77,16 +77,17 @@ internal sealed class DistributedRun : IDisposable
         int machines = Communicator.SharedMemoryMachines;
         // Sharded, the gradients are reduce-scattered and the stepped parameters all-gathered: an allreduce in two halves.
         string mpi = Parallel.ShardsOptimizer ? "MPI's collectives" : "MPI_Allreduce";
+        string how = Parallel.ShardsOptimizer
+            ? $"by reduce-scatter, each rank stepping its 1/{Communicator.Size.ToString(CultureInfo.InvariantCulture)} of the parameters before an allgather"
+            : "by allreduce";
         var (calls, streamed) = Communicator.SharedMemoryWrites;
         // Which stores wrote the window (the timed choice, SlotWriteChooser): ordinary ones keep the values in cache for
         // a core that shares it; non-temporal ones send them to memory, faster for a core that does not.
         string writes = calls == 0 ? "" : $" (written with non-temporal stores in {streamed / (double)calls:P0} of {calls:N0} calls)";
         string path = !Communicator.UsesSharedMemory ? $"through {mpi}"
             : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine{writes}" + (machines > 1 ? $" and {mpi} across {machines} machines" : "");
-        if (Parallel.ShardsOptimizer)
-            path += $", each rank stepping its 1/{Communicator.Size.ToString(CultureInfo.InvariantCulture)} of the parameters (reduce-scatter, step, allgather)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"allreduce {Parallel.BytesPerStep:N0} bytes of gradients per step in {Parallel.BucketsPerStep} bucket(s) " +
+            $"averaged {Parallel.BytesPerStep:N0} bytes of gradients per step {how}, in {Parallel.BucketsPerStep} bucket(s) " +
             $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {path}, {Parallel.Steps:N0} steps; " +
             $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
     }

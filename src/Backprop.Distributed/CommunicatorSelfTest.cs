@@ -71,9 +71,7 @@ public static class CommunicatorSelfTest
             string? difference = null;
             foreach (int length in Lengths)
             {
-                var data = new float[length];
-                var (start, end) = RankParts.Of(length, n, communicator.Rank);
-                for (int i = 0; i < length; i++) data[i] = i >= start && i < end ? Exact(communicator.Rank, i) : float.NaN;
+                var data = OwnPartOnly(communicator, length, Exact);
                 communicator.AllGather(data);
                 for (int r = 0; r < n && difference is null; r++)
                 {
@@ -162,13 +160,9 @@ public static class CommunicatorSelfTest
                 {
                     communicator.ForcedSlotWrites = writes;
                     var sum = new float[length];
-                    var mean = new float[length];
-                    var gathered = new float[length];
-                    for (int i = 0; i < length; i++)
-                    {
-                        sum[i] = mean[i] = Rounding(communicator.Rank, i);
-                        gathered[i] = i >= start && i < end ? Rounding(communicator.Rank, i) : float.NaN;
-                    }
+                    for (int i = 0; i < length; i++) sum[i] = Rounding(communicator.Rank, i);
+                    var mean = (float[])sum.Clone();
+                    var gathered = OwnPartOnly(communicator, length, Rounding);
                     communicator.AllReduce(sum, ReduceOperation.Sum);
                     communicator.ReduceScatter(mean, ReduceOperation.Mean);
                     communicator.AllGather(gathered);
@@ -185,6 +179,16 @@ public static class CommunicatorSelfTest
         {
             communicator.ForcedSlotWrites = null;
         }
+    }
+
+    // A buffer for an allgather: this rank's values (value(rank, i)) in its part, NaN elsewhere, so that a part the
+    // gather misses shows.
+    private static float[] OwnPartOnly(ICommunicator communicator, int length, Func<int, int, float> value)
+    {
+        var (start, end) = RankParts.Of(length, communicator.Size, communicator.Rank);
+        var data = new float[length];
+        for (int i = 0; i < length; i++) data[i] = i >= start && i < end ? value(communicator.Rank, i) : float.NaN;
+        return data;
     }
 
     // Multiples of 1/16 below 32 in size: any number of ranks' sums are exact in float, in any order.

@@ -86,15 +86,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         nint op = Op(operation);
         if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { } window)
         {
-            long begun = Enter("the shared-memory allreduce");
-            try
-            {
-                window.AllReduce(data, operation == ReduceOperation.Mean, Size);
-            }
-            finally
-            {
-                Exit(begun, "the shared-memory allreduce", 0);
-            }
+            InWindow(window, WindowCall.AllReduce, data, operation == ReduceOperation.Mean);
             return;
         }
         long start = Enter("MPI_Allreduce");
@@ -113,15 +105,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
         if (SharedMemoryOnOneMachine(data.Length) is { } window)
         {
-            long begun = Enter("the shared-memory reduce-scatter");
-            try
-            {
-                window.ReduceScatter(data, operation == ReduceOperation.Mean);
-            }
-            finally
-            {
-                Exit(begun, "the shared-memory reduce-scatter", 0);
-            }
+            InWindow(window, WindowCall.ReduceScatter, data, operation == ReduceOperation.Mean);
             return;
         }
         var counts = PartCounts(data.Length, out _);
@@ -145,15 +129,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         if (SharedMemoryOnOneMachine(data.Length) is { } window)
         {
-            long begun = Enter("the shared-memory allgather");
-            try
-            {
-                window.AllGather(data);
-            }
-            finally
-            {
-                Exit(begun, "the shared-memory allgather", 0);
-            }
+            InWindow(window, WindowCall.AllGather, data, mean: false);
             return;
         }
         var counts = PartCounts(data.Length, out var offsets);
@@ -162,6 +138,34 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         fixed (int* c = counts)
         fixed (int* o = offsets)
             Exit(started, "MPI_Allgatherv", mpi.Allgatherv(MpiNative.InPlace, 0, mpi.Float, p, c, o, mpi.Float, mpi.CommWorld));
+    }
+
+    private enum WindowCall { AllReduce, ReduceScatter, AllGather }
+
+    // One collective through the shared window, watched as any collective is (a rank that waits there too long for
+    // the others ends the job through the watchdog).
+    private void InWindow(SharedMemoryCollectives window, WindowCall call, Span<float> data, bool mean)
+    {
+        string name = call switch
+        {
+            WindowCall.AllReduce => "the shared-memory allreduce",
+            WindowCall.ReduceScatter => "the shared-memory reduce-scatter",
+            _ => "the shared-memory allgather",
+        };
+        long begun = Enter(name);
+        try
+        {
+            switch (call)
+            {
+                case WindowCall.AllReduce: window.AllReduce(data, mean, Size); break;
+                case WindowCall.ReduceScatter: window.ReduceScatter(data, mean); break;
+                default: window.AllGather(data); break;
+            }
+        }
+        finally
+        {
+            Exit(begun, name, 0);
+        }
     }
 
     private float[] scratch = [];
