@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Collective = Backprop.Distributed.SharedMemoryCollectives.Collective;
 
 namespace Backprop.Distributed;
 
@@ -86,7 +87,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         nint op = Op(operation);
         if (operation is ReduceOperation.Sum or ReduceOperation.Mean && data.Length >= SharedMemoryMinimum && !SharedMemoryPaused && SharedMemory() is { } window)
         {
-            InWindow(window, WindowCall.AllReduce, data, operation == ReduceOperation.Mean);
+            InWindow(window, Collective.AllReduce, data, operation == ReduceOperation.Mean);
             return;
         }
         long start = Enter("MPI_Allreduce");
@@ -105,7 +106,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             throw new ArgumentOutOfRangeException(nameof(operation), operation, "ReduceScatter sums or averages; use AllReduce for Max and Min.");
         if (SharedMemoryOnOneMachine(data.Length) is { } window)
         {
-            InWindow(window, WindowCall.ReduceScatter, data, operation == ReduceOperation.Mean);
+            InWindow(window, Collective.ReduceScatter, data, operation == ReduceOperation.Mean);
             return;
         }
         var counts = PartCounts(data.Length, out _);
@@ -129,7 +130,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         if (SharedMemoryOnOneMachine(data.Length) is { } window)
         {
-            InWindow(window, WindowCall.AllGather, data, mean: false);
+            InWindow(window, Collective.AllGather, data, mean: false);
             return;
         }
         var counts = PartCounts(data.Length, out var offsets);
@@ -140,16 +141,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             Exit(started, "MPI_Allgatherv", mpi.Allgatherv(MpiNative.InPlace, 0, mpi.Float, p, c, o, mpi.Float, mpi.CommWorld));
     }
 
-    private enum WindowCall { AllReduce, ReduceScatter, AllGather }
-
     // One collective through the shared window, watched as any collective is (a rank that waits there too long for
     // the others ends the job through the watchdog).
-    private void InWindow(SharedMemoryCollectives window, WindowCall call, Span<float> data, bool mean)
+    private void InWindow(SharedMemoryCollectives window, Collective call, Span<float> data, bool mean)
     {
         string name = call switch
         {
-            WindowCall.AllReduce => "the shared-memory allreduce",
-            WindowCall.ReduceScatter => "the shared-memory reduce-scatter",
+            Collective.AllReduce => "the shared-memory allreduce",
+            Collective.ReduceScatter => "the shared-memory reduce-scatter",
             _ => "the shared-memory allgather",
         };
         long begun = Enter(name);
@@ -157,8 +156,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         {
             switch (call)
             {
-                case WindowCall.AllReduce: window.AllReduce(data, mean, Size); break;
-                case WindowCall.ReduceScatter: window.ReduceScatter(data, mean); break;
+                case Collective.AllReduce: window.AllReduce(data, mean, Size); break;
+                case Collective.ReduceScatter: window.ReduceScatter(data, mean); break;
                 default: window.AllGather(data); break;
             }
         }

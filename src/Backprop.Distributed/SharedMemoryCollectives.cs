@@ -51,11 +51,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private readonly float*[] sources;   // this round's slot of each local rank (scratch of Sum)
     private int phase;
     private bool disposed;
-    private readonly SlotWriteChooser[]? choosers;   // local rank 0's, one per Operation, when non-temporal stores work
-    private readonly SlotWrites[] agreed = new SlotWrites[3];   // each operation's kind, as rank 0 last published it
+    private readonly SlotWriteChooser[]? choosers;   // local rank 0's, one per Collective, when non-temporal stores work
+    private readonly SlotWrites[] agreed = new SlotWrites[3];   // each collective's kind, as rank 0 last published it
 
-    // The three collectives, as indices into choosers, agreed and the published line.
-    private enum Operation { AllReduce, ReduceScatter, AllGather }
+    /// <summary>The three collectives the window runs (also the indices of their choosers and published kinds).</summary>
+    public enum Collective { AllReduce, ReduceScatter, AllGather }
 
     private SharedMemoryCollectives(MpiNative mpi, nint node, nint across, int localRank, int localSize, int acrossSize)
     {
@@ -150,7 +150,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     /// Replaces <paramref name="data"/> on every rank by the sum over all ranks (or, with <paramref name="mean"/>,
     /// the sum divided by <paramref name="worldSize"/>). Collective: every rank calls it with the same length.
     /// </summary>
-    public void AllReduce(Span<float> data, bool mean, int worldSize) => Run(data, reduce: true, gather: true, mean, worldSize);
+    public void AllReduce(Span<float> data, bool mean, int worldSize) => Run(Collective.AllReduce, data, mean, worldSize);
 
     /// <summary>
     /// Leaves this rank's part of <paramref name="data"/> holding the sum (or mean) over the ranks; one machine only.
@@ -158,23 +158,23 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     public void ReduceScatter(Span<float> data, bool mean)
     {
         if (AcrossSize != 1) throw new InvalidOperationException("the shared-memory reduce-scatter runs among the ranks of one machine.");
-        Run(data, reduce: true, gather: false, mean, LocalSize);
+        Run(Collective.ReduceScatter, data, mean, LocalSize);
     }
 
     /// <summary>Copies each rank's part of <paramref name="data"/> into every other rank's; one machine only.</summary>
     public void AllGather(Span<float> data)
     {
         if (AcrossSize != 1) throw new InvalidOperationException("the shared-memory allgather runs among the ranks of one machine.");
-        Run(data, reduce: false, gather: true, mean: false, LocalSize);
+        Run(Collective.AllGather, data, mean: false, LocalSize);
     }
 
-    private void Run(Span<float> data, bool reduce, bool gather, bool mean, int worldSize)
+    private void Run(Collective operation, Span<float> data, bool mean, int worldSize)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        bool reduce = operation != Collective.AllGather, gather = operation != Collective.ReduceScatter;
         int count = data.Length;
         var (first, firstEnd) = RankParts.Of(count, LocalSize, 0);   // the largest part sets the rounds
         int rounds = (firstEnd - first + RoundFloats - 1) / RoundFloats;
-        var operation = reduce && gather ? Operation.AllReduce : reduce ? Operation.ReduceScatter : Operation.AllGather;
         var writes = NonTemporalWorks ? ForcedWrites ?? agreed[(int)operation] : SlotWrites.Cached;
         long started = Stopwatch.GetTimestamp(), waited = 0;
         fixed (float* buffer = data)
