@@ -19,7 +19,12 @@ internal sealed class DistributedRun : IDisposable
     {
         Communicator = communicator;
         // Each rank steps its part of the parameters (DataParallelOptions.ShardOptimizer) unless BACKPROP_SHARD_OPTIMIZER=0.
-        Parallel = new DataParallel(communicator, new DataParallelOptions { ShardOptimizer = Environment.GetEnvironmentVariable("BACKPROP_SHARD_OPTIMIZER") != "0" });
+        // BACKPROP_SHARE_FACTORS=0 reduces every dense weight gradient rather than forming the large ones from shared factors.
+        Parallel = new DataParallel(communicator, new DataParallelOptions
+        {
+            ShardOptimizer = Environment.GetEnvironmentVariable("BACKPROP_SHARD_OPTIMIZER") != "0",
+            ShareFactors = Environment.GetEnvironmentVariable("BACKPROP_SHARE_FACTORS") != "0",
+        });
     }
 
     public MpiCommunicator Communicator { get; }
@@ -86,9 +91,14 @@ internal sealed class DistributedRun : IDisposable
         string writes = calls == 0 ? "" : $" (written with non-temporal stores in {streamed / (double)calls:P0} of {calls:N0} calls)";
         string path = !Communicator.UsesSharedMemory ? $"through {mpi}"
             : $"through shared memory among the {Communicator.SharedMemoryRanks} ranks of each machine{writes}" + (machines > 1 ? $" and {mpi} across {machines} machines" : "");
+        // Dense weights whose gradient the ranks formed from each other's layer inputs and output gradients (factors).
+        string factors = Parallel.SharedFactorLayers == 0 ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" and {Parallel.SharedFactorLayers} dense weight(s) formed from shared factors " +
+                $"({Parallel.FormedBytesPerStep:N0} bytes, from {Parallel.FactorBytesPerStep:N0} bytes of layer inputs and output gradients a rank)");
+        long inPlace = Parallel.BytesPerStep - Parallel.FormedBytesPerStep - Parallel.StagedBytesPerStep;
         return string.Create(CultureInfo.InvariantCulture,
             $"averaged {Parallel.BytesPerStep:N0} bytes of gradients per step {how}, in {Parallel.BucketsPerStep} bucket(s) " +
-            $"({Parallel.BytesPerStep - Parallel.StagedBytesPerStep:N0} in place, {Parallel.StagedBytesPerStep:N0} staged), {path}, {Parallel.Steps:N0} steps; " +
+            $"({inPlace:N0} in place, {Parallel.StagedBytesPerStep:N0} staged){factors}, {path}, {Parallel.Steps:N0} steps; " +
             $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
     }
 

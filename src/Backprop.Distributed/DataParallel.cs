@@ -17,7 +17,9 @@ namespace Backprop.Distributed;
 /// <item>Each epoch's row order (drawn from the seed and the epoch, the same on every rank) is sharded by
 /// <see cref="DistributedSampler.Shard"/>; a global batch of B rows is N local batches of B / N.</item>
 /// <item>After backward the gradients are averaged in buckets, in place (<see cref="GradientAverager"/>), and the batch's loss
-/// and correct count summed, so every rank steps (or skips a non-finite batch) alike.</item>
+/// and correct count summed, so every rank steps (or skips a non-finite batch) alike. With a sharded step in the
+/// compiled engine, a large dense weight's gradient is formed instead from the ranks' shared layer inputs and output
+/// gradients (<see cref="DataParallelOptions.ShareFactors"/>).</item>
 /// <item>BatchNorm normalizes with each rank's own batch statistics (no SyncBatchNorm); at each epoch's end rank 0's
 /// running statistics (every buffer) are broadcast, and the parameters are checked to be still identical.</item>
 /// <item>Dropout: at each epoch's start rank 0's generator states are broadcast and rank r &gt; 0 derives its own
@@ -28,7 +30,7 @@ namespace Backprop.Distributed;
 /// batch B on the same rows (when N divides the row count; otherwise the padding repeats up to N − 1 rows per epoch),
 /// up to float summation order: each gradient is Σ_r mean_r / N instead of one mean over B rows.
 /// </remarks>
-public sealed class DataParallel : IDataParallel
+public sealed class DataParallel : IDataParallel, IFactorSharing
 {
     private readonly DataParallelOptions options;
     private GradientAverager? averager;
@@ -37,6 +39,9 @@ public sealed class DataParallel : IDataParallel
     private bool sharded;        // each rank steps its slices of the parameters (set at Start)
     private bool stateScattered; // sharded steps were taken since the optimizer state was last gathered
     private Func<int, Span<float>>? parameterValues;   // i => optimizer.Parameters[i]'s storage, made once
+    private (long Bytes, long FactorBytes, int Layers) forming;   // what FormWeightGradient did in this step so far
+    private bool[] formed = [];   // formed[i]: optimizer.Parameters[i]'s gradient was formed from shared factors this step
+    private float[] factors = []; // every rank's factor rows of the dense layer being formed (FormWeightGradient)
     private readonly double[] totals = new double[3];
     private CancellationToken local;
     private readonly CancellationTokenSource agreed = new();
@@ -62,11 +67,26 @@ public sealed class DataParallel : IDataParallel
     /// <inheritdoc/>
     public int WorldSize => Communicator.Size;
 
-    /// <summary>Gradient bytes each step allreduces (known after the first step).</summary>
-    public long BytesPerStep => averager?.BytesPerStep ?? 0;
+    /// <summary>
+    /// Gradient bytes each step averages (known after the first step): those the buckets reduce, and
+    /// <see cref="FormedBytesPerStep"/>.
+    /// </summary>
+    public long BytesPerStep => (averager?.BytesPerStep ?? 0) + FormedBytesPerStep;
 
-    /// <summary>Allreduce calls per step for the gradients (known after the first step).</summary>
+    /// <summary>Collective calls per step for the gradients' buckets (known after the first step).</summary>
     public int BucketsPerStep => averager?.BucketsPerStep ?? 0;
+
+    /// <summary>
+    /// Of <see cref="BytesPerStep"/>, the bytes of dense weight gradients formed from the ranks' shared factors instead
+    /// of reduced (see <see cref="DataParallelOptions.ShareFactors"/>), in the last step.
+    /// </summary>
+    public long FormedBytesPerStep { get; private set; }
+
+    /// <summary>The bytes of factor rows (layer inputs and output gradients) each rank shared for them, in the last step.</summary>
+    public long FactorBytesPerStep { get; private set; }
+
+    /// <summary>Dense layers whose weight gradient is formed from shared factors (known after the first step).</summary>
+    public int SharedFactorLayers { get; private set; }
 
     /// <summary>
     /// Of <see cref="BytesPerStep"/>, the bytes of small gradients copied through a staging buffer each step; the rest
@@ -120,6 +140,8 @@ public sealed class DataParallel : IDataParallel
         var trained = optimizer.Parameters;
         parameterValues = i => trained[i].AsSpan();
         sharded = options.ShardOptimizer && optimizer.StepsElementwise && WorldSize > 1;
+        formed = new bool[trained.Count];
+        forming = default;
         stateScattered = false;
         epoch = 0;
     }
@@ -170,8 +192,11 @@ public sealed class DataParallel : IDataParallel
             averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
             averagedParameters = parameters;
         }
-        if (sharded && ReferenceEquals(parameters, optimizer?.Parameters)) averager.ReduceScatter();
+        if (sharded && ReferenceEquals(parameters, optimizer?.Parameters)) averager.ReduceScatter(formed);
         else averager.Average();
+        (FormedBytesPerStep, FactorBytesPerStep, SharedFactorLayers) = (forming.Bytes, forming.FactorBytes, forming.Layers);
+        forming = default;
+        Array.Clear(formed);
         (totals[0], totals[1], totals[2]) = (lossSum, correct, local.IsCancellationRequested ? 1 : 0);
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
@@ -219,6 +244,70 @@ public sealed class DataParallel : IDataParallel
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         averager.AllGather(parameterValues!);
         averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+    }
+
+    /// <summary>Floats per factor row [x (in) | dz (out)]: whole 64-byte lines, so every rank's rows are whole lines too.</summary>
+    private static int FactorStride(int inFeatures, int outFeatures) =>
+        (inFeatures + outFeatures + RankParts.LineFloats - 1) / RankParts.LineFloats * RankParts.LineFloats;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Yes when the step is sharded, <see cref="DataParallelOptions.ShareFactors"/> is on, the weight is one of the
+    /// optimizer's, reduced in place (so its owned values are its own), and the factors of a step,
+    /// N·<paramref name="maxRows"/> rows of in + out values (padded to whole 64-byte lines), are at most the weight's
+    /// in·out values: then gathering them moves fewer bytes than reducing dW, and forming one's part of dW from all
+    /// the rows takes the arithmetic forming all of dW from one's own rows would.
+    /// </remarks>
+    bool IFactorSharing.SharesFactors(Tensor weight, int inFeatures, int outFeatures, int maxRows)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!sharded || !options.ShareFactors || optimizer is null || averager is null || weight.Size != (long)inFeatures * outFeatures) return false;
+        int index = IndexOf(optimizer.Parameters, weight);
+        if (index < 0 || !averager.ReducesInPlace(index)) return false;
+        return (long)WorldSize * maxRows * FactorStride(inFeatures, outFeatures) <= (long)inFeatures * outFeatures;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Each rank writes its rows [x | dz / N] into its part of one buffer and the ranks all-gather it; then this rank
+    /// forms its owned slices (<see cref="GradientAverager.OwnedSlices"/>) of dW = Σ over all N·rows rows of x·dz/N,
+    /// and the reduce-scatter that follows leaves the weight out. The gather counts as communication
+    /// (<see cref="AveragingTime"/>); the product replaces the local dW product, and is compute.
+    /// </remarks>
+    void IFactorSharing.FormWeightGradient(Tensor weight, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, int rows, int inFeatures, int outFeatures,
+        Span<float> gradient)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (optimizer is null || averager is null) throw new InvalidOperationException("DataParallel: factors are shared only inside Fit, after Start.");
+        int index = IndexOf(optimizer.Parameters, weight);
+        if (index < 0) throw new InvalidOperationException("DataParallel: the weight whose factors were shared is not one of the optimizer's parameters.");
+        if (x.Length != rows * inFeatures || dz.Length != rows * outFeatures || gradient.Length != weight.Size)
+            throw new ArgumentException($"DataParallel: expected x of {rows} × {inFeatures}, dz of {rows} × {outFeatures} and a gradient of {weight.Size} values, but got {x.Length}, {dz.Length} and {gradient.Length}.");
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        int stride = FactorStride(inFeatures, outFeatures), mine = rows * stride, all = WorldSize * mine;
+        if (factors.Length < all) factors = new float[all];
+        var own = factors.AsSpan(Rank * mine, mine);
+        float perRank = 1f / WorldSize;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = own.Slice(r * stride, stride);
+            x.Slice(r * inFeatures, inFeatures).CopyTo(row);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dz.Slice(r * outFeatures, outFeatures), perRank, row.Slice(inFeatures, outFeatures));
+            row[(inFeatures + outFeatures)..].Clear();
+        }
+        Communicator.AllGather(factors.AsSpan(0, all));   // every rank's part is exactly its `mine` values: whole lines
+        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        foreach (var (i, start, end) in averager.OwnedSlices)
+            if (i == index) Kernels.DenseKernels.WeightGradientSlice(gradient, factors, stride, WorldSize * rows, inFeatures, outFeatures, start, end);
+        formed[index] = true;
+        forming = (forming.Bytes + weight.Size * sizeof(float), forming.FactorBytes + (long)mine * sizeof(float), forming.Layers + 1);
+    }
+
+    private static int IndexOf(IReadOnlyList<Tensor> parameters, Tensor weight)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+            if (ReferenceEquals(parameters[i], weight)) return i;
+        return -1;
     }
 
     // The gradient a step applies (as Optimizer.Step and GradClip skip frozen parameters and those without one).
@@ -305,7 +394,8 @@ public sealed class DataParallel : IDataParallel
     {
         var (sLow, sHigh) = ModelFingerprint.Split(ModelFingerprint.Structure(model));
         var (vLow, vHigh) = ModelFingerprint.Split(ModelFingerprint.Values(model));
-        double[] mine = [sLow, sHigh, vLow, vHigh, train.Count, fit.BatchSize, fit.Epochs, fit.Seed, optimizer.StepCount];
+        double[] mine = [sLow, sHigh, vLow, vHigh, train.Count, fit.BatchSize, fit.Epochs, fit.Seed, optimizer.StepCount,
+            options.BucketBytes, options.ShardOptimizer ? 1 : 0, options.ShareFactors ? 1 : 0];
         var root = (double[])mine.Clone();
         Communicator.Broadcast(root);
         bool sameStructure = mine[0] == root[0] && mine[1] == root[1];
@@ -316,7 +406,8 @@ public sealed class DataParallel : IDataParallel
         if (worst[0] >= 0)
             throw new InvalidOperationException($"rank {worst[0]} was given a different model than rank 0 (its layers, parameter names or shapes differ): start every rank with the same model.");
         if (worst[2] >= 0)
-            throw new InvalidOperationException($"rank {worst[2]} was given a different run than rank 0 (rank 0: {root[4]} training rows, global batch {root[5]}, {root[6]} epochs, seed {root[7]}, {root[8]} optimizer steps taken): start every rank with the same data and options.");
+            throw new InvalidOperationException($"rank {worst[2]} was given a different run than rank 0 (rank 0: {root[4]} training rows, global batch {root[5]}, {root[6]} epochs, seed {root[7]}, {root[8]} optimizer steps taken; " +
+                $"buckets of {root[9]} bytes, sharded step {(root[10] > 0 ? "on" : "off")}, shared factors {(root[11] > 0 ? "on" : "off")}): start every rank with the same data and options.");
         if (worst[1] >= 0 && options.RequireSameStart)
             throw new InvalidOperationException($"rank {worst[1]}'s initial parameters differ from rank 0's (a different seed?): start every rank with the same seed, or set DataParallelOptions.RequireSameStart = false to broadcast rank 0's.");
     }

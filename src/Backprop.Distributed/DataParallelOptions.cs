@@ -24,4 +24,15 @@ public sealed record DataParallelOptions
     /// every value (also what an optimizer that is not elementwise gets).
     /// </summary>
     public bool ShardOptimizer { get; init; } = true;
+
+    /// <summary>
+    /// True (default): with a sharded step (<see cref="ShardOptimizer"/>) in the compiled engine, a dense layer whose
+    /// inputs and output gradients over the global batch hold fewer values than its weight (N·n·(in + out) ≤ in·out,
+    /// rows padded to 16 values) has its weight gradient formed from those factors: the ranks gather every rank's X and
+    /// dZ rows, and each forms its own part of dW = Σ_r X_rᵀ·dZ_r / N from all of them, in place of reducing dW
+    /// (sufficient factor broadcasting, as Poseidon does). The same arithmetic as forming dW from its own rows, fewer
+    /// bytes moved; the sum runs over all N·n rows in one product rather than over the ranks' partial products, so the
+    /// result differs from the reduced one in float rounding only. False: every gradient is reduced.
+    /// </summary>
+    public bool ShareFactors { get; init; } = true;
 }

@@ -67,10 +67,13 @@ public sealed class GradientAverager
     /// <summary>Most floats per allreduce.</summary>
     public int BucketElements { get; }
 
-    /// <summary>Bytes the last <see cref="Average"/> allreduced (4 per element of every trained parameter).</summary>
+    /// <summary>
+    /// Bytes the last <see cref="Average"/> or <see cref="ReduceScatter()"/> reduced (4 per element of every trained
+    /// parameter, less those of parameters it was told were formed already).
+    /// </summary>
     public long BytesPerStep { get; private set; }
 
-    /// <summary>Allreduce calls the last <see cref="Average"/> issued.</summary>
+    /// <summary>Collective calls (one per bucket) the last <see cref="Average"/> or <see cref="ReduceScatter()"/> issued.</summary>
     public int BucketsPerStep { get; private set; }
 
     /// <summary>
@@ -80,7 +83,7 @@ public sealed class GradientAverager
     public long StagedBytesPerStep { get; private set; }
 
     /// <summary>
-    /// The values whose gradient means <see cref="ReduceScatter"/> leaves on this rank: its part (<see cref="RankParts"/>)
+    /// The values whose gradient means <see cref="ReduceScatter()"/> leaves on this rank: its part (<see cref="RankParts"/>)
     /// of every bucket, as slices of the parameters (indices into the list given to the constructor). The ranks'
     /// slices cover every trained value once.
     /// </summary>
@@ -100,7 +103,30 @@ public sealed class GradientAverager
     /// <see cref="AllGather"/> the parameters.
     /// </summary>
     /// <exception cref="InvalidOperationException">A gradient's size differs from its parameter's.</exception>
-    public void ReduceScatter() => Reduce(scatterOnly: true);
+    public void ReduceScatter() => Reduce(scatterOnly: true, formed: default);
+
+    /// <summary>
+    /// <see cref="ReduceScatter()"/> for every parameter but those marked in <paramref name="formed"/> (indices into
+    /// the list given to the constructor), whose owned values already hold the mean (formed from the ranks' shared
+    /// factors, <see cref="DataParallel"/>); each of those must be reduced in place (<see cref="ReducesInPlace"/>).
+    /// </summary>
+    internal void ReduceScatter(ReadOnlySpan<bool> formed) => Reduce(scatterOnly: true, formed);
+
+    /// <summary>
+    /// Whether every piece of parameter <paramref name="index"/>'s gradient (of the list given to the constructor) is a
+    /// bucket of its own, reduced in place: then its owned values (<see cref="OwnedSlices"/>) are its own, and a
+    /// reduce-scatter may leave it out.
+    /// </summary>
+    internal bool ReducesInPlace(int index)
+    {
+        if (TrainedChanged()) LayOut();
+        int reversed = parameters.Length - 1 - index;
+        if ((uint)reversed >= (uint)parameters.Length || !trained[reversed]) return false;
+        foreach (var bucket in buckets)
+            for (int i = bucket.First; i < bucket.First + bucket.Count; i++)
+                if (segments[i].Parameter == reversed && !bucket.InPlace) return false;
+        return true;
+    }
 
     /// <summary>
     /// Copies each rank's slices (its <see cref="OwnedSlices"/>) of the tensors <paramref name="valuesOf"/> gives
@@ -154,18 +180,22 @@ public sealed class GradientAverager
     /// gradient on this rank contributes zeros and keeps no gradient.
     /// </summary>
     /// <exception cref="InvalidOperationException">A gradient's size differs from its parameter's.</exception>
-    public void Average() => Reduce(scatterOnly: false);
+    public void Average() => Reduce(scatterOnly: false, formed: default);
 
-    // Average, or (scatterOnly) its reduce-scatter half: then a staged bucket's means go back for the owned values only.
-    private void Reduce(bool scatterOnly)
+    // Average, or (scatterOnly) its reduce-scatter half: then a staged bucket's means go back for the owned values
+    // only. An in-place bucket of a parameter marked in `formed` (indices as given) is left out.
+    private void Reduce(bool scatterOnly, ReadOnlySpan<bool> formed)
     {
         if (TrainedChanged()) LayOut();
         long bytes = 0, staged = 0;
+        int issued = 0;
         foreach (var bucket in buckets)
         {
             if (bucket.InPlace)
             {
                 var s = segments[bucket.First];
+                int given = parameters.Length - 1 - s.Parameter;
+                if (given < formed.Length && formed[given]) continue;
                 var grad = GradientOf(s.Parameter);
                 if (grad is null)
                 {
@@ -206,8 +236,9 @@ public sealed class GradientAverager
                 staged += bucket.Elements * sizeof(float);
             }
             bytes += bucket.Elements * sizeof(float);
+            issued++;
         }
-        (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, buckets.Length, staged);
+        (BytesPerStep, BucketsPerStep, StagedBytesPerStep) = (bytes, issued, staged);
     }
 
     private void Collective(Span<float> values, bool scatterOnly)

@@ -211,4 +211,46 @@ internal static partial class DenseKernels
         if (!db.IsEmpty) BiasGradient(db, dz, batch, outFeatures, accumulateB);
         if (!dx.IsEmpty) Gemm.Multiply(dx, dz, w, batch, inFeatures, outFeatures, transB: true);
     }
+
+    /// <summary>
+    /// The values [<paramref name="start"/>, <paramref name="end"/>) of dW = Xᵀ·dZ, flattened [in, out], from
+    /// <paramref name="rows"/> factor rows: row p is [x_p (in) | dz_p (out)] at <paramref name="factors"/>[p·stride],
+    /// so dW[i, j] = Σ_p x_p[i]·dz_p[j]. Data-parallel ranks that share their rows' factors each form their own part of
+    /// the weight gradient this way. Other values of <paramref name="dw"/> are left alone.
+    /// </summary>
+    internal static unsafe void WeightGradientSlice(Span<float> dw, ReadOnlySpan<float> factors, int stride, int rows,
+        int inFeatures, int outFeatures, int start, int end)
+    {
+        if (inFeatures < 1 || outFeatures < 1 || rows < 1 || stride < inFeatures + outFeatures
+            || factors.Length < (long)(rows - 1) * stride + inFeatures + outFeatures || dw.Length < (long)inFeatures * outFeatures
+            || start < 0 || end < start || end > inFeatures * outFeatures)
+            throw new ArgumentException(
+                $"DenseKernels.WeightGradientSlice: expected {rows} factor rows of {inFeatures} + {outFeatures} values, {stride} apart, " +
+                $"dW of {(long)inFeatures * outFeatures} values and 0 ≤ start ≤ end ≤ {(long)inFeatures * outFeatures}, " +
+                $"but got {factors.Length} factor values, dW of {dw.Length}, [{start}, {end}).");
+        if (start == end) return;
+        int firstRow = start / outFeatures, lastRow = (end - 1) / outFeatures;   // rows of dW that hold a value of the slice
+        int fullFrom = start % outFeatures == 0 ? firstRow : firstRow + 1, fullTo = end % outFeatures == 0 ? lastRow + 1 : lastRow;
+        fixed (float* pw = dw, pf = factors)
+            if (fullTo > fullFrom) FactorRows(pw + (long)fullFrom * outFeatures, pf, stride, rows, inFeatures, outFeatures, fullFrom, fullTo - fullFrom);
+        // A row the slice covers only in part (at either end) is formed whole aside and the covered part copied.
+        bool firstInPart = firstRow < fullFrom;
+        if (firstInPart) PartOfRow(dw, factors, stride, rows, inFeatures, outFeatures, firstRow, start, end);
+        if (lastRow >= fullTo && !(lastRow == firstRow && firstInPart)) PartOfRow(dw, factors, stride, rows, inFeatures, outFeatures, lastRow, start, end);
+    }
+
+    // dW rows [i0, i0 + m) into c: (columns [i0, i0 + m) of X)ᵀ·dZ, with X's columns and dZ read in place from the factor rows.
+    private static unsafe void FactorRows(float* c, float* factors, int stride, int rows, int inFeatures, int outFeatures, int i0, int m) =>
+        Gemm.Strided(Gemm.Variant, Gemm.MaxThreads, c, outFeatures, factors + i0, 1, stride, factors + inFeatures, stride, 1, m, outFeatures, rows, accumulate: false);
+
+    // The values of dW's row `row` that fall in [start, end).
+    private static unsafe void PartOfRow(Span<float> dw, ReadOnlySpan<float> factors, int stride, int rows, int inFeatures, int outFeatures,
+        int row, int start, int end)
+    {
+        var whole = System.Buffers.ArrayPool<float>.Shared.Rent(outFeatures);
+        fixed (float* pr = whole, pf = factors) FactorRows(pr, pf, stride, rows, inFeatures, outFeatures, row, 1);
+        int from = Math.Max(start, row * outFeatures), to = Math.Min(end, (row + 1) * outFeatures);
+        whole.AsSpan(from - row * outFeatures, to - from).CopyTo(dw[from..to]);
+        System.Buffers.ArrayPool<float>.Shared.Return(whole);
+    }
 }

@@ -162,22 +162,31 @@ public static class Gemm
         // op(A)(i,p) = a[i*rsA + p*csA], op(B)(p,j) = b[p*rsB + j*csB].
         nint rsA = transA ? 1 : k, csA = transA ? m : 1, rsB = transB ? 1 : n, csB = transB ? k : 1;
         fixed (float* pc = c, pa = a, pb = b, pBias = bias)
+            Strided(variant, threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
+    }
+
+    /// <summary>
+    /// C[m, n] (+)= op(A)·op(B) on blocks of larger arrays, always through the packed path:
+    /// op(A)(i, p) = a[i·rsA + p·csA], op(B)(p, j) = b[p·rsB + j·csB], and row i of C starts at c + i·ldc. E.g. the
+    /// columns [j0, j0 + m) of a row-major X [k, width], transposed: a = X + j0, rsA = 1, csA = width.
+    /// </summary>
+    internal static unsafe void Strided(GemmVariant variant, int threads, float* c, nint ldc, float* a, nint rsA, nint csA,
+        float* b, nint rsB, nint csB, int m, int n, int k, bool accumulate, float* bias = null)
+    {
+        switch (variant)
         {
-            switch (variant)
-            {
-                case GemmVariant.Vector512:
-                    GemmParallel.Run<MicroKernel512>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
-                    break;
-                case GemmVariant.Vector256:
-                    GemmParallel.Run<MicroKernel256>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
-                    break;
-                case GemmVariant.Vector128:
-                    GemmParallel.Run<MicroKernel128>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
-                    break;
-                default:
-                    GemmParallel.Run<MicroKernelScalar>(threads, pc, n, pa, rsA, csA, pb, rsB, csB, m, n, k, accumulate, pBias);
-                    break;
-            }
+            case GemmVariant.Vector512:
+                GemmParallel.Run<MicroKernel512>(threads, c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
+                break;
+            case GemmVariant.Vector256:
+                GemmParallel.Run<MicroKernel256>(threads, c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
+                break;
+            case GemmVariant.Vector128:
+                GemmParallel.Run<MicroKernel128>(threads, c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
+                break;
+            default:
+                GemmParallel.Run<MicroKernelScalar>(threads, c, ldc, a, rsA, csA, b, rsB, csB, m, n, k, accumulate, bias);
+                break;
         }
     }
 }

@@ -84,6 +84,7 @@ public static partial class Trainer
         int batchCount = loader.BatchCount;
         bool validated = false;
         var plan = ChooseEngine(model, loss, train, options with { BatchSize = planBatch }, history);
+        if (plan is not null && parallel is IFactorSharing sharing) plan.ShareFactors(sharing);
         bool several = OutputTerms.Apply(model, train, loss);
         if (options.StopOnDivergence && state.DivergenceReference == 0) state.DivergenceReference = DivergenceGuard.Reference(model, train, loss);
         var guard = options.StopOnDivergence ? new DivergenceGuard(model, options.DivergenceFactor, state.DivergenceReference, train.Count) : null;

@@ -9,6 +9,9 @@ internal sealed partial class TrainingPlan
 
         public readonly Tensor Parameter = parameter;
 
+        /// <summary>How many stages use the parameter (a layer applied twice has two uses).</summary>
+        public int Uses;
+
         /// <summary>The buffer, made by <see cref="Gradients.Finish"/> (a forward-only plan has none).</summary>
         public Tensor Buffer => buffer ?? throw new InvalidOperationException("TrainingPlan: a forward-only plan has no gradient buffers.");
 
@@ -36,6 +39,9 @@ internal sealed partial class TrainingPlan
         /// <summary>The buffer ∂E/∂parameter, the parameter's shape flattened.</summary>
         public Span<float> Span => Target.Buffer.AsSpan();
 
+        /// <summary>Whether this is the parameter's only use, so that its gradient is this stage's alone.</summary>
+        public bool Only => Target.Uses == 1;
+
         /// <summary>Hands the buffer to the parameter as its <see cref="Tensor.Grad"/>, where the optimizer reads it.</summary>
         public void Publish() => Target.Parameter.Grad = Target.Buffer;
     }
@@ -51,6 +57,7 @@ internal sealed partial class TrainingPlan
         {
             if (!targets.TryGetValue(parameter, out var target)) targets[parameter] = target = new ParameterGradient(parameter);
             var use = new GradientUse(target);
+            target.Uses++;
             uses.Add(use);
             return use;
         }

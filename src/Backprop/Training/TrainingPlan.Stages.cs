@@ -49,13 +49,25 @@ internal sealed partial class TrainingPlan
         public virtual bool TakesActivation => Act == ActivationKind.Identity;
     }
 
-    /// <summary>Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.</summary>
+    /// <summary>
+    /// Dense → activation: A = act(X·W + b); dZ = dA ⊙ act'(A), dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ. With
+    /// <see cref="Sharing"/> set, data-parallel ranks form dW together from their X and dZ rather than each from its own.
+    /// </summary>
     private sealed class DenseStage(Dense dense, Gradients gradients, int maxBatch) : ActivatedStage(dense.InFeatures, dense.OutFeatures, maxBatch)
     {
         private readonly GradientUse weight = gradients.For(dense.Weight);
         private readonly GradientUse? bias = dense.Bias is null ? null : gradients.For(dense.Bias);
 
         public override bool HasTrainableParameters => weight.Wanted || bias is { Wanted: true };
+
+        /// <summary>The ranks that form dW from shared factors, or null (see <see cref="ShareFactors"/>).</summary>
+        public IFactorSharing? Sharing { get; private set; }
+
+        /// <summary>Hands dW to <paramref name="sharing"/> when the ranks take it and this stage is the weight's only use.</summary>
+        public void ShareFactors(IFactorSharing sharing, int maxRows)
+        {
+            if (weight.Only && sharing.SharesFactors(dense.Weight, InSize, OutSize, maxRows)) Sharing = sharing;
+        }
 
         public override void Forward(float[] x, int n) =>
             DenseKernels.Forward(Output, x, dense.Weight.AsSpan(), dense.Bias is null ? [] : dense.Bias.AsSpan(), n,
@@ -65,9 +77,10 @@ internal sealed partial class TrainingPlan
         {
             DenseKernels.ActivationBackward(Delta, Delta, Output, n * OutSize, Act, Slope);
             // A frozen parameter gets no gradient (an empty span skips its GEMM or sum); dX flows all the same.
-            bool wantW = weight.Wanted, wantB = bias is { Wanted: true };
-            DenseKernels.Backward(wantW ? weight.Span : [], wantB ? bias!.Span : [], dx, Delta, x, dense.Weight.AsSpan(),
+            bool wantW = weight.Wanted, wantB = bias is { Wanted: true }, shared = wantW && Sharing is not null;
+            DenseKernels.Backward(wantW && !shared ? weight.Span : [], wantB ? bias!.Span : [], dx, Delta, x, dense.Weight.AsSpan(),
                 n, InSize, OutSize, weight.Accumulate, bias is { Accumulate: true });
+            if (shared) Sharing!.FormWeightGradient(dense.Weight, x.AsSpan(0, n * InSize), Delta.AsSpan(0, n * OutSize), n, InSize, OutSize, weight.Span);
             if (wantW) weight.Publish();
             if (wantB) bias!.Publish();
         }

@@ -145,6 +145,16 @@ internal sealed partial class TrainingPlan
         return plan;
     }
 
+    /// <summary>
+    /// Lets data-parallel ranks form dense layers' weight gradients from shared factors (<see cref="IFactorSharing"/>),
+    /// for each dense layer whose weight they take; call once, before the first step, alike on every rank.
+    /// </summary>
+    public void ShareFactors(IFactorSharing sharing)
+    {
+        foreach (var stage in stages)
+            if (stage is DenseStage dense) dense.ShareFactors(sharing, MaxBatch);
+    }
+
     // The stages for the model's layers, tracking the running shape: flat [F], or an image [C, H, W] held
     // channels-last. Null (with the reason) at the first layer the plan cannot express. Forward-only (evaluation
     // mode): dropout is the identity and takes no stage, batch norm uses its running statistics, softmax is a layer
