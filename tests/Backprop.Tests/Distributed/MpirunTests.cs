@@ -66,6 +66,26 @@ public sealed class MpirunTests : IDisposable
         AssertSameTensors(Path.Combine(dir, "alone3.safetensors"), Path.Combine(dir, "resumed.safetensors"));
     }
 
+    [MpirunFact]
+    public void WeightsFormedFromSharedFactorsTrainTheModelOneProcessTrainsThroughMpiAndSharedMemory()
+    {
+        // The 128×128 layer's factors on 2 ranks of 6 rows are 3,072 values: MPI_Allgatherv. The 256×256 layer's on 3
+        // ranks of 20 rows are 30,720: the shared window. Either way fewer than the weight's own values, so shared.
+        foreach (var (ranks, width, batch) in new[] { (2, 128, 12), (3, 256, 60) })
+        {
+            string name = $"factors{ranks}", model = $"dense({width})-relu-dense({width})-relu-dense(3)";
+            string[] args = ["train", "--epochs", "3", "--batch", $"{batch}", "--log-every", "1", "--model", model];
+            using (var alone = Mpirun.Alone(dir, [.. args, "--save", $"{name}-alone.safetensors"])) Assert.Equal(0, alone.Wait());
+            using (var run = Mpirun.Start(ranks, dir, [.. args, "--distributed", "--save", $"{name}.safetensors"]))
+            {
+                Assert.True(run.Wait() == 0, run.Output);
+                Assert.Contains($"and 1 dense weight(s) formed from shared factors ({width * width * 4:N0} bytes, from {batch / ranks * 2 * width * 4:N0} bytes of layer inputs and output gradients a rank)",
+                    run.Output, StringComparison.Ordinal);
+            }
+            AssertSameTensors(Path.Combine(dir, $"{name}-alone.safetensors"), Path.Combine(dir, $"{name}.safetensors"));
+        }
+    }
+
     private static void AssertSameTensors(string expectedFile, string actualFile)
     {
         var expected = SafeTensors.Read(expectedFile).Tensors;
