@@ -15,7 +15,7 @@ public sealed record DataParallelOptions
 
     /// <summary>
     /// True (default): with an optimizer that steps each value on its own (<see cref="Optim.Optimizer.StepsElementwise"/>:
-    /// Adam, AdamW), each rank steps only its part of the parameters and the ranks then share the new values
+    /// SGD, Adam, AdamW), each rank steps only its part of the parameters and the ranks then share the new values
     /// (ZeRO stage 1's step, as PyTorch's ZeroRedundancyOptimizer): each rank's optimizer pass touches 1/N of the
     /// values and their state, and the gradients need only a reduce-scatter before it and the parameters an allgather
     /// after it (the two halves of the allreduce the whole step needs). The step is the same; the optimizer's state

@@ -130,7 +130,7 @@ public abstract class Optimizer
     }
 
     /// <summary>
-    /// True when each value's update depends only on that value, its gradient and its own state (Adam, AdamW), so
+    /// True when each value's update depends only on that value, its gradient and its own state (SGD, Adam, AdamW), so
     /// that any slice of a parameter may be stepped alone (<see cref="StepSlices"/>); false when an update needs a
     /// whole parameter.
     /// </summary>
@@ -177,7 +177,7 @@ public abstract class Optimizer
     protected abstract void Update(int index, int offset, Span<float> parameter, ReadOnlySpan<float> gradient);
 
     /// <summary>
-    /// True when each value's update depends only on that value, its gradient and its own state (Adam), so a large
+    /// True when each value's update depends only on that value, its gradient and its own state (SGD, Adam), so a large
     /// parameter may be updated in slices on several cores; false (the default) updates each parameter whole.
     /// </summary>
     protected virtual bool UpdatesElementwise => false;
@@ -235,7 +235,7 @@ public abstract class Optimizer
 
     /// <summary>
     /// Copies of the optimizer's per-parameter state for a checkpoint, named by kind and parameter index
-    /// (<c>m.0</c>, <c>v.0</c> for Adam; <c>velocity.0</c> for SGD with momentum, once that parameter has one).
+    /// (<c>m.0</c>, <c>v.0</c> for Adam; <c>velocity.0</c> for SGD, for each parameter whose group has momentum).
     /// With <see cref="StepCount"/> and <see cref="LearningRate"/> this is everything the next step depends on.
     /// </summary>
     public IEnumerable<(string Name, Tensor State)> NamedState() => OwnState();

@@ -20,8 +20,7 @@ public sealed class Sgd : Optimizer
     {
         (Momentum, Nesterov, WeightDecay) = (momentum, nesterov, weightDecay);
         groupMomentum = GroupMomenta();
-        velocity = new float[]?[Parameters.Count];
-        scratch = new float[]?[Parameters.Count];
+        (velocity, scratch) = Buffers();
     }
 
     /// <summary>
@@ -33,8 +32,25 @@ public sealed class Sgd : Optimizer
     {
         (Momentum, Nesterov, WeightDecay) = (momentum, nesterov, weightDecay);
         groupMomentum = GroupMomenta();
-        velocity = new float[]?[Parameters.Count];
-        scratch = new float[]?[Parameters.Count];
+        (velocity, scratch) = Buffers();
+    }
+
+    // Each parameter's velocity (where its group has momentum) and scratch for its effective gradient (where the
+    // group has momentum or weight decay), made whole at the start: a step of any slice of a parameter, on any thread,
+    // finds them there, and a sharded step's ranks all hold every velocity. A velocity of zeros is PyTorch's v₀ = g:
+    // μ·0 + g = g.
+    private (float[]?[] Velocity, float[]?[] Scratch) Buffers()
+    {
+        var v = new float[]?[Parameters.Count];
+        var g = new float[]?[Parameters.Count];
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var group = GroupOf(i);
+            bool moving = groupMomentum[group.Index] != 0f;
+            if (moving) v[i] = new float[Parameters[i].Size];
+            if (moving || group.WeightDecay != 0f) g[i] = new float[Parameters[i].Size];
+        }
+        return (v, g);
     }
 
     // μ of each group.
@@ -81,20 +97,22 @@ public sealed class Sgd : Optimizer
             SimdDriver.Map<ScaleAddOperator>(w, grad, w, -lr, Simd.Width);   // W ← W − α·g
             return;
         }
-        // Scratch for the effective gradient, allocated once per parameter so steady-state steps allocate nothing.
-        Span<float> g = scratch[index] ??= new float[grad.Length];
+        // The values [offset, offset + w.Length) of the parameter's scratch and velocity (made whole at the start).
+        var g = scratch[index].AsSpan(offset, w.Length);
         if (weightDecay != 0f) SimdDriver.Map<ScaleAddOperator>(g, w, grad, weightDecay, Simd.Width);
         else grad.CopyTo(g);
         if (momentum != 0f)
         {
-            var v = velocity[index];
-            if (v is null) velocity[index] = v = g.ToArray();
-            else SimdDriver.Map<ScaleAddOperator>(v, v, g, momentum, Simd.Width);   // v ← μ·v + g
+            var v = velocity[index].AsSpan(offset, w.Length);
+            SimdDriver.Map<ScaleAddOperator>(v, v, g, momentum, Simd.Width);   // v ← μ·v + g (v₀ = 0, so the first v is g)
             if (Nesterov) SimdDriver.Map<ScaleAddOperator>(g, v, g, momentum, Simd.Width);   // g ← g + μ·v
             else v.CopyTo(g);
         }
         SimdDriver.Map<ScaleAddOperator>(w, g, w, -lr, Simd.Width);
     }
+
+    /// <inheritdoc/>
+    protected override bool UpdatesElementwise => true;
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Tensor State)> OwnState()
@@ -106,8 +124,14 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void LoadOwnState(IReadOnlyDictionary<string, Tensor> state)
     {
-        // A parameter without a saved velocity has not been updated with momentum yet: v₀ = g on its next step.
+        // A parameter without a saved velocity has not been updated with momentum yet (or its group has none):
+        // zeros, so that v₀ = g on its next step.
         for (int i = 0; i < velocity.Length; i++)
-            velocity[i] = state.ContainsKey($"velocity.{i}") ? Required(state, $"velocity.{i}", Parameters[i].Size).ToArray() : null;
+        {
+            // (A group without momentum keeps a saved velocity, unused, so that its checkpoint still holds it.)
+            if (state.ContainsKey($"velocity.{i}"))
+                Required(state, $"velocity.{i}", Parameters[i].Size).AsSpan().CopyTo(velocity[i] ??= new float[Parameters[i].Size]);
+            else velocity[i]?.AsSpan().Clear();
+        }
     }
 }

@@ -20,6 +20,8 @@ public sealed class ShardedOptimizerTests
     [InlineData("mlp", 3, "adamw", TrainingEngine.Graph)]
     [InlineData("cnn", 2, "adamw", TrainingEngine.Compiled)]
     [InlineData("cnn", 3, "adam", TrainingEngine.Graph)]
+    [InlineData("mlp", 3, "sgd", TrainingEngine.Compiled)]   // SGD with momentum: the velocity is state, sharded too
+    [InlineData("cnn", 2, "sgd", TrainingEngine.Graph)]
     public void AShardedStepIsTheWholeStepWithClippingByValueAndNorm(string kind, int ranks, string optimizer, TrainingEngine engine)
     {
         var (spec, shape) = kind == "mlp" ? (DistributedData.Mlp, new[] { 12 }) : (DistributedData.Cnn, new[] { 1, 8, 8 });
@@ -49,7 +51,7 @@ public sealed class ShardedOptimizerTests
     public void AnOptimizerThatUpdatesParametersWholeIsNotSharded()
     {
         var data = DistributedData.Classification(96, [12]);
-        var (_, _, flags) = TrainParallel(2, DistributedData.Mlp, data, "sgd", Clipped, shard: true);
+        var (_, _, flags) = TrainParallel(2, DistributedData.Mlp, data, "whole", Clipped, shard: true);
         Assert.All(flags, Assert.False);
     }
 
@@ -112,8 +114,8 @@ public sealed class ShardedOptimizerTests
 
         var outside = Assert.Throws<ArgumentOutOfRangeException>(() => adam.StepSlices([new ParameterSlice(0, 3, 6)]));
         Assert.Contains("slice [3, 6) of parameter 0 does not lie within its 5 values", outside.Message, StringComparison.Ordinal);
-        var sgd = new Sgd([w], lr: 0.1f);
-        var refused = Assert.Throws<InvalidOperationException>(() => sgd.StepSlices([new ParameterSlice(0, 0, 5)]));
+        var wholeStep = new WholeStep([w]);
+        var refused = Assert.Throws<InvalidOperationException>(() => wholeStep.StepSlices([new ParameterSlice(0, 0, 5)]));
         Assert.Contains("updates each parameter whole", refused.Message, StringComparison.Ordinal);
     }
 
@@ -123,8 +125,23 @@ public sealed class ShardedOptimizerTests
         Assert.True(difference <= 1e-5, $"{what}: largest relative difference {difference:E2} > 1e-5");
     }
 
-    private static Optimizer OptimizerFor(string name, Module model) =>
-        name == "adamw" ? new AdamW(model.Parameters(), lr: 0.01f) : DistributedData.Optimizer(name, model);
+    private static Optimizer OptimizerFor(string name, Module model) => name switch
+    {
+        "adamw" => new AdamW(model.Parameters(), lr: 0.01f),
+        "whole" => new WholeStep(model.Parameters()),
+        _ => DistributedData.Optimizer(name, model),
+    };
+
+    /// <summary>Plain gradient descent that declares it updates each parameter whole (as an optimizer of one's own may).</summary>
+    private sealed class WholeStep(IEnumerable<Tensor> parameters) : Optimizer(parameters, 0.05f)
+    {
+        public override string Name => "whole-step";
+
+        protected override void Update(int index, int offset, Span<float> parameter, ReadOnlySpan<float> gradient)
+        {
+            for (int i = 0; i < parameter.Length; i++) parameter[i] -= LearningRate * gradient[i];
+        }
+    }
 
     private static (float[][] Parameters, float[][] State) TrainAlone(string spec, Dataset data, string optimizer, FitOptions options)
     {

@@ -22,6 +22,7 @@ public sealed class SharedFactorsTests
     [InlineData(3, "adam", 0f)]
     [InlineData(2, "adamw", 0.05f)]
     [InlineData(3, "adamw", 0.05f)]
+    [InlineData(2, "sgd", 0.05f)]
     public void FormedFromSharedFactorsTheStepIsTheReducedOneAndOneProcesss(int ranks, string optimizer, float clipNorm)
     {
         var data = DistributedData.Classification(240, [128]);
@@ -124,8 +125,12 @@ public sealed class SharedFactorsTests
         Assert.True(difference <= 1e-5, $"{what}: largest relative difference {difference:E2} > 1e-5");
     }
 
-    private static Optimizer OptimizerFor(string name, Module model) =>
-        name == "adamw" ? new AdamW(model.Parameters(), lr: 0.01f) : new Adam(model.Parameters(), lr: 0.01f);
+    private static Optimizer OptimizerFor(string name, Module model) => name switch
+    {
+        "adamw" => new AdamW(model.Parameters(), lr: 0.01f),
+        "sgd" => new Sgd(model.Parameters(), lr: 0.05f, momentum: 0.9f, weightDecay: 1e-3f),
+        _ => new Adam(model.Parameters(), lr: 0.01f),
+    };
 
     private sealed record Run(int SharedFactorLayers, long FormedBytesPerStep, long FactorBytesPerStep, long BytesPerStep);
 

@@ -6,7 +6,7 @@ namespace Backprop.Tests.Optim;
 
 /// <summary>
 /// Parameter groups against PyTorch (tools/make_param_group_reference.py): three groups with their own settings, the
-/// last one tensor of 70,001 values that Adam and AdamW update in four slices on four threads. Runs alone so the
+/// last one tensor of 70,001 values that SGD, Adam and AdamW update in four slices on four threads. Runs alone so the
 /// GEMM workers are free and the split really happens (asserted).
 /// </summary>
 [Collection(nameof(RunsAlone))]
@@ -80,27 +80,34 @@ public sealed class ParameterGroupReferenceTests
                 Assert.True(Math.Abs(actual[at[j]] - expected[j]) <= 1e-6 + 1e-5 * Math.Abs(expected[j]),
                     $"{name} on {threads} thread(s), group {k} w[{at[j]}]: {actual[at[j]]} vs torch {expected[j]}");
         }
-        // Adam's update is elementwise, so its 70,001 values went to four threads in slices; SGD's is made whole.
-        bool elementwise = optimizer is Adam;
-        Assert.Equal(elementwise && threads > 1 ? steps : 0, optimizer.ParallelUpdates);
+        // Every update here is elementwise (SGD's velocity and scratch are made whole at the start), so the 70,001
+        // values went to four threads in slices.
+        Assert.True(optimizer.StepsElementwise);
+        Assert.Equal(threads > 1 ? steps : 0, optimizer.ParallelUpdates);
     }
 
-    [Fact]
-    public void ASlicedParameterGivesTheSameBitsAsOneThread()
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]   // Nesterov momentum and weight decay: velocity and scratch sliced too
+    public void ASlicedParameterGivesTheSameBitsAsOneThread(string name)
     {
         float[] Run(int threads)
         {
             var small = Tensor.FromArray(Initial(0, 9)).RequireGrad();
             var large = Tensor.FromArray(Initial(1, 50_000)).RequireGrad();
-            var adam = new AdamW([new ParameterGroup([small]) { LearningRate = 0.5f }, new ParameterGroup([large]) { LearningRate = 0.003f, WeightDecay = 0.2f, Beta1 = 0.7f }],
-                lr: 0.01f) { Threads = threads };
+            Optimizer optimizer = name == "sgd"
+                ? new Sgd([new ParameterGroup([small]) { LearningRate = 0.5f }, new ParameterGroup([large]) { LearningRate = 0.003f, WeightDecay = 0.2f, Momentum = 0.7f }],
+                    lr: 0.01f, momentum: 0.9f, nesterov: true)
+                : new AdamW([new ParameterGroup([small]) { LearningRate = 0.5f }, new ParameterGroup([large]) { LearningRate = 0.003f, WeightDecay = 0.2f, Beta1 = 0.7f }],
+                    lr: 0.01f);
+            optimizer.Threads = threads;
             for (int s = 0; s < 3; s++)
             {
                 small.Grad = Tensor.FromArray(Gradient(0, 9, s));
                 large.Grad = Tensor.FromArray(Gradient(1, 50_000, s));
-                adam.Step();
+                optimizer.Step();
             }
-            Assert.Equal(threads > 1 ? 3 : 0, adam.ParallelUpdates);
+            Assert.Equal(threads > 1 ? 3 : 0, optimizer.ParallelUpdates);
             return [.. small.ToArray(), .. large.ToArray()];
         }
         var one = Run(1);
