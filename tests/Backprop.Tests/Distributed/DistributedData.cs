@@ -56,6 +56,13 @@ internal static class DistributedData
         return result;
     }
 
+    /// <summary>Asserts the tensors within the 1e-5 (<see cref="MaxRelativeDifference"/>), naming <paramref name="what"/>.</summary>
+    public static void AssertClose(float[][] actual, float[][] expected, string what)
+    {
+        double difference = MaxRelativeDifference(actual, expected);
+        Assert.True(difference <= 1e-5, $"{what}: largest relative difference {difference:E2} > 1e-5");
+    }
+
     /// <summary>
     /// The largest relative difference over the tensors: max over tensors of max|a − b| / max|b|, each difference
     /// measured against its tensor's scale (an element-wise ratio is undefined for a weight that crosses 0).

@@ -35,11 +35,11 @@ public sealed class ShardedOptimizerTests
         Assert.All(wholeFlags, Assert.False);
         var start = DistributedData.Build(spec, data).StateDict().Select(s => s.Tensor.ToArray()).ToArray();
         Assert.True(DistributedData.MaxRelativeDifference(alone.Parameters, start) > 1e-2, "training did not move the weights: the test could not fail");
-        AssertClose(sharded[0], alone.Parameters, "the parameters, sharded ranks against one process");
-        AssertClose(sharded[0], whole[0], "the parameters, sharded against whole steps");
+        DistributedData.AssertClose(sharded[0], alone.Parameters, "the parameters, sharded ranks against one process");
+        DistributedData.AssertClose(sharded[0], whole[0], "the parameters, sharded against whole steps");
         // The state each rank holds after training is all of it: what the whole steps and one process hold.
-        AssertClose(shardedState[0], wholeState[0], "the optimizer state, sharded against whole steps");
-        AssertClose(shardedState[0], alone.State, "the optimizer state, sharded ranks against one process");
+        DistributedData.AssertClose(shardedState[0], wholeState[0], "the optimizer state, sharded against whole steps");
+        DistributedData.AssertClose(shardedState[0], alone.State, "the optimizer state, sharded ranks against one process");
         for (int r = 1; r < ranks; r++)
         {
             for (int t = 0; t < sharded[0].Length; t++) Assert.Equal(sharded[0][t], sharded[r][t]);
@@ -117,12 +117,6 @@ public sealed class ShardedOptimizerTests
         var wholeStep = new WholeStep([w]);
         var refused = Assert.Throws<InvalidOperationException>(() => wholeStep.StepSlices([new ParameterSlice(0, 0, 5)]));
         Assert.Contains("updates each parameter whole", refused.Message, StringComparison.Ordinal);
-    }
-
-    private static void AssertClose(float[][] actual, float[][] expected, string what)
-    {
-        double difference = DistributedData.MaxRelativeDifference(actual, expected);
-        Assert.True(difference <= 1e-5, $"{what}: largest relative difference {difference:E2} > 1e-5");
     }
 
     private static Optimizer OptimizerFor(string name, Module model) => name switch

@@ -40,8 +40,8 @@ public sealed class SharedFactorsTests
         Assert.All(sharedRuns, r => Assert.Equal(reducedRuns[0].BytesPerStep, r.BytesPerStep));
         var start = DistributedData.Build(Wide, data).StateDict().Select(s => s.Tensor.ToArray()).ToArray();
         Assert.True(DistributedData.MaxRelativeDifference(expected, start) > 1e-2, "training did not move the weights: the test could not fail");
-        AssertClose(shared[0], reduced[0], "shared factors against reduced gradients");
-        AssertClose(shared[0], expected, "shared factors against one process");
+        DistributedData.AssertClose(shared[0], reduced[0], "shared factors against reduced gradients");
+        DistributedData.AssertClose(shared[0], expected, "shared factors against one process");
         for (int r = 1; r < ranks; r++)
             for (int t = 0; t < expected.Length; t++) Assert.Equal(shared[0][t], shared[r][t]);
     }
@@ -117,12 +117,6 @@ public sealed class SharedFactorsTests
         var error = Assert.Throws<ArgumentException>(() => DenseKernels.WeightGradientSlice(new float[10], new float[40], 8, 5, 2, 5, 4, 11));
         Assert.Contains("0 ≤ start ≤ end ≤ 10", error.Message, StringComparison.Ordinal);
         Assert.Contains("[4, 11)", error.Message, StringComparison.Ordinal);
-    }
-
-    private static void AssertClose(float[][] actual, float[][] expected, string what)
-    {
-        double difference = DistributedData.MaxRelativeDifference(actual, expected);
-        Assert.True(difference <= 1e-5, $"{what}: largest relative difference {difference:E2} > 1e-5");
     }
 
     private static Optimizer OptimizerFor(string name, Module model) => name switch
