@@ -208,12 +208,12 @@ public sealed class InPlaceAveragingTests
         double loss = 1;
         int correct = 1;
         dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);   // warm: the JIT compiles what it runs
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, FewestBytes(() =>
+        {
+            for (int i = 0; i < 10; i++) dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);
+        }));
         Assert.Equal(1f, optimizer.Parameters[0].Grad!.AsSpan()[0]);   // (1 + 1) / 2 each time
-        Assert.Equal(2048.0, loss);                                      // summed over two identical ranks, 11 times
+        Assert.Equal(Math.Pow(2, 31), loss);                             // summed over two identical ranks, 31 times
         Assert.True(dp.StagedBytesPerStep > 0 && dp.StagedBytesPerStep < dp.BytesPerStep);
     }
 
@@ -235,10 +235,11 @@ public sealed class InPlaceAveragingTests
             dp.Step(optimizer, clipValue: 0.5f, clipNorm: 10f);
         }
         Step();   // warm: the JIT compiles what it runs
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) Step();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(11, optimizer.StepCount);
+        Assert.Equal(0, FewestBytes(() =>
+        {
+            for (int i = 0; i < 10; i++) Step();
+        }));
+        Assert.Equal(31, optimizer.StepCount);
     }
 
     [Theory]
@@ -265,6 +266,21 @@ public sealed class InPlaceAveragingTests
     /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value (a mean that
     /// divided by N), the largest and smallest are the value, a broadcast leaves it.
     /// </summary>
+    // The least of three tries of `work`'s bytes on this thread: the runtime's recompilation of a hot method at a
+    // higher tier can allocate on the calling thread in one of them (seen once in a full CI run, 6,568 bytes), while
+    // an allocation by the averaging itself would show in every one.
+    private static long FewestBytes(Action work)
+    {
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            work();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return fewest;
+    }
+
     private sealed class MirrorCommunicator(int size) : ICommunicator
     {
         public int Rank => 0;
