@@ -7,7 +7,8 @@
 # single run only. Prints samples/s (the fourth epoch's, after the tiered JIT has recompiled the hot methods), the
 # scaling efficiency (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share
 # of training time (inside epochs) spent averaging gradients: the allreduces, waiting there for the other rank, staging
-# and dividing. Last, `backprop bench --allreduce` on the same ranks: the averaging alone, through the shared-memory
+# and dividing; and, of that share, the part spent waiting at the shared-memory barriers for the other rank to arrive
+# (its stalls or a slower core: faster collectives would not remove it; the medians are each column's own). Last, `backprop bench --allreduce` on the same ranks: the averaging alone, through the shared-memory
 # window and through MPI_Allreduce.
 #
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
@@ -70,7 +71,8 @@ run_plain() {
   echo "$sps"
 }
 
-# run NAME SPEC ROWS N: one training run; prints "samples/s bytes share" (bytes and share "-" for one process).
+# run NAME SPEC ROWS N: one training run; prints "samples/s bytes share wait" (bytes, share and wait "-" for one
+# process; wait "-" also where the ranks share no window).
 run() {
   local name=$1 spec=$2 rows=$3 n=$4 log=$work/$1-$4.txt
   local batch=64
@@ -80,12 +82,13 @@ run() {
               --json --save "$work/$name-$n.safetensors")
   if [ "$n" = 1 ]; then "${mpi[@]}" -np 1 "${cli[@]}" "${args[@]}" >/dev/null 2>"$log"
   else "${mpi[@]}" -np "$n" "${cli[@]}" "${args[@]}" --distributed >/dev/null 2>"$log"; fi
-  local sps bytes share
+  local sps bytes share wait
   sps=$(epoch4 "$log")
   [ -n "$sps" ] || { echo "bench-distributed.sh: $name on $n rank(s) printed no epoch 4; its log:" >&2; cat "$log" >&2; exit 1; }
   bytes=$(sed -n 's/^averaged \([0-9,]*\) bytes.*/\1/p' "$log" | tr -d ,)
-  share=$(sed -n 's/.*in communication (\([0-9.]*\) %)$/\1/p' "$log")
-  echo "$sps ${bytes:--} ${share:--}"
+  share=$(sed -n 's/.*in communication (\([0-9.]*\) %).*/\1/p' "$log")
+  wait=$(sed -n 's/.* s of it (\([0-9.]*\) %) waiting at the shared-memory barriers.*/\1/p' "$log")
+  echo "$sps ${bytes:--} ${share:--} ${wait:--}"
 }
 
 # epoch4 LOG: the fourth epoch's samples/s in a log.
@@ -111,25 +114,26 @@ independent() {
   echo $((sum / count))
 }
 
-printf "%-4s %12s %12s %9s %10s %16s %14s\n" model "1 rank/s" "$ranks ranks/s" speedup efficiency "bytes/step" "comm share"
+printf "%-4s %12s %12s %9s %10s %16s %14s %12s\n" model "1 rank/s" "$ranks ranks/s" speedup efficiency "bytes/step" "comm share" "of it wait"
 for model in mlp cnn; do
   if [ $model = mlp ]; then spec=$mlp rows=$mlp_rows; else spec=$cnn rows=$cnn_rows; fi
   pairs=()
   for ((k = 1; k <= repeat; k++)); do
-    read -r one _ _ < <(run $model "$spec" "$rows" 1)
-    read -r many bytes share < <(run $model "$spec" "$rows" "$ranks")
-    awk -v m=$model -v a="$one" -v b="$many" -v n="$ranks" -v by="$bytes" -v sh="$share" 'BEGIN {
-      printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13s%%\n", m, a, b, b / a, 100 * b / (n * a), by, sh }'
-    pairs+=("$one $many $share")
+    read -r one _ _ _ < <(run $model "$spec" "$rows" 1)
+    read -r many bytes share wait < <(run $model "$spec" "$rows" "$ranks")
+    awk -v m=$model -v a="$one" -v b="$many" -v n="$ranks" -v by="$bytes" -v sh="$share" -v w="$wait" 'BEGIN {
+      printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13s%% %11s%%\n", m, a, b, b / a, 100 * b / (n * a), by, sh, w }'
+    pairs+=("$one $many $share $wait")
   done
   if [ "$repeat" -gt 1 ]; then
     # Medians of the R pairs: of each column, and of the pairs' speedups (not the ratio of the medians).
     printf '%s\n' "${pairs[@]}" | awk -v m=$model -v n="$ranks" -v by="$bytes" '
       function median(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
                                          return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-      { k++; one[k] = $1; many[k] = $2; share[k] = $3; speed[k] = $2 / $1; lo = (k == 1 || speed[k] < lo) ? speed[k] : lo; hi = (k == 1 || speed[k] > hi) ? speed[k] : hi }
-      END { s = median(speed, k); printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13.1f%%   median of %d pairs (speedups %.2fx to %.2fx)\n",
-              m, median(one, k), median(many, k), s, 100 * s / n, by, median(share, k), k, lo, hi }'
+      { k++; one[k] = $1; many[k] = $2; share[k] = $3; wait[k] = $4; speed[k] = $2 / $1; lo = (k == 1 || speed[k] < lo) ? speed[k] : lo; hi = (k == 1 || speed[k] > hi) ? speed[k] : hi }
+      END { s = median(speed, k); w = wait[1] == "-" ? "-" : sprintf("%.1f", median(wait, k))
+            printf "%-4s %12.0f %12.0f %8.2fx %9.0f%% %16s %13.1f%% %11s%%   median of %d pairs (speedups %.2fx to %.2fx)\n",
+              m, median(one, k), median(many, k), s, 100 * s / n, by, median(share, k), w, k, lo, hi }'
   fi
   if [ $split = 1 ]; then
     local_batch=$((64 / ranks))

@@ -73,7 +73,7 @@ internal sealed class DistributedRun : IDisposable
     /// <summary>
     /// What the run communicated: bytes per step and rank 0's share of training time (inside epochs) spent averaging
     /// gradients and, with a sharded step, sharing the new parameters (the collectives, waiting there for the other
-    /// ranks, staging and dividing). The start-up checks and
+    /// ranks, staging and dividing), and of that the part spent waiting at the shared window's barriers. The start-up checks and
     /// broadcasts, and any wait for a rank still loading its data, happen outside epochs and are not counted.
     /// </summary>
     public string Summary()
@@ -96,10 +96,15 @@ internal sealed class DistributedRun : IDisposable
             : string.Create(CultureInfo.InvariantCulture, $" and {Parallel.SharedFactorLayers} dense weight(s) formed from shared factors " +
                 $"({Parallel.FormedBytesPerStep:N0} bytes, from {Parallel.FactorBytesPerStep:N0} bytes of layer inputs and output gradients a rank)");
         long inPlace = Parallel.BytesPerStep - Parallel.FormedBytesPerStep - Parallel.StagedBytesPerStep;
+        // Of the communication, the time at the window's barriers waiting for a rank that arrived later: imbalance or
+        // stalls of the other cores, which faster collectives would not remove.
+        double wait = Parallel.WaitingTime.TotalSeconds;
+        string waiting = !Communicator.UsesSharedMemory ? ""
+            : string.Create(CultureInfo.InvariantCulture, $", {wait:0.00} s of it ({(train > 0 ? wait / train : 0):P1}) waiting at the shared-memory barriers for the other ranks to arrive");
         return string.Create(CultureInfo.InvariantCulture,
             $"averaged {Parallel.BytesPerStep:N0} bytes of gradients per step {how}, in {Parallel.BucketsPerStep} bucket(s) " +
             $"({inPlace:N0} in place, {Parallel.StagedBytesPerStep:N0} staged){factors}, {path}, {Parallel.Steps:N0} steps; " +
-            $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1})");
+            $"rank 0 spent {comm:0.00} s of {train:0.00} s training in communication ({(train > 0 ? comm / train : 0):P1}){waiting}");
     }
 
     /// <exception cref="UsageException">The global batch does not split evenly among the ranks.</exception>

@@ -106,7 +106,27 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
     /// </summary>
     public TimeSpan AveragingTime => TimeSpan.FromSeconds(averagingTicks / (double)System.Diagnostics.Stopwatch.Frequency);
 
-    private long averagingTicks;
+    private long averagingTicks, waitingTicks;
+
+    /// <summary>
+    /// Of <see cref="AveragingTime"/>, the time this rank spent at the shared-memory window's barriers waiting for the
+    /// other ranks of its machine to arrive (<see cref="MpiCommunicator.SharedMemoryWaitTime"/>): what their imbalance
+    /// or the stalls of their cores cost, rather than moving values. Zero with another communicator; the waiting inside
+    /// MPI's own collectives (small buckets, across machines) is not told apart and counts as moving values.
+    /// </summary>
+    public TimeSpan WaitingTime => TimeSpan.FromSeconds(waitingTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    // The clock and the communicator's waiting so far, at the start of a part of a step that counts as averaging.
+    private (long Ticks, long Waited) Mark() => (System.Diagnostics.Stopwatch.GetTimestamp(), WaitedTicks());
+
+    // Adds the time since `start` to the averaging time, and the waiting since then to the waiting time.
+    private void AddSince((long Ticks, long Waited) start)
+    {
+        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start.Ticks;
+        waitingTicks += WaitedTicks() - start.Waited;
+    }
+
+    private long WaitedTicks() => Communicator is IWaitCounting counting ? counting.WaitedTicks : 0;
 
     /// <summary>
     /// A token that every rank sees cancelled after the same batch: pass it as <see cref="FitOptions.Cancellation"/>.
@@ -186,7 +206,7 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
     public void AverageGradients(IReadOnlyList<Tensor> parameters, ref double lossSum, ref int correct)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Mark();
         if (averager is null || !ReferenceEquals(parameters, averagedParameters))
         {
             averager = new GradientAverager(Communicator, parameters, options.BucketBytes);
@@ -201,7 +221,7 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
         Communicator.AllReduce(totals);
         (lossSum, correct) = (totals[0], (int)totals[1]);
         Steps++;
-        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        AddSince(started);
         if (totals[2] > 0) agreed.Cancel();
     }
 
@@ -231,9 +251,9 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
             Span<double> sumSquares = [0];
             foreach (var (i, start, end) in slices)
                 if (GradientOf(parameters[i]) is { } g) sumSquares[0] += System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(g.AsSpan()[start..end]);
-            long began = System.Diagnostics.Stopwatch.GetTimestamp();
+            var began = Mark();
             Communicator.AllReduce(sumSquares);
-            averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - began;
+            AddSince(began);
             double scale = GradClip.NormScale(Math.Sqrt(sumSquares[0]), maxNorm);
             if (scale < 1)
                 foreach (var (i, start, end) in slices)
@@ -241,9 +261,9 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
         }
         optimizer.StepSlices(slices);
         stateScattered = true;
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Mark();
         averager.AllGather(parameterValues!);
-        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        AddSince(started);
     }
 
     /// <summary>Floats per factor row [x (in) | dz (out)]: whole 64-byte lines, so every rank's rows are whole lines too.</summary>
@@ -283,7 +303,7 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
         if (index < 0) throw new InvalidOperationException("DataParallel: the weight whose factors were shared is not one of the optimizer's parameters.");
         if (x.Length != rows * inFeatures || dz.Length != rows * outFeatures || gradient.Length != weight.Size)
             throw new ArgumentException($"DataParallel: expected x of {rows} × {inFeatures}, dz of {rows} × {outFeatures} and a gradient of {weight.Size} values, but got {x.Length}, {dz.Length} and {gradient.Length}.");
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Mark();
         int stride = FactorStride(inFeatures, outFeatures), mine = rows * stride, all = WorldSize * mine;
         if (factors.Length < all) factors = new float[all];
         var own = factors.AsSpan(Rank * mine, mine);
@@ -296,7 +316,7 @@ public sealed class DataParallel : IDataParallel, IFactorSharing
             row[(inFeatures + outFeatures)..].Clear();
         }
         Communicator.AllGather(factors.AsSpan(0, all));   // every rank's part is exactly its `mine` values: whole lines
-        averagingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        AddSince(started);
         foreach (var (i, start, end) in averager.OwnedSlices)
             if (i == index) Kernels.DenseKernels.WeightGradientSlice(gradient, factors, stride, WorldSize * rows, inFeatures, outFeatures, start, end);
         formed[index] = true;

@@ -13,7 +13,7 @@ namespace Backprop.Distributed;
 /// When a rank's process dies, mpirun notices it and ends the other ranks itself (its default); the timeout covers
 /// what it cannot see: a rank that hangs, or a network that stops delivering.
 /// </remarks>
-public sealed unsafe class MpiCommunicator : ICommunicator
+public sealed unsafe class MpiCommunicator : ICommunicator, IWaitCounting
 {
     /// <summary>What to install when Open MPI is missing.</summary>
     public const string InstallHint = "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)";
@@ -245,6 +245,16 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     /// <summary>Whether the shared window can write with non-temporal stores here (x86; false without a window).</summary>
     internal bool NonTemporalSlotWrites => shared?.NonTemporalWorks ?? false;
+
+    /// <summary>
+    /// Of <see cref="CommunicationTime"/>, the time spent so far at the shared window's barriers waiting for the other
+    /// ranks of this machine to arrive: the time they took longer than this rank for the work before the collective
+    /// (their imbalance, or stalls of their cores), rather than the time moving values took. Zero without a window;
+    /// MPI's own collectives do not tell their waiting apart.
+    /// </summary>
+    public TimeSpan SharedMemoryWaitTime => TimeSpan.FromSeconds(((IWaitCounting)this).WaitedTicks / (double)Stopwatch.Frequency);
+
+    long IWaitCounting.WaitedTicks => shared?.WaitedTicks ?? 0;
 
     /// <summary>The shared window's calls so far, and of those the calls that wrote with non-temporal stores.</summary>
     public (long Calls, long NonTemporal) SharedMemoryWrites => shared?.WriteCounts ?? (0, 0);

@@ -115,6 +115,12 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private long calls, nonTemporalCalls;
 
     /// <summary>
+    /// Stopwatch ticks this rank has spent so far at the first barrier of each round, waiting for the other local ranks
+    /// to arrive (to finish what they did before the call): the ranks' imbalance, not a cost of moving the values.
+    /// </summary>
+    public long WaitedTicks { get; private set; }
+
+    /// <summary>
     /// Collective over MPI_COMM_WORLD: the shared window of this machine's ranks, or null when no machine holds two
     /// or more ranks, or the machines hold different numbers of ranks.
     /// </summary>
@@ -231,6 +237,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             }
         }
         choosers?[(int)operation].Record(writes, count, Stopwatch.GetTimestamp() - started - waited);
+        WaitedTicks += waited;
         calls++;
         if (writes == SlotWrites.NonTemporal) nonTemporalCalls++;
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Backprop.Distributed;
 using Backprop.Nn;
 using Backprop.Training;
@@ -242,6 +243,40 @@ public sealed class InPlaceAveragingTests
         Assert.Equal(31, optimizer.StepCount);
     }
 
+    [Fact]
+    public void WaitingTimeIsTheCommunicatorsWaitingInsideTheStepsAveragingOnly()
+    {
+        var data = DistributedData.Classification(48, [12]);
+        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
+        var optimizer = DistributedData.Optimizer("adam", model);
+        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
+        var comm = new MirrorCommunicator(2, spinTicks: Stopwatch.Frequency / 20_000);   // 50 µs of waiting a collective
+        var dp = new DataParallel(comm, new DataParallelOptions { ShardOptimizer = true });
+        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        // The start-up checks and broadcasts waited, outside any step.
+        Assert.True(comm.WaitedTicks > 0);
+        Assert.Equal(TimeSpan.Zero, dp.WaitingTime);
+
+        long before = comm.WaitedTicks;
+        double loss = 1;
+        int correct = 1;
+        for (int i = 0; i < 3; i++)
+        {
+            dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);
+            dp.Step(optimizer, clipValue: null, clipNorm: 10f);   // the norm's allreduce counts too
+        }
+        long inSteps = comm.WaitedTicks - before;
+        // Each step: the reduce-scatter's buckets, the loss totals, the norm and the parameters' allgather, at least.
+        Assert.True(inSteps >= 3 * 4 * Stopwatch.Frequency / 20_000, $"{inSteps} ticks");
+        Assert.Equal(TimeSpan.FromSeconds(inSteps / (double)Stopwatch.Frequency), dp.WaitingTime);
+        Assert.True(dp.WaitingTime <= dp.AveragingTime, $"waiting {dp.WaitingTime} of averaging {dp.AveragingTime}");
+
+        // The epoch's end gathers the optimizer state and checks the replicas: collectives outside the averaging.
+        dp.EndEpoch(model);
+        Assert.True(comm.WaitedTicks > before + inSteps);
+        Assert.Equal(TimeSpan.FromSeconds(inSteps / (double)Stopwatch.Frequency), dp.WaitingTime);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]
@@ -281,20 +316,35 @@ public sealed class InPlaceAveragingTests
         return fewest;
     }
 
-    private sealed class MirrorCommunicator(int size) : ICommunicator
+    // One rank that stands for `size` identical ranks: a sum is the value times size. With spinTicks, every collective
+    // first spins that long and counts it as waiting for the other ranks (IWaitCounting), as the shared window's
+    // barriers do.
+    private sealed class MirrorCommunicator(int size, long spinTicks = 0) : ICommunicator, IWaitCounting
     {
         public int Rank => 0;
 
         public int Size => size;
 
+        public long WaitedTicks { get; private set; }
+
+        private void Wait()
+        {
+            if (spinTicks == 0) return;
+            long started = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetTimestamp() - started < spinTicks) Thread.SpinWait(10);
+            WaitedTicks += Stopwatch.GetTimestamp() - started;
+        }
+
         public void AllReduce(Span<float> data, ReduceOperation operation = ReduceOperation.Sum)
         {
+            Wait();
             if (operation is ReduceOperation.Sum or ReduceOperation.Mean) System.Numerics.Tensors.TensorPrimitives.Multiply(data, size, data);
             if (operation == ReduceOperation.Mean) RankMean.Divide(data, size);
         }
 
         public void AllReduce(Span<double> data, ReduceOperation operation = ReduceOperation.Sum)
         {
+            Wait();
             if (operation is ReduceOperation.Sum or ReduceOperation.Mean)
                 for (int i = 0; i < data.Length; i++) data[i] *= size;
             if (operation == ReduceOperation.Mean) RankMean.Divide(data, size);
@@ -302,21 +352,13 @@ public sealed class InPlaceAveragingTests
 
         public void ReduceScatter(Span<float> data, ReduceOperation operation = ReduceOperation.Sum) => AllReduce(data, operation);
 
-        public void AllGather(Span<float> data)
-        {
-        }
+        public void AllGather(Span<float> data) => Wait();
 
-        public void Broadcast(Span<float> data, int root = 0)
-        {
-        }
+        public void Broadcast(Span<float> data, int root = 0) => Wait();
 
-        public void Broadcast(Span<double> data, int root = 0)
-        {
-        }
+        public void Broadcast(Span<double> data, int root = 0) => Wait();
 
-        public void Barrier()
-        {
-        }
+        public void Barrier() => Wait();
 
         public void Abort(int exitCode) => throw new InvalidOperationException($"aborted with {exitCode}");
 
