@@ -200,12 +200,7 @@ public sealed class InPlaceAveragingTests
     [Fact]
     public void AveragingAllocatesNothingOnceLaidOut()
     {
-        var data = DistributedData.Classification(48, [12]);
-        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
-        var optimizer = DistributedData.Optimizer("adam", model);
-        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
-        var dp = new DataParallel(new MirrorCommunicator(2));
-        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        var (optimizer, dp, _) = Started(new MirrorCommunicator(2), shard: false);
         double loss = 1;
         int correct = 1;
         dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);   // warm: the JIT compiles what it runs
@@ -221,12 +216,7 @@ public sealed class InPlaceAveragingTests
     [Fact]
     public void AShardedStepAllocatesNothingOnceLaidOut()
     {
-        var data = DistributedData.Classification(48, [12]);
-        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
-        var optimizer = DistributedData.Optimizer("adam", model);
-        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
-        var dp = new DataParallel(new MirrorCommunicator(2), new DataParallelOptions { ShardOptimizer = true });
-        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        var (optimizer, dp, _) = Started(new MirrorCommunicator(2), shard: true);
         Assert.True(dp.ShardsOptimizer);
         double loss = 1;
         int correct = 1;
@@ -246,13 +236,8 @@ public sealed class InPlaceAveragingTests
     [Fact]
     public void WaitingTimeIsTheCommunicatorsWaitingInsideTheStepsAveragingOnly()
     {
-        var data = DistributedData.Classification(48, [12]);
-        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
-        var optimizer = DistributedData.Optimizer("adam", model);
-        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
         var comm = new MirrorCommunicator(2, spinTicks: Stopwatch.Frequency / 20_000);   // 50 µs of waiting a collective
-        var dp = new DataParallel(comm, new DataParallelOptions { ShardOptimizer = true });
-        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        var (optimizer, dp, model) = Started(comm, shard: true);
         // The start-up checks and broadcasts waited, outside any step.
         Assert.True(comm.WaitedTicks > 0);
         Assert.Equal(TimeSpan.Zero, dp.WaitingTime);
@@ -301,6 +286,19 @@ public sealed class InPlaceAveragingTests
     /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value (a mean that
     /// divided by N), the largest and smallest are the value, a broadcast leaves it.
     /// </summary>
+    // A dense(5000) MLP with Adam, every gradient ones, and a DataParallel over `comm` started on it (its buckets laid
+    // out at the first average).
+    private static (Backprop.Optim.Optimizer Optimizer, DataParallel Parallel, Module Model) Started(ICommunicator comm, bool shard)
+    {
+        var data = DistributedData.Classification(48, [12]);
+        var model = DistributedData.Build("dense(5000)-relu-dense(4)", data);
+        var optimizer = DistributedData.Optimizer("adam", model);
+        foreach (var p in optimizer.Parameters) p.Grad = Tensor.Ones([.. p.Shape]);
+        var dp = new DataParallel(comm, new DataParallelOptions { ShardOptimizer = shard });
+        dp.Start(model, optimizer, data, new FitOptions { Epochs = 1, BatchSize = 12 });
+        return (optimizer, dp, model);
+    }
+
     // The least of three tries of `work`'s bytes on this thread: the runtime's recompilation of a hot method at a
     // higher tier can allocate on the calling thread in one of them (seen once in a full CI run, 6,568 bytes), while
     // an allocation by the averaging itself would show in every one.
