@@ -8,8 +8,9 @@
 # scaling efficiency (samples/s of N ranks / (N × samples/s of 1)), the bytes each step allreduces and rank 0's share
 # of training time (inside epochs) spent averaging gradients: the allreduces, waiting there for the other rank, staging
 # and dividing; and, of that share, the part spent waiting at the shared-memory barriers for the other rank to arrive
-# (its stalls or a slower core: faster collectives would not remove it; the medians are each column's own). Last, `backprop bench --allreduce` on the same ranks: the averaging alone, through the shared-memory
-# window and through MPI_Allreduce.
+# (its stalls or a slower core: faster collectives would not remove it; the medians are each column's own). Last,
+# `backprop bench --allreduce` on the same ranks: the averaging alone, through the shared-memory window and through
+# MPI_Allreduce.
 #
 # Run it on a quiet machine with at least 2 free cores: other work on the cores spoils every figure here.
 # Needs (Debian): apt-get install -y openmpi-bin libopenmpi-dev dataset-fashion-mnist

@@ -204,7 +204,7 @@ public sealed class InPlaceAveragingTests
         double loss = 1;
         int correct = 1;
         dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);   // warm: the JIT compiles what it runs
-        Assert.Equal(0, FewestBytes(() =>
+        Assert.Equal(0, AllocationCount.FewestOnThisThread(() =>
         {
             for (int i = 0; i < 10; i++) dp.AverageGradients(optimizer.Parameters, ref loss, ref correct);
         }));
@@ -226,7 +226,7 @@ public sealed class InPlaceAveragingTests
             dp.Step(optimizer, clipValue: 0.5f, clipNorm: 10f);
         }
         Step();   // warm: the JIT compiles what it runs
-        Assert.Equal(0, FewestBytes(() =>
+        Assert.Equal(0, AllocationCount.FewestOnThisThread(() =>
         {
             for (int i = 0; i < 10; i++) Step();
         }));
@@ -282,10 +282,6 @@ public sealed class InPlaceAveragingTests
         }
     }
 
-    /// <summary>
-    /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value (a mean that
-    /// divided by N), the largest and smallest are the value, a broadcast leaves it.
-    /// </summary>
     // A dense(5000) MLP with Adam, every gradient ones, and a DataParallel over `comm` started on it (its buckets laid
     // out at the first average).
     private static (Backprop.Optim.Optimizer Optimizer, DataParallel Parallel, Module Model) Started(ICommunicator comm, bool shard)
@@ -299,24 +295,12 @@ public sealed class InPlaceAveragingTests
         return (optimizer, dp, model);
     }
 
-    // The least of three tries of `work`'s bytes on this thread: the runtime's recompilation of a hot method at a
-    // higher tier can allocate on the calling thread in one of them (seen once in a full CI run, 6,568 bytes), while
-    // an allocation by the averaging itself would show in every one.
-    private static long FewestBytes(Action work)
-    {
-        long fewest = long.MaxValue;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            work();
-            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return fewest;
-    }
-
-    // One rank that stands for `size` identical ranks: a sum is the value times size. With spinTicks, every collective
-    // first spins that long and counts it as waiting for the other ranks (IWaitCounting), as the shared window's
-    // barriers do.
+    /// <summary>
+    /// N ranks that all hold what this one holds, in one thread, allocating nothing: a sum is N times the value (a mean that
+    /// divided by N), the largest and smallest are the value, a broadcast leaves it. With spinTicks, every collective
+    /// first spins that long and counts it as waiting for the other ranks (IWaitCounting), as the shared window's
+    /// barriers do.
+    /// </summary>
     private sealed class MirrorCommunicator(int size, long spinTicks = 0) : ICommunicator, IWaitCounting
     {
         public int Rank => 0;
